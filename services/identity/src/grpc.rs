@@ -1,0 +1,377 @@
+//! The tonic surface of the identity service: validates input, checks the caller, calls the store.
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use tonic::{Request, Response, Status};
+use tokshop_platform::{
+    ServiceContext, ServiceError, ServiceResult,
+    auth::{Role, TokenKeys},
+    config::{AdminSettings, AuthSettings},
+    ids::new_id,
+    time::now_ms,
+};
+use tokshop_proto::identity::{
+    self as pb, identity_service_server::IdentityService,
+};
+
+use crate::{
+    password,
+    store::{AddressRow, NewUser, Rotation, Store, UserRow},
+    validate::{self, AddressInput},
+};
+
+#[derive(Clone, Debug)]
+pub struct IdentityApi {
+    store: Store,
+    keys: TokenKeys,
+    auth: AuthSettings,
+}
+
+type Reply<T> = Result<Response<T>, Status>;
+
+fn reply<T>(result: ServiceResult<T>) -> Reply<T> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+fn roles_of(user: &UserRow) -> Vec<Role> {
+    let mut roles = vec![Role::Buyer];
+    if user.is_seller == 1 {
+        roles.push(Role::Seller);
+    }
+    if user.is_admin == 1 {
+        roles.push(Role::Admin);
+    }
+    roles
+}
+
+fn user_message(user: &UserRow) -> pb::User {
+    pb::User {
+        id: user.id.clone(),
+        username: user.username.clone(),
+        email: user.email.clone(),
+        display_name: user.display_name.clone(),
+        avatar_url: user.avatar_url.clone(),
+        bio: user.bio.clone(),
+        roles: roles_of(user).iter().map(|r| r.as_str().to_owned()).collect(),
+        shop_name: user.shop_name.clone().unwrap_or_default(),
+        created_at_ms: user.created_at_ms,
+    }
+}
+
+fn address_message(row: AddressRow) -> pb::Address {
+    pb::Address {
+        id: row.id,
+        recipient: row.recipient,
+        phone: row.phone,
+        line1: row.line1,
+        line2: row.line2,
+        city: row.city,
+        region: row.region,
+        postal_code: row.postal_code,
+        country: row.country,
+        is_default: row.is_default == 1,
+        created_at_ms: row.created_at_ms,
+    }
+}
+
+/// Refresh tokens are 256 random bits; only their SHA-256 is stored, so a database leak yields no usable token.
+fn new_refresh_token() -> (String, String) {
+    let raw: [u8; 32] = rand::random();
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+    let hash = hash_refresh_token(&token);
+    (token, hash)
+}
+
+fn hash_refresh_token(token: &str) -> String {
+    hex_encode(&Sha256::digest(token.as_bytes()))
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl IdentityApi {
+    pub fn new(ctx: &ServiceContext) -> Self {
+        Self {
+            store: Store::new(ctx.db.clone()),
+            keys: ctx.keys.clone(),
+            auth: ctx.settings.auth.clone(),
+        }
+    }
+
+    /// Creates the configured administrator if it does not exist, or grants the role to an existing account.
+    pub async fn ensure_admin(&self, admin: &AdminSettings) -> anyhow::Result<()> {
+        let (Some(username), Some(email), Some(password)) = (&admin.username, &admin.email, &admin.password)
+        else {
+            return Ok(());
+        };
+        if let Some(user) = self.store.find_by_login(username).await? {
+            self.store.make_admin(&user.id).await?;
+            return Ok(());
+        }
+        validate::username(username)?;
+        validate::email(email)?;
+        validate::password(password.expose())?;
+        let hash = password::hash(password.expose().to_owned()).await?;
+        self.store
+            .create_user(NewUser {
+                username,
+                email,
+                password_hash: &hash,
+                display_name: username,
+                is_admin: true,
+            })
+            .await?;
+        tracing::info!(%username, "created the configured admin account");
+        Ok(())
+    }
+
+    /// Signs an access token and records a refresh token for `user` in `session_id`.
+    async fn session(&self, user: &UserRow, session_id: &str) -> ServiceResult<pb::AuthSession> {
+        let access = self.keys.issue(&user.id, &roles_of(user))?;
+        let (refresh, refresh_hash) = new_refresh_token();
+        let refresh_expires_at_ms = now_ms() + self.auth.refresh_ttl_secs * 1000;
+        self.store
+            .insert_refresh_token(&refresh_hash, session_id, &user.id, refresh_expires_at_ms)
+            .await?;
+        Ok(pb::AuthSession {
+            user: Some(user_message(user)),
+            access_token: access.token,
+            access_expires_at_ms: access.expires_at_ms,
+            refresh_token: refresh,
+            refresh_expires_at_ms,
+        })
+    }
+
+    async fn register(&self, req: pb::RegisterRequest) -> ServiceResult<pb::AuthSession> {
+        let username = req.username.trim();
+        let email = req.email.trim();
+        validate::username(username)?;
+        validate::email(email)?;
+        validate::password(&req.password)?;
+        let display_name = match req.display_name.trim() {
+            "" => username,
+            name => name,
+        };
+        validate::display_name(display_name)?;
+        let hash = password::hash(req.password).await?;
+        let user = self
+            .store
+            .create_user(NewUser {
+                username,
+                email,
+                password_hash: &hash,
+                display_name,
+                is_admin: false,
+            })
+            .await?;
+        self.session(&user, &new_id("ses")).await
+    }
+
+    async fn login(&self, req: pb::LoginRequest) -> ServiceResult<pb::AuthSession> {
+        let wrong = || ServiceError::unauthenticated("wrong username, email or password");
+        let user = self.store.find_by_login(req.login.trim()).await?;
+        let stored = user
+            .as_ref()
+            .map_or_else(|| password::DECOY_HASH.to_owned(), |u| u.password_hash.clone());
+        let matches = password::verify(req.password, stored).await?;
+        match user {
+            Some(user) if matches => self.session(&user, &new_id("ses")).await,
+            _ => Err(wrong()),
+        }
+    }
+
+    async fn refresh(&self, req: pb::RefreshRequest) -> ServiceResult<pb::AuthSession> {
+        let old_hash = hash_refresh_token(req.refresh_token.trim());
+        let (refresh, new_hash) = new_refresh_token();
+        let refresh_expires_at_ms = now_ms() + self.auth.refresh_ttl_secs * 1000;
+        match self
+            .store
+            .rotate_refresh_token(&old_hash, &new_hash, refresh_expires_at_ms)
+            .await?
+        {
+            Rotation::Rotated { user_id } => {
+                let user = self.store.get_user(&user_id).await?;
+                let access = self.keys.issue(&user.id, &roles_of(&user))?;
+                Ok(pb::AuthSession {
+                    user: Some(user_message(&user)),
+                    access_token: access.token,
+                    access_expires_at_ms: access.expires_at_ms,
+                    refresh_token: refresh,
+                    refresh_expires_at_ms,
+                })
+            }
+            Rotation::Invalid => Err(ServiceError::unauthenticated(
+                "refresh token is invalid, expired or revoked; sign in again",
+            )),
+            Rotation::Reused => Err(ServiceError::unauthenticated(
+                "refresh token was already used; the session is revoked, sign in again",
+            )),
+        }
+    }
+
+    async fn become_seller<T>(&self, request: &Request<T>, shop_name: &str) -> ServiceResult<pb::AuthSession> {
+        let caller = self.keys.require_caller(request)?;
+        let shop_name = shop_name.trim();
+        validate::shop_name(shop_name)?;
+        let user = self.store.make_seller(&caller.user_id, shop_name).await?;
+        self.session(&user, &new_id("ses")).await
+    }
+}
+
+#[tonic::async_trait]
+impl IdentityService for IdentityApi {
+    async fn register(&self, request: Request<pb::RegisterRequest>) -> Reply<pb::AuthSession> {
+        reply(IdentityApi::register(self, request.into_inner()).await)
+    }
+
+    async fn login(&self, request: Request<pb::LoginRequest>) -> Reply<pb::AuthSession> {
+        reply(IdentityApi::login(self, request.into_inner()).await)
+    }
+
+    async fn refresh(&self, request: Request<pb::RefreshRequest>) -> Reply<pb::AuthSession> {
+        reply(IdentityApi::refresh(self, request.into_inner()).await)
+    }
+
+    async fn logout(&self, request: Request<pb::LogoutRequest>) -> Reply<pb::LogoutResponse> {
+        let hash = hash_refresh_token(request.into_inner().refresh_token.trim());
+        reply(self.store.revoke_session_of(&hash).await.map(|()| pb::LogoutResponse {}))
+    }
+
+    async fn get_me(&self, request: Request<pb::GetMeRequest>) -> Reply<pb::User> {
+        let result = async {
+            let caller = self.keys.require_caller(&request)?;
+            let user = self.store.get_user(&caller.user_id).await?;
+            Ok(user_message(&user))
+        };
+        reply(result.await)
+    }
+
+    async fn update_profile(&self, request: Request<pb::UpdateProfileRequest>) -> Reply<pb::User> {
+        let result = async {
+            let caller = self.keys.require_caller(&request)?;
+            let req = request.into_inner();
+            let display_name = req.display_name.as_deref().map(str::trim);
+            let avatar_url = req.avatar_url.as_deref().map(str::trim);
+            let bio = req.bio.as_deref().map(str::trim);
+            if let Some(name) = display_name {
+                validate::display_name(name)?;
+            }
+            if let Some(url) = avatar_url {
+                validate::avatar_url(url)?;
+            }
+            if let Some(bio) = bio {
+                validate::bio(bio)?;
+            }
+            let user = self
+                .store
+                .update_profile(&caller.user_id, display_name, avatar_url, bio)
+                .await?;
+            Ok(user_message(&user))
+        };
+        reply(result.await)
+    }
+
+    async fn get_public_profile(
+        &self,
+        request: Request<pb::GetPublicProfileRequest>,
+    ) -> Reply<pb::PublicProfile> {
+        let result = async {
+            let user = self.store.get_user(&request.into_inner().user_id).await?;
+            Ok(pb::PublicProfile {
+                id: user.id,
+                username: user.username,
+                display_name: user.display_name,
+                avatar_url: user.avatar_url,
+                bio: user.bio,
+                is_seller: user.is_seller == 1,
+                shop_name: user.shop_name.unwrap_or_default(),
+                joined_at_ms: user.created_at_ms,
+            })
+        };
+        reply(result.await)
+    }
+
+    async fn become_seller(&self, request: Request<pb::BecomeSellerRequest>) -> Reply<pb::AuthSession> {
+        let shop_name = request.get_ref().shop_name.clone();
+        reply(IdentityApi::become_seller(self, &request, &shop_name).await)
+    }
+
+    async fn list_addresses(
+        &self,
+        request: Request<pb::ListAddressesRequest>,
+    ) -> Reply<pb::ListAddressesResponse> {
+        let result = async {
+            let caller = self.keys.require_caller(&request)?;
+            let rows = self.store.list_addresses(&caller.user_id).await?;
+            Ok(pb::ListAddressesResponse {
+                addresses: rows.into_iter().map(address_message).collect(),
+            })
+        };
+        reply(result.await)
+    }
+
+    async fn get_address(&self, request: Request<pb::GetAddressRequest>) -> Reply<pb::Address> {
+        let result = async {
+            let caller = self.keys.require_caller(&request)?;
+            let row = self.store.get_address(&caller.user_id, &request.get_ref().id).await?;
+            Ok(address_message(row))
+        };
+        reply(result.await)
+    }
+
+    async fn add_address(&self, request: Request<pb::AddAddressRequest>) -> Reply<pb::Address> {
+        let result = async {
+            let caller = self.keys.require_caller(&request)?;
+            let req = request.into_inner();
+            let input = AddressInput::merge(None, req.fields.unwrap_or_default())?;
+            let row = self
+                .store
+                .add_address(&caller.user_id, &input, req.make_default)
+                .await?;
+            Ok(address_message(row))
+        };
+        reply(result.await)
+    }
+
+    async fn update_address(&self, request: Request<pb::UpdateAddressRequest>) -> Reply<pb::Address> {
+        let result = async {
+            let caller = self.keys.require_caller(&request)?;
+            let req = request.into_inner();
+            let existing = self.store.get_address(&caller.user_id, &req.id).await?;
+            let input = AddressInput::merge(Some(existing.input()), req.fields.unwrap_or_default())?;
+            let row = self.store.update_address(&caller.user_id, &req.id, &input).await?;
+            Ok(address_message(row))
+        };
+        reply(result.await)
+    }
+
+    async fn delete_address(
+        &self,
+        request: Request<pb::DeleteAddressRequest>,
+    ) -> Reply<pb::DeleteAddressResponse> {
+        let result = async {
+            let caller = self.keys.require_caller(&request)?;
+            self.store
+                .delete_address(&caller.user_id, &request.get_ref().id)
+                .await?;
+            Ok(pb::DeleteAddressResponse {})
+        };
+        reply(result.await)
+    }
+
+    async fn set_default_address(
+        &self,
+        request: Request<pb::SetDefaultAddressRequest>,
+    ) -> Reply<pb::Address> {
+        let result = async {
+            let caller = self.keys.require_caller(&request)?;
+            let row = self
+                .store
+                .set_default_address(&caller.user_id, &request.get_ref().id)
+                .await?;
+            Ok(address_message(row))
+        };
+        reply(result.await)
+    }
+}

@@ -1,0 +1,450 @@
+//! Every SQL statement of the identity service.
+
+use const_format::concatcp;
+use sqlx::{Any, FromRow, Transaction};
+use tokshop_platform::{
+    ServiceError, ServiceResult,
+    db::{Db, flag},
+    error::is_unique_violation,
+    ids::new_id,
+    time::now_ms,
+};
+
+use crate::validate::AddressInput;
+
+/// Most addresses one user may keep.
+pub const MAX_ADDRESSES: i64 = 20;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub password_hash: String,
+    pub display_name: String,
+    pub avatar_url: String,
+    pub bio: String,
+    pub is_seller: i64,
+    pub is_admin: i64,
+    pub shop_name: Option<String>,
+    pub created_at_ms: i64,
+}
+
+const USER_COLUMNS: &str = "id, username, email, password_hash, display_name, avatar_url, bio, \
+                            is_seller, is_admin, shop_name, created_at_ms";
+
+#[derive(Debug, Clone, FromRow)]
+pub struct AddressRow {
+    pub id: String,
+    pub recipient: String,
+    pub phone: String,
+    pub line1: String,
+    pub line2: String,
+    pub city: String,
+    pub region: String,
+    pub postal_code: String,
+    pub country: String,
+    pub is_default: i64,
+    pub created_at_ms: i64,
+}
+
+impl AddressRow {
+    pub fn input(&self) -> AddressInput {
+        AddressInput {
+            recipient: self.recipient.clone(),
+            phone: self.phone.clone(),
+            line1: self.line1.clone(),
+            line2: self.line2.clone(),
+            city: self.city.clone(),
+            region: self.region.clone(),
+            postal_code: self.postal_code.clone(),
+            country: self.country.clone(),
+        }
+    }
+}
+
+const ADDRESS_COLUMNS: &str = "id, recipient, phone, line1, line2, city, region, postal_code, country, \
+                               is_default, created_at_ms";
+
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub display_name: &'a str,
+    pub is_admin: bool,
+}
+
+/// What became of a presented refresh token.
+pub enum Rotation {
+    /// The token was live; it is now spent and `user_id`'s session continues.
+    Rotated { user_id: String },
+    /// Unknown, expired or revoked.
+    Invalid,
+    /// Already spent once: someone replayed it, so the whole session was revoked.
+    Reused,
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Db,
+}
+
+/// Turns a unique-key violation on `users` into a 409 naming the field that clashed.
+fn user_conflict(err: sqlx::Error) -> ServiceError {
+    if !is_unique_violation(&err) {
+        return err.into();
+    }
+    let message = err
+        .as_database_error()
+        .map(|e| e.message().to_owned())
+        .unwrap_or_default();
+    if message.contains("email_key") {
+        ServiceError::conflict_on("email_taken", "email", "an account with that email exists")
+    } else if message.contains("shop_key") {
+        ServiceError::conflict_on("shop_name_taken", "shop_name", "that shop name is taken")
+    } else {
+        ServiceError::conflict_on("username_taken", "username", "that username is taken")
+    }
+}
+
+impl Store {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub async fn create_user(&self, user: NewUser<'_>) -> ServiceResult<UserRow> {
+        let now = now_ms();
+        let sql: &str = concatcp!(
+            "INSERT INTO users (id, username, username_key, email, email_key, password_hash, display_name, \
+             is_admin, created_at_ms, updated_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING ", USER_COLUMNS
+        );
+        sqlx::query_as::<_, UserRow>(sql)
+            .bind(new_id("usr"))
+            .bind(user.username)
+            .bind(user.username.to_ascii_lowercase())
+            .bind(user.email)
+            .bind(user.email.to_ascii_lowercase())
+            .bind(user.password_hash)
+            .bind(user.display_name)
+            .bind(flag(user.is_admin))
+            .bind(now)
+            .fetch_one(self.db.pool())
+            .await
+            .map_err(user_conflict)
+    }
+
+    /// The user whose username or email is `login` (either, case-insensitively).
+    pub async fn find_by_login(&self, login: &str) -> ServiceResult<Option<UserRow>> {
+        let sql: &str = concatcp!("SELECT ", USER_COLUMNS, " FROM users WHERE username_key = $1 OR email_key = $1");
+        Ok(sqlx::query_as::<_, UserRow>(sql)
+            .bind(login.to_ascii_lowercase())
+            .fetch_optional(self.db.pool())
+            .await?)
+    }
+
+    pub async fn get_user(&self, id: &str) -> ServiceResult<UserRow> {
+        let sql: &str = concatcp!("SELECT ", USER_COLUMNS, " FROM users WHERE id = $1");
+        sqlx::query_as::<_, UserRow>(sql)
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?
+            .ok_or(ServiceError::not_found("user"))
+    }
+
+    pub async fn update_profile(
+        &self,
+        id: &str,
+        display_name: Option<&str>,
+        avatar_url: Option<&str>,
+        bio: Option<&str>,
+    ) -> ServiceResult<UserRow> {
+        let sql: &str = concatcp!(
+            "UPDATE users SET display_name = COALESCE($2, display_name), avatar_url = COALESCE($3, avatar_url), \
+             bio = COALESCE($4, bio), updated_at_ms = $5 WHERE id = $1 RETURNING ", USER_COLUMNS
+        );
+        sqlx::query_as::<_, UserRow>(sql)
+            .bind(id)
+            .bind(display_name)
+            .bind(avatar_url)
+            .bind(bio)
+            .bind(now_ms())
+            .fetch_optional(self.db.pool())
+            .await?
+            .ok_or(ServiceError::not_found("user"))
+    }
+
+    /// Grants the seller role with `shop_name` (or renames the shop of an existing seller).
+    pub async fn make_seller(&self, id: &str, shop_name: &str) -> ServiceResult<UserRow> {
+        let sql: &str = concatcp!(
+            "UPDATE users SET is_seller = 1, shop_name = $2, shop_key = $3, updated_at_ms = $4 \
+             WHERE id = $1 RETURNING ", USER_COLUMNS
+        );
+        sqlx::query_as::<_, UserRow>(sql)
+            .bind(id)
+            .bind(shop_name)
+            .bind(shop_name.to_lowercase())
+            .bind(now_ms())
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(user_conflict)?
+            .ok_or(ServiceError::not_found("user"))
+    }
+
+    pub async fn make_admin(&self, id: &str) -> ServiceResult<()> {
+        sqlx::query("UPDATE users SET is_admin = 1, updated_at_ms = $2 WHERE id = $1")
+            .bind(id)
+            .bind(now_ms())
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn insert_refresh_token(
+        &self,
+        token_hash: &str,
+        session_id: &str,
+        user_id: &str,
+        expires_at_ms: i64,
+    ) -> ServiceResult<()> {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, session_id, user_id, created_at_ms, expires_at_ms) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(session_id)
+        .bind(user_id)
+        .bind(now_ms())
+        .bind(expires_at_ms)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Spends the refresh token `old_hash` and records `new_hash` in the same session, atomically. Two racing
+    /// callers with the same token cannot both succeed: the spend is a conditional update.
+    pub async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        new_expires_at_ms: i64,
+    ) -> ServiceResult<Rotation> {
+        let now = now_ms();
+        let mut tx = self.db.begin_write().await?;
+        let row: Option<(String, String, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT session_id, user_id, expires_at_ms, used_at_ms, revoked_at_ms \
+             FROM refresh_tokens WHERE token_hash = $1",
+        )
+        .bind(old_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((session_id, user_id, expires_at_ms, used_at_ms, revoked_at_ms)) = row else {
+            return Ok(Rotation::Invalid);
+        };
+        if revoked_at_ms.is_some() || expires_at_ms <= now {
+            return Ok(Rotation::Invalid);
+        }
+        let spent = if used_at_ms.is_some() {
+            0
+        } else {
+            sqlx::query(
+                "UPDATE refresh_tokens SET used_at_ms = $2 WHERE token_hash = $1 AND used_at_ms IS NULL \
+                 AND revoked_at_ms IS NULL",
+            )
+            .bind(old_hash)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+        };
+        if spent != 1 {
+            revoke_session(&mut tx, &session_id, now).await?;
+            tx.commit().await?;
+            return Ok(Rotation::Reused);
+        }
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, session_id, user_id, created_at_ms, expires_at_ms) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(new_hash)
+        .bind(&session_id)
+        .bind(&user_id)
+        .bind(now)
+        .bind(new_expires_at_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Rotation::Rotated { user_id })
+    }
+
+    /// Revokes the session the refresh token belongs to. Unknown tokens are ignored: logout is idempotent.
+    pub async fn revoke_session_of(&self, token_hash: &str) -> ServiceResult<()> {
+        let mut tx = self.db.begin_write().await?;
+        let session: Option<(String,)> =
+            sqlx::query_as("SELECT session_id FROM refresh_tokens WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some((session_id,)) = session {
+            revoke_session(&mut tx, &session_id, now_ms()).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn list_addresses(&self, user_id: &str) -> ServiceResult<Vec<AddressRow>> {
+        let sql: &str = concatcp!(
+            "SELECT ", ADDRESS_COLUMNS, " FROM addresses WHERE user_id = $1 ORDER BY is_default DESC, created_at_ms, id"
+        );
+        Ok(sqlx::query_as::<_, AddressRow>(sql)
+            .bind(user_id)
+            .fetch_all(self.db.pool())
+            .await?)
+    }
+
+    /// The address `id` if it belongs to `user_id`; someone else's address is "not found".
+    pub async fn get_address(&self, user_id: &str, id: &str) -> ServiceResult<AddressRow> {
+        let sql: &str = concatcp!("SELECT ", ADDRESS_COLUMNS, " FROM addresses WHERE id = $1 AND user_id = $2");
+        sqlx::query_as::<_, AddressRow>(sql)
+            .bind(id)
+            .bind(user_id)
+            .fetch_optional(self.db.pool())
+            .await?
+            .ok_or(ServiceError::not_found("address"))
+    }
+
+    /// Adds an address; the first one, or one asked for, becomes the default.
+    pub async fn add_address(
+        &self,
+        user_id: &str,
+        input: &AddressInput,
+        make_default: bool,
+    ) -> ServiceResult<AddressRow> {
+        let now = now_ms();
+        let mut tx = self.db.begin_write().await?;
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM addresses WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if count >= MAX_ADDRESSES {
+            return Err(ServiceError::conflict(
+                "address_limit_reached",
+                format!("at most {MAX_ADDRESSES} addresses; delete one first"),
+            ));
+        }
+        let is_default = make_default || count == 0;
+        if is_default {
+            clear_default(&mut tx, user_id).await?;
+        }
+        let sql: &str = concatcp!(
+            "INSERT INTO addresses (id, user_id, recipient, phone, line1, line2, city, region, postal_code, \
+             country, is_default, created_at_ms, updated_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING ", ADDRESS_COLUMNS
+        );
+        let row = sqlx::query_as::<_, AddressRow>(sql)
+            .bind(new_id("adr"))
+            .bind(user_id)
+            .bind(&input.recipient)
+            .bind(&input.phone)
+            .bind(&input.line1)
+            .bind(&input.line2)
+            .bind(&input.city)
+            .bind(&input.region)
+            .bind(&input.postal_code)
+            .bind(&input.country)
+            .bind(flag(is_default))
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    pub async fn update_address(
+        &self,
+        user_id: &str,
+        id: &str,
+        input: &AddressInput,
+    ) -> ServiceResult<AddressRow> {
+        let sql: &str = concatcp!(
+            "UPDATE addresses SET recipient = $3, phone = $4, line1 = $5, line2 = $6, city = $7, region = $8, \
+             postal_code = $9, country = $10, updated_at_ms = $11 WHERE id = $1 AND user_id = $2 \
+             RETURNING ", ADDRESS_COLUMNS
+        );
+        sqlx::query_as::<_, AddressRow>(sql)
+            .bind(id)
+            .bind(user_id)
+            .bind(&input.recipient)
+            .bind(&input.phone)
+            .bind(&input.line1)
+            .bind(&input.line2)
+            .bind(&input.city)
+            .bind(&input.region)
+            .bind(&input.postal_code)
+            .bind(&input.country)
+            .bind(now_ms())
+            .fetch_optional(self.db.pool())
+            .await?
+            .ok_or(ServiceError::not_found("address"))
+    }
+
+    /// Deletes an address; if it was the default, the oldest remaining one becomes the default.
+    pub async fn delete_address(&self, user_id: &str, id: &str) -> ServiceResult<()> {
+        let mut tx = self.db.begin_write().await?;
+        let deleted: Option<(i64,)> =
+            sqlx::query_as("DELETE FROM addresses WHERE id = $1 AND user_id = $2 RETURNING is_default")
+                .bind(id)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((was_default,)) = deleted else {
+            return Err(ServiceError::not_found("address"));
+        };
+        if was_default == 1 {
+            sqlx::query(
+                "UPDATE addresses SET is_default = 1 WHERE id = \
+                 (SELECT id FROM addresses WHERE user_id = $1 ORDER BY created_at_ms, id LIMIT 1)",
+            )
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn set_default_address(&self, user_id: &str, id: &str) -> ServiceResult<AddressRow> {
+        let mut tx = self.db.begin_write().await?;
+        clear_default(&mut tx, user_id).await?;
+        let sql: &str = concatcp!(
+            "UPDATE addresses SET is_default = 1, updated_at_ms = $3 WHERE id = $1 AND user_id = $2 \
+             RETURNING ", ADDRESS_COLUMNS
+        );
+        let row = sqlx::query_as::<_, AddressRow>(sql)
+            .bind(id)
+            .bind(user_id)
+            .bind(now_ms())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(ServiceError::not_found("address"))?;
+        tx.commit().await?;
+        Ok(row)
+    }
+}
+
+async fn revoke_session(tx: &mut Transaction<'static, Any>, session_id: &str, now: i64) -> ServiceResult<()> {
+    sqlx::query("UPDATE refresh_tokens SET revoked_at_ms = $2 WHERE session_id = $1 AND revoked_at_ms IS NULL")
+        .bind(session_id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn clear_default(tx: &mut Transaction<'static, Any>, user_id: &str) -> ServiceResult<()> {
+    sqlx::query("UPDATE addresses SET is_default = 0 WHERE user_id = $1 AND is_default = 1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

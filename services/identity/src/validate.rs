@@ -1,0 +1,165 @@
+//! Input rules for accounts, profiles and addresses. Each failure names the field it is about.
+
+use tokshop_platform::{ServiceError, ServiceResult, check_len, check_url};
+use tokshop_proto::identity::AddressFields;
+
+pub fn username(value: &str) -> ServiceResult<()> {
+    let len = value.chars().count();
+    if !(3..=32).contains(&len) || !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(ServiceError::invalid(
+            "username",
+            "username must be 3 to 32 letters, digits or underscores",
+        ));
+    }
+    Ok(())
+}
+
+pub fn email(value: &str) -> ServiceResult<()> {
+    let invalid = || ServiceError::invalid("email", "email must be an address like name@example.com");
+    if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid());
+    }
+    let (local, domain) = value.split_once('@').ok_or_else(invalid)?;
+    let domain_ok = domain.contains('.')
+        && !domain.contains('@')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..");
+    if local.is_empty() || local.len() > 64 || !domain_ok {
+        return Err(invalid());
+    }
+    Ok(())
+}
+
+pub fn password(value: &str) -> ServiceResult<()> {
+    let len = value.chars().count();
+    if len < 8 {
+        return Err(ServiceError::invalid("password", "password must be at least 8 characters"));
+    }
+    if len > 128 {
+        return Err(ServiceError::invalid("password", "password must be at most 128 characters"));
+    }
+    Ok(())
+}
+
+pub fn display_name(value: &str) -> ServiceResult<()> {
+    check_len("display_name", value, 0, 64)
+}
+
+pub fn bio(value: &str) -> ServiceResult<()> {
+    check_len("bio", value, 0, 500)
+}
+
+pub fn avatar_url(value: &str) -> ServiceResult<()> {
+    check_url("avatar_url", value)
+}
+
+pub fn shop_name(value: &str) -> ServiceResult<()> {
+    check_len("shop_name", value.trim(), 2, 64)
+}
+
+/// A complete address: every required field present and each within bounds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressInput {
+    pub recipient: String,
+    pub phone: String,
+    pub line1: String,
+    pub line2: String,
+    pub city: String,
+    pub region: String,
+    pub postal_code: String,
+    pub country: String,
+}
+
+impl AddressInput {
+    /// `fields` laid over `base` (empty for a new address), then checked as a whole.
+    pub fn merge(base: Option<AddressInput>, fields: AddressFields) -> ServiceResult<Self> {
+        let base = base.unwrap_or_else(|| AddressInput {
+            recipient: String::new(),
+            phone: String::new(),
+            line1: String::new(),
+            line2: String::new(),
+            city: String::new(),
+            region: String::new(),
+            postal_code: String::new(),
+            country: String::new(),
+        });
+        let pick = |new: Option<String>, old: String| new.map(|v| v.trim().to_owned()).unwrap_or(old);
+        let input = AddressInput {
+            recipient: pick(fields.recipient, base.recipient),
+            phone: pick(fields.phone, base.phone),
+            line1: pick(fields.line1, base.line1),
+            line2: pick(fields.line2, base.line2),
+            city: pick(fields.city, base.city),
+            region: pick(fields.region, base.region),
+            postal_code: pick(fields.postal_code, base.postal_code),
+            country: pick(fields.country, base.country).to_ascii_uppercase(),
+        };
+        input.check()?;
+        Ok(input)
+    }
+
+    fn check(&self) -> ServiceResult<()> {
+        check_len("recipient", &self.recipient, 1, 100)?;
+        check_len("phone", &self.phone, 0, 32)?;
+        if !self
+            .phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')'))
+        {
+            return Err(ServiceError::invalid("phone", "phone may hold digits, spaces and + - ( ) only"));
+        }
+        check_len("line1", &self.line1, 1, 200)?;
+        check_len("line2", &self.line2, 0, 200)?;
+        check_len("city", &self.city, 1, 100)?;
+        check_len("region", &self.region, 0, 100)?;
+        check_len("postal_code", &self.postal_code, 1, 20)?;
+        if self.country.len() != 2 || !self.country.chars().all(|c| c.is_ascii_uppercase()) {
+            return Err(ServiceError::invalid(
+                "country",
+                "country must be a two-letter ISO 3166 code such as US",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        assert!(username("ann_42").is_ok());
+        for bad in ["ab", "a-b-c", "with space", &"x".repeat(33), "émile"] {
+            assert!(username(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn emails() {
+        assert!(email("ann@example.com").is_ok());
+        for bad in ["ann", "ann@", "@example.com", "ann@example", "a b@example.com", "ann@.com"] {
+            assert!(email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn addresses_need_required_fields() {
+        let missing = AddressInput::merge(None, AddressFields::default());
+        assert!(matches!(missing, Err(ServiceError::Invalid { param, .. }) if param == "recipient"));
+        let ok = AddressInput::merge(
+            None,
+            AddressFields {
+                recipient: Some("Ann".into()),
+                line1: Some("1 Main St".into()),
+                city: Some("Springfield".into()),
+                postal_code: Some("12345".into()),
+                country: Some("us".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(ok.country, "US");
+    }
+}

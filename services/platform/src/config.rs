@@ -1,0 +1,313 @@
+//! Typed settings, layered: built-in defaults, then an optional TOML file, then `TOKSHOP_*` environment variables.
+//!
+//! Environment keys name a section and a field joined by `_`: `TOKSHOP_DATABASE_URL` sets `database.url`,
+//! `TOKSHOP_SERVICES_CATALOG_URL` sets `services.catalog.url`. The embedded default needs no file at all.
+
+use std::{fmt, net::SocketAddr, path::PathBuf};
+
+use anyhow::Context;
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+
+/// A string that never prints in `Debug` or `Display`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Where the embedded default keeps its SQLite file, generated secrets and media.
+    pub data_dir: PathBuf,
+    pub database: DatabaseSettings,
+    pub gateway: GatewaySettings,
+    pub services: ServicesSettings,
+    pub auth: AuthSettings,
+    pub admin: AdminSettings,
+    pub seed: SeedSettings,
+    pub log: LogSettings,
+    pub shop: ShopSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+            database: DatabaseSettings::default(),
+            gateway: GatewaySettings::default(),
+            services: ServicesSettings::default(),
+            auth: AuthSettings::default(),
+            admin: AdminSettings::default(),
+            seed: SeedSettings::default(),
+            log: LogSettings::default(),
+            shop: ShopSettings::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `postgres://...` or `sqlite://...`; unset means `<data_dir>/tokshop.db`.
+    pub url: Option<Secret>,
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewaySettings {
+    pub listen: SocketAddr,
+    /// Origins allowed by CORS; `["*"]` allows any (tokens travel in headers, not cookies).
+    pub cors_origins: Vec<String>,
+    /// Sustained requests per second allowed per client address; 0 disables the limit.
+    pub rate_limit_per_second: u32,
+    pub rate_limit_burst: u32,
+    pub request_timeout_secs: u64,
+    /// Largest request body accepted, in bytes.
+    pub body_limit_bytes: usize,
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            cors_origins: vec!["*".into()],
+            rate_limit_per_second: 50,
+            rate_limit_burst: 100,
+            request_timeout_secs: 30,
+            body_limit_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// Where each gRPC service listens (when run here) and where others reach it (when run elsewhere).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServicesSettings {
+    pub identity: ServiceEndpoint,
+    pub catalog: ServiceEndpoint,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceEndpoint {
+    /// Address to bind when this process runs the service; port 0 picks a free one.
+    pub listen: SocketAddr,
+    /// `http://host:port` of the service when another process runs it.
+    pub url: Option<String>,
+}
+
+impl Default for ServiceEndpoint {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            url: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HMAC key for access tokens, shared by every service. Unset: generated once into `<data_dir>/jwt.secret`.
+    pub jwt_secret: Option<Secret>,
+    pub access_ttl_secs: i64,
+    pub refresh_ttl_secs: i64,
+    pub issuer: String,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            access_ttl_secs: 15 * 60,
+            refresh_ttl_secs: 30 * 24 * 60 * 60,
+            issuer: "tokshop".into(),
+        }
+    }
+}
+
+/// An administrator account created at start-up if it does not exist yet.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminSettings {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SeedSettings {
+    /// Seed the demo catalog and accounts on start (idempotent).
+    pub demo: bool,
+    pub products: usize,
+}
+
+impl Default for SeedSettings {
+    fn default() -> Self {
+        Self {
+            demo: true,
+            products: 200,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// `pretty` for people, `json` for log pipelines.
+    pub format: LogFormat,
+    /// An `EnvFilter` directive such as `info,tokshop=debug`; `RUST_LOG` wins when set.
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Pretty,
+            level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShopSettings {
+    /// The currency the catalog is priced in by default and price filters use.
+    pub currency: String,
+}
+
+impl Default for ShopSettings {
+    fn default() -> Self {
+        Self {
+            currency: "USD".into(),
+        }
+    }
+}
+
+/// Sections whose fields may be set from the environment; `services` nests one level deeper.
+const SECTIONS: &[&str] = &[
+    "database", "gateway", "auth", "admin", "seed", "log", "shop",
+];
+const SERVICES: &[&str] = &["identity", "catalog"];
+
+/// `database_url` -> `database.url`, `services_catalog_url` -> `services.catalog.url`, `data_dir` unchanged.
+fn env_key_to_path(key: &str) -> String {
+    if let Some(rest) = key.strip_prefix("services_") {
+        for service in SERVICES {
+            if let Some(field) = rest.strip_prefix(service).and_then(|r| r.strip_prefix('_')) {
+                return format!("services.{service}.{field}");
+            }
+        }
+    }
+    for section in SECTIONS {
+        if let Some(field) = key.strip_prefix(section).and_then(|r| r.strip_prefix('_')) {
+            return format!("{section}.{field}");
+        }
+    }
+    key.to_owned()
+}
+
+impl Settings {
+    /// Defaults, then `file` if given, then the process environment.
+    pub fn load(file: Option<&std::path::Path>) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = file {
+            anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment = figment.merge(
+            Env::prefixed("TOKSHOP_")
+                .ignore(&["TEST_POSTGRES_URL"])
+                .map(|key| env_key_to_path(&key.as_str().to_ascii_lowercase()).into())
+                .lowercase(false),
+        );
+        figment.extract().context("reading settings")
+    }
+
+    /// The database URL in force: the configured one, or the SQLite file under the data dir.
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(url) => url.expose().to_owned(),
+            None => format!("sqlite://{}", self.data_dir.join("tokshop.db").display()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_keys_map_to_nested_fields() {
+        assert_eq!(env_key_to_path("database_url"), "database.url");
+        assert_eq!(env_key_to_path("services_catalog_url"), "services.catalog.url");
+        assert_eq!(env_key_to_path("gateway_rate_limit_burst"), "gateway.rate_limit_burst");
+        assert_eq!(env_key_to_path("data_dir"), "data_dir");
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "tokshop.toml",
+                "[gateway]\nlisten = \"127.0.0.1:9000\"\nrate_limit_burst = 7\n",
+            )?;
+            jail.set_env("TOKSHOP_GATEWAY_RATE_LIMIT_BURST", "9");
+            jail.set_env("TOKSHOP_DATABASE_URL", "postgres://db/tokshop");
+            let settings = Settings::load(Some(std::path::Path::new("tokshop.toml")))
+                .map_err(|e| e.to_string())?;
+            assert_eq!(settings.gateway.listen.port(), 9000);
+            assert_eq!(settings.gateway.rate_limit_burst, 9);
+            assert_eq!(settings.database_url(), "postgres://db/tokshop");
+            assert!(!format!("{settings:?}").contains("postgres://db"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn defaults_need_no_file() {
+        figment::Jail::expect_with(|_| {
+            let settings = Settings::load(None).map_err(|e| e.to_string())?;
+            assert!(settings.database_url().starts_with("sqlite://"));
+            assert_eq!(settings.auth.access_ttl_secs, 900);
+            Ok(())
+        });
+    }
+}

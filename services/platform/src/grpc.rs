@@ -1,0 +1,44 @@
+//! gRPC server plumbing shared by every service: health and reflection beside the service itself, served on a
+//! given listener until the shutdown token fires, then drained.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::{Channel, Endpoint, Server, server::Router};
+
+/// A server builder with grpc.health.v1 and server reflection already added; `service_name` is reported SERVING.
+pub async fn router_with_health(service_name: &str) -> anyhow::Result<Router> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter
+        .set_service_status(service_name, tonic_health::ServingStatus::Serving)
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(tokshop_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .context("building gRPC reflection")?;
+    Ok(Server::builder()
+        .timeout(Duration::from_secs(30))
+        .add_service(health)
+        .add_service(reflection))
+}
+
+/// Serves `router` on `listener` until `shutdown` is cancelled, then lets in-flight calls finish.
+pub async fn serve(router: Router, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+    router
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
+        .await
+        .context("serving gRPC")
+}
+
+/// A lazily connecting channel to `url` (`http://host:port`); calls fail fast while the peer is down.
+pub fn channel(url: &str) -> anyhow::Result<Channel> {
+    Ok(Endpoint::from_shared(url.to_owned())
+        .with_context(|| format!("bad service URL {url:?}"))?
+        .connect_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true)
+        .connect_lazy())
+}

@@ -1,0 +1,53 @@
+//! Shared platform code for every tokshop service: typed settings, telemetry, the database handle and its
+//! migration runner, the service error type and its gRPC mapping, the auth context that travels in gRPC metadata,
+//! ids, money, and the gRPC server plumbing (health, reflection, graceful shutdown).
+
+pub mod auth;
+pub mod config;
+pub mod context;
+pub mod db;
+pub mod error;
+pub mod grpc;
+pub mod ids;
+pub mod money;
+pub mod shutdown;
+pub mod telemetry;
+pub mod time;
+
+pub use context::ServiceContext;
+pub use error::{ServiceError, ServiceResult};
+
+/// Checks that `value` has between `min` and `max` characters; the error names `param`.
+pub fn check_len(param: &str, value: &str, min: usize, max: usize) -> ServiceResult<()> {
+    let len = value.chars().count();
+    if len < min || len > max {
+        let message = if min == max {
+            format!("{param} must be {min} characters")
+        } else if min == 0 {
+            format!("{param} must be at most {max} characters")
+        } else {
+            format!("{param} must be {min} to {max} characters")
+        };
+        return Err(ServiceError::invalid(param, message));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(ServiceError::invalid(param, format!("{param} must not contain control characters")));
+    }
+    Ok(())
+}
+
+/// Checks that `value` is an absolute http(s) URL of reasonable length, or empty.
+pub fn check_url(param: &str, value: &str) -> ServiceResult<()> {
+    if value.is_empty() {
+        return Ok(());
+    }
+    check_len(param, value, 1, 2048)?;
+    let ok = (value.starts_with("https://") || value.starts_with("http://"))
+        && value.len() > "https://".len()
+        && !value.chars().any(char::is_whitespace);
+    if ok {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid(param, format!("{param} must be an http(s) URL")))
+    }
+}
