@@ -1,1 +1,39 @@
+//! The catalog service: a category tree, products (SPU) owned by sellers with variants (SKU) carrying option
+//! values, price and stock, price history, and full-text search with filters, sorting and cursor pagination.
+//! `grpc.rs` is the tonic surface, `store.rs` all SQL, `search.rs` the search query builder.
 
+mod grpc;
+mod search;
+mod store;
+mod validate;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokshop_platform::{ServiceContext, db::Migrations, migrations};
+use tokshop_proto::catalog::catalog_service_server::CatalogServiceServer;
+
+pub use grpc::CatalogApi;
+
+/// The fully qualified gRPC service name, as health checks report it.
+pub const SERVICE_NAME: &str = "tokshop.catalog.v1.CatalogService";
+
+const MIGRATIONS: Migrations = migrations!(1 => "0001_init");
+
+/// Migrates the schema and returns the ready gRPC service.
+pub async fn build(ctx: &ServiceContext) -> anyhow::Result<CatalogServiceServer<CatalogApi>> {
+    ctx.db.migrate("catalog", &MIGRATIONS).await?;
+    Ok(CatalogServiceServer::new(CatalogApi::new(ctx)))
+}
+
+/// Serves the catalog service (with health and reflection) on `listener` until `shutdown`.
+pub async fn serve(
+    ctx: ServiceContext,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let service = build(&ctx).await?;
+    let router = tokshop_platform::grpc::router_with_health(SERVICE_NAME)
+        .await?
+        .add_service(service);
+    tokshop_platform::grpc::serve(router, listener, shutdown).await
+}

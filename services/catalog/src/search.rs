@@ -1,0 +1,245 @@
+//! Product search: the query text becomes a safe full-text expression per dialect (FTS5 on SQLite, tsquery on
+//! PostgreSQL), filters become parameters, and every sort order becomes one ascending float key so that keyset
+//! pagination (`sort_key > last OR (sort_key = last AND id > last_id)`) never repeats or skips a product.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use tokshop_platform::{ServiceError, ServiceResult, db::Backend};
+
+/// Most words of a query that are searched; the rest are ignored.
+const MAX_TERMS: usize = 8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    Relevance,
+    PriceAsc,
+    PriceDesc,
+    Newest,
+}
+
+impl Sort {
+    fn tag(self) -> &'static str {
+        match self {
+            Sort::Relevance => "r",
+            Sort::PriceAsc => "pa",
+            Sort::PriceDesc => "pd",
+            Sort::Newest => "n",
+        }
+    }
+}
+
+/// A search as the store runs it: filters already validated.
+#[derive(Debug, Clone)]
+pub struct SearchQuery {
+    pub terms: Vec<String>,
+    pub category_id: Option<String>,
+    pub price_min: Option<i64>,
+    pub price_max: Option<i64>,
+    pub seller_id: Option<String>,
+    pub in_stock_only: bool,
+    /// Also return delisted products (a seller's own listing).
+    pub include_delisted: bool,
+    pub sort: Sort,
+    pub limit: i64,
+    pub after: Option<Cursor>,
+}
+
+/// Where the previous page ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cursor {
+    pub sort: Sort,
+    pub key: f64,
+    pub id: String,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        let raw = format!("{}:{:016x}:{}", self.sort.tag(), self.key.to_bits(), self.id);
+        URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    /// Decodes a cursor and checks it was made for `sort`.
+    pub fn decode(text: &str, sort: Sort) -> ServiceResult<Self> {
+        let bad = || ServiceError::invalid("cursor", "cursor is not valid for this search; start from the first page");
+        let raw = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
+        let raw = String::from_utf8(raw).map_err(|_| bad())?;
+        let mut parts = raw.splitn(3, ':');
+        let (Some(tag), Some(bits), Some(id)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(bad());
+        };
+        if tag != sort.tag() || id.is_empty() {
+            return Err(bad());
+        }
+        let bits = u64::from_str_radix(bits, 16).map_err(|_| bad())?;
+        let key = f64::from_bits(bits);
+        if !key.is_finite() {
+            return Err(bad());
+        }
+        Ok(Self {
+            sort,
+            key,
+            id: id.to_owned(),
+        })
+    }
+}
+
+/// Splits free text into at most [`MAX_TERMS`] lowercase words of letters and digits. Everything else
+/// (quotes, operators, punctuation) is a separator, so no input can change the query's structure.
+pub fn terms(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase())
+        .take(MAX_TERMS)
+        .collect()
+}
+
+/// A bound parameter.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Text(String),
+    Int(i64),
+    Float(f64),
+}
+
+/// Collects parameters and hands out their `$n` placeholders.
+#[derive(Debug, Default)]
+pub struct Args(pub Vec<Arg>);
+
+impl Args {
+    pub fn push(&mut self, arg: Arg) -> String {
+        self.0.push(arg);
+        format!("${}", self.0.len())
+    }
+}
+
+/// The SQL for `query` in `backend`'s dialect and its parameters. The result has the product columns of
+/// `columns`, `category_name` and `sort_key`, ordered by `sort_key, id`, with one row more than the limit so the
+/// caller knows whether another page exists.
+pub fn build(query: &SearchQuery, backend: Backend, columns: &str) -> (String, Args) {
+    let mut args = Args::default();
+    let mut from = String::from("products p JOIN categories c ON c.id = p.category_id");
+    let mut filters: Vec<String> = Vec::new();
+
+    let text = !query.terms.is_empty();
+    let relevance = match (text, backend) {
+        (true, Backend::Sqlite) => {
+            let expr: Vec<String> = query.terms.iter().map(|t| format!("\"{t}\"*")).collect();
+            from.push_str(" JOIN product_search s ON s.product_id = p.id");
+            let placeholder = args.push(Arg::Text(expr.join(" ")));
+            filters.push(format!("product_search MATCH {placeholder}"));
+            // Lower bm25 is better; weights favour title, then category and options, then description.
+            Some("bm25(product_search, 0.0, 10.0, 2.0, 4.0, 3.0)".to_owned())
+        }
+        (true, Backend::Postgres) => {
+            let expr: Vec<String> = query.terms.iter().map(|t| format!("{t}:*")).collect();
+            let placeholder = args.push(Arg::Text(expr.join(" & ")));
+            let tsquery = format!("to_tsquery('english', {placeholder})");
+            filters.push(format!("p.search_doc @@ {tsquery}"));
+            Some(format!("(0 - ts_rank(p.search_doc, {tsquery}))"))
+        }
+        (false, _) => None,
+    };
+
+    if !query.include_delisted {
+        filters.push("p.listed = 1 AND p.min_price IS NOT NULL".into());
+    }
+    if let Some(category) = &query.category_id {
+        let placeholder = args.push(Arg::Text(category.clone()));
+        filters.push(format!(
+            "p.category_id IN (WITH RECURSIVE tree (id) AS (SELECT id FROM categories WHERE id = {placeholder} \
+             UNION ALL SELECT k.id FROM categories k JOIN tree ON k.parent_id = tree.id) SELECT id FROM tree)"
+        ));
+    }
+    if let Some(min) = query.price_min {
+        let placeholder = args.push(Arg::Int(min));
+        filters.push(format!("p.min_price >= {placeholder}"));
+    }
+    if let Some(max) = query.price_max {
+        let placeholder = args.push(Arg::Int(max));
+        filters.push(format!("p.min_price <= {placeholder}"));
+    }
+    if let Some(seller) = &query.seller_id {
+        let placeholder = args.push(Arg::Text(seller.clone()));
+        filters.push(format!("p.seller_id = {placeholder}"));
+    }
+    if query.in_stock_only {
+        filters.push(
+            "EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id AND v.listed = 1 AND v.stock > 0)".into(),
+        );
+    }
+
+    let sort_expr = match (query.sort, relevance) {
+        (Sort::Relevance, Some(rank)) => rank,
+        (Sort::PriceAsc, _) => "COALESCE(p.min_price, 0)".into(),
+        (Sort::PriceDesc, _) => "(0 - COALESCE(p.min_price, 0))".into(),
+        (Sort::Newest | Sort::Relevance, _) => "(0 - p.created_at_ms)".into(),
+    };
+    let float = match backend {
+        Backend::Sqlite => "REAL",
+        Backend::Postgres => "DOUBLE PRECISION",
+    };
+    let where_clause = if filters.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", filters.join(" AND "))
+    };
+    let inner = format!(
+        "SELECT {columns}, c.name AS category_name, CAST({sort_expr} AS {float}) AS sort_key \
+         FROM {from} {where_clause}"
+    );
+    let mut outer = format!("SELECT * FROM ({inner}) t");
+    if let Some(after) = &query.after {
+        let key = args.push(Arg::Float(after.key));
+        let id = args.push(Arg::Text(after.id.clone()));
+        outer.push_str(&format!(
+            " WHERE (t.sort_key > {key} OR (t.sort_key = {key} AND t.id > {id}))"
+        ));
+    }
+    let limit = args.push(Arg::Int(query.limit + 1));
+    outer.push_str(&format!(" ORDER BY t.sort_key, t.id LIMIT {limit}"));
+    (outer, args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terms_strip_operators() {
+        assert_eq!(terms("Trail  shoes\" OR 1=1; -- *"), vec!["trail", "shoes", "or", "1", "1"]);
+        assert!(terms("  \"*()  ").is_empty());
+        assert_eq!(terms(&"a ".repeat(20)).len(), MAX_TERMS);
+    }
+
+    #[test]
+    fn cursors_round_trip_and_are_bound_to_their_sort() {
+        let cursor = Cursor {
+            sort: Sort::Relevance,
+            key: -3.25,
+            id: "prd_1".into(),
+        };
+        let text = cursor.encode();
+        assert_eq!(Cursor::decode(&text, Sort::Relevance).unwrap(), cursor);
+        assert!(Cursor::decode(&text, Sort::PriceAsc).is_err());
+        assert!(Cursor::decode("garbage!", Sort::Relevance).is_err());
+    }
+
+    #[test]
+    fn placeholders_follow_parameters() {
+        let query = SearchQuery {
+            terms: vec!["trail".into()],
+            category_id: Some("cat_1".into()),
+            price_min: None,
+            price_max: Some(8000),
+            seller_id: None,
+            in_stock_only: true,
+            include_delisted: false,
+            sort: Sort::PriceAsc,
+            limit: 20,
+            after: None,
+        };
+        let (sql, args) = build(&query, Backend::Postgres, "p.id");
+        assert_eq!(args.0.len(), 4);
+        assert!(sql.contains("$4"));
+        assert!(!sql.contains("$5"));
+    }
+}

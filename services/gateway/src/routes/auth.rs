@@ -1,0 +1,163 @@
+//! Sign-up, sign-in, token refresh and sign-out: thin translations onto the identity service.
+
+use axum::{Json, extract::State, http::StatusCode};
+use serde::{Deserialize, Serialize};
+use tokshop_proto::identity as pb;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    error::{ApiError, ApiResult, ErrorBody},
+    extract::ApiJson,
+    state::AppState,
+};
+
+/// An account as its owner sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub display_name: String,
+    pub avatar_url: String,
+    pub bio: String,
+    /// "buyer", "seller", "admin".
+    pub roles: Vec<String>,
+    /// Null unless the user is a seller.
+    pub shop_name: Option<String>,
+    pub created_at_ms: i64,
+}
+
+impl From<pb::User> for User {
+    fn from(user: pb::User) -> Self {
+        Self {
+            id: user.id,
+            username: user.username,
+            email: user.email,
+            display_name: user.display_name,
+            avatar_url: user.avatar_url,
+            bio: user.bio,
+            roles: user.roles,
+            shop_name: non_empty(user.shop_name),
+            created_at_ms: user.created_at_ms,
+        }
+    }
+}
+
+/// A signed-in session: a short-lived access token and a refresh token that rotates on use.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Session {
+    pub user: User,
+    /// Always "Bearer".
+    pub token_type: String,
+    pub access_token: String,
+    pub access_expires_at_ms: i64,
+    pub refresh_token: String,
+    pub refresh_expires_at_ms: i64,
+}
+
+impl TryFrom<pb::AuthSession> for Session {
+    type Error = ApiError;
+
+    fn try_from(session: pb::AuthSession) -> Result<Self, ApiError> {
+        let user = session
+            .user
+            .ok_or_else(|| ApiError::internal("identity returned a session without a user"))?;
+        Ok(Self {
+            user: user.into(),
+            token_type: "Bearer".into(),
+            access_token: session.access_token,
+            access_expires_at_ms: session.access_expires_at_ms,
+            refresh_token: session.refresh_token,
+            refresh_expires_at_ms: session.refresh_expires_at_ms,
+        })
+    }
+}
+
+/// `Some(s)` unless `s` is empty: proto3 strings use "" for "none".
+pub fn non_empty(value: String) -> Option<String> {
+    (!value.is_empty()).then_some(value)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RegisterRequest {
+    pub username: String,
+    pub email: String,
+    pub password: String,
+    pub display_name: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    /// A username or an email address.
+    pub login: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RefreshTokenRequest {
+    pub refresh_token: String,
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+}
+
+/// Create an account and sign in.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses((status = 201, description = "Account created", body = Session),
+        (status = 409, description = "Username or email taken", body = ErrorBody)))]
+async fn register(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RegisterRequest>,
+) -> ApiResult<(StatusCode, Json<Session>)> {
+    let request = pb::RegisterRequest {
+        username: body.username,
+        email: body.email,
+        password: body.password,
+        display_name: body.display_name.unwrap_or_default(),
+    };
+    let session = state.identity().register(request).await?.into_inner();
+    Ok((StatusCode::CREATED, Json(session.try_into()?)))
+}
+
+/// Sign in with a username or email and a password.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, description = "Signed in", body = Session)))]
+async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginRequest>) -> ApiResult<Json<Session>> {
+    let request = pb::LoginRequest {
+        login: body.login,
+        password: body.password,
+    };
+    let session = state.identity().login(request).await?.into_inner();
+    Ok(Json(session.try_into()?))
+}
+
+/// Exchange a refresh token for a new session; the presented refresh token stops working.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshTokenRequest,
+    responses((status = 200, description = "New session", body = Session)))]
+async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RefreshTokenRequest>,
+) -> ApiResult<Json<Session>> {
+    let request = pb::RefreshRequest {
+        refresh_token: body.refresh_token,
+    };
+    let session = state.identity().refresh(request).await?.into_inner();
+    Ok(Json(session.try_into()?))
+}
+
+/// Sign out: revokes the refresh token's whole session.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshTokenRequest,
+    responses((status = 204, description = "Signed out")))]
+async fn logout(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshTokenRequest>) -> ApiResult<StatusCode> {
+    let request = pb::LogoutRequest {
+        refresh_token: body.refresh_token,
+    };
+    state.identity().logout(request).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,59 @@
+//! The signed-in user's own account: read it and edit the profile.
+
+use axum::{Json, extract::State};
+use serde::Deserialize;
+use tokshop_platform::auth::authorized;
+use tokshop_proto::identity as pb;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::auth::User;
+use crate::{
+    error::ApiResult,
+    extract::{ApiJson, AuthUser},
+    state::AppState,
+};
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateProfileRequest {
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub bio: Option<String>,
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_me, update_me))
+}
+
+/// The signed-in user.
+#[utoipa::path(get, path = "/api/v1/me", tag = "me", security(("bearer" = [])),
+    responses((status = 200, description = "The caller's account", body = User)))]
+async fn get_me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<User>> {
+    let me = state
+        .identity()
+        .get_me(authorized(pb::GetMeRequest {}, user.token()))
+        .await?
+        .into_inner();
+    Ok(Json(me.into()))
+}
+
+/// Edit the profile; absent fields keep their value.
+#[utoipa::path(patch, path = "/api/v1/me", tag = "me", security(("bearer" = [])), request_body = UpdateProfileRequest,
+    responses((status = 200, description = "The updated account", body = User)))]
+async fn update_me(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(body): ApiJson<UpdateProfileRequest>,
+) -> ApiResult<Json<User>> {
+    let request = pb::UpdateProfileRequest {
+        display_name: body.display_name,
+        avatar_url: body.avatar_url,
+        bio: body.bio,
+    };
+    let me = state
+        .identity()
+        .update_profile(authorized(request, user.token()))
+        .await?
+        .into_inner();
+    Ok(Json(me.into()))
+}
