@@ -54,7 +54,12 @@ impl ApiError {
     }
 
     pub fn invalid(param: &str, message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_parameter", message).with_param(param)
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_parameter",
+            message,
+        )
+        .with_param(param)
     }
 
     pub fn unauthenticated(code: &str, message: impl Into<String>) -> Self {
@@ -68,14 +73,22 @@ impl ApiError {
     pub fn rate_limited(retry_after_secs: u64) -> Self {
         Self {
             retry_after_secs: Some(retry_after_secs.max(1)),
-            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests; slow down")
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests; slow down",
+            )
         }
     }
 
     /// A failure that is ours: logged with its cause, shown without it.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal error")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "internal error",
+        )
     }
 
     pub fn body(&self) -> ErrorBody {
@@ -135,7 +148,11 @@ impl From<tonic::Status> for ApiError {
             }
             _ => {
                 tracing::error!(grpc_code = ?status.code(), message = status.message(), "backend call failed");
-                return Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal error");
+                return Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "internal error",
+                );
             }
         };
         Self {
@@ -202,8 +219,14 @@ mod tests {
     #[test]
     fn client_errors_are_invalid_request_errors() {
         assert_eq!(error_type(StatusCode::BAD_REQUEST), "invalid_request_error");
-        assert_eq!(error_type(StatusCode::PAYLOAD_TOO_LARGE), "invalid_request_error");
-        assert_eq!(error_type(StatusCode::UNSUPPORTED_MEDIA_TYPE), "invalid_request_error");
+        assert_eq!(
+            error_type(StatusCode::PAYLOAD_TOO_LARGE),
+            "invalid_request_error"
+        );
+        assert_eq!(
+            error_type(StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            "invalid_request_error"
+        );
         assert_eq!(error_type(StatusCode::GATEWAY_TIMEOUT), "api_error");
     }
 }

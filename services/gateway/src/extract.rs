@@ -37,7 +37,12 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
     let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let invalid = || ApiError::unauthenticated("invalid_token", "authorization must be `Bearer <access token>`");
+    let invalid = || {
+        ApiError::unauthenticated(
+            "invalid_token",
+            "authorization must be `Bearer <access token>`",
+        )
+    };
     let value = value.to_str().map_err(|_| invalid())?;
     let (scheme, token) = value.split_once(' ').ok_or_else(invalid)?;
     let token = token.trim();
@@ -49,21 +54,32 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
 
 fn verify(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
     match state.keys.verify(token) {
-        Ok(principal) => Ok(AuthUser {
-            token: token.to_owned(),
-            principal,
-        }),
+        Ok(principal) => {
+            let user = AuthUser {
+                token: token.to_owned(),
+                principal,
+            };
+            // The request span declares `user_id` empty; fill it so every log line of the request names the caller.
+            tracing::Span::current().record("user_id", user.principal.user_id.as_str());
+            Ok(user)
+        }
         Err(ServiceError::Unauthenticated(message)) if message.contains("expired") => Err(
             ApiError::unauthenticated("token_expired", "access token expired; refresh the session"),
         ),
-        Err(_) => Err(ApiError::unauthenticated("invalid_token", "invalid access token")),
+        Err(_) => Err(ApiError::unauthenticated(
+            "invalid_token",
+            "invalid access token",
+        )),
     }
 }
 
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match bearer(parts)? {
             Some(token) => verify(state, token),
             None => Err(ApiError::unauthenticated(
@@ -77,7 +93,10 @@ impl FromRequestParts<AppState> for AuthUser {
 impl FromRequestParts<AppState> for MaybeAuth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match bearer(parts)? {
             Some(token) => verify(state, token).map(|user| Self(Some(user))),
             None => Ok(Self(None)),
@@ -98,7 +117,11 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if !is_json(req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())) {
+        if !is_json(
+            req.headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+        ) {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
@@ -107,9 +130,17 @@ where
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "request body is too large")
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "request body is too large",
+                )
             } else {
-                ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", rejection.body_text())
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "unreadable_body",
+                    rejection.body_text(),
+                )
             }
         })?;
         parse_json(&bytes).map(Self)
@@ -120,8 +151,14 @@ fn is_json(content_type: Option<&str>) -> bool {
     let Some(content_type) = content_type else {
         return false;
     };
-    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Deserializes a JSON body, telling syntax errors (400) from shape errors (422, naming the field).
@@ -149,12 +186,22 @@ fn json_error(path: &str, err: &serde_json::Error) -> ApiError {
                 Some(field) => format!("{base}.{field}"),
                 None => base.to_owned(),
             };
-            let error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_parameter", message);
-            if param.is_empty() { error } else { error.with_param(param) }
+            let error = ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_parameter",
+                message,
+            );
+            if param.is_empty() {
+                error
+            } else {
+                error.with_param(param)
+            }
         }
-        Category::Syntax | Category::Eof | Category::Io => {
-            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("malformed JSON body: {err}"))
-        }
+        Category::Syntax | Category::Eof | Category::Io => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("malformed JSON body: {err}"),
+        ),
     }
 }
 
@@ -184,7 +231,11 @@ where
                     .strip_prefix("Failed to deserialize query string: ")
                     .unwrap_or(&text)
                     .to_owned();
-                let error = ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", format!("invalid query string: {detail}"));
+                let error = ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_query",
+                    format!("invalid query string: {detail}"),
+                );
                 Err(match query_param(&detail) {
                     Some(param) => error.with_param(param),
                     None => error,
@@ -232,14 +283,17 @@ mod tests {
 
     #[test]
     fn shape_errors_are_422_with_the_field() {
-        let err = parse_json::<Body>(br#"{"title": "a", "variants": [{"sku": "x", "price_minor": "cheap"}]}"#)
-            .unwrap_err();
+        let err = parse_json::<Body>(
+            br#"{"title": "a", "variants": [{"sku": "x", "price_minor": "cheap"}]}"#,
+        )
+        .unwrap_err();
         assert_eq!(err.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(err.param.as_deref(), Some("variants[0].price_minor"));
 
         let missing = parse_json::<Body>(br#"{"variants": []}"#).unwrap_err();
         assert_eq!(missing.param.as_deref(), Some("title"));
-        let nested = parse_json::<Body>(br#"{"title": "a", "variants": [{"sku": "x"}]}"#).unwrap_err();
+        let nested =
+            parse_json::<Body>(br#"{"title": "a", "variants": [{"sku": "x"}]}"#).unwrap_err();
         assert_eq!(nested.param.as_deref(), Some("variants[0].price_minor"));
     }
 
@@ -254,7 +308,10 @@ mod tests {
 
     #[test]
     fn query_errors_name_the_parameter() {
-        assert_eq!(query_param("price_min: invalid digit found in string"), Some("price_min"));
+        assert_eq!(
+            query_param("price_min: invalid digit found in string"),
+            Some("price_min")
+        );
         assert_eq!(query_param("invalid type: something odd"), None);
     }
 }

@@ -1,1 +1,163 @@
+//! The REST gateway (`/api/v1`) for mobile and web clients, in front of the identity and catalog gRPC services.
+//! It owns HTTP concerns only: JSON shapes, errors, auth header checks, rate limits, metrics and docs; every
+//! business rule lives in the services, which verify the forwarded bearer token themselves.
 
+mod error;
+mod extract;
+mod metrics;
+mod middleware;
+mod openapi;
+mod ratelimit;
+mod routes;
+mod state;
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, Request},
+    http::{HeaderName, HeaderValue, Method, header},
+    middleware::{from_fn, from_fn_with_state},
+    response::Html,
+    routing::get,
+};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokshop_platform::{auth::TokenKeys, config::Settings};
+use tonic::transport::Channel;
+use tower::ServiceBuilder;
+use tower_http::{
+    compression::CompressionLayer,
+    cors::{AllowOrigin, CorsLayer},
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+pub use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+
+/// What the gateway is built from, chosen once at start-up.
+pub struct GatewayDeps {
+    pub settings: Arc<Settings>,
+    pub keys: TokenKeys,
+    pub identity: Channel,
+    pub catalog: Channel,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const DOCS_HTML: &str = include_str!("docs.html");
+
+/// Builds the full axum Router (all routes + middleware) for these deps.
+pub fn router(deps: GatewayDeps) -> anyhow::Result<Router> {
+    let gateway = deps.settings.gateway.clone();
+    let state = AppState::new(deps)?;
+
+    let (api, openapi) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(routes::all())
+        .split_for_parts();
+    let openapi_json: Arc<str> = serde_json::to_string(&openapi::finish(openapi))
+        .context("serializing the OpenAPI document")?
+        .into();
+
+    let timeout = (gateway.request_timeout_secs > 0)
+        .then(|| Duration::from_secs(gateway.request_timeout_secs));
+    let middleware = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(cors(&gateway.cors_origins)?)
+        .layer(CompressionLayer::new())
+        .layer(from_fn(middleware::json_errors))
+        .layer(from_fn_with_state(state.metrics.clone(), metrics::track))
+        .layer(from_fn_with_state(state.limiter.clone(), ratelimit::limit))
+        .layer(from_fn_with_state(timeout, middleware::deadline))
+        .layer(RequestBodyLimitLayer::new(gateway.body_limit_bytes))
+        .layer(DefaultBodyLimit::max(gateway.body_limit_bytes));
+
+    let router = api
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let json = openapi_json.clone();
+                async move {
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        json.to_string(),
+                    )
+                }
+            }),
+        )
+        .route("/api/v1/docs", get(|| async { Html(DOCS_HTML) }))
+        .fallback(middleware::not_found)
+        .with_state(state)
+        .layer(middleware);
+    Ok(router)
+}
+
+/// Serves `router(deps)` on `listener` until `shutdown` is cancelled, then finishes in-flight requests.
+pub async fn serve(
+    deps: GatewayDeps,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let app = router(deps)?;
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "REST gateway listening");
+    }
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await
+    .context("serving the REST gateway")
+}
+
+fn request_span(request: &Request) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "http_request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %request_id,
+        user_id = tracing::field::Empty,
+    )
+}
+
+fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
+    let layer = CorsLayer::new()
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("idempotency-key"),
+            REQUEST_ID,
+        ])
+        .expose_headers([REQUEST_ID])
+        .max_age(Duration::from_secs(600));
+    if origins.iter().any(|origin| origin == "*") {
+        return Ok(layer.allow_origin(AllowOrigin::any()));
+    }
+    let list = origins
+        .iter()
+        .map(|origin| {
+            HeaderValue::from_str(origin).with_context(|| format!("bad CORS origin {origin:?}"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(layer.allow_origin(AllowOrigin::list(list)))
+}

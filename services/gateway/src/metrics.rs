@@ -9,7 +9,9 @@ use axum::{
     middleware::Next,
     response::Response,
 };
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
 
 pub struct Metrics {
     registry: Registry,
@@ -23,12 +25,18 @@ impl Metrics {
     pub fn new() -> anyhow::Result<Self> {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests handled, by method, route and status"),
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests handled, by method, route and status",
+            ),
             LABELS,
         )
         .context("creating http_requests_total")?;
         let duration = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency in seconds"),
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency in seconds",
+            ),
             LABELS,
         )
         .context("creating http_request_duration_seconds")?;
@@ -71,7 +79,12 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
     let response = next.run(request).await;
-    metrics.observe(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    metrics.observe(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     response
 }
 
@@ -84,7 +97,9 @@ mod tests {
         let metrics = Metrics::new().unwrap();
         metrics.observe("GET", "/healthz", 200, 0.001);
         let text = metrics.render().unwrap();
-        assert!(text.contains(r#"http_requests_total{method="GET",route="/healthz",status="200"} 1"#));
+        assert!(
+            text.contains(r#"http_requests_total{method="GET",route="/healthz",status="200"} 1"#)
+        );
         assert!(text.contains("http_request_duration_seconds_bucket"));
     }
 }

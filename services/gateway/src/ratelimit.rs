@@ -31,7 +31,9 @@ impl ClientLimiter {
         let per_second = NonZeroU32::new(settings.rate_limit_per_second)?;
         let burst = NonZeroU32::new(settings.rate_limit_burst).unwrap_or(per_second);
         Some(Self {
-            limiter: DefaultKeyedRateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
+            limiter: DefaultKeyedRateLimiter::keyed(
+                Quota::per_second(per_second).allow_burst(burst),
+            ),
         })
     }
 
@@ -47,7 +49,11 @@ impl ClientLimiter {
     }
 }
 
-pub async fn limit(State(limiter): State<Option<Arc<ClientLimiter>>>, request: Request, next: Next) -> Response {
+pub async fn limit(
+    State(limiter): State<Option<Arc<ClientLimiter>>>,
+    request: Request,
+    next: Next,
+) -> Response {
     if let Some(limiter) = limiter
         && !EXEMPT.contains(&request.uri().path())
     {

@@ -1,1 +1,168 @@
+//! The tokshop process: starts every service in one process (the embedded default) or one part alone
+//! (`--only`), wires real gRPC channels between them over loopback, seeds the demo shop, and shuts everything
+//! down cleanly.
 
+pub mod seed;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use tokio::{net::TcpListener, task::JoinSet};
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+use tokshop_platform::{ServiceContext, auth::TokenKeys, config::Settings, db::Db, grpc};
+
+/// One part of tokshop that `serve --only` can run alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Part {
+    Identity,
+    Catalog,
+    Gateway,
+}
+
+/// A started tokshop: its addresses and the tasks serving them.
+pub struct Running {
+    pub gateway_addr: Option<SocketAddr>,
+    pub identity_addr: Option<SocketAddr>,
+    pub catalog_addr: Option<SocketAddr>,
+    pub seed_report: Option<seed::SeedReport>,
+    shutdown: CancellationToken,
+    tasks: JoinSet<anyhow::Result<()>>,
+    db: Option<Db>,
+}
+
+impl Running {
+    /// Waits until every server has stopped (after the shutdown token fires), then closes the database pool.
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        let mut first_error = None;
+        while let Some(joined) = self.tasks.join_next().await {
+            let result = joined.context("server task panicked").and_then(|r| r);
+            if let Err(err) = result {
+                tracing::error!(error = ?err, "server stopped with an error");
+                // One server failing takes the others down instead of leaving a half-working process.
+                self.shutdown.cancel();
+                first_error.get_or_insert(err);
+            }
+        }
+        if let Some(db) = &self.db {
+            db.close().await;
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Asks every server to stop and waits for in-flight requests to finish.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.wait().await
+    }
+}
+
+fn url_of(addr: SocketAddr) -> String {
+    format!("http://{addr}")
+}
+
+/// The channel to a service run by another process, from `services.<name>.url`.
+fn remote(url: &Option<String>, name: &str) -> anyhow::Result<Channel> {
+    let url = url
+        .as_deref()
+        .with_context(|| format!("set services.{name}.url (TOKSHOP_SERVICES_{}_URL)", name.to_uppercase()))?;
+    grpc::channel(url)
+}
+
+async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the {what} to {addr} (is another process using it?)"))
+}
+
+/// Starts tokshop: everything when `only` is `None`, otherwise that one part. Returns once every server is
+/// listening (and, in the embedded default, once the demo shop is seeded).
+pub async fn start(
+    settings: Arc<Settings>,
+    only: Option<Part>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Running> {
+    if only.is_some() {
+        anyhow::ensure!(
+            settings.auth.jwt_secret.is_some(),
+            "running one part alone needs auth.jwt_secret (TOKSHOP_AUTH_JWT_SECRET), shared by every part"
+        );
+    }
+    let mut running = Running {
+        gateway_addr: None,
+        identity_addr: None,
+        catalog_addr: None,
+        seed_report: None,
+        shutdown: shutdown.clone(),
+        tasks: JoinSet::new(),
+        db: None,
+    };
+    let runs = |part| only.is_none() || only == Some(part);
+
+    let ctx = if runs(Part::Identity) || runs(Part::Catalog) {
+        let ctx = ServiceContext::from_settings(settings.clone()).await?;
+        running.db = Some(ctx.db.clone());
+        Some(ctx)
+    } else {
+        None
+    };
+
+    if let Some(ctx) = ctx.as_ref().filter(|_| runs(Part::Identity)) {
+        let listener = bind(settings.services.identity.listen, "identity service").await?;
+        running.identity_addr = Some(listener.local_addr()?);
+        let router = grpc::router_with_health(tokshop_identity::SERVICE_NAME)
+            .await?
+            .add_service(tokshop_identity::build(ctx).await?);
+        running.tasks.spawn(grpc::serve(router, listener, shutdown.clone()));
+    }
+    if let Some(ctx) = ctx.as_ref().filter(|_| runs(Part::Catalog)) {
+        let listener = bind(settings.services.catalog.listen, "catalog service").await?;
+        running.catalog_addr = Some(listener.local_addr()?);
+        let router = grpc::router_with_health(tokshop_catalog::SERVICE_NAME)
+            .await?
+            .add_service(tokshop_catalog::build(ctx).await?);
+        running.tasks.spawn(grpc::serve(router, listener, shutdown.clone()));
+    }
+
+    if only.is_none() || only == Some(Part::Gateway) {
+        let identity = match running.identity_addr {
+            Some(addr) => grpc::channel(&url_of(addr))?,
+            None => remote(&settings.services.identity.url, "identity")?,
+        };
+        let catalog = match running.catalog_addr {
+            Some(addr) => grpc::channel(&url_of(addr))?,
+            None => remote(&settings.services.catalog.url, "catalog")?,
+        };
+        let keys = match &ctx {
+            Some(ctx) => ctx.keys.clone(),
+            None => TokenKeys::from_settings(&settings)?,
+        };
+        if only.is_none() && settings.seed.demo {
+            let report = seed::seed_demo(identity.clone(), catalog.clone(), &keys, settings.seed.products)
+                .await
+                .context("seeding the demo shop")?;
+            tracing::info!(?report, "demo shop ready");
+            running.seed_report = Some(report);
+        }
+        let listener = bind(settings.gateway.listen, "REST gateway").await?;
+        running.gateway_addr = Some(listener.local_addr()?);
+        let deps = tokshop_gateway::GatewayDeps {
+            settings: settings.clone(),
+            keys,
+            identity,
+            catalog,
+        };
+        running
+            .tasks
+            .spawn(tokshop_gateway::serve(deps, listener, shutdown.clone()));
+    }
+    Ok(running)
+}
+
+/// Seeds the demo shop into services run elsewhere (`services.*.url`).
+pub async fn seed_remote(settings: &Settings, products: usize) -> anyhow::Result<seed::SeedReport> {
+    let identity = remote(&settings.services.identity.url, "identity")?;
+    let catalog = remote(&settings.services.catalog.url, "catalog")?;
+    let keys = TokenKeys::from_settings(settings)?;
+    seed::seed_demo(identity, catalog, &keys, products).await
+}

@@ -1,1 +1,69 @@
-fn main(){}
+//! `tokshop`: reads configuration, starts telemetry, and runs what the command line asks for.
+
+use std::{path::PathBuf, sync::Arc};
+
+use clap::{Parser, Subcommand};
+use tokshop::{Part, seed::data};
+use tokshop_platform::{config::Settings, shutdown, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(name = "tokshop", version, about = "An agent-first commerce backend")]
+struct Cli {
+    /// A TOML settings file; `TOKSHOP_*` environment variables override it.
+    #[arg(long, global = true, env = "TOKSHOP_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the shop: every service in one process, or one part alone with --only.
+    Serve {
+        #[arg(long, value_enum)]
+        only: Option<Part>,
+    },
+    /// Seed the demo shop into services that run elsewhere (services.*.url).
+    Seed {
+        #[arg(long, default_value_t = 200)]
+        products: usize,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let settings = Arc::new(Settings::load(cli.config.as_deref())?);
+    telemetry::init(&settings.log);
+    match cli.command.unwrap_or(Command::Serve { only: None }) {
+        Command::Serve { only } => serve(settings, only).await,
+        Command::Seed { products } => {
+            let report = tokshop::seed_remote(&settings, products).await?;
+            println!("{report:?}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Arc<Settings>, only: Option<Part>) -> anyhow::Result<()> {
+    let shutdown = shutdown::on_signal();
+    let running = tokshop::start(settings.clone(), only, shutdown).await?;
+    if let Some(addr) = running.gateway_addr {
+        println!("tokshop is ready");
+        println!("  REST API  http://{addr}/api/v1");
+        println!("  API docs  http://{addr}/api/v1/docs");
+        if only.is_none() && settings.seed.demo {
+            println!(
+                "  demo shopper: username {:?}, password {:?}",
+                data::DEMO_USERNAME,
+                data::DEMO_PASSWORD
+            );
+        }
+    }
+    for (name, addr) in [("identity", running.identity_addr), ("catalog", running.catalog_addr)] {
+        if let Some(addr) = addr {
+            tracing::info!(service = name, %addr, "gRPC service listening");
+        }
+    }
+    running.wait().await
+}

@@ -109,7 +109,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The caller's addresses.
 #[utoipa::path(get, path = "/api/v1/me/addresses", tag = "addresses", security(("bearer" = [])),
     responses((status = 200, description = "Addresses", body = AddressList)))]
-async fn list_addresses(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<AddressList>> {
+async fn list_addresses(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<AddressList>> {
     let list = state
         .identity()
         .list_addresses(authorized(pb::ListAddressesRequest {}, user.token()))
@@ -156,7 +159,11 @@ async fn add_address(
     params(("id" = String, Path, description = "Address id")),
     responses((status = 200, description = "The address", body = Address),
         (status = 404, description = "No such address", body = ErrorBody)))]
-async fn get_address(State(state): State<AppState>, user: AuthUser, Path(id): Path<String>) -> ApiResult<Json<Address>> {
+async fn get_address(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Address>> {
     let address = state
         .identity()
         .get_address(authorized(pb::GetAddressRequest { id }, user.token()))
@@ -193,7 +200,11 @@ async fn update_address(
     params(("id" = String, Path, description = "Address id")),
     responses((status = 204, description = "Deleted"),
         (status = 404, description = "No such address", body = ErrorBody)))]
-async fn delete_address(State(state): State<AppState>, user: AuthUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
+async fn delete_address(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     state
         .identity()
         .delete_address(authorized(pb::DeleteAddressRequest { id }, user.token()))
@@ -213,7 +224,10 @@ async fn set_default_address(
 ) -> ApiResult<Json<Address>> {
     let address = state
         .identity()
-        .set_default_address(authorized(pb::SetDefaultAddressRequest { id }, user.token()))
+        .set_default_address(authorized(
+            pb::SetDefaultAddressRequest { id },
+            user.token(),
+        ))
         .await?
         .into_inner();
     Ok(Json(address.into()))

@@ -128,7 +128,10 @@ async fn register(
 /// Sign in with a username or email and a password.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, description = "Signed in", body = Session)))]
-async fn login(State(state): State<AppState>, ApiJson(body): ApiJson<LoginRequest>) -> ApiResult<Json<Session>> {
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> ApiResult<Json<Session>> {
     let request = pb::LoginRequest {
         login: body.login,
         password: body.password,
@@ -154,7 +157,10 @@ async fn refresh(
 /// Sign out: revokes the refresh token's whole session.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshTokenRequest,
     responses((status = 204, description = "Signed out")))]
-async fn logout(State(state): State<AppState>, ApiJson(body): ApiJson<RefreshTokenRequest>) -> ApiResult<StatusCode> {
+async fn logout(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RefreshTokenRequest>,
+) -> ApiResult<StatusCode> {
     let request = pb::LogoutRequest {
         refresh_token: body.refresh_token,
     };

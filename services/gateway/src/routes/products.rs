@@ -85,7 +85,10 @@ impl From<pb::Variant> for Variant {
             id: v.id,
             sku: v.sku,
             options: v.options.into_iter().map(OptionValue::from).collect(),
-            price: v.price.map(Money::from).unwrap_or_else(|| Money::new(0, String::new())),
+            price: v
+                .price
+                .map(Money::from)
+                .unwrap_or_else(|| Money::new(0, String::new())),
             stock: v.stock,
             image_urls: v.image_urls,
             listed: v.listed,
@@ -274,7 +277,10 @@ async fn price_history(
 ) -> ApiResult<Json<PriceHistory>> {
     let history = state
         .catalog()
-        .get_price_history(authorized(pb::GetPriceHistoryRequest { product_id }, caller.token()))
+        .get_price_history(authorized(
+            pb::GetPriceHistoryRequest { product_id },
+            caller.token(),
+        ))
         .await?
         .into_inner();
     let changes = history
@@ -282,7 +288,10 @@ async fn price_history(
         .into_iter()
         .map(|c| PriceChange {
             variant_id: c.variant_id,
-            price: c.price.map(Money::from).unwrap_or_else(|| Money::new(0, String::new())),
+            price: c
+                .price
+                .map(Money::from)
+                .unwrap_or_else(|| Money::new(0, String::new())),
             changed_at_ms: c.changed_at_ms,
         })
         .collect();
@@ -310,10 +319,19 @@ mod tests {
     #[test]
     fn sort_values() {
         assert_eq!(parse_sort(None).unwrap(), pb::SortOrder::Unspecified);
-        assert_eq!(parse_sort(Some("price_asc")).unwrap(), pb::SortOrder::PriceAsc);
-        assert_eq!(parse_sort(Some("price_desc")).unwrap(), pb::SortOrder::PriceDesc);
+        assert_eq!(
+            parse_sort(Some("price_asc")).unwrap(),
+            pb::SortOrder::PriceAsc
+        );
+        assert_eq!(
+            parse_sort(Some("price_desc")).unwrap(),
+            pb::SortOrder::PriceDesc
+        );
         assert_eq!(parse_sort(Some("newest")).unwrap(), pb::SortOrder::Newest);
-        assert_eq!(parse_sort(Some("relevance")).unwrap(), pb::SortOrder::Relevance);
+        assert_eq!(
+            parse_sort(Some("relevance")).unwrap(),
+            pb::SortOrder::Relevance
+        );
         let err = parse_sort(Some("cheapest")).unwrap_err();
         assert_eq!(err.status.as_u16(), 422);
         assert_eq!(err.param.as_deref(), Some("sort"));
@@ -322,6 +340,9 @@ mod tests {
     #[test]
     fn empty_cursor_is_null() {
         let page = ProductPage::new(Vec::new(), String::new());
-        assert_eq!(serde_json::to_value(&page).unwrap()["next_cursor"], serde_json::Value::Null);
+        assert_eq!(
+            serde_json::to_value(&page).unwrap()["next_cursor"],
+            serde_json::Value::Null
+        );
     }
 }

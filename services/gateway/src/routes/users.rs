@@ -52,7 +52,10 @@ pub fn router() -> OpenApiRouter<AppState> {
     params(("id" = String, Path, description = "User id")),
     responses((status = 200, description = "The profile", body = PublicProfile),
         (status = 404, description = "No such user", body = ErrorBody)))]
-async fn get_user(State(state): State<AppState>, Path(user_id): Path<String>) -> ApiResult<Json<PublicProfile>> {
+async fn get_user(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+) -> ApiResult<Json<PublicProfile>> {
     let profile = state
         .identity()
         .get_public_profile(pb::GetPublicProfileRequest { user_id })

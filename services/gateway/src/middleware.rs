@@ -1,0 +1,100 @@
+//! Small middleware of our own: the request deadline, and turning any non-JSON error response (from axum or a
+//! tower layer: 405, 413, ...) into our JSON error so clients only ever parse one shape.
+
+use std::time::Duration;
+
+use axum::{
+    body::to_bytes,
+    extract::{Request, State},
+    http::{StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+
+use crate::error::ApiError;
+
+/// Fails a request that takes longer than the deadline with a 504 JSON error.
+pub async fn deadline(
+    State(limit): State<Option<Duration>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(limit) = limit else {
+        return next.run(request).await;
+    };
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "request_timeout",
+            format!("the request took longer than {}s", limit.as_secs()),
+        )
+        .into_response(),
+    }
+}
+
+/// Error responses that are not JSON yet become `{type, code, message, param}`.
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) || is_json(&response) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = to_bytes(body, 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let (code, fallback) = describe(status);
+    // Only a 400's own text (an axum rejection such as a bad path segment) says more than our fixed wording.
+    let message = if status == StatusCode::BAD_REQUEST && !text.is_empty() {
+        text
+    } else {
+        fallback.to_owned()
+    };
+    let mut converted = ApiError::new(status, code, message).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            converted.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    converted
+}
+
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+fn describe(status: StatusCode) -> (&'static str, &'static str) {
+    match status {
+        StatusCode::BAD_REQUEST => ("bad_request", "bad request"),
+        StatusCode::NOT_FOUND => ("not_found", "no such resource"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this method is not allowed on this path",
+        ),
+        StatusCode::NOT_ACCEPTABLE => ("not_acceptable", "no acceptable response encoding"),
+        StatusCode::REQUEST_TIMEOUT => ("request_timeout", "the request took too long"),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "request body is too large"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ("unsupported_media_type", "unsupported content type")
+        }
+        StatusCode::TOO_MANY_REQUESTS => ("rate_limited", "too many requests; slow down"),
+        StatusCode::SERVICE_UNAVAILABLE => ("service_unavailable", "service unavailable"),
+        StatusCode::GATEWAY_TIMEOUT => ("request_timeout", "the request took too long"),
+        s if s.is_server_error() => ("internal_error", "internal error"),
+        _ => ("bad_request", "bad request"),
+    }
+}
+
+/// The answer for a path no route matches.
+pub async fn not_found(request: Request) -> ApiError {
+    ApiError::not_found(
+        "route_not_found",
+        format!("no route for {} {}", request.method(), request.uri().path()),
+    )
+}

@@ -1,0 +1,112 @@
+//! Operations endpoints: liveness, readiness (both gRPC services answer their health check) and metrics.
+
+use std::time::Duration;
+
+use axum::{
+    Json,
+    extract::State,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::{Deserialize, Serialize};
+use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{error::ApiError, state::AppState};
+
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    /// "ok" or "unavailable".
+    pub status: String,
+    /// Per backend service: "ok" or why it is not ready. Absent on /healthz.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub services: Option<ServiceHealth>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ServiceHealth {
+    pub identity: String,
+    pub catalog: String,
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+}
+
+/// Liveness: the gateway process is up.
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, description = "Alive", body = Health)))]
+async fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        services: None,
+    })
+}
+
+/// Readiness: both backend services answer their gRPC health check.
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses((status = 200, description = "Ready", body = Health),
+        (status = 503, description = "A backend service is not serving", body = Health)))]
+async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    let (identity, catalog) = tokio::join!(
+        check(
+            state.identity_health(),
+            "tokshop.identity.v1.IdentityService"
+        ),
+        check(state.catalog_health(), "tokshop.catalog.v1.CatalogService"),
+    );
+    let ready = identity.is_ok() && catalog.is_ok();
+    let describe = |result: Result<(), String>| result.map_or_else(|why| why, |()| "ok".to_owned());
+    let body = Health {
+        status: if ready { "ok" } else { "unavailable" }.into(),
+        services: Some(ServiceHealth {
+            identity: describe(identity),
+            catalog: describe(catalog),
+        }),
+    };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body))
+}
+
+async fn check(
+    mut client: tonic_health::pb::health_client::HealthClient<tonic::transport::Channel>,
+    service: &str,
+) -> Result<(), String> {
+    let request = HealthCheckRequest {
+        service: service.to_owned(),
+    };
+    match tokio::time::timeout(CHECK_TIMEOUT, client.check(request)).await {
+        Err(_) => Err("health check timed out".into()),
+        Ok(Err(status)) => Err(format!("health check failed: {:?}", status.code())),
+        Ok(Ok(response)) => match response.into_inner().status() {
+            ServingStatus::Serving => Ok(()),
+            other => Err(format!("not serving: {}", other.as_str_name())),
+        },
+    }
+}
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(get, path = "/metrics", tag = "ops",
+    responses((status = 200, description = "Metrics", body = String, content_type = "text/plain; version=0.0.4")))]
+async fn metrics(State(state): State<AppState>) -> Response {
+    match state.metrics.render() {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(err) => ApiError::internal(format!("{err:#}")).into_response(),
+    }
+}

@@ -1,0 +1,27 @@
+//! One module per resource; each owns its DTOs and returns an `OpenApiRouter` so routes and docs stay together.
+
+pub mod addresses;
+pub mod auth;
+pub mod categories;
+pub mod health;
+pub mod me;
+pub mod products;
+pub mod seller;
+pub mod users;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::AppState;
+
+/// Every route of the gateway, documented.
+pub fn all() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(auth::router())
+        .merge(me::router())
+        .merge(addresses::router())
+        .merge(users::router())
+        .merge(seller::router())
+        .merge(categories::router())
+        .merge(products::router())
+        .merge(health::router())
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests of the REST API against the real services, on SQLite and on PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+mod addresses;
+mod auth;
+mod catalog;
+mod ops;
+mod search;
