@@ -7,5 +7,6 @@ mod common;
 mod addresses;
 mod auth;
 mod catalog;
+mod grpc;
 mod ops;
 mod search;
