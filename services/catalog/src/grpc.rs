@@ -1,13 +1,13 @@
 //! The tonic surface of the catalog service: validates input, checks the caller's role and ownership, calls
 //! the store, and shapes rows into messages.
 
-use tonic::{Request, Response, Status};
 use tokshop_platform::{
     ServiceContext, ServiceError, ServiceResult,
     auth::{Principal, Role, TokenKeys},
     money,
 };
 use tokshop_proto::catalog::{self as pb, catalog_service_server::CatalogService};
+use tonic::{Request, Response, Status};
 
 use crate::{
     search::{self, Cursor, SearchQuery, Sort},
@@ -89,7 +89,10 @@ fn page_limit(limit: i32) -> ServiceResult<i64> {
     match i64::from(limit) {
         0 => Ok(DEFAULT_PAGE),
         n if (1..=MAX_PAGE).contains(&n) => Ok(n),
-        _ => Err(ServiceError::invalid("limit", format!("limit must be 1 to {MAX_PAGE}"))),
+        _ => Err(ServiceError::invalid(
+            "limit",
+            format!("limit must be 1 to {MAX_PAGE}"),
+        )),
     }
 }
 
@@ -114,7 +117,11 @@ impl CatalogApi {
     }
 
     /// The product as `viewer` may see it: delisted products exist only for their seller.
-    async fn visible_product(&self, id: &str, viewer: Option<&Principal>) -> ServiceResult<pb::Product> {
+    async fn visible_product(
+        &self,
+        id: &str,
+        viewer: Option<&Principal>,
+    ) -> ServiceResult<pb::Product> {
         let record = self
             .store
             .get_product(id)
@@ -136,7 +143,10 @@ impl CatalogApi {
         Ok(product_message(record, true))
     }
 
-    async fn search(&self, req: pb::SearchProductsRequest) -> ServiceResult<pb::SearchProductsResponse> {
+    async fn search(
+        &self,
+        req: pb::SearchProductsRequest,
+    ) -> ServiceResult<pb::SearchProductsResponse> {
         let terms = search::terms(&req.query);
         let sort = match pb::SortOrder::try_from(req.sort) {
             Ok(pb::SortOrder::Unspecified) if terms.is_empty() => Sort::Newest,
@@ -155,7 +165,10 @@ impl CatalogApi {
         if let (Some(min), Some(max)) = (req.price_min, req.price_max)
             && min > max
         {
-            return Err(ServiceError::invalid("price_min", "price_min must not exceed price_max"));
+            return Err(ServiceError::invalid(
+                "price_min",
+                "price_min must not exceed price_max",
+            ));
         }
         let after = non_empty(&req.cursor)
             .map(|c| Cursor::decode(&c, sort))
@@ -174,12 +187,19 @@ impl CatalogApi {
         };
         let (records, next) = self.store.search(&query).await?;
         Ok(pb::SearchProductsResponse {
-            products: records.into_iter().map(|r| product_message(r, false)).collect(),
+            products: records
+                .into_iter()
+                .map(|r| product_message(r, false))
+                .collect(),
             next_cursor: next.map(|c| c.encode()).unwrap_or_default(),
         })
     }
 
-    async fn list_mine(&self, seller: &Principal, req: pb::ListMyProductsRequest) -> ServiceResult<pb::ListMyProductsResponse> {
+    async fn list_mine(
+        &self,
+        seller: &Principal,
+        req: pb::ListMyProductsRequest,
+    ) -> ServiceResult<pb::ListMyProductsResponse> {
         let after = non_empty(&req.cursor)
             .map(|c| Cursor::decode(&c, Sort::Newest))
             .transpose()?;
@@ -197,12 +217,19 @@ impl CatalogApi {
         };
         let (records, next) = self.store.search(&query).await?;
         Ok(pb::ListMyProductsResponse {
-            products: records.into_iter().map(|r| product_message(r, true)).collect(),
+            products: records
+                .into_iter()
+                .map(|r| product_message(r, true))
+                .collect(),
             next_cursor: next.map(|c| c.encode()).unwrap_or_default(),
         })
     }
 
-    async fn create_product(&self, seller: &Principal, req: pb::CreateProductRequest) -> ServiceResult<pb::Product> {
+    async fn create_product(
+        &self,
+        seller: &Principal,
+        req: pb::CreateProductRequest,
+    ) -> ServiceResult<pb::Product> {
         let title = req.title.trim().to_owned();
         validate::title(&title)?;
         let description = req.description.trim().to_owned();
@@ -223,7 +250,11 @@ impl CatalogApi {
         self.owned_product(&id).await
     }
 
-    async fn update_product(&self, seller: &Principal, req: pb::UpdateProductRequest) -> ServiceResult<pb::Product> {
+    async fn update_product(
+        &self,
+        seller: &Principal,
+        req: pb::UpdateProductRequest,
+    ) -> ServiceResult<pb::Product> {
         let mut changes = ProductChanges::default();
         if let Some(title) = req.title.as_deref().map(str::trim) {
             validate::title(title)?;
@@ -239,11 +270,17 @@ impl CatalogApi {
         if req.replace_images {
             changes.image_urls = Some(validate::image_urls("image_urls", &req.image_urls)?);
         }
-        self.store.update_product(&seller.user_id, &req.id, &changes).await?;
+        self.store
+            .update_product(&seller.user_id, &req.id, &changes)
+            .await?;
         self.owned_product(&req.id).await
     }
 
-    async fn update_variant(&self, seller: &Principal, req: pb::UpdateVariantRequest) -> ServiceResult<pb::Product> {
+    async fn update_variant(
+        &self,
+        seller: &Principal,
+        req: pb::UpdateVariantRequest,
+    ) -> ServiceResult<pb::Product> {
         if let Some(price) = req.price_minor {
             validate::price("price_minor", price)?;
         }
@@ -291,7 +328,10 @@ impl CatalogService for CatalogApi {
         reply(result.await)
     }
 
-    async fn create_category(&self, request: Request<pb::CreateCategoryRequest>) -> Reply<pb::Category> {
+    async fn create_category(
+        &self,
+        request: Request<pb::CreateCategoryRequest>,
+    ) -> Reply<pb::Category> {
         let result = async {
             self.keys.require_caller(&request)?.require(Role::Admin)?;
             let req = request.into_inner();
@@ -300,7 +340,10 @@ impl CatalogService for CatalogApi {
             validate::category_name(name)?;
             validate::slug(slug)?;
             let parent = non_empty(&req.parent_id);
-            let row = self.store.create_category(parent.as_deref(), name, slug).await?;
+            let row = self
+                .store
+                .create_category(parent.as_deref(), name, slug)
+                .await?;
             Ok(pb::Category {
                 id: row.id,
                 parent_id: row.parent_id.unwrap_or_default(),
@@ -322,7 +365,8 @@ impl CatalogService for CatalogApi {
     async fn get_product(&self, request: Request<pb::GetProductRequest>) -> Reply<pb::Product> {
         let result = async {
             let viewer = self.keys.caller(&request)?;
-            self.visible_product(&request.get_ref().id, viewer.as_ref()).await
+            self.visible_product(&request.get_ref().id, viewer.as_ref())
+                .await
         };
         reply(result.await)
     }
@@ -351,7 +395,10 @@ impl CatalogService for CatalogApi {
         reply(result.await)
     }
 
-    async fn create_product(&self, request: Request<pb::CreateProductRequest>) -> Reply<pb::Product> {
+    async fn create_product(
+        &self,
+        request: Request<pb::CreateProductRequest>,
+    ) -> Reply<pb::Product> {
         let result = async {
             let seller = self.seller(&request)?;
             CatalogApi::create_product(self, &seller, request.into_inner()).await
@@ -359,7 +406,10 @@ impl CatalogService for CatalogApi {
         reply(result.await)
     }
 
-    async fn update_product(&self, request: Request<pb::UpdateProductRequest>) -> Reply<pb::Product> {
+    async fn update_product(
+        &self,
+        request: Request<pb::UpdateProductRequest>,
+    ) -> Reply<pb::Product> {
         let result = async {
             let seller = self.seller(&request)?;
             CatalogApi::update_product(self, &seller, request.into_inner()).await
@@ -367,11 +417,16 @@ impl CatalogService for CatalogApi {
         reply(result.await)
     }
 
-    async fn set_product_listed(&self, request: Request<pb::SetProductListedRequest>) -> Reply<pb::Product> {
+    async fn set_product_listed(
+        &self,
+        request: Request<pb::SetProductListedRequest>,
+    ) -> Reply<pb::Product> {
         let result = async {
             let seller = self.seller(&request)?;
             let req = request.into_inner();
-            self.store.set_listed(&seller.user_id, &req.id, req.listed).await?;
+            self.store
+                .set_listed(&seller.user_id, &req.id, req.listed)
+                .await?;
             self.owned_product(&req.id).await
         };
         reply(result.await)
@@ -393,7 +448,10 @@ impl CatalogService for CatalogApi {
         reply(result.await)
     }
 
-    async fn update_variant(&self, request: Request<pb::UpdateVariantRequest>) -> Reply<pb::Product> {
+    async fn update_variant(
+        &self,
+        request: Request<pb::UpdateVariantRequest>,
+    ) -> Reply<pb::Product> {
         let result = async {
             let seller = self.seller(&request)?;
             CatalogApi::update_variant(self, &seller, request.into_inner()).await

@@ -53,13 +53,23 @@ pub struct Cursor {
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        let raw = format!("{}:{:016x}:{}", self.sort.tag(), self.key.to_bits(), self.id);
+        let raw = format!(
+            "{}:{:016x}:{}",
+            self.sort.tag(),
+            self.key.to_bits(),
+            self.id
+        );
         URL_SAFE_NO_PAD.encode(raw)
     }
 
     /// Decodes a cursor and checks it was made for `sort`.
     pub fn decode(text: &str, sort: Sort) -> ServiceResult<Self> {
-        let bad = || ServiceError::invalid("cursor", "cursor is not valid for this search; start from the first page");
+        let bad = || {
+            ServiceError::invalid(
+                "cursor",
+                "cursor is not valid for this search; start from the first page",
+            )
+        };
         let raw = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
         let raw = String::from_utf8(raw).map_err(|_| bad())?;
         let mut parts = raw.splitn(3, ':');
@@ -205,7 +215,10 @@ mod tests {
 
     #[test]
     fn terms_strip_operators() {
-        assert_eq!(terms("Trail  shoes\" OR 1=1; -- *"), vec!["trail", "shoes", "or", "1", "1"]);
+        assert_eq!(
+            terms("Trail  shoes\" OR 1=1; -- *"),
+            vec!["trail", "shoes", "or", "1", "1"]
+        );
         assert!(terms("  \"*()  ").is_empty());
         assert_eq!(terms(&"a ".repeat(20)).len(), MAX_TERMS);
     }

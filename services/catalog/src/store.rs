@@ -59,7 +59,8 @@ pub struct VariantRow {
     pub listed: i64,
 }
 
-const VARIANT_COLUMNS: &str = "id, product_id, sku, options, price_minor, stock, image_urls, listed";
+const VARIANT_COLUMNS: &str =
+    "id, product_id, sku, options, price_minor, stock, image_urls, listed";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OptionPair {
@@ -152,10 +153,11 @@ impl Store {
         let depth = match parent_id {
             None => 0,
             Some(parent) => {
-                let parent_depth: Option<(i64,)> = sqlx::query_as("SELECT depth FROM categories WHERE id = $1")
-                    .bind(parent)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+                let parent_depth: Option<(i64,)> =
+                    sqlx::query_as("SELECT depth FROM categories WHERE id = $1")
+                        .bind(parent)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                 let (depth,) = parent_depth
                     .ok_or_else(|| ServiceError::invalid("parent_id", "no category has that id"))?;
                 depth + 1
@@ -184,7 +186,11 @@ impl Store {
         Ok(row)
     }
 
-    pub async fn create_product(&self, seller_id: &str, product: &NewProduct) -> ServiceResult<String> {
+    pub async fn create_product(
+        &self,
+        seller_id: &str,
+        product: &NewProduct,
+    ) -> ServiceResult<String> {
         let now = now_ms();
         let id = new_id("prd");
         let mut tx = self.db.begin_write().await?;
@@ -204,7 +210,15 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         for (position, variant) in product.variants.iter().enumerate() {
-            insert_variant(&mut tx, &id, &product.currency, variant, position as i64, now).await?;
+            insert_variant(
+                &mut tx,
+                &id,
+                &product.currency,
+                variant,
+                position as i64,
+                now,
+            )
+            .await?;
         }
         refresh_product(&mut tx, self.db.backend(), &id).await?;
         tx.commit().await?;
@@ -225,7 +239,7 @@ impl Store {
         else {
             return Ok(None);
         };
-        let mut variants = self.variants_of(&[product.id.clone()]).await?;
+        let mut variants = self.variants_of(std::slice::from_ref(&product.id)).await?;
         Ok(Some(ProductRecord {
             variants: variants.remove(&product.id).unwrap_or_default(),
             product,
@@ -233,7 +247,10 @@ impl Store {
     }
 
     /// Variants of several products at once, grouped by product, in position order.
-    async fn variants_of(&self, product_ids: &[String]) -> ServiceResult<HashMap<String, Vec<VariantRow>>> {
+    async fn variants_of(
+        &self,
+        product_ids: &[String],
+    ) -> ServiceResult<HashMap<String, Vec<VariantRow>>> {
         let mut grouped: HashMap<String, Vec<VariantRow>> = HashMap::new();
         if product_ids.is_empty() {
             return Ok(grouped);
@@ -255,7 +272,10 @@ impl Store {
     }
 
     /// One page of products matching `query`, with the cursor of the next page if there is one.
-    pub async fn search(&self, query: &SearchQuery) -> ServiceResult<(Vec<ProductRecord>, Option<search::Cursor>)> {
+    pub async fn search(
+        &self,
+        query: &SearchQuery,
+    ) -> ServiceResult<(Vec<ProductRecord>, Option<search::Cursor>)> {
         let (sql, args) = search::build(query, self.db.backend(), PRODUCT_COLUMNS);
         // The SQL is assembled from fixed fragments and numbered placeholders; user input is only bound.
         let mut statement = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -295,7 +315,12 @@ impl Store {
         Ok((records, next))
     }
 
-    pub async fn update_product(&self, seller_id: &str, id: &str, changes: &ProductChanges) -> ServiceResult<()> {
+    pub async fn update_product(
+        &self,
+        seller_id: &str,
+        id: &str,
+        changes: &ProductChanges,
+    ) -> ServiceResult<()> {
         let mut tx = self.db.begin_write().await?;
         owned_product_currency(&mut tx, id, seller_id).await?;
         if let Some(category_id) = &changes.category_id {
@@ -331,19 +356,28 @@ impl Store {
         Ok(())
     }
 
-    pub async fn add_variant(&self, seller_id: &str, product_id: &str, variant: &NewVariant) -> ServiceResult<()> {
+    pub async fn add_variant(
+        &self,
+        seller_id: &str,
+        product_id: &str,
+        variant: &NewVariant,
+    ) -> ServiceResult<()> {
         let now = now_ms();
         let mut tx = self.db.begin_write().await?;
         let currency = owned_product_currency(&mut tx, product_id, seller_id).await?;
-        let (count, next_position): (i64, i64) =
-            sqlx::query_as("SELECT COUNT(*), COALESCE(MAX(position), -1) + 1 FROM variants WHERE product_id = $1")
-                .bind(product_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let (count, next_position): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), COALESCE(MAX(position), -1) + 1 FROM variants WHERE product_id = $1",
+        )
+        .bind(product_id)
+        .fetch_one(&mut *tx)
+        .await?;
         if count >= crate::validate::MAX_VARIANTS as i64 {
             return Err(ServiceError::conflict(
                 "variant_limit_reached",
-                format!("a product has at most {} variants", crate::validate::MAX_VARIANTS),
+                format!(
+                    "a product has at most {} variants",
+                    crate::validate::MAX_VARIANTS
+                ),
             ));
         }
         insert_variant(&mut tx, product_id, &currency, variant, next_position, now).await?;
@@ -416,16 +450,21 @@ async fn ensure_category(tx: &mut Tx, category_id: &str) -> ServiceResult<()> {
 }
 
 /// The product's currency, if `seller_id` owns it: 404 when it does not exist, 403 when it is someone else's.
-async fn owned_product_currency(tx: &mut Tx, product_id: &str, seller_id: &str) -> ServiceResult<String> {
-    let row: Option<(String, String)> = sqlx::query_as("SELECT seller_id, currency FROM products WHERE id = $1")
-        .bind(product_id)
-        .fetch_optional(&mut **tx)
-        .await?;
+async fn owned_product_currency(
+    tx: &mut Tx,
+    product_id: &str,
+    seller_id: &str,
+) -> ServiceResult<String> {
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT seller_id, currency FROM products WHERE id = $1")
+            .bind(product_id)
+            .fetch_optional(&mut **tx)
+            .await?;
     match row {
         None => Err(ServiceError::not_found("product")),
-        Some((owner, _)) if owner != seller_id => {
-            Err(ServiceError::forbidden("only the seller who owns this product may change it"))
-        }
+        Some((owner, _)) if owner != seller_id => Err(ServiceError::forbidden(
+            "only the seller who owns this product may change it",
+        )),
         Some((_, currency)) => Ok(currency),
     }
 }
@@ -513,7 +552,8 @@ async fn refresh_product(tx: &mut Tx, backend: Backend, product_id: &str) -> Ser
             .await?;
     let mut options = String::new();
     for (sku, json) in option_rows {
-        let pairs: Vec<OptionPair> = serde_json::from_str(&json).context("decoding variant options")?;
+        let pairs: Vec<OptionPair> =
+            serde_json::from_str(&json).context("decoding variant options")?;
         options.push_str(&sku);
         for pair in pairs {
             options.push(' ');

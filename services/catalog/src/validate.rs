@@ -25,7 +25,10 @@ pub fn description(value: &str) -> ServiceResult<()> {
 
 pub fn image_urls(param: &str, urls: &[String]) -> ServiceResult<Vec<String>> {
     if urls.len() > MAX_IMAGES {
-        return Err(ServiceError::invalid(param, format!("at most {MAX_IMAGES} images")));
+        return Err(ServiceError::invalid(
+            param,
+            format!("at most {MAX_IMAGES} images"),
+        ));
     }
     urls.iter()
         .map(|url| {
@@ -51,7 +54,10 @@ pub fn slug(value: &str) -> ServiceResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(ServiceError::invalid("slug", "slug must be 1 to 64 lowercase letters, digits or hyphens"))
+        Err(ServiceError::invalid(
+            "slug",
+            "slug must be 1 to 64 lowercase letters, digits or hyphens",
+        ))
     }
 }
 
@@ -80,10 +86,16 @@ pub fn variant(at: &str, input: &pb::VariantInput) -> ServiceResult<NewVariant> 
     let field = |name: &str| format!("{at}{name}");
     let sku = input.sku.trim();
     if sku.is_empty() || sku.len() > 64 || sku.chars().any(char::is_whitespace) {
-        return Err(ServiceError::invalid(field("sku"), "sku must be 1 to 64 characters without spaces"));
+        return Err(ServiceError::invalid(
+            field("sku"),
+            "sku must be 1 to 64 characters without spaces",
+        ));
     }
     if input.options.len() > MAX_OPTIONS {
-        return Err(ServiceError::invalid(field("options"), format!("at most {MAX_OPTIONS} options")));
+        return Err(ServiceError::invalid(
+            field("options"),
+            format!("at most {MAX_OPTIONS} options"),
+        ));
     }
     let mut names = HashSet::new();
     let mut options = Vec::with_capacity(input.options.len());
@@ -93,7 +105,10 @@ pub fn variant(at: &str, input: &pb::VariantInput) -> ServiceResult<NewVariant> 
         check_len(&field("options.name"), &name, 1, 32)?;
         check_len(&field("options.value"), &value, 1, 64)?;
         if !names.insert(name.clone()) {
-            return Err(ServiceError::invalid(field("options"), format!("option {name:?} appears twice")));
+            return Err(ServiceError::invalid(
+                field("options"),
+                format!("option {name:?} appears twice"),
+            ));
         }
         options.push(OptionPair { name, value });
     }
@@ -111,10 +126,16 @@ pub fn variant(at: &str, input: &pb::VariantInput) -> ServiceResult<NewVariant> 
 /// Checks every variant of a new product, and that SKUs are unique among them.
 pub fn variants(inputs: &[pb::VariantInput]) -> ServiceResult<Vec<NewVariant>> {
     if inputs.is_empty() {
-        return Err(ServiceError::invalid("variants", "a product needs at least one variant"));
+        return Err(ServiceError::invalid(
+            "variants",
+            "a product needs at least one variant",
+        ));
     }
     if inputs.len() > MAX_VARIANTS {
-        return Err(ServiceError::invalid("variants", format!("at most {MAX_VARIANTS} variants")));
+        return Err(ServiceError::invalid(
+            "variants",
+            format!("at most {MAX_VARIANTS} variants"),
+        ));
     }
     let mut skus = HashSet::new();
     inputs
@@ -123,7 +144,10 @@ pub fn variants(inputs: &[pb::VariantInput]) -> ServiceResult<Vec<NewVariant>> {
         .map(|(i, input)| {
             let checked = variant(&format!("variants[{i}]."), input)?;
             if !skus.insert(checked.sku.clone()) {
-                return Err(ServiceError::invalid(format!("variants[{i}].sku"), "SKUs must be unique"));
+                return Err(ServiceError::invalid(
+                    format!("variants[{i}].sku"),
+                    "SKUs must be unique",
+                ));
             }
             Ok(checked)
         })
@@ -150,9 +174,13 @@ mod tests {
     #[test]
     fn negative_price_and_stock_name_the_field() {
         let err = variants(&[input("A", 100, 1), input("B", -1, 1)]).unwrap_err();
-        assert!(matches!(err, ServiceError::Invalid { ref param, .. } if param == "variants[1].price_minor"));
+        assert!(
+            matches!(err, ServiceError::Invalid { ref param, .. } if param == "variants[1].price_minor")
+        );
         let err = variants(&[input("A", 100, -3)]).unwrap_err();
-        assert!(matches!(err, ServiceError::Invalid { ref param, .. } if param == "variants[0].stock"));
+        assert!(
+            matches!(err, ServiceError::Invalid { ref param, .. } if param == "variants[0].stock")
+        );
     }
 
     #[test]

@@ -2,7 +2,6 @@
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use tonic::{Request, Response, Status};
 use tokshop_platform::{
     ServiceContext, ServiceError, ServiceResult,
     auth::{Role, TokenKeys},
@@ -10,9 +9,8 @@ use tokshop_platform::{
     ids::new_id,
     time::now_ms,
 };
-use tokshop_proto::identity::{
-    self as pb, identity_service_server::IdentityService,
-};
+use tokshop_proto::identity::{self as pb, identity_service_server::IdentityService};
+use tonic::{Request, Response, Status};
 
 use crate::{
     password,
@@ -52,7 +50,10 @@ fn user_message(user: &UserRow) -> pb::User {
         display_name: user.display_name.clone(),
         avatar_url: user.avatar_url.clone(),
         bio: user.bio.clone(),
-        roles: roles_of(user).iter().map(|r| r.as_str().to_owned()).collect(),
+        roles: roles_of(user)
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .collect(),
         shop_name: user.shop_name.clone().unwrap_or_default(),
         created_at_ms: user.created_at_ms,
     }
@@ -101,7 +102,8 @@ impl IdentityApi {
 
     /// Creates the configured administrator if it does not exist, or grants the role to an existing account.
     pub async fn ensure_admin(&self, admin: &AdminSettings) -> anyhow::Result<()> {
-        let (Some(username), Some(email), Some(password)) = (&admin.username, &admin.email, &admin.password)
+        let (Some(username), Some(email), Some(password)) =
+            (&admin.username, &admin.email, &admin.password)
         else {
             return Ok(());
         };
@@ -171,9 +173,10 @@ impl IdentityApi {
     async fn login(&self, req: pb::LoginRequest) -> ServiceResult<pb::AuthSession> {
         let wrong = || ServiceError::unauthenticated("wrong username, email or password");
         let user = self.store.find_by_login(req.login.trim()).await?;
-        let stored = user
-            .as_ref()
-            .map_or_else(|| password::DECOY_HASH.to_owned(), |u| u.password_hash.clone());
+        let stored = user.as_ref().map_or_else(
+            || password::DECOY_HASH.to_owned(),
+            |u| u.password_hash.clone(),
+        );
         let matches = password::verify(req.password, stored).await?;
         match user {
             Some(user) if matches => self.session(&user, &new_id("ses")).await,
@@ -210,7 +213,11 @@ impl IdentityApi {
         }
     }
 
-    async fn become_seller<T>(&self, request: &Request<T>, shop_name: &str) -> ServiceResult<pb::AuthSession> {
+    async fn become_seller<T>(
+        &self,
+        request: &Request<T>,
+        shop_name: &str,
+    ) -> ServiceResult<pb::AuthSession> {
         let caller = self.keys.require_caller(request)?;
         let shop_name = shop_name.trim();
         validate::shop_name(shop_name)?;
@@ -235,7 +242,12 @@ impl IdentityService for IdentityApi {
 
     async fn logout(&self, request: Request<pb::LogoutRequest>) -> Reply<pb::LogoutResponse> {
         let hash = hash_refresh_token(request.into_inner().refresh_token.trim());
-        reply(self.store.revoke_session_of(&hash).await.map(|()| pb::LogoutResponse {}))
+        reply(
+            self.store
+                .revoke_session_of(&hash)
+                .await
+                .map(|()| pb::LogoutResponse {}),
+        )
     }
 
     async fn get_me(&self, request: Request<pb::GetMeRequest>) -> Reply<pb::User> {
@@ -292,7 +304,10 @@ impl IdentityService for IdentityApi {
         reply(result.await)
     }
 
-    async fn become_seller(&self, request: Request<pb::BecomeSellerRequest>) -> Reply<pb::AuthSession> {
+    async fn become_seller(
+        &self,
+        request: Request<pb::BecomeSellerRequest>,
+    ) -> Reply<pb::AuthSession> {
         let shop_name = request.get_ref().shop_name.clone();
         reply(IdentityApi::become_seller(self, &request, &shop_name).await)
     }
@@ -314,7 +329,10 @@ impl IdentityService for IdentityApi {
     async fn get_address(&self, request: Request<pb::GetAddressRequest>) -> Reply<pb::Address> {
         let result = async {
             let caller = self.keys.require_caller(&request)?;
-            let row = self.store.get_address(&caller.user_id, &request.get_ref().id).await?;
+            let row = self
+                .store
+                .get_address(&caller.user_id, &request.get_ref().id)
+                .await?;
             Ok(address_message(row))
         };
         reply(result.await)
@@ -334,13 +352,20 @@ impl IdentityService for IdentityApi {
         reply(result.await)
     }
 
-    async fn update_address(&self, request: Request<pb::UpdateAddressRequest>) -> Reply<pb::Address> {
+    async fn update_address(
+        &self,
+        request: Request<pb::UpdateAddressRequest>,
+    ) -> Reply<pb::Address> {
         let result = async {
             let caller = self.keys.require_caller(&request)?;
             let req = request.into_inner();
             let existing = self.store.get_address(&caller.user_id, &req.id).await?;
-            let input = AddressInput::merge(Some(existing.input()), req.fields.unwrap_or_default())?;
-            let row = self.store.update_address(&caller.user_id, &req.id, &input).await?;
+            let input =
+                AddressInput::merge(Some(existing.input()), req.fields.unwrap_or_default())?;
+            let row = self
+                .store
+                .update_address(&caller.user_id, &req.id, &input)
+                .await?;
             Ok(address_message(row))
         };
         reply(result.await)

@@ -34,8 +34,7 @@ pub async fn verify(password: String, stored: String) -> anyhow::Result<bool> {
 
 /// A valid hash of a password nobody knows, verified against when a login names no user, so that a wrong
 /// username takes as long as a wrong password and does not reveal which accounts exist.
-pub const DECOY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$dG9rc2hvcGRlY295c2FsdA$0E2mxkbS0TnsPt5Ly8vJ7h2q0cMFl1QmUZ6Nkvq7Wmo";
+pub const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$dG9rc2hvcGRlY295c2FsdA$0E2mxkbS0TnsPt5Ly8vJ7h2q0cMFl1QmUZ6Nkvq7Wmo";
 
 #[cfg(test)]
 mod tests {
@@ -49,7 +48,11 @@ mod tests {
         assert_ne!(a, b, "salts differ");
         assert!(verify("correct horse".into(), a.clone()).await.unwrap());
         assert!(!verify("wrong horse".into(), a).await.unwrap());
-        assert!(!verify("anything".into(), "not a hash".into()).await.unwrap());
+        assert!(
+            !verify("anything".into(), "not a hash".into())
+                .await
+                .unwrap()
+        );
         assert!(PasswordHash::new(DECOY_HASH).is_ok());
     }
 }

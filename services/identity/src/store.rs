@@ -74,6 +74,15 @@ pub struct NewUser<'a> {
     pub is_admin: bool,
 }
 
+#[derive(Debug, FromRow)]
+struct RefreshTokenRow {
+    session_id: String,
+    user_id: String,
+    expires_at_ms: i64,
+    used_at_ms: Option<i64>,
+    revoked_at_ms: Option<i64>,
+}
+
 /// What became of a presented refresh token.
 pub enum Rotation {
     /// The token was live; it is now spent and `user_id`'s session continues.
@@ -117,7 +126,8 @@ impl Store {
         let sql: &str = concatcp!(
             "INSERT INTO users (id, username, username_key, email, email_key, password_hash, display_name, \
              is_admin, created_at_ms, updated_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING ", USER_COLUMNS
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING ",
+            USER_COLUMNS
         );
         sqlx::query_as::<_, UserRow>(sql)
             .bind(new_id("usr"))
@@ -136,7 +146,11 @@ impl Store {
 
     /// The user whose username or email is `login` (either, case-insensitively).
     pub async fn find_by_login(&self, login: &str) -> ServiceResult<Option<UserRow>> {
-        let sql: &str = concatcp!("SELECT ", USER_COLUMNS, " FROM users WHERE username_key = $1 OR email_key = $1");
+        let sql: &str = concatcp!(
+            "SELECT ",
+            USER_COLUMNS,
+            " FROM users WHERE username_key = $1 OR email_key = $1"
+        );
         Ok(sqlx::query_as::<_, UserRow>(sql)
             .bind(login.to_ascii_lowercase())
             .fetch_optional(self.db.pool())
@@ -161,7 +175,8 @@ impl Store {
     ) -> ServiceResult<UserRow> {
         let sql: &str = concatcp!(
             "UPDATE users SET display_name = COALESCE($2, display_name), avatar_url = COALESCE($3, avatar_url), \
-             bio = COALESCE($4, bio), updated_at_ms = $5 WHERE id = $1 RETURNING ", USER_COLUMNS
+             bio = COALESCE($4, bio), updated_at_ms = $5 WHERE id = $1 RETURNING ",
+            USER_COLUMNS
         );
         sqlx::query_as::<_, UserRow>(sql)
             .bind(id)
@@ -178,7 +193,8 @@ impl Store {
     pub async fn make_seller(&self, id: &str, shop_name: &str) -> ServiceResult<UserRow> {
         let sql: &str = concatcp!(
             "UPDATE users SET is_seller = 1, shop_name = $2, shop_key = $3, updated_at_ms = $4 \
-             WHERE id = $1 RETURNING ", USER_COLUMNS
+             WHERE id = $1 RETURNING ",
+            USER_COLUMNS
         );
         sqlx::query_as::<_, UserRow>(sql)
             .bind(id)
@@ -231,14 +247,21 @@ impl Store {
     ) -> ServiceResult<Rotation> {
         let now = now_ms();
         let mut tx = self.db.begin_write().await?;
-        let row: Option<(String, String, i64, Option<i64>, Option<i64>)> = sqlx::query_as(
+        let row = sqlx::query_as::<_, RefreshTokenRow>(
             "SELECT session_id, user_id, expires_at_ms, used_at_ms, revoked_at_ms \
              FROM refresh_tokens WHERE token_hash = $1",
         )
         .bind(old_hash)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((session_id, user_id, expires_at_ms, used_at_ms, revoked_at_ms)) = row else {
+        let Some(RefreshTokenRow {
+            session_id,
+            user_id,
+            expires_at_ms,
+            used_at_ms,
+            revoked_at_ms,
+        }) = row
+        else {
             return Ok(Rotation::Invalid);
         };
         if revoked_at_ms.is_some() || expires_at_ms <= now {
@@ -294,7 +317,9 @@ impl Store {
 
     pub async fn list_addresses(&self, user_id: &str) -> ServiceResult<Vec<AddressRow>> {
         let sql: &str = concatcp!(
-            "SELECT ", ADDRESS_COLUMNS, " FROM addresses WHERE user_id = $1 ORDER BY is_default DESC, created_at_ms, id"
+            "SELECT ",
+            ADDRESS_COLUMNS,
+            " FROM addresses WHERE user_id = $1 ORDER BY is_default DESC, created_at_ms, id"
         );
         Ok(sqlx::query_as::<_, AddressRow>(sql)
             .bind(user_id)
@@ -304,7 +329,11 @@ impl Store {
 
     /// The address `id` if it belongs to `user_id`; someone else's address is "not found".
     pub async fn get_address(&self, user_id: &str, id: &str) -> ServiceResult<AddressRow> {
-        let sql: &str = concatcp!("SELECT ", ADDRESS_COLUMNS, " FROM addresses WHERE id = $1 AND user_id = $2");
+        let sql: &str = concatcp!(
+            "SELECT ",
+            ADDRESS_COLUMNS,
+            " FROM addresses WHERE id = $1 AND user_id = $2"
+        );
         sqlx::query_as::<_, AddressRow>(sql)
             .bind(id)
             .bind(user_id)
@@ -339,7 +368,8 @@ impl Store {
         let sql: &str = concatcp!(
             "INSERT INTO addresses (id, user_id, recipient, phone, line1, line2, city, region, postal_code, \
              country, is_default, created_at_ms, updated_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING ", ADDRESS_COLUMNS
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING ",
+            ADDRESS_COLUMNS
         );
         let row = sqlx::query_as::<_, AddressRow>(sql)
             .bind(new_id("adr"))
@@ -369,7 +399,8 @@ impl Store {
         let sql: &str = concatcp!(
             "UPDATE addresses SET recipient = $3, phone = $4, line1 = $5, line2 = $6, city = $7, region = $8, \
              postal_code = $9, country = $10, updated_at_ms = $11 WHERE id = $1 AND user_id = $2 \
-             RETURNING ", ADDRESS_COLUMNS
+             RETURNING ",
+            ADDRESS_COLUMNS
         );
         sqlx::query_as::<_, AddressRow>(sql)
             .bind(id)
@@ -391,12 +422,13 @@ impl Store {
     /// Deletes an address; if it was the default, the oldest remaining one becomes the default.
     pub async fn delete_address(&self, user_id: &str, id: &str) -> ServiceResult<()> {
         let mut tx = self.db.begin_write().await?;
-        let deleted: Option<(i64,)> =
-            sqlx::query_as("DELETE FROM addresses WHERE id = $1 AND user_id = $2 RETURNING is_default")
-                .bind(id)
-                .bind(user_id)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let deleted: Option<(i64,)> = sqlx::query_as(
+            "DELETE FROM addresses WHERE id = $1 AND user_id = $2 RETURNING is_default",
+        )
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
         let Some((was_default,)) = deleted else {
             return Err(ServiceError::not_found("address"));
         };
@@ -418,7 +450,8 @@ impl Store {
         clear_default(&mut tx, user_id).await?;
         let sql: &str = concatcp!(
             "UPDATE addresses SET is_default = 1, updated_at_ms = $3 WHERE id = $1 AND user_id = $2 \
-             RETURNING ", ADDRESS_COLUMNS
+             RETURNING ",
+            ADDRESS_COLUMNS
         );
         let row = sqlx::query_as::<_, AddressRow>(sql)
             .bind(id)
@@ -432,7 +465,11 @@ impl Store {
     }
 }
 
-async fn revoke_session(tx: &mut Transaction<'static, Any>, session_id: &str, now: i64) -> ServiceResult<()> {
+async fn revoke_session(
+    tx: &mut Transaction<'static, Any>,
+    session_id: &str,
+    now: i64,
+) -> ServiceResult<()> {
     sqlx::query("UPDATE refresh_tokens SET revoked_at_ms = $2 WHERE session_id = $1 AND revoked_at_ms IS NULL")
         .bind(session_id)
         .bind(now)

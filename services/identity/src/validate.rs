@@ -15,7 +15,8 @@ pub fn username(value: &str) -> ServiceResult<()> {
 }
 
 pub fn email(value: &str) -> ServiceResult<()> {
-    let invalid = || ServiceError::invalid("email", "email must be an address like name@example.com");
+    let invalid =
+        || ServiceError::invalid("email", "email must be an address like name@example.com");
     if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(invalid());
     }
@@ -34,10 +35,16 @@ pub fn email(value: &str) -> ServiceResult<()> {
 pub fn password(value: &str) -> ServiceResult<()> {
     let len = value.chars().count();
     if len < 8 {
-        return Err(ServiceError::invalid("password", "password must be at least 8 characters"));
+        return Err(ServiceError::invalid(
+            "password",
+            "password must be at least 8 characters",
+        ));
     }
     if len > 128 {
-        return Err(ServiceError::invalid("password", "password must be at most 128 characters"));
+        return Err(ServiceError::invalid(
+            "password",
+            "password must be at most 128 characters",
+        ));
     }
     Ok(())
 }
@@ -84,7 +91,8 @@ impl AddressInput {
             postal_code: String::new(),
             country: String::new(),
         });
-        let pick = |new: Option<String>, old: String| new.map(|v| v.trim().to_owned()).unwrap_or(old);
+        let pick =
+            |new: Option<String>, old: String| new.map(|v| v.trim().to_owned()).unwrap_or(old);
         let input = AddressInput {
             recipient: pick(fields.recipient, base.recipient),
             phone: pick(fields.phone, base.phone),
@@ -107,7 +115,10 @@ impl AddressInput {
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')'))
         {
-            return Err(ServiceError::invalid("phone", "phone may hold digits, spaces and + - ( ) only"));
+            return Err(ServiceError::invalid(
+                "phone",
+                "phone may hold digits, spaces and + - ( ) only",
+            ));
         }
         check_len("line1", &self.line1, 1, 200)?;
         check_len("line2", &self.line2, 0, 200)?;
@@ -139,7 +150,14 @@ mod tests {
     #[test]
     fn emails() {
         assert!(email("ann@example.com").is_ok());
-        for bad in ["ann", "ann@", "@example.com", "ann@example", "a b@example.com", "ann@.com"] {
+        for bad in [
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "a b@example.com",
+            "ann@.com",
+        ] {
             assert!(email(bad).is_err(), "{bad}");
         }
     }
@@ -147,7 +165,9 @@ mod tests {
     #[test]
     fn addresses_need_required_fields() {
         let missing = AddressInput::merge(None, AddressFields::default());
-        assert!(matches!(missing, Err(ServiceError::Invalid { param, .. }) if param == "recipient"));
+        assert!(
+            matches!(missing, Err(ServiceError::Invalid { param, .. }) if param == "recipient")
+        );
         let ok = AddressInput::merge(
             None,
             AddressFields {

@@ -155,8 +155,12 @@ impl TokenKeys {
             exp: now + ttl_secs,
             jti: uuid::Uuid::now_v7().simple().to_string(),
         };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.inner.encoding)
-            .context("signing access token")?;
+        let token = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.inner.encoding,
+        )
+        .context("signing access token")?;
         Ok(AccessToken {
             token,
             expires_at_ms: (now + ttl_secs) * 1000,
@@ -165,11 +169,14 @@ impl TokenKeys {
 
     /// Verifies signature, issuer and expiry.
     pub fn verify(&self, token: &str) -> Result<Principal, ServiceError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.inner.decoding, &self.inner.validation)
-            .map_err(|err| match err.kind() {
-                ErrorKind::ExpiredSignature => ServiceError::unauthenticated("access token expired"),
-                _ => ServiceError::unauthenticated("invalid access token"),
-            })?;
+        let data =
+            jsonwebtoken::decode::<Claims>(token, &self.inner.decoding, &self.inner.validation)
+                .map_err(|err| match err.kind() {
+                    ErrorKind::ExpiredSignature => {
+                        ServiceError::unauthenticated("access token expired")
+                    }
+                    _ => ServiceError::unauthenticated("invalid access token"),
+                })?;
         Ok(Principal {
             user_id: data.claims.sub,
             roles: data.claims.roles,
@@ -267,13 +274,18 @@ mod tests {
     fn expired_and_tampered_tokens_fail() {
         let keys = keys();
         let expired = keys.issue_with_ttl("usr_1", &[Role::Buyer], -5).unwrap();
-        assert!(matches!(keys.verify(&expired.token), Err(ServiceError::Unauthenticated(m)) if m.contains("expired")));
+        assert!(
+            matches!(keys.verify(&expired.token), Err(ServiceError::Unauthenticated(m)) if m.contains("expired"))
+        );
 
         let token = keys.issue("usr_1", &[Role::Buyer]).unwrap().token;
         let mut tampered = token.into_bytes();
         let last = tampered.len() - 2;
         tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
-        assert!(keys.verify(std::str::from_utf8(&tampered).unwrap()).is_err());
+        assert!(
+            keys.verify(std::str::from_utf8(&tampered).unwrap())
+                .is_err()
+        );
 
         let other = TokenKeys::new(b"another-secret-another-secret-xx", "tokshop", 900);
         let foreign = other.issue("usr_1", &[Role::Admin]).unwrap();

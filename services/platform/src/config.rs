@@ -249,7 +249,11 @@ impl Settings {
     pub fn load(file: Option<&std::path::Path>) -> anyhow::Result<Self> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         if let Some(path) = file {
-            anyhow::ensure!(path.exists(), "config file {} does not exist", path.display());
+            anyhow::ensure!(
+                path.exists(),
+                "config file {} does not exist",
+                path.display()
+            );
             figment = figment.merge(Toml::file_exact(path));
         }
         figment = figment.merge(
@@ -271,14 +275,21 @@ impl Settings {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail fixes the closure error type
 mod tests {
     use super::*;
 
     #[test]
     fn env_keys_map_to_nested_fields() {
         assert_eq!(env_key_to_path("database_url"), "database.url");
-        assert_eq!(env_key_to_path("services_catalog_url"), "services.catalog.url");
-        assert_eq!(env_key_to_path("gateway_rate_limit_burst"), "gateway.rate_limit_burst");
+        assert_eq!(
+            env_key_to_path("services_catalog_url"),
+            "services.catalog.url"
+        );
+        assert_eq!(
+            env_key_to_path("gateway_rate_limit_burst"),
+            "gateway.rate_limit_burst"
+        );
         assert_eq!(env_key_to_path("data_dir"), "data_dir");
     }
 

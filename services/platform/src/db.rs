@@ -91,7 +91,11 @@ impl Db {
             Backend::Sqlite => migrations.sqlite,
             Backend::Postgres => migrations.postgres,
         };
-        let mut conn = self.pool.acquire().await.context("acquiring a migration connection")?;
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .context("acquiring a migration connection")?;
         conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (\
                service TEXT NOT NULL, version BIGINT NOT NULL, name TEXT NOT NULL, \
@@ -127,7 +131,9 @@ async fn apply_all(
     list: &[Migration],
 ) -> anyhow::Result<()> {
     for migration in list {
-        let checksum = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(migration.sql.as_bytes()));
+        let checksum = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+            migration.sql.as_bytes(),
+        ));
         let begin = match backend {
             Backend::Sqlite => "BEGIN IMMEDIATE",
             Backend::Postgres => "BEGIN",
@@ -152,7 +158,12 @@ async fn apply_all(
         sqlx::raw_sql(migration.sql)
             .execute(&mut *tx)
             .await
-            .with_context(|| format!("applying migration {service}/{:04}_{}", migration.version, migration.name))?;
+            .with_context(|| {
+                format!(
+                    "applying migration {service}/{:04}_{}",
+                    migration.version, migration.name
+                )
+            })?;
         sqlx::query(
             "INSERT INTO schema_migrations (service, version, name, checksum, applied_at_ms) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -165,7 +176,12 @@ async fn apply_all(
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        tracing::info!(service, version = migration.version, name = migration.name, "applied migration");
+        tracing::info!(
+            service,
+            version = migration.version,
+            name = migration.name,
+            "applied migration"
+        );
     }
     Ok(())
 }

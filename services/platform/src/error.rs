@@ -55,7 +55,11 @@ impl ServiceError {
         }
     }
 
-    pub fn conflict_on(code: &'static str, param: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn conflict_on(
+        code: &'static str,
+        param: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Self::Conflict {
             code,
             message: message.into(),
@@ -159,7 +163,9 @@ mod tests {
 
     #[test]
     fn internal_errors_hide_their_cause() {
-        let status = Status::from(ServiceError::Internal(anyhow::anyhow!("disk on fire at /secret")));
+        let status = Status::from(ServiceError::Internal(anyhow::anyhow!(
+            "disk on fire at /secret"
+        )));
         assert_eq!(status.code(), Code::Internal);
         assert!(!status.message().contains("secret"));
     }

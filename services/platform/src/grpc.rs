@@ -27,7 +27,11 @@ pub async fn router_with_health(service_name: &str) -> anyhow::Result<Router> {
 }
 
 /// Serves `router` on `listener` until `shutdown` is cancelled, then lets in-flight calls finish.
-pub async fn serve(router: Router, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+pub async fn serve(
+    router: Router,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     router
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
         .await

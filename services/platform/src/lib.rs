@@ -31,7 +31,10 @@ pub fn check_len(param: &str, value: &str, min: usize, max: usize) -> ServiceRes
         return Err(ServiceError::invalid(param, message));
     }
     if value.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(ServiceError::invalid(param, format!("{param} must not contain control characters")));
+        return Err(ServiceError::invalid(
+            param,
+            format!("{param} must not contain control characters"),
+        ));
     }
     Ok(())
 }
@@ -48,6 +51,9 @@ pub fn check_url(param: &str, value: &str) -> ServiceResult<()> {
     if ok {
         Ok(())
     } else {
-        Err(ServiceError::invalid(param, format!("{param} must be an http(s) URL")))
+        Err(ServiceError::invalid(
+            param,
+            format!("{param} must be an http(s) URL"),
+        ))
     }
 }

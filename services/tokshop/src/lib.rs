@@ -9,8 +9,8 @@ use std::{net::SocketAddr, sync::Arc};
 use anyhow::Context;
 use tokio::{net::TcpListener, task::JoinSet};
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Channel;
 use tokshop_platform::{ServiceContext, auth::TokenKeys, config::Settings, db::Db, grpc};
+use tonic::transport::Channel;
 
 /// One part of tokshop that `serve --only` can run alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -63,9 +63,12 @@ fn url_of(addr: SocketAddr) -> String {
 
 /// The channel to a service run by another process, from `services.<name>.url`.
 fn remote(url: &Option<String>, name: &str) -> anyhow::Result<Channel> {
-    let url = url
-        .as_deref()
-        .with_context(|| format!("set services.{name}.url (TOKSHOP_SERVICES_{}_URL)", name.to_uppercase()))?;
+    let url = url.as_deref().with_context(|| {
+        format!(
+            "set services.{name}.url (TOKSHOP_SERVICES_{}_URL)",
+            name.to_uppercase()
+        )
+    })?;
     grpc::channel(url)
 }
 
@@ -113,7 +116,9 @@ pub async fn start(
         let router = grpc::router_with_health(tokshop_identity::SERVICE_NAME)
             .await?
             .add_service(tokshop_identity::build(ctx).await?);
-        running.tasks.spawn(grpc::serve(router, listener, shutdown.clone()));
+        running
+            .tasks
+            .spawn(grpc::serve(router, listener, shutdown.clone()));
     }
     if let Some(ctx) = ctx.as_ref().filter(|_| runs(Part::Catalog)) {
         let listener = bind(settings.services.catalog.listen, "catalog service").await?;
@@ -121,7 +126,9 @@ pub async fn start(
         let router = grpc::router_with_health(tokshop_catalog::SERVICE_NAME)
             .await?
             .add_service(tokshop_catalog::build(ctx).await?);
-        running.tasks.spawn(grpc::serve(router, listener, shutdown.clone()));
+        running
+            .tasks
+            .spawn(grpc::serve(router, listener, shutdown.clone()));
     }
 
     if only.is_none() || only == Some(Part::Gateway) {
@@ -138,9 +145,14 @@ pub async fn start(
             None => TokenKeys::from_settings(&settings)?,
         };
         if only.is_none() && settings.seed.demo {
-            let report = seed::seed_demo(identity.clone(), catalog.clone(), &keys, settings.seed.products)
-                .await
-                .context("seeding the demo shop")?;
+            let report = seed::seed_demo(
+                identity.clone(),
+                catalog.clone(),
+                &keys,
+                settings.seed.products,
+            )
+            .await
+            .context("seeding the demo shop")?;
             tracing::info!(?report, "demo shop ready");
             running.seed_report = Some(report);
         }

@@ -60,7 +60,10 @@ async fn serve(settings: Arc<Settings>, only: Option<Part>) -> anyhow::Result<()
             );
         }
     }
-    for (name, addr) in [("identity", running.identity_addr), ("catalog", running.catalog_addr)] {
+    for (name, addr) in [
+        ("identity", running.identity_addr),
+        ("catalog", running.catalog_addr),
+    ] {
         if let Some(addr) = addr {
             tracing::info!(service = name, %addr, "gRPC service listening");
         }

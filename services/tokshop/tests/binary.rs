@@ -11,7 +11,11 @@ use std::{
 };
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The server process; killed if the test fails before stopping it, so no stray server outlives the test.
@@ -65,13 +69,22 @@ fn start(dir: &std::path::Path, port: u16) -> Server {
 fn terminate(mut server: Server) -> std::process::ExitStatus {
     let mut child = server.0.take().unwrap();
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             return status;
         }
-        assert!(Instant::now() < deadline, "tokshop did not stop after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "tokshop did not stop after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -100,7 +113,10 @@ async fn embedded_default_runs_seeds_and_stops_cleanly() {
         .await
         .unwrap();
     assert_eq!(login.status(), 200);
-    assert!(dir.path().join("data/tokshop.db").exists(), "SQLite file under ./data");
+    assert!(
+        dir.path().join("data/tokshop.db").exists(),
+        "SQLite file under ./data"
+    );
 
     let status = terminate(child);
     assert!(status.success(), "exit status after SIGTERM: {status:?}");

@@ -8,12 +8,12 @@ use std::collections::{HashMap, HashSet};
 
 use anyhow::{Context, bail};
 use futures::{StreamExt, TryStreamExt, stream};
-use tonic::{Code, transport::Channel};
 use tokshop_platform::auth::{Role, TokenKeys, authorized};
 use tokshop_proto::{
     catalog::{self as cpb, catalog_service_client::CatalogServiceClient},
     identity::{self as ipb, identity_service_client::IdentityServiceClient},
 };
+use tonic::{Code, transport::Channel};
 
 /// What a seeding run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -88,7 +88,10 @@ pub async fn seed_demo(
             async move {
                 let category_id = category_id.context("demo category missing")?;
                 catalog
-                    .create_product(authorized(create_request(&product, category_id), Some(&token)))
+                    .create_product(authorized(
+                        create_request(&product, category_id),
+                        Some(&token),
+                    ))
                     .await
                     .with_context(|| format!("creating demo product {:?}", product.title))?;
                 anyhow::Ok(())
@@ -179,10 +182,19 @@ async fn seed_categories(
         .map(|c| (c.slug, c.id))
         .collect();
     for (slug, name, children) in data::CATEGORIES {
-        let parent_id = ensure_category(catalog, &admin.token, &mut by_slug, slug, name, "", report).await?;
+        let parent_id =
+            ensure_category(catalog, &admin.token, &mut by_slug, slug, name, "", report).await?;
         for (child_slug, child_name) in *children {
-            ensure_category(catalog, &admin.token, &mut by_slug, child_slug, child_name, &parent_id, report)
-                .await?;
+            ensure_category(
+                catalog,
+                &admin.token,
+                &mut by_slug,
+                child_slug,
+                child_name,
+                &parent_id,
+                report,
+            )
+            .await?;
         }
     }
     Ok(by_slug)
@@ -250,7 +262,10 @@ async fn register_or_login(
 }
 
 /// Titles of every product `token`'s seller has, listed or not.
-async fn titles_of(catalog: &mut CatalogServiceClient<Channel>, token: &str) -> anyhow::Result<HashSet<String>> {
+async fn titles_of(
+    catalog: &mut CatalogServiceClient<Channel>,
+    token: &str,
+) -> anyhow::Result<HashSet<String>> {
     let mut titles = HashSet::new();
     let mut cursor = String::new();
     loop {

@@ -7,32 +7,59 @@ use crate::common::{TestApp, product_body};
 async fn categories_form_a_tree(app: &TestApp) {
     let admin = app.admin().await;
     let top = app
-        .post("/api/v1/categories", Some(&admin), json!({"name": "Shoes", "slug": "shoes"}))
+        .post(
+            "/api/v1/categories",
+            Some(&admin),
+            json!({"name": "Shoes", "slug": "shoes"}),
+        )
         .await
         .expect(201)
         .body;
     let top_id = top["id"].as_str().unwrap();
-    for (name, slug) in [("Trail Shoes", "trail-shoes"), ("Running Shoes", "running-shoes")] {
+    for (name, slug) in [
+        ("Trail Shoes", "trail-shoes"),
+        ("Running Shoes", "running-shoes"),
+    ] {
         let child = app
-            .post("/api/v1/categories", Some(&admin), json!({"name": name, "slug": slug, "parent_id": top_id}))
+            .post(
+                "/api/v1/categories",
+                Some(&admin),
+                json!({"name": name, "slug": slug, "parent_id": top_id}),
+            )
             .await
             .expect(201)
             .body;
         assert_eq!(child["parent_id"], top_id);
     }
-    app.post("/api/v1/categories", Some(&admin), json!({"name": "Shoes again", "slug": "shoes"}))
-        .await
-        .expect_error(409, "slug_taken", Some("slug"));
-    app.post("/api/v1/categories", Some(&admin), json!({"name": "Bad", "slug": "Not A Slug"}))
-        .await
-        .expect_error(422, "invalid_parameter", Some("slug"));
-    app.post("/api/v1/categories", Some(&admin), json!({"name": "Orphan", "slug": "orphan", "parent_id": "cat_nope"}))
-        .await
-        .expect_error(422, "invalid_parameter", Some("parent_id"));
+    app.post(
+        "/api/v1/categories",
+        Some(&admin),
+        json!({"name": "Shoes again", "slug": "shoes"}),
+    )
+    .await
+    .expect_error(409, "slug_taken", Some("slug"));
+    app.post(
+        "/api/v1/categories",
+        Some(&admin),
+        json!({"name": "Bad", "slug": "Not A Slug"}),
+    )
+    .await
+    .expect_error(422, "invalid_parameter", Some("slug"));
+    app.post(
+        "/api/v1/categories",
+        Some(&admin),
+        json!({"name": "Orphan", "slug": "orphan", "parent_id": "cat_nope"}),
+    )
+    .await
+    .expect_error(422, "invalid_parameter", Some("parent_id"));
     let buyer = app.buyer("buyer").await;
-    app.post("/api/v1/categories", Some(&buyer), json!({"name": "Mine", "slug": "mine"}))
-        .await
-        .expect_error(403, "forbidden", None);
+    app.post(
+        "/api/v1/categories",
+        Some(&buyer),
+        json!({"name": "Mine", "slug": "mine"}),
+    )
+    .await
+    .expect_error(403, "forbidden", None);
 
     let tree = app.get("/api/v1/categories", None).await.expect(200).body;
     let roots = tree["categories"].as_array().unwrap();
@@ -50,7 +77,11 @@ async fn sellers_manage_only_their_products(app: &TestApp) {
     let category = app.category("trail-shoes").await;
     let (seller_id, seller) = app.seller("ridge").await;
     let created = app
-        .post("/api/v1/seller/products", Some(&seller), product_body(&category, "Ridge Trail Runner", 7900, 5))
+        .post(
+            "/api/v1/seller/products",
+            Some(&seller),
+            product_body(&category, "Ridge Trail Runner", 7900, 5),
+        )
         .await
         .expect(201)
         .body;
@@ -62,22 +93,37 @@ async fn sellers_manage_only_their_products(app: &TestApp) {
     assert_eq!(created["max_price"]["amount_minor"], 8400);
     assert_eq!(created["in_stock"], true);
     assert_eq!(created["variants"].as_array().unwrap().len(), 2);
-    assert_eq!(created["variants"][0]["options"][0], json!({"name": "colour", "value": "blue"}));
+    assert_eq!(
+        created["variants"][0]["options"][0],
+        json!({"name": "colour", "value": "blue"})
+    );
 
     // Anyone can read it.
-    let public = app.get(&format!("/api/v1/products/{id}"), None).await.expect(200).body;
+    let public = app
+        .get(&format!("/api/v1/products/{id}"), None)
+        .await
+        .expect(200)
+        .body;
     assert_eq!(public["title"], "Ridge Trail Runner");
     assert_eq!(public["category_name"], "trail-shoes leaf");
 
     // A buyer cannot create products; another seller cannot change this one, and nothing changes.
     let buyer = app.buyer("plainbuyer").await;
-    app.post("/api/v1/seller/products", Some(&buyer), product_body(&category, "Nope", 100, 1))
-        .await
-        .expect_error(403, "forbidden", None);
+    app.post(
+        "/api/v1/seller/products",
+        Some(&buyer),
+        product_body(&category, "Nope", 100, 1),
+    )
+    .await
+    .expect_error(403, "forbidden", None);
     let (_, rival) = app.seller("rival").await;
-    app.patch(&format!("/api/v1/seller/products/{id}"), Some(&rival), json!({"title": "Stolen"}))
-        .await
-        .expect(403);
+    app.patch(
+        &format!("/api/v1/seller/products/{id}"),
+        Some(&rival),
+        json!({"title": "Stolen"}),
+    )
+    .await
+    .expect(403);
     let variant_id = created["variants"][0]["id"].as_str().unwrap().to_owned();
     app.patch(
         &format!("/api/v1/seller/products/{id}/variants/{variant_id}"),
@@ -86,10 +132,18 @@ async fn sellers_manage_only_their_products(app: &TestApp) {
     )
     .await
     .expect(403);
-    app.patch(&format!("/api/v1/seller/products/{id}"), Some(&rival), json!({"listed": false}))
+    app.patch(
+        &format!("/api/v1/seller/products/{id}"),
+        Some(&rival),
+        json!({"listed": false}),
+    )
+    .await
+    .expect(403);
+    let unchanged = app
+        .get(&format!("/api/v1/products/{id}"), None)
         .await
-        .expect(403);
-    let unchanged = app.get(&format!("/api/v1/products/{id}"), None).await.expect(200).body;
+        .expect(200)
+        .body;
     assert_eq!(unchanged["title"], "Ridge Trail Runner");
     assert_eq!(unchanged["variants"][0]["price"]["amount_minor"], 7900);
 
@@ -99,12 +153,20 @@ async fn sellers_manage_only_their_products(app: &TestApp) {
     app.post("/api/v1/seller/products", Some(&seller), negative)
         .await
         .expect_error(422, "invalid_parameter", Some("variants[1].price_minor"));
-    app.post("/api/v1/seller/products", Some(&seller), product_body(&category, "Negative stock", 100, -1))
-        .await
-        .expect_error(422, "invalid_parameter", Some("variants[0].stock"));
-    app.post("/api/v1/seller/products", Some(&seller), product_body("cat_missing", "Lost", 100, 1))
-        .await
-        .expect_error(422, "invalid_parameter", Some("category_id"));
+    app.post(
+        "/api/v1/seller/products",
+        Some(&seller),
+        product_body(&category, "Negative stock", 100, -1),
+    )
+    .await
+    .expect_error(422, "invalid_parameter", Some("variants[0].stock"));
+    app.post(
+        "/api/v1/seller/products",
+        Some(&seller),
+        product_body("cat_missing", "Lost", 100, 1),
+    )
+    .await
+    .expect_error(422, "invalid_parameter", Some("category_id"));
     app.patch(
         &format!("/api/v1/seller/products/{id}/variants/{variant_id}"),
         Some(&seller),
@@ -112,12 +174,20 @@ async fn sellers_manage_only_their_products(app: &TestApp) {
     )
     .await
     .expect_error(422, "invalid_parameter", Some("stock"));
-    let mine = app.get("/api/v1/seller/products", Some(&seller)).await.expect(200).body;
+    let mine = app
+        .get("/api/v1/seller/products", Some(&seller))
+        .await
+        .expect(200)
+        .body;
     assert_eq!(mine["products"].as_array().unwrap().len(), 1);
 
     // The owner edits, prices change with history, variants are added.
     let edited = app
-        .patch(&format!("/api/v1/seller/products/{id}"), Some(&seller), json!({"title": "Ridge Trail Runner 2"}))
+        .patch(
+            &format!("/api/v1/seller/products/{id}"),
+            Some(&seller),
+            json!({"title": "Ridge Trail Runner 2"}),
+        )
         .await
         .expect(200)
         .body;
@@ -133,7 +203,11 @@ async fn sellers_manage_only_their_products(app: &TestApp) {
         .body;
     assert_eq!(repriced["min_price"]["amount_minor"], 6900);
     assert_eq!(repriced["variants"][0]["stock"], 9);
-    let history = app.get(&format!("/api/v1/products/{id}/price-history"), None).await.expect(200).body;
+    let history = app
+        .get(&format!("/api/v1/products/{id}/price-history"), None)
+        .await
+        .expect(200)
+        .body;
     let prices: Vec<i64> = history["changes"]
         .as_array()
         .unwrap()
@@ -162,19 +236,43 @@ async fn sellers_manage_only_their_products(app: &TestApp) {
     .expect_error(409, "sku_taken", Some("sku"));
 
     // Delisting hides it from everyone but its seller.
-    app.patch(&format!("/api/v1/seller/products/{id}"), Some(&seller), json!({"listed": false}))
+    app.patch(
+        &format!("/api/v1/seller/products/{id}"),
+        Some(&seller),
+        json!({"listed": false}),
+    )
+    .await
+    .expect(200);
+    app.get(&format!("/api/v1/products/{id}"), None)
         .await
-        .expect(200);
-    app.get(&format!("/api/v1/products/{id}"), None).await.expect_error(404, "product_not_found", None);
-    app.get(&format!("/api/v1/products/{id}"), Some(&rival)).await.expect(404);
-    let own = app.get(&format!("/api/v1/products/{id}"), Some(&seller)).await.expect(200).body;
+        .expect_error(404, "product_not_found", None);
+    app.get(&format!("/api/v1/products/{id}"), Some(&rival))
+        .await
+        .expect(404);
+    let own = app
+        .get(&format!("/api/v1/products/{id}"), Some(&seller))
+        .await
+        .expect(200)
+        .body;
     assert_eq!(own["listed"], false);
-    let found = app.get("/api/v1/products?q=ridge", None).await.expect(200).body;
-    assert_eq!(found["products"], json!([]));
-    app.patch(&format!("/api/v1/seller/products/{id}"), Some(&seller), json!({"listed": true}))
+    let found = app
+        .get("/api/v1/products?q=ridge", None)
         .await
-        .expect(200);
-    let found = app.get("/api/v1/products?q=ridge", None).await.expect(200).body;
+        .expect(200)
+        .body;
+    assert_eq!(found["products"], json!([]));
+    app.patch(
+        &format!("/api/v1/seller/products/{id}"),
+        Some(&seller),
+        json!({"listed": true}),
+    )
+    .await
+    .expect(200);
+    let found = app
+        .get("/api/v1/products?q=ridge", None)
+        .await
+        .expect(200)
+        .body;
     assert_eq!(found["products"].as_array().unwrap().len(), 1);
 }
 

@@ -48,7 +48,12 @@ impl Reply {
     /// Asserts the status, printing the body when it differs.
     #[track_caller]
     pub fn expect(self, status: u16) -> Self {
-        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.text);
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text
+        );
         self
     }
 
@@ -58,7 +63,11 @@ impl Reply {
         let reply = self.expect(status);
         assert_eq!(reply.body["code"], code, "error body: {}", reply.text);
         assert!(reply.body["type"].is_string(), "error body: {}", reply.text);
-        assert!(reply.body["message"].is_string(), "error body: {}", reply.text);
+        assert!(
+            reply.body["message"].is_string(),
+            "error body: {}",
+            reply.text
+        );
         if let Some(param) = param {
             assert_eq!(reply.body["param"], param, "error body: {}", reply.text);
         }
@@ -77,26 +86,35 @@ async fn fresh_postgres() -> (String, String) {
     let name = format!("tokshop_test_{}", uuid::Uuid::new_v4().simple());
     let mut conn = sqlx::PgConnection::connect(&admin)
         .await
-        .unwrap_or_else(|e| panic!("PostgreSQL must be reachable at {admin} (set TOKSHOP_TEST_POSTGRES_URL): {e}"));
+        .unwrap_or_else(|e| {
+            panic!("PostgreSQL must be reachable at {admin} (set TOKSHOP_TEST_POSTGRES_URL): {e}")
+        });
     conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .await
         .expect("create test database");
-    let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin);
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_owned())
+        .unwrap_or(admin);
     (format!("{base}/{name}"), name)
 }
 
 async fn drop_postgres(name: &str) {
     if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
         let _ = conn
-            .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+            .execute(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
             .await;
     }
 }
 
 /// Settings for a test server: loopback port 0, a temporary data dir, a known JWT secret, no demo seed.
 pub fn test_settings(dir: &std::path::Path) -> Settings {
-    let mut settings = Settings::default();
-    settings.data_dir = PathBuf::from(dir);
+    let mut settings = Settings {
+        data_dir: PathBuf::from(dir),
+        ..Settings::default()
+    };
     settings.gateway.listen = "127.0.0.1:0".parse().unwrap();
     settings.gateway.rate_limit_per_second = 10_000;
     settings.gateway.rate_limit_burst = 10_000;
@@ -165,7 +183,13 @@ impl TestApp {
     }
 
     /// Sends a request; `token` adds a bearer header, `body` a JSON body.
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -216,7 +240,10 @@ impl TestApp {
 
     /// Registers a user and returns their access token.
     pub async fn buyer(&self, username: &str) -> String {
-        self.register(username).await["access_token"].as_str().unwrap().to_owned()
+        self.register(username).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// Registers a user, makes them a seller, and returns (user id, access token with the seller role).
@@ -256,7 +283,11 @@ impl TestApp {
     pub async fn category(&self, slug: &str) -> String {
         let admin = self.admin().await;
         let parent = self
-            .post("/api/v1/categories", Some(&admin), json!({"name": format!("{slug} top"), "slug": format!("{slug}-top")}))
+            .post(
+                "/api/v1/categories",
+                Some(&admin),
+                json!({"name": format!("{slug} top"), "slug": format!("{slug}-top")}),
+            )
             .await
             .expect(201)
             .body;

@@ -23,12 +23,21 @@ async fn health_metrics_and_docs(app: &TestApp) {
     assert_eq!(kept.headers()["x-request-id"], "trace-me-123");
     let missing = app.get("/api/v1/nope", None).await.expect(404);
     assert_eq!(missing.body["type"], "not_found_error");
-    assert!(!missing.headers["x-request-id"].is_empty(), "errors carry a request id too");
+    assert!(
+        !missing.headers["x-request-id"].is_empty(),
+        "errors carry a request id too"
+    );
 
     let metrics = app.get("/metrics", None).await.expect(200).text;
     assert!(metrics.contains("http_requests_total"), "{metrics}");
-    assert!(metrics.contains("route=\"/api/v1/categories\""), "{metrics}");
-    assert!(metrics.contains("http_request_duration_seconds_bucket"), "{metrics}");
+    assert!(
+        metrics.contains("route=\"/api/v1/categories\""),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("http_request_duration_seconds_bucket"),
+        "{metrics}"
+    );
 
     let spec = app.get("/api/v1/openapi.json", None).await.expect(200).body;
     assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
@@ -49,7 +58,12 @@ async fn health_metrics_and_docs(app: &TestApp) {
         assert!(spec["paths"].get(path).is_some(), "OpenAPI lacks {path}");
     }
     let docs = app.get("/api/v1/docs", None).await.expect(200);
-    assert!(docs.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        docs.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     assert!(docs.text.contains("openapi.json"));
 
     // CORS preflight from a browser app.
@@ -63,7 +77,11 @@ async fn health_metrics_and_docs(app: &TestApp) {
         .await
         .unwrap();
     assert!(preflight.status().is_success());
-    assert!(preflight.headers().contains_key("access-control-allow-origin"));
+    assert!(
+        preflight
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
 
     // Large responses are compressed for clients that ask.
     let raw = app

@@ -28,7 +28,10 @@ async fn all_pages(app: &TestApp, query: &str) -> Vec<Value> {
         }
         let page = app.get(&path, None).await.expect(200).body;
         for product in page["products"].as_array().unwrap() {
-            assert!(seen.insert(product["id"].as_str().unwrap().to_owned()), "page repeated a product");
+            assert!(
+                seen.insert(product["id"].as_str().unwrap().to_owned()),
+                "page repeated a product"
+            );
             products.push(product.clone());
         }
         match page["next_cursor"].as_str() {
@@ -69,8 +72,12 @@ async fn filters_and_pagination_match_the_catalog(app: &TestApp) {
         .count();
     let found = all_pages(app, &format!("category={shoes_id}")).await;
     assert_eq!(found.len(), expected_shoes);
-    assert!(found.iter().all(|p| p["category_name"].as_str().unwrap().contains("Shoes")
-        || p["category_name"] == "Casual Sneakers"));
+    assert!(
+        found
+            .iter()
+            .all(|p| p["category_name"].as_str().unwrap().contains("Shoes")
+                || p["category_name"] == "Casual Sneakers")
+    );
 
     // Price range, in minor units, on the lowest listed price.
     let expected_cheap = generated().iter().filter(|p| min_price(p) <= 3000).count();
@@ -80,7 +87,10 @@ async fn filters_and_pagination_match_the_catalog(app: &TestApp) {
     let band = all_pages(app, "price_min=5000&price_max=6000").await;
     assert_eq!(
         band.len(),
-        generated().iter().filter(|p| (5000..=6000).contains(&min_price(p))).count()
+        generated()
+            .iter()
+            .filter(|p| (5000..=6000).contains(&min_price(p)))
+            .count()
     );
 
     // In stock only.
@@ -88,13 +98,20 @@ async fn filters_and_pagination_match_the_catalog(app: &TestApp) {
         .iter()
         .filter(|p| p.variants.iter().any(|v| v.stock > 0))
         .count();
-    assert!(expected_in_stock < SEEDED, "the demo catalog has sold-out products");
+    assert!(
+        expected_in_stock < SEEDED,
+        "the demo catalog has sold-out products"
+    );
     let in_stock = all_pages(app, "in_stock=true").await;
     assert_eq!(in_stock.len(), expected_in_stock);
     assert!(in_stock.iter().all(|p| p["in_stock"] == true));
 
     // Sorts, across page boundaries.
-    let ascending: Vec<i64> = all_pages(app, "sort=price_asc").await.iter().map(price_of).collect();
+    let ascending: Vec<i64> = all_pages(app, "sort=price_asc")
+        .await
+        .iter()
+        .map(price_of)
+        .collect();
     assert!(ascending.windows(2).all(|w| w[0] <= w[1]));
     assert_eq!(ascending.len(), SEEDED);
     let descending: Vec<i64> = all_pages(app, &format!("sort=price_desc&category={shoes_id}"))
@@ -118,11 +135,18 @@ async fn filters_and_pagination_match_the_catalog(app: &TestApp) {
     assert!(by_seller.iter().all(|p| p["seller_id"] == seller_id));
 
     // A cursor belongs to its sort order; bad values are named.
-    let page = app.get("/api/v1/products?limit=2&sort=price_asc", None).await.expect(200).body;
-    let cursor = page["next_cursor"].as_str().unwrap();
-    app.get(&format!("/api/v1/products?sort=newest&cursor={cursor}"), None)
+    let page = app
+        .get("/api/v1/products?limit=2&sort=price_asc", None)
         .await
-        .expect_error(422, "invalid_parameter", Some("cursor"));
+        .expect(200)
+        .body;
+    let cursor = page["next_cursor"].as_str().unwrap();
+    app.get(
+        &format!("/api/v1/products?sort=newest&cursor={cursor}"),
+        None,
+    )
+    .await
+    .expect_error(422, "invalid_parameter", Some("cursor"));
     app.get("/api/v1/products?sort=cheapest", None)
         .await
         .expect_error(422, "invalid_parameter", Some("sort"));
@@ -132,7 +156,9 @@ async fn filters_and_pagination_match_the_catalog(app: &TestApp) {
     app.get("/api/v1/products?price_min=9000&price_max=100", None)
         .await
         .expect_error(422, "invalid_parameter", Some("price_min"));
-    app.get("/api/v1/products?price_max=cheap", None).await.expect(400);
+    app.get("/api/v1/products?price_max=cheap", None)
+        .await
+        .expect(400);
 }
 
 async fn text_search_ranks_and_matches(app: &TestApp) {
@@ -145,42 +171,71 @@ async fn text_search_ranks_and_matches(app: &TestApp) {
             hit["title"], hit["description"], hit["category_name"]
         )
         .to_lowercase();
-        assert!(text.contains("trail") && text.contains("runner"), "unexpected hit {text}");
+        assert!(
+            text.contains("trail") && text.contains("runner"),
+            "unexpected hit {text}"
+        );
     }
     // Relevance puts title matches first.
-    let first = app.get("/api/v1/products?q=trail%20runner&limit=3", None).await.expect(200).body;
-    assert!(first["products"][0]["title"].as_str().unwrap().contains("Trail Runner"));
+    let first = app
+        .get("/api/v1/products?q=trail%20runner&limit=3", None)
+        .await
+        .expect(200)
+        .body;
+    assert!(
+        first["products"][0]["title"]
+            .as_str()
+            .unwrap()
+            .contains("Trail Runner")
+    );
 
     // Option values are searchable, and prefixes match.
     let copper = all_pages(app, "q=copper").await;
     assert!(!copper.is_empty());
-    assert!(copper.iter().all(|p| p["variants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|v| v["options"].as_array().unwrap().iter().any(|o| o["value"] == "copper"))));
-    assert_eq!(all_pages(app, "q=headphone").await.len(), all_pages(app, "q=headphones").await.len());
+    assert!(
+        copper.iter().all(|p| p["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["options"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|o| o["value"] == "copper")))
+    );
+    assert_eq!(
+        all_pages(app, "q=headphone").await.len(),
+        all_pages(app, "q=headphones").await.len()
+    );
 
     // Operators and quotes are just text, never query syntax.
-    app.get("/api/v1/products?q=%22%20OR%20*%20NEAR(%27", None).await.expect(200);
+    app.get("/api/v1/products?q=%22%20OR%20*%20NEAR(%27", None)
+        .await
+        .expect(200);
     assert!(all_pages(app, "q=zzzqqqxxx").await.is_empty());
 
     // The demo journey: trail shoes under 80 in stock, with a blue 42 among them.
     let journey = all_pages(app, "q=trail%20shoes&price_max=8000&in_stock=true").await;
-    assert!(journey.iter().any(|p| p["variants"].as_array().unwrap().iter().any(|v| {
-        let options = v["options"].as_array().unwrap();
-        v["stock"].as_i64().unwrap() > 0
-            && v["price"]["amount_minor"].as_i64().unwrap() < 8000
-            && options.iter().any(|o| o["value"] == "blue")
-            && options.iter().any(|o| o["value"] == "42")
-    })));
+    assert!(
+        journey
+            .iter()
+            .any(|p| p["variants"].as_array().unwrap().iter().any(|v| {
+                let options = v["options"].as_array().unwrap();
+                v["stock"].as_i64().unwrap() > 0
+                    && v["price"]["amount_minor"].as_i64().unwrap() < 8000
+                    && options.iter().any(|o| o["value"] == "blue")
+                    && options.iter().any(|o| o["value"] == "42")
+            }))
+    );
 }
 
 async fn seeding_is_idempotent(app: &TestApp) {
     let running = app.running();
     let identity = grpc::channel(&format!("http://{}", running.identity_addr.unwrap())).unwrap();
     let catalog = grpc::channel(&format!("http://{}", running.catalog_addr.unwrap())).unwrap();
-    let again = seed::seed_demo(identity, catalog, &app.keys, SEEDED).await.unwrap();
+    let again = seed::seed_demo(identity, catalog, &app.keys, SEEDED)
+        .await
+        .unwrap();
     assert_eq!(again.products_created, 0);
     assert_eq!(again.categories_created, 0);
     assert_eq!(again.products_existing, SEEDED);
