@@ -7,6 +7,7 @@ mod common;
 mod addresses;
 mod auth;
 mod catalog;
+mod distributed;
 mod grpc;
 mod ops;
 mod search;
