@@ -227,6 +227,9 @@ const SECTIONS: &[&str] = &[
 ];
 const SERVICES: &[&str] = &["identity", "catalog"];
 
+/// `TOKSHOP_*` variables that are not settings: the config file path and test/bench knobs.
+const NOT_SETTINGS: [&str; 3] = ["CONFIG", "TEST_POSTGRES_URL", "BENCH_PRODUCTS"];
+
 /// `database_url` -> `database.url`, `services_catalog_url` -> `services.catalog.url`, `data_dir` unchanged.
 fn env_key_to_path(key: &str) -> String {
     if let Some(rest) = key.strip_prefix("services_") {
@@ -258,7 +261,7 @@ impl Settings {
         }
         figment = figment.merge(
             Env::prefixed("TOKSHOP_")
-                .ignore(&["TEST_POSTGRES_URL"])
+                .ignore(&NOT_SETTINGS)
                 .map(|key| env_key_to_path(&key.as_str().to_ascii_lowercase()).into())
                 .lowercase(false),
         );
@@ -302,12 +305,25 @@ mod tests {
             )?;
             jail.set_env("TOKSHOP_GATEWAY_RATE_LIMIT_BURST", "9");
             jail.set_env("TOKSHOP_DATABASE_URL", "postgres://db/tokshop");
+            jail.set_env("TOKSHOP_CONFIG", "tokshop.toml");
             let settings = Settings::load(Some(std::path::Path::new("tokshop.toml")))
                 .map_err(|e| e.to_string())?;
             assert_eq!(settings.gateway.listen.port(), 9000);
             assert_eq!(settings.gateway.rate_limit_burst, 9);
             assert_eq!(settings.database_url(), "postgres://db/tokshop");
             assert!(!format!("{settings:?}").contains("postgres://db"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("TOKSHOP_GATEWAY_LISTN", "127.0.0.1:1");
+            assert!(
+                Settings::load(None).is_err(),
+                "a misspelt setting must not be ignored"
+            );
             Ok(())
         });
     }

@@ -171,10 +171,22 @@ pub async fn start(
     Ok(running)
 }
 
-/// Seeds the demo shop into services run elsewhere (`services.*.url`).
+/// Seeds the demo shop into services run elsewhere (`services.*.url`). The services may still be starting, so
+/// a failed run is retried for up to a minute; seeding is idempotent, so a retry never duplicates anything.
 pub async fn seed_remote(settings: &Settings, products: usize) -> anyhow::Result<seed::SeedReport> {
     let identity = remote(&settings.services.identity.url, "identity")?;
     let catalog = remote(&settings.services.catalog.url, "catalog")?;
     let keys = TokenKeys::from_settings(settings)?;
-    seed::seed_demo(identity, catalog, &keys, products).await
+    let mut attempt = 1;
+    loop {
+        match seed::seed_demo(identity.clone(), catalog.clone(), &keys, products).await {
+            Ok(report) => return Ok(report),
+            Err(err) if attempt < 30 => {
+                tracing::warn!(attempt, error = %err, "seeding failed; retrying in 2 s");
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            }
+            Err(err) => return Err(err),
+        }
+    }
 }

@@ -1,0 +1,255 @@
+//! Gateway benchmark: product search latency (p50/p99) over a 10,000-product catalog and GET product
+//! throughput, through the REST gateway and real gRPC, on SQLite and PostgreSQL.
+//!
+//! `cargo bench -p tokshop --bench gateway` (both databases), or `-- sqlite` / `-- postgres` for one.
+//! `TOKSHOP_BENCH_PRODUCTS` changes the catalog size; PostgreSQL comes from `TOKSHOP_TEST_POSTGRES_URL`.
+//! All traffic stays on loopback and every loop is bounded in count and time.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use sqlx::{Connection, Executor};
+use tokio_util::sync::CancellationToken;
+use tokshop_platform::config::{Secret, Settings};
+
+const SEARCHES_PER_QUERY: usize = 60;
+const THROUGHPUT_SECONDS: u64 = 10;
+const THROUGHPUT_CONCURRENCY: usize = 32;
+
+/// Search requests measured: a label and the query string.
+const QUERIES: &[(&str, &str)] = &[
+    ("text: trail shoes", "q=trail%20shoes"),
+    (
+        "text + price + in stock",
+        "q=trail%20shoes&price_max=8000&in_stock=true",
+    ),
+    ("text, sorted by price", "q=jacket&sort=price_asc"),
+    ("category tree, newest", "category={shoes}"),
+    (
+        "category + price range",
+        "category={shoes}&price_min=5000&price_max=9000&sort=price_desc",
+    ),
+    ("no filter, newest", "sort=newest"),
+    ("no match", "q=zzzqqq"),
+    ("text, page 2", "q=shoe&cursor={cursor}"),
+];
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+async fn fresh_postgres() -> (String, String) {
+    let admin = std::env::var("TOKSHOP_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+    let name = format!("tokshop_bench_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("PostgreSQL reachable");
+    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .unwrap();
+    let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
+    (format!("{base}/{name}"), admin)
+}
+
+async fn run(backend: &str, products: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings {
+        data_dir: dir.path().to_owned(),
+        ..Settings::default()
+    };
+    settings.gateway.listen = "127.0.0.1:0".parse().unwrap();
+    settings.gateway.rate_limit_per_second = 0;
+    settings.seed.demo = true;
+    settings.seed.products = products;
+    settings.log.level = "warn".into();
+    let mut cleanup = None;
+    if backend == "postgres" {
+        let (url, admin) = fresh_postgres().await;
+        settings.database.url = Some(Secret::new(url.clone()));
+        cleanup = Some((url, admin));
+    }
+
+    let started = Instant::now();
+    let running = tokshop::start(Arc::new(settings), None, CancellationToken::new())
+        .await
+        .expect("start tokshop");
+    let seed_time = started.elapsed();
+    let base = format!("http://{}", running.gateway_addr.unwrap());
+    let client = reqwest::Client::new();
+    let get = |path: String| {
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            let response = client.get(format!("{base}{path}")).send().await.unwrap();
+            assert!(
+                response.status().is_success(),
+                "{path}: {}",
+                response.status()
+            );
+            response.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+
+    let categories = get("/api/v1/categories".into()).await;
+    let shoes = categories["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["slug"] == "shoes")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cursor = get("/api/v1/products?q=shoe".into()).await["next_cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    println!(
+        "\n## {backend}: {products} products (seeded through gRPC in {:.1} s)\n",
+        seed_time.as_secs_f64()
+    );
+    println!("| search | results | p50 ms | p99 ms |");
+    println!("| --- | ---: | ---: | ---: |");
+    let mut all = Vec::new();
+    for (label, query) in QUERIES {
+        let path = format!(
+            "/api/v1/products?limit=20&{}",
+            query
+                .replace("{shoes}", &shoes)
+                .replace("{cursor}", &cursor)
+        );
+        let results = get(path.clone()).await["products"]
+            .as_array()
+            .unwrap()
+            .len();
+        let mut times = Vec::with_capacity(SEARCHES_PER_QUERY);
+        for _ in 0..SEARCHES_PER_QUERY {
+            let t = Instant::now();
+            get(path.clone()).await;
+            times.push(t.elapsed());
+        }
+        times.sort();
+        println!(
+            "| {label} | {results} | {} | {} |",
+            ms(percentile(&times, 0.5)),
+            ms(percentile(&times, 0.99))
+        );
+        all.extend(times);
+    }
+    all.sort();
+    println!(
+        "| **all searches** ({} requests) | | **{}** | **{}** |",
+        all.len(),
+        ms(percentile(&all, 0.5)),
+        ms(percentile(&all, 0.99))
+    );
+
+    // GET product throughput: a fixed pool of ids, many concurrent clients, a fixed time.
+    let mut ids = Vec::new();
+    let mut next = String::new();
+    while ids.len() < 500 {
+        let page = get(format!(
+            "/api/v1/products?limit=100&sort=price_asc&cursor={next}"
+        ))
+        .await;
+        ids.extend(
+            page["products"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["id"].as_str().unwrap().to_owned()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => next = c.to_owned(),
+            None => break,
+        }
+    }
+    let ids = Arc::new(ids);
+    let done = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(THROUGHPUT_SECONDS);
+    let mut workers = Vec::new();
+    for worker in 0..THROUGHPUT_CONCURRENCY {
+        let (client, base, ids, done) = (client.clone(), base.clone(), ids.clone(), done.clone());
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut i = worker;
+            while Instant::now() < deadline {
+                let id = &ids[i % ids.len()];
+                let t = Instant::now();
+                let response = client
+                    .get(format!("{base}/api/v1/products/{id}"))
+                    .send()
+                    .await
+                    .unwrap();
+                assert!(response.status().is_success());
+                response.bytes().await.unwrap();
+                latencies.push(t.elapsed());
+                done.fetch_add(1, Ordering::Relaxed);
+                i += 7;
+            }
+            latencies
+        }));
+    }
+    let started = Instant::now();
+    let mut latencies = Vec::new();
+    for worker in workers {
+        latencies.extend(worker.await.unwrap());
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort();
+    println!(
+        "\nGET /api/v1/products/{{id}}: {:.0} requests/s over {:.1} s with {THROUGHPUT_CONCURRENCY} concurrent clients \
+         (p50 {} ms, p99 {} ms)",
+        done.load(Ordering::Relaxed) as f64 / elapsed,
+        elapsed,
+        ms(percentile(&latencies, 0.5)),
+        ms(percentile(&latencies, 0.99)),
+    );
+
+    running.stop().await.unwrap();
+    if let Some((url, admin)) = cleanup {
+        let name = url.rsplit('/').next().unwrap().to_owned();
+        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
+        conn.execute(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .await
+        .unwrap();
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let products = std::env::var("TOKSHOP_BENCH_PRODUCTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |name: &str| args.is_empty() || args.iter().any(|a| a == name);
+    println!(
+        "# tokshop gateway benchmark ({} cores)",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    for backend in ["sqlite", "postgres"] {
+        if wanted(backend) {
+            run(backend, products).await;
+        }
+    }
+}
