@@ -7,10 +7,9 @@ mod search;
 mod store;
 mod validate;
 
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 use tokshop_platform::{ServiceContext, db::Migrations, migrations};
 use tokshop_proto::catalog::catalog_service_server::CatalogServiceServer;
+use tonic::transport::server::Router;
 
 pub use grpc::CatalogApi;
 
@@ -25,15 +24,11 @@ pub async fn build(ctx: &ServiceContext) -> anyhow::Result<CatalogServiceServer<
     Ok(CatalogServiceServer::new(CatalogApi::new(ctx)))
 }
 
-/// Serves the catalog service (with health and reflection) on `listener` until `shutdown`.
-pub async fn serve(
-    ctx: ServiceContext,
-    listener: TcpListener,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
-    let service = build(&ctx).await?;
-    let router = tokshop_platform::grpc::router_with_health(SERVICE_NAME)
+/// The ready gRPC router: this service plus grpc.health.v1 and reflection. Serve it with
+/// [`tokshop_platform::grpc::serve`].
+pub async fn router(ctx: &ServiceContext) -> anyhow::Result<Router> {
+    let service = build(ctx).await?;
+    Ok(tokshop_platform::grpc::router_with_health(SERVICE_NAME)
         .await?
-        .add_service(service);
-    tokshop_platform::grpc::serve(router, listener, shutdown).await
+        .add_service(service))
 }

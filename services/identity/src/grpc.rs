@@ -60,16 +60,17 @@ fn user_message(user: &UserRow) -> pb::User {
 }
 
 fn address_message(row: AddressRow) -> pb::Address {
+    let fields = row.fields;
     pb::Address {
         id: row.id,
-        recipient: row.recipient,
-        phone: row.phone,
-        line1: row.line1,
-        line2: row.line2,
-        city: row.city,
-        region: row.region,
-        postal_code: row.postal_code,
-        country: row.country,
+        recipient: fields.recipient,
+        phone: fields.phone,
+        line1: fields.line1,
+        line2: fields.line2,
+        city: fields.city,
+        region: fields.region,
+        postal_code: fields.postal_code,
+        country: fields.country,
         is_default: row.is_default == 1,
         created_at_ms: row.created_at_ms,
     }
@@ -360,8 +361,7 @@ impl IdentityService for IdentityApi {
             let caller = self.keys.require_caller(&request)?;
             let req = request.into_inner();
             let existing = self.store.get_address(&caller.user_id, &req.id).await?;
-            let input =
-                AddressInput::merge(Some(existing.input()), req.fields.unwrap_or_default())?;
+            let input = AddressInput::merge(Some(existing.fields), req.fields.unwrap_or_default())?;
             let row = self
                 .store
                 .update_address(&caller.user_id, &req.id, &input)

@@ -7,10 +7,9 @@ mod store;
 mod validate;
 
 use anyhow::Context;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 use tokshop_platform::{ServiceContext, db::Migrations, migrations};
 use tokshop_proto::identity::identity_service_server::IdentityServiceServer;
+use tonic::transport::server::Router;
 
 pub use grpc::IdentityApi;
 
@@ -29,15 +28,11 @@ pub async fn build(ctx: &ServiceContext) -> anyhow::Result<IdentityServiceServer
     Ok(IdentityServiceServer::new(api))
 }
 
-/// Serves the identity service (with health and reflection) on `listener` until `shutdown`.
-pub async fn serve(
-    ctx: ServiceContext,
-    listener: TcpListener,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
-    let service = build(&ctx).await?;
-    let router = tokshop_platform::grpc::router_with_health(SERVICE_NAME)
+/// The ready gRPC router: this service plus grpc.health.v1 and reflection. Serve it with
+/// [`tokshop_platform::grpc::serve`].
+pub async fn router(ctx: &ServiceContext) -> anyhow::Result<Router> {
+    let service = build(ctx).await?;
+    Ok(tokshop_platform::grpc::router_with_health(SERVICE_NAME)
         .await?
-        .add_service(service);
-    tokshop_platform::grpc::serve(router, listener, shutdown).await
+        .add_service(service))
 }

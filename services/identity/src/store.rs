@@ -36,31 +36,10 @@ const USER_COLUMNS: &str = "id, username, email, password_hash, display_name, av
 #[derive(Debug, Clone, FromRow)]
 pub struct AddressRow {
     pub id: String,
-    pub recipient: String,
-    pub phone: String,
-    pub line1: String,
-    pub line2: String,
-    pub city: String,
-    pub region: String,
-    pub postal_code: String,
-    pub country: String,
+    #[sqlx(flatten)]
+    pub fields: AddressInput,
     pub is_default: i64,
     pub created_at_ms: i64,
-}
-
-impl AddressRow {
-    pub fn input(&self) -> AddressInput {
-        AddressInput {
-            recipient: self.recipient.clone(),
-            phone: self.phone.clone(),
-            line1: self.line1.clone(),
-            line2: self.line2.clone(),
-            city: self.city.clone(),
-            region: self.region.clone(),
-            postal_code: self.postal_code.clone(),
-            country: self.country.clone(),
-        }
-    }
 }
 
 const ADDRESS_COLUMNS: &str = "id, recipient, phone, line1, line2, city, region, postal_code, country, \

@@ -66,7 +66,7 @@ pub fn shop_name(value: &str) -> ServiceResult<()> {
 }
 
 /// A complete address: every required field present and each within bounds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
 pub struct AddressInput {
     pub recipient: String,
     pub phone: String,
@@ -81,16 +81,7 @@ pub struct AddressInput {
 impl AddressInput {
     /// `fields` laid over `base` (empty for a new address), then checked as a whole.
     pub fn merge(base: Option<AddressInput>, fields: AddressFields) -> ServiceResult<Self> {
-        let base = base.unwrap_or_else(|| AddressInput {
-            recipient: String::new(),
-            phone: String::new(),
-            line1: String::new(),
-            line2: String::new(),
-            city: String::new(),
-            region: String::new(),
-            postal_code: String::new(),
-            country: String::new(),
-        });
+        let base = base.unwrap_or_default();
         let pick =
             |new: Option<String>, old: String| new.map(|v| v.trim().to_owned()).unwrap_or(old);
         let input = AddressInput {

@@ -53,7 +53,7 @@ fn ms(d: Duration) -> String {
 async fn fresh_postgres() -> (String, String) {
     let admin = std::env::var("TOKSHOP_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let name = format!("tokshop_bench_{}", uuid::Uuid::new_v4().simple());
+    let name = format!("tokshop_bench_{}", uuid::Uuid::now_v7().simple());
     let mut conn = sqlx::PgConnection::connect(&admin)
         .await
         .expect("PostgreSQL reachable");

@@ -113,9 +113,7 @@ pub async fn start(
     if let Some(ctx) = ctx.as_ref().filter(|_| runs(Part::Identity)) {
         let listener = bind(settings.services.identity.listen, "identity service").await?;
         running.identity_addr = Some(listener.local_addr()?);
-        let router = grpc::router_with_health(tokshop_identity::SERVICE_NAME)
-            .await?
-            .add_service(tokshop_identity::build(ctx).await?);
+        let router = tokshop_identity::router(ctx).await?;
         running
             .tasks
             .spawn(grpc::serve(router, listener, shutdown.clone()));
@@ -123,9 +121,7 @@ pub async fn start(
     if let Some(ctx) = ctx.as_ref().filter(|_| runs(Part::Catalog)) {
         let listener = bind(settings.services.catalog.listen, "catalog service").await?;
         running.catalog_addr = Some(listener.local_addr()?);
-        let router = grpc::router_with_health(tokshop_catalog::SERVICE_NAME)
-            .await?
-            .add_service(tokshop_catalog::build(ctx).await?);
+        let router = tokshop_catalog::router(ctx).await?;
         running
             .tasks
             .spawn(grpc::serve(router, listener, shutdown.clone()));

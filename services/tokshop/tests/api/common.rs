@@ -83,7 +83,7 @@ fn postgres_admin_url() -> String {
 /// Creates a fresh PostgreSQL database and returns (its URL, its name).
 async fn fresh_postgres() -> (String, String) {
     let admin = postgres_admin_url();
-    let name = format!("tokshop_test_{}", uuid::Uuid::new_v4().simple());
+    let name = format!("tokshop_test_{}", uuid::Uuid::now_v7().simple());
     let mut conn = sqlx::PgConnection::connect(&admin)
         .await
         .unwrap_or_else(|e| {

@@ -1,0 +1,192 @@
+//! The database handle and migration runner on a real SQLite file and a real PostgreSQL database.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use sqlx::{Connection, Executor};
+use tokshop_platform::db::{Backend, Db, Migration, Migrations};
+
+const V1: &[Migration] = &[Migration {
+    version: 1,
+    name: "0001_things",
+    sql: "CREATE TABLE things (id TEXT PRIMARY KEY, n BIGINT NOT NULL);",
+}];
+const V2: &[Migration] = &[
+    V1[0],
+    Migration {
+        version: 2,
+        name: "0002_more",
+        sql: "ALTER TABLE things ADD COLUMN label TEXT NOT NULL DEFAULT '';",
+    },
+];
+const CHANGED: &[Migration] = &[Migration {
+    version: 1,
+    name: "0001_things",
+    sql: "CREATE TABLE things (id TEXT PRIMARY KEY);",
+}];
+
+fn both(list: &'static [Migration]) -> Migrations {
+    Migrations {
+        sqlite: list,
+        postgres: list,
+    }
+}
+
+async fn sqlite() -> (Db, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("nested/dir/test.db").display()
+    );
+    (Db::connect(&url, 4).await.unwrap(), dir)
+}
+
+fn admin_url() -> String {
+    std::env::var("TOKSHOP_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+async fn drop_postgres(db: Db, name: &str) {
+    db.close().await;
+    let mut conn = sqlx::PgConnection::connect(&admin_url()).await.unwrap();
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .await
+    .unwrap();
+}
+
+async fn postgres() -> (Db, String) {
+    let admin = admin_url();
+    let name = format!("tokshop_test_{}", uuid::Uuid::now_v7().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("PostgreSQL reachable");
+    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .unwrap();
+    let base = admin.rsplit_once('/').unwrap().0.to_owned();
+    (
+        Db::connect(&format!("{base}/{name}"), 4).await.unwrap(),
+        name,
+    )
+}
+
+async fn migrations_apply_once_in_order_and_refuse_edits(db: &Db) {
+    db.migrate("demo", &both(V1)).await.unwrap();
+    db.migrate("demo", &both(V1)).await.unwrap();
+    db.migrate("demo", &both(V2)).await.unwrap();
+    sqlx::query("INSERT INTO things (id, n, label) VALUES ($1, $2, $3)")
+        .bind("a")
+        .bind(1_i64)
+        .bind("x")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    let (count,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM schema_migrations WHERE service = $1")
+            .bind("demo")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(count, 2);
+    let err = db.migrate("demo", &both(CHANGED)).await.unwrap_err();
+    assert!(
+        err.to_string().contains("changed after it was applied"),
+        "{err}"
+    );
+    // Another service's versions are its own.
+    db.migrate(
+        "other",
+        &both(&[Migration {
+            version: 1,
+            name: "0001_x",
+            sql: "CREATE TABLE x (id TEXT);",
+        }]),
+    )
+    .await
+    .unwrap();
+}
+
+async fn a_failed_migration_leaves_nothing_behind(db: &Db) {
+    let broken: &'static [Migration] = &[Migration {
+        version: 1,
+        name: "0001_broken",
+        sql: "CREATE TABLE half (id TEXT); CREATE TABLE oops (;",
+    }];
+    assert!(db.migrate("broken", &both(broken)).await.is_err());
+    let applied: Option<(i64,)> =
+        sqlx::query_as("SELECT version FROM schema_migrations WHERE service = $1")
+            .bind("broken")
+            .fetch_optional(db.pool())
+            .await
+            .unwrap();
+    assert!(applied.is_none());
+    assert!(
+        sqlx::query("SELECT * FROM half")
+            .fetch_all(db.pool())
+            .await
+            .is_err(),
+        "rolled back"
+    );
+}
+
+#[tokio::test]
+async fn sqlite_file_is_created_in_wal_mode() {
+    let (db, dir) = sqlite().await;
+    assert_eq!(db.backend(), Backend::Sqlite);
+    assert!(dir.path().join("nested/dir/test.db").exists());
+    let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let (fk,): (i64,) = sqlx::query_as("PRAGMA foreign_keys")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(fk, 1);
+    db.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_migrations() {
+    let (db, _dir) = sqlite().await;
+    migrations_apply_once_in_order_and_refuse_edits(&db).await;
+    a_failed_migration_leaves_nothing_behind(&db).await;
+    db.close().await;
+}
+
+#[tokio::test]
+async fn postgres_migrations() {
+    let (db, name) = postgres().await;
+    assert_eq!(db.backend(), Backend::Postgres);
+    migrations_apply_once_in_order_and_refuse_edits(&db).await;
+    a_failed_migration_leaves_nothing_behind(&db).await;
+    drop_postgres(db, &name).await;
+}
+
+#[tokio::test]
+async fn concurrent_migrators_on_postgres_apply_once() {
+    let (db, name) = postgres().await;
+    let runs = (0..4).map(|_| {
+        let db = db.clone();
+        tokio::spawn(async move { db.migrate("race", &both(V2)).await })
+    });
+    for run in runs {
+        run.await.unwrap().unwrap();
+    }
+    let (count,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM schema_migrations WHERE service = 'race'")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(count, 2);
+    drop_postgres(db, &name).await;
+}
+
+#[test]
+fn unknown_schemes_are_refused() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let err = runtime.block_on(Db::connect("mysql://x", 1)).unwrap_err();
+    assert!(err.to_string().contains("unsupported"));
+}
