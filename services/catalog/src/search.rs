@@ -133,7 +133,12 @@ pub fn build(query: &SearchQuery, backend: Backend, columns: &str) -> (String, A
     let relevance = match (text, backend) {
         (true, Backend::Sqlite) => {
             let expr: Vec<String> = query.terms.iter().map(|t| format!("\"{t}\"*")).collect();
-            from.push_str(" JOIN product_search s ON s.product_id = p.id");
+            // CROSS JOIN fixes SQLite's join order: walk the full-text matches, then fetch each product by key.
+            // Left to itself the planner may scan products and probe the index's unindexed product_id column
+            // for each one, which is quadratic.
+            from = "product_search s CROSS JOIN products p ON p.id = s.product_id \
+                    JOIN categories c ON c.id = p.category_id"
+                .to_owned();
             let placeholder = args.push(Arg::Text(expr.join(" ")));
             filters.push(format!("product_search MATCH {placeholder}"));
             // Lower bm25 is better; weights favour title, then category and options, then description.

@@ -5,9 +5,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::{Channel, Endpoint, Server, server::Router};
+use tonic::transport::{
+    Channel, Endpoint, Server,
+    server::{Router, TcpIncoming},
+};
 
 /// A server builder with grpc.health.v1 and server reflection already added; `service_name` is reported SERVING.
 pub async fn router_with_health(service_name: &str) -> anyhow::Result<Router> {
@@ -32,8 +34,10 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    // Small gRPC frames must not wait for delayed ACKs (Nagle would add ~40 ms to many replies).
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     router
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown.cancelled_owned())
+        .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
         .await
         .context("serving gRPC")
 }
