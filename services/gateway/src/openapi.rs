@@ -14,7 +14,7 @@ use crate::error::ErrorBody;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "tokshop API", version = "1", description = "REST API for tokshop clients. Errors are `{type, code, message, param}`; every response carries `x-request-id`."),
+    info(title = "tokshop API", version = env!("CARGO_PKG_VERSION"), description = "REST API for tokshop clients. Errors are `{type, code, message, param}`; every response carries `x-request-id`."),
     tags(
         (name = "auth", description = "Sign up, sign in, tokens"),
         (name = "me", description = "The signed-in user's account"),
