@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-const PROTOS: [&str; 2] = ["identity.proto", "catalog.proto"];
+const PROTOS: [&str; 3] = ["identity.proto", "catalog.proto", "cart.proto"];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);

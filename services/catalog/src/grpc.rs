@@ -11,12 +11,13 @@ use tonic::{Request, Response, Status};
 
 use crate::{
     search::{self, Cursor, SearchQuery, Sort},
-    store::{OptionPair, ProductChanges, ProductRecord, Store, VariantChanges},
+    store::{OptionPair, ProductChanges, ProductRecord, Store, VariantChanges, VariantRow},
     validate,
 };
 
 const DEFAULT_PAGE: i64 = 20;
 const MAX_PAGE: i64 = 100;
+const MAX_VARIANT_LOOKUP: usize = 100;
 
 #[derive(Clone, Debug)]
 pub struct CatalogApi {
@@ -42,6 +43,24 @@ fn json_list<T: serde::de::DeserializeOwned>(text: &str) -> Vec<T> {
     serde_json::from_str(text).unwrap_or_default()
 }
 
+fn variant_message(v: VariantRow, currency: &str) -> pb::Variant {
+    pb::Variant {
+        options: json_list::<OptionPair>(&v.options)
+            .into_iter()
+            .map(|o| pb::OptionValue {
+                name: o.name,
+                value: o.value,
+            })
+            .collect(),
+        price: Some(money(v.price_minor, currency)),
+        image_urls: json_list(&v.image_urls),
+        listed: v.listed == 1,
+        id: v.id,
+        sku: v.sku,
+        stock: v.stock,
+    }
+}
+
 /// Shapes a stored product; `full` also shows delisted variants (for the owning seller).
 fn product_message(record: ProductRecord, full: bool) -> pb::Product {
     let p = record.product;
@@ -50,21 +69,7 @@ fn product_message(record: ProductRecord, full: bool) -> pb::Product {
         .variants
         .into_iter()
         .filter(|v| full || v.listed == 1)
-        .map(|v| pb::Variant {
-            options: json_list::<OptionPair>(&v.options)
-                .into_iter()
-                .map(|o| pb::OptionValue {
-                    name: o.name,
-                    value: o.value,
-                })
-                .collect(),
-            price: Some(money(v.price_minor, &p.currency)),
-            image_urls: json_list(&v.image_urls),
-            listed: v.listed == 1,
-            id: v.id,
-            sku: v.sku,
-            stock: v.stock,
-        })
+        .map(|v| variant_message(v, &p.currency))
         .collect();
     let in_stock = listed && variants.iter().any(|v| v.listed && v.stock > 0);
     pb::Product {
@@ -391,6 +396,48 @@ impl CatalogService for CatalogApi {
                     })
                     .collect(),
             })
+        };
+        reply(result.await)
+    }
+
+    async fn get_variants(
+        &self,
+        request: Request<pb::GetVariantsRequest>,
+    ) -> Reply<pb::GetVariantsResponse> {
+        let result = async {
+            let mut ids = request.into_inner().ids;
+            if ids.len() > MAX_VARIANT_LOOKUP {
+                return Err(ServiceError::invalid(
+                    "ids",
+                    format!("at most {MAX_VARIANT_LOOKUP} ids per call"),
+                ));
+            }
+            let mut seen = std::collections::HashSet::new();
+            ids.retain(|id| seen.insert(id.clone()));
+            let mut rows: std::collections::HashMap<String, _> = self
+                .store
+                .variant_details(&ids)
+                .await?
+                .into_iter()
+                .map(|row| (row.variant.id.clone(), row))
+                .collect();
+            let variants = ids
+                .iter()
+                .filter_map(|id| rows.remove(id))
+                .map(|row| pb::VariantDetail {
+                    buyable: row.product_listed == 1 && row.variant.listed == 1,
+                    image_url: json_list::<String>(&row.variant.image_urls)
+                        .into_iter()
+                        .chain(json_list::<String>(&row.product_images))
+                        .next()
+                        .unwrap_or_default(),
+                    product_id: row.variant.product_id.clone(),
+                    product_title: row.title,
+                    seller_id: row.seller_id,
+                    variant: Some(variant_message(row.variant, &row.currency)),
+                })
+                .collect();
+            Ok(pb::GetVariantsResponse { variants })
         };
         reply(result.await)
     }

@@ -62,6 +62,18 @@ pub struct VariantRow {
 const VARIANT_COLUMNS: &str =
     "id, product_id, sku, options, price_minor, stock, image_urls, listed";
 
+/// A variant with what a cart or an order needs of its product.
+#[derive(Debug, Clone, FromRow)]
+pub struct VariantDetailRow {
+    #[sqlx(flatten)]
+    pub variant: VariantRow,
+    pub title: String,
+    pub seller_id: String,
+    pub product_listed: i64,
+    pub currency: String,
+    pub product_images: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OptionPair {
     pub name: String,
@@ -269,6 +281,26 @@ impl Store {
             grouped.entry(row.product_id.clone()).or_default().push(row);
         }
         Ok(grouped)
+    }
+
+    /// Variants by id, with their product's title, seller, listing state and currency; unknown ids are skipped.
+    pub async fn variant_details(&self, ids: &[String]) -> ServiceResult<Vec<VariantDetailRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT v.id, v.product_id, v.sku, v.options, v.price_minor, v.stock, v.image_urls, v.listed, \
+             p.title, p.seller_id, p.listed AS product_listed, p.currency, p.image_urls AS product_images \
+             FROM variants v JOIN products p ON p.id = v.product_id WHERE v.id IN ({})",
+            placeholders.join(", ")
+        );
+        // Built only from numbered placeholders; every value is bound.
+        let mut query = sqlx::query_as::<_, VariantDetailRow>(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            query = query.bind(id);
+        }
+        Ok(query.fetch_all(self.db.pool()).await?)
     }
 
     /// One page of products matching `query`, with the cursor of the next page if there is one.

@@ -47,6 +47,7 @@ pub struct GatewayDeps {
     pub keys: TokenKeys,
     pub identity: Channel,
     pub catalog: Channel,
+    pub cart: Channel,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

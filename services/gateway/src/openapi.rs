@@ -22,6 +22,7 @@ use crate::error::ErrorBody;
         (name = "users", description = "Public profiles"),
         (name = "seller", description = "Selling: onboarding and managing one's products"),
         (name = "catalog", description = "Categories and products"),
+        (name = "cart", description = "The signed-in shopper's cart, priced live"),
         (name = "ops", description = "Health, readiness and metrics"),
     ),
     components(schemas(ErrorBody)),

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use tokshop_platform::{auth::TokenKeys, config::Settings};
 use tokshop_proto::{
+    cart::cart_service_client::CartServiceClient,
     catalog::catalog_service_client::CatalogServiceClient,
     identity::identity_service_client::IdentityServiceClient,
 };
@@ -18,8 +19,9 @@ pub struct AppState {
     pub keys: TokenKeys,
     identity: IdentityServiceClient<Channel>,
     catalog: CatalogServiceClient<Channel>,
-    identity_health: HealthClient<Channel>,
-    catalog_health: HealthClient<Channel>,
+    cart: CartServiceClient<Channel>,
+    /// Every backend service readiness checks: (short name, gRPC service name, health client).
+    backends: Arc<[(&'static str, &'static str, HealthClient<Channel>)]>,
     pub metrics: Arc<Metrics>,
     pub limiter: Option<Arc<ClientLimiter>>,
 }
@@ -30,8 +32,24 @@ impl AppState {
         Ok(Self {
             identity: IdentityServiceClient::new(deps.identity.clone()),
             catalog: CatalogServiceClient::new(deps.catalog.clone()),
-            identity_health: HealthClient::new(deps.identity),
-            catalog_health: HealthClient::new(deps.catalog),
+            cart: CartServiceClient::new(deps.cart.clone()),
+            backends: Arc::new([
+                (
+                    "identity",
+                    "tokshop.identity.v1.IdentityService",
+                    HealthClient::new(deps.identity),
+                ),
+                (
+                    "catalog",
+                    "tokshop.catalog.v1.CatalogService",
+                    HealthClient::new(deps.catalog),
+                ),
+                (
+                    "cart",
+                    "tokshop.cart.v1.CartService",
+                    HealthClient::new(deps.cart),
+                ),
+            ]),
             settings: deps.settings,
             keys: deps.keys,
             metrics: Arc::new(Metrics::new()?),
@@ -48,11 +66,12 @@ impl AppState {
         self.catalog.clone()
     }
 
-    pub fn identity_health(&self) -> HealthClient<Channel> {
-        self.identity_health.clone()
+    pub fn cart(&self) -> CartServiceClient<Channel> {
+        self.cart.clone()
     }
 
-    pub fn catalog_health(&self) -> HealthClient<Channel> {
-        self.catalog_health.clone()
+    /// The backend services and their health clients, for readiness.
+    pub fn backends(&self) -> &[(&'static str, &'static str, HealthClient<Channel>)] {
+        &self.backends
     }
 }

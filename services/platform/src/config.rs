@@ -114,6 +114,7 @@ impl Default for GatewaySettings {
 pub struct ServicesSettings {
     pub identity: ServiceEndpoint,
     pub catalog: ServiceEndpoint,
+    pub cart: ServiceEndpoint,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -225,7 +226,7 @@ impl Default for ShopSettings {
 const SECTIONS: &[&str] = &[
     "database", "gateway", "auth", "admin", "seed", "log", "shop",
 ];
-const SERVICES: &[&str] = &["identity", "catalog"];
+const SERVICES: &[&str] = &["identity", "catalog", "cart"];
 
 /// `TOKSHOP_*` variables that are not settings: the config file path and test/bench knobs.
 const NOT_SETTINGS: [&str; 3] = ["CONFIG", "TEST_POSTGRES_URL", "BENCH_PRODUCTS"];

@@ -34,6 +34,9 @@ pub enum ServiceError {
     },
     #[error("too many requests")]
     RateLimited,
+    /// A service this one depends on did not answer; the caller may retry.
+    #[error("{0} is unavailable; try again shortly")]
+    Unavailable(&'static str),
     /// A failure that is ours, not the caller's. The cause is logged, never shown.
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
@@ -67,6 +70,12 @@ impl ServiceError {
         }
     }
 
+    /// A dependency failed: logged with its status, shown to the caller as a retryable 503.
+    pub fn unavailable(dependency: &'static str, cause: impl std::fmt::Display) -> Self {
+        tracing::warn!(dependency, %cause, "dependency call failed");
+        Self::Unavailable(dependency)
+    }
+
     pub fn not_found(what: &'static str) -> Self {
         Self::NotFound { what }
     }
@@ -88,6 +97,7 @@ impl ServiceError {
             Self::NotFound { what } => format!("{}_not_found", what.replace(' ', "_")),
             Self::Conflict { code, .. } => (*code).into(),
             Self::RateLimited => "rate_limited".into(),
+            Self::Unavailable(_) => "service_unavailable".into(),
             Self::Internal(_) => "internal".into(),
         }
     }
@@ -109,6 +119,7 @@ impl From<ServiceError> for Status {
             ServiceError::NotFound { .. } => (Code::NotFound, None),
             ServiceError::Conflict { param, .. } => (Code::AlreadyExists, param.clone()),
             ServiceError::RateLimited => (Code::ResourceExhausted, None),
+            ServiceError::Unavailable(_) => (Code::Unavailable, None),
             ServiceError::Internal(cause) => {
                 tracing::error!(error = ?cause, "internal error");
                 (Code::Internal, None)

@@ -17,6 +17,7 @@ use tonic::transport::Channel;
 pub enum Part {
     Identity,
     Catalog,
+    Cart,
     Gateway,
 }
 
@@ -25,6 +26,7 @@ pub struct Running {
     pub gateway_addr: Option<SocketAddr>,
     pub identity_addr: Option<SocketAddr>,
     pub catalog_addr: Option<SocketAddr>,
+    pub cart_addr: Option<SocketAddr>,
     pub seed_report: Option<seed::SeedReport>,
     shutdown: CancellationToken,
     tasks: JoinSet<anyhow::Result<()>>,
@@ -95,6 +97,7 @@ pub async fn start(
         gateway_addr: None,
         identity_addr: None,
         catalog_addr: None,
+        cart_addr: None,
         seed_report: None,
         shutdown: shutdown.clone(),
         tasks: JoinSet::new(),
@@ -102,7 +105,7 @@ pub async fn start(
     };
     let runs = |part| only.is_none() || only == Some(part);
 
-    let ctx = if runs(Part::Identity) || runs(Part::Catalog) {
+    let ctx = if runs(Part::Identity) || runs(Part::Catalog) || runs(Part::Cart) {
         let ctx = ServiceContext::from_settings(settings.clone()).await?;
         running.db = Some(ctx.db.clone());
         Some(ctx)
@@ -127,15 +130,27 @@ pub async fn start(
             .spawn(grpc::serve(router, listener, shutdown.clone()));
     }
 
+    // Channels to every service: in this process when it runs here, otherwise at its configured URL.
+    let channel_to = |addr: Option<SocketAddr>, url: &Option<String>, name: &str| match addr {
+        Some(addr) => grpc::channel(&url_of(addr)),
+        None => remote(url, name),
+    };
+    let services = &settings.services;
+
+    if let Some(ctx) = ctx.as_ref().filter(|_| runs(Part::Cart)) {
+        let catalog = channel_to(running.catalog_addr, &services.catalog.url, "catalog")?;
+        let listener = bind(services.cart.listen, "cart service").await?;
+        running.cart_addr = Some(listener.local_addr()?);
+        let router = tokshop_cart::router(ctx, catalog).await?;
+        running
+            .tasks
+            .spawn(grpc::serve(router, listener, shutdown.clone()));
+    }
+
     if only.is_none() || only == Some(Part::Gateway) {
-        let identity = match running.identity_addr {
-            Some(addr) => grpc::channel(&url_of(addr))?,
-            None => remote(&settings.services.identity.url, "identity")?,
-        };
-        let catalog = match running.catalog_addr {
-            Some(addr) => grpc::channel(&url_of(addr))?,
-            None => remote(&settings.services.catalog.url, "catalog")?,
-        };
+        let identity = channel_to(running.identity_addr, &services.identity.url, "identity")?;
+        let catalog = channel_to(running.catalog_addr, &services.catalog.url, "catalog")?;
+        let cart = channel_to(running.cart_addr, &services.cart.url, "cart")?;
         let keys = match &ctx {
             Some(ctx) => ctx.keys.clone(),
             None => TokenKeys::from_settings(&settings)?,
@@ -159,6 +174,7 @@ pub async fn start(
             keys,
             identity,
             catalog,
+            cart,
         };
         running
             .tasks

@@ -1,6 +1,6 @@
-//! Operations endpoints: liveness, readiness (both gRPC services answer their health check) and metrics.
+//! Operations endpoints: liveness, readiness (every backend gRPC service answers its health check) and metrics.
 
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
 use axum::{
     Json,
@@ -21,15 +21,9 @@ const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct Health {
     /// "ok" or "unavailable".
     pub status: String,
-    /// Per backend service: "ok" or why it is not ready. Absent on /healthz.
+    /// Per backend service ("identity", "catalog", ...): "ok" or why it is not ready. Absent on /healthz.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub services: Option<ServiceHealth>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ServiceHealth {
-    pub identity: String,
-    pub catalog: String,
+    pub services: Option<BTreeMap<String, String>>,
 }
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -48,26 +42,31 @@ async fn healthz() -> Json<Health> {
     })
 }
 
-/// Readiness: both backend services answer their gRPC health check.
+/// Readiness: every backend service answers its gRPC health check.
 #[utoipa::path(get, path = "/readyz", tag = "ops",
     responses((status = 200, description = "Ready", body = Health),
         (status = 503, description = "A backend service is not serving", body = Health)))]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    let (identity, catalog) = tokio::join!(
-        check(
-            state.identity_health(),
-            "tokshop.identity.v1.IdentityService"
-        ),
-        check(state.catalog_health(), "tokshop.catalog.v1.CatalogService"),
-    );
-    let ready = identity.is_ok() && catalog.is_ok();
-    let describe = |result: Result<(), String>| result.map_or_else(|why| why, |()| "ok".to_owned());
+    let checks = state
+        .backends()
+        .iter()
+        .map(
+            |(name, service, client)| async move { (*name, check(client.clone(), service).await) },
+        );
+    let results = futures::future::join_all(checks).await;
+    let ready = results.iter().all(|(_, result)| result.is_ok());
+    let services = results
+        .into_iter()
+        .map(|(name, result)| {
+            (
+                name.to_owned(),
+                result.map_or_else(|why| why, |()| "ok".to_owned()),
+            )
+        })
+        .collect();
     let body = Health {
         status: if ready { "ok" } else { "unavailable" }.into(),
-        services: Some(ServiceHealth {
-            identity: describe(identity),
-            catalog: describe(catalog),
-        }),
+        services: Some(services),
     };
     let status = if ready {
         StatusCode::OK

@@ -2,6 +2,7 @@
 
 pub mod addresses;
 pub mod auth;
+pub mod cart;
 pub mod categories;
 pub mod health;
 pub mod me;
@@ -23,5 +24,6 @@ pub fn all() -> OpenApiRouter<AppState> {
         .merge(seller::router())
         .merge(categories::router())
         .merge(products::router())
+        .merge(cart::router())
         .merge(health::router())
 }

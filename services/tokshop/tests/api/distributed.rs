@@ -1,4 +1,4 @@
-//! The distributed shape in one test: identity, catalog and gateway each started alone (`serve --only`),
+//! The distributed shape in one test: identity, catalog, cart and gateway each started alone (`serve --only`),
 //! sharing one PostgreSQL database and finding each other through `services.*.url`.
 
 use std::sync::Arc;
@@ -35,10 +35,20 @@ async fn parts_run_alone_and_find_each_other() {
     assert!(identity.gateway_addr.is_none() && identity.catalog_addr.is_none());
     let identity_url = format!("http://{}", identity.identity_addr.unwrap());
     let catalog_url = format!("http://{}", catalog.catalog_addr.unwrap());
+    let cart = tokshop::start(
+        base(&|s| s.services.catalog.url = Some(catalog_url.clone())),
+        Some(Part::Cart),
+        shutdown.clone(),
+    )
+    .await
+    .unwrap();
+    assert!(cart.catalog_addr.is_none());
+    let cart_url = format!("http://{}", cart.cart_addr.unwrap());
     let gateway = tokshop::start(
         base(&|s| {
             s.services.identity.url = Some(identity_url.clone());
             s.services.catalog.url = Some(catalog_url.clone());
+            s.services.cart.url = Some(cart_url.clone());
         }),
         Some(Part::Gateway),
         shutdown.clone(),

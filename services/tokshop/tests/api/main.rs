@@ -6,6 +6,7 @@ mod common;
 
 mod addresses;
 mod auth;
+mod cart;
 mod catalog;
 mod distributed;
 mod grpc;

@@ -9,6 +9,9 @@ async fn health_metrics_and_docs(app: &TestApp) {
     app.get("/healthz", None).await.expect(200);
     let ready = app.get("/readyz", None).await.expect(200);
     assert_eq!(ready.body["status"], "ok", "{}", ready.text);
+    for service in ["identity", "catalog", "cart"] {
+        assert_eq!(ready.body["services"][service], "ok", "{}", ready.text);
+    }
 
     // Request ids: generated when absent, kept when sent.
     let reply = app.get("/api/v1/categories", None).await.expect(200);
@@ -54,6 +57,9 @@ async fn health_metrics_and_docs(app: &TestApp) {
         "/api/v1/categories",
         "/api/v1/products",
         "/api/v1/products/{id}",
+        "/api/v1/cart",
+        "/api/v1/cart/items",
+        "/api/v1/cart/items/{variant_id}",
     ] {
         assert!(spec["paths"].get(path).is_some(), "OpenAPI lacks {path}");
     }
