@@ -7,6 +7,7 @@ pub mod config;
 pub mod context;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod grpc;
 pub mod ids;
 pub mod money;

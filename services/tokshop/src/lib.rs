@@ -9,7 +9,7 @@ use std::{net::SocketAddr, sync::Arc};
 use anyhow::Context;
 use tokio::{net::TcpListener, task::JoinSet};
 use tokio_util::sync::CancellationToken;
-use tokshop_platform::{ServiceContext, auth::TokenKeys, config::Settings, db::Db, grpc};
+use tokshop_platform::{ServiceContext, auth::TokenKeys, config::Settings, db::Db, events, grpc};
 use tonic::transport::Channel;
 
 /// One part of tokshop that `serve --only` can run alone.
@@ -108,6 +108,9 @@ pub async fn start(
     let ctx = if runs(Part::Identity) || runs(Part::Catalog) || runs(Part::Cart) {
         let ctx = ServiceContext::from_settings(settings.clone()).await?;
         running.db = Some(ctx.db.clone());
+        // One relay per process publishes this database's committed events to the process's bus.
+        let relay = events::Relay::new(ctx.db.clone(), Arc::new(ctx.bus.clone()));
+        running.tasks.spawn(relay.run(shutdown.clone()));
         Some(ctx)
     } else {
         None
