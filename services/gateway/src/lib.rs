@@ -4,6 +4,7 @@
 
 mod error;
 mod extract;
+mod idempotency;
 mod metrics;
 mod middleware;
 mod openapi;
@@ -48,6 +49,8 @@ pub struct GatewayDeps {
     pub identity: Channel,
     pub catalog: Channel,
     pub cart: Channel,
+    /// Where Idempotency-Key records live.
+    pub db: tokshop_platform::db::Db,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -77,6 +80,7 @@ pub fn router(deps: GatewayDeps) -> anyhow::Result<Router> {
         .layer(from_fn_with_state(state.metrics.clone(), metrics::track))
         .layer(from_fn_with_state(state.limiter.clone(), ratelimit::limit))
         .layer(from_fn_with_state(timeout, middleware::deadline))
+        .layer(from_fn_with_state(state.clone(), idempotency::layer))
         .layer(RequestBodyLimitLayer::new(gateway.body_limit_bytes))
         .layer(DefaultBodyLimit::max(gateway.body_limit_bytes));
 
@@ -106,6 +110,10 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    deps.db
+        .migrate("gateway", &idempotency::MIGRATIONS)
+        .await
+        .context("migrating the Idempotency-Key store")?;
     let app = router(deps)?;
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "REST gateway listening");

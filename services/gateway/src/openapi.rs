@@ -14,7 +14,7 @@ use crate::error::ErrorBody;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "tokshop API", version = env!("CARGO_PKG_VERSION"), description = "REST API for tokshop clients. Errors are `{type, code, message, param}`; every response carries `x-request-id`."),
+    info(title = "tokshop API", version = env!("CARGO_PKG_VERSION"), description = "REST API for tokshop clients. Errors are `{type, code, message, param}`; every response carries `x-request-id`. Every POST, PUT, PATCH and DELETE accepts an `Idempotency-Key` header: the same key with the same request replays the stored response (`Idempotent-Replayed: true`), with another request is 422 `idempotency_conflict`, while the first still runs is 409 `idempotency_in_flight`; keys are per user and kept 24 hours."),
     tags(
         (name = "auth", description = "Sign up, sign in, tokens"),
         (name = "me", description = "The signed-in user's account"),

@@ -23,6 +23,7 @@ pub struct AppState {
     /// Every backend service readiness checks: (short name, gRPC service name, health client).
     backends: Arc<[(&'static str, &'static str, HealthClient<Channel>)]>,
     pub metrics: Arc<Metrics>,
+    db: tokshop_platform::db::Db,
     pub limiter: Option<Arc<ClientLimiter>>,
 }
 
@@ -53,6 +54,7 @@ impl AppState {
             settings: deps.settings,
             keys: deps.keys,
             metrics: Arc::new(Metrics::new()?),
+            db: deps.db,
             limiter,
         })
     }
@@ -64,6 +66,11 @@ impl AppState {
 
     pub fn catalog(&self) -> CatalogServiceClient<Channel> {
         self.catalog.clone()
+    }
+
+    /// The database holding Idempotency-Key records.
+    pub fn db(&self) -> &tokshop_platform::db::Db {
+        &self.db
     }
 
     pub fn cart(&self) -> CartServiceClient<Channel> {

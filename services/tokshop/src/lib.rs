@@ -154,9 +154,14 @@ pub async fn start(
         let identity = channel_to(running.identity_addr, &services.identity.url, "identity")?;
         let catalog = channel_to(running.catalog_addr, &services.catalog.url, "catalog")?;
         let cart = channel_to(running.cart_addr, &services.cart.url, "cart")?;
-        let keys = match &ctx {
-            Some(ctx) => ctx.keys.clone(),
-            None => TokenKeys::from_settings(&settings)?,
+        let (keys, db) = match &ctx {
+            Some(ctx) => (ctx.keys.clone(), ctx.db.clone()),
+            None => {
+                let db = Db::connect(&settings.database_url(), settings.database.max_connections)
+                    .await?;
+                running.db = Some(db.clone());
+                (TokenKeys::from_settings(&settings)?, db)
+            }
         };
         if only.is_none() && settings.seed.demo {
             let report = seed::seed_demo(
@@ -178,6 +183,7 @@ pub async fn start(
             identity,
             catalog,
             cart,
+            db,
         };
         running
             .tasks

@@ -10,5 +10,6 @@ mod cart;
 mod catalog;
 mod distributed;
 mod grpc;
+mod idempotency;
 mod ops;
 mod search;

@@ -1,0 +1,267 @@
+//! `Idempotency-Key` for every state-changing call. The first request with a key runs and its response is
+//! stored; the same key with the same request replays that response with `Idempotent-Replayed: true`; the same
+//! key with another request is 422 `idempotency_conflict`; while the first is still running it is 409
+//! `idempotency_in_flight`. Keys are scoped per caller (the token's subject) and kept for 24 hours.
+
+use axum::{
+    body::{Body, to_bytes},
+    extract::{Request, State},
+    http::{HeaderValue, Method, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use sha2::{Digest, Sha256};
+use sqlx::FromRow;
+use tokshop_platform::{
+    db::{Db, Migrations},
+    migrations,
+    time::now_ms,
+};
+
+use crate::{error::ApiError, state::AppState};
+
+pub const MIGRATIONS: Migrations = migrations!(1 => "0001_idempotency");
+
+const HEADER: &str = "idempotency-key";
+const REPLAYED: &str = "idempotent-replayed";
+/// How long a key is remembered.
+const KEEP_MS: i64 = 24 * 60 * 60 * 1000;
+/// A request still marked in flight after this long died with its process; its key may be used again.
+const ABANDONED_MS: i64 = 5 * 60 * 1000;
+/// Responses larger than this are not stored (the key is released instead).
+const MAX_STORED_BODY: usize = 1024 * 1024;
+
+#[derive(Debug, FromRow)]
+struct KeyRow {
+    fingerprint: String,
+    state: String,
+    response_status: Option<i64>,
+    response_type: Option<String>,
+    response_body: Option<String>,
+    created_at_ms: i64,
+}
+
+/// Who the key belongs to: the verified token subject, or everyone anonymous (keys are random UUIDs).
+fn scope(state: &AppState, request: &Request) -> String {
+    request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .and_then(|token| state.keys.verify(token.trim()).ok())
+        .map_or_else(|| "anonymous".to_owned(), |principal| principal.user_id)
+}
+
+pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let mutating = matches!(
+        *request.method(),
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    );
+    let Some(key) = request.headers().get(HEADER).cloned() else {
+        return next.run(request).await;
+    };
+    if !mutating {
+        return next.run(request).await;
+    }
+    let key = match key.to_str() {
+        Ok(k) if !k.trim().is_empty() && k.len() <= 255 => k.trim().to_owned(),
+        _ => {
+            return ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 255 visible characters",
+            )
+            .into_response();
+        }
+    };
+    let scope = scope(&state, &request);
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = to_bytes(body, state.settings.gateway.body_limit_bytes).await else {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the request body is too large",
+        )
+        .into_response();
+    };
+    let fingerprint = {
+        let mut hash = Sha256::new();
+        hash.update(parts.method.as_str().as_bytes());
+        hash.update(b" ");
+        hash.update(parts.uri.path().as_bytes());
+        hash.update(b"?");
+        hash.update(parts.uri.query().unwrap_or_default().as_bytes());
+        hash.update(b"\n");
+        hash.update(&bytes);
+        hash.finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+
+    let db = state.db();
+    match claim(db, &scope, &key, &fingerprint).await {
+        Ok(Claim::Fresh) => {}
+        Ok(Claim::Replay(response)) => return response,
+        Ok(Claim::Refused(error)) => return error.into_response(),
+        Err(err) => {
+            return ApiError::internal(format!("idempotency store: {err:#}")).into_response();
+        }
+    }
+
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    let status = response.status();
+    // Failures that say nothing happened (or that the caller should retry) release the key for a retry.
+    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+        release(db, &scope, &key).await;
+        return response;
+    }
+    let (mut response_parts, body) = response.into_parts();
+    let Ok(body) = to_bytes(body, MAX_STORED_BODY).await else {
+        release(db, &scope, &key).await;
+        return ApiError::internal("response too large to store for Idempotency-Key")
+            .into_response();
+    };
+    let content_type = response_parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if let Err(err) = store(db, &scope, &key, status, content_type.as_deref(), &body).await {
+        tracing::error!(error = ?err, "storing an idempotent response failed");
+        release(db, &scope, &key).await;
+    }
+    response_parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(response_parts, Body::from(body))
+}
+
+enum Claim {
+    Fresh,
+    Replay(Response),
+    Refused(ApiError),
+}
+
+/// Claims the key for this request, or says what to answer instead.
+async fn claim(db: &Db, scope: &str, key: &str, fingerprint: &str) -> anyhow::Result<Claim> {
+    let now = now_ms();
+    sqlx::query("DELETE FROM idempotency_keys WHERE expires_at_ms < $1")
+        .bind(now)
+        .execute(db.pool())
+        .await?;
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency_keys (scope, idem_key, fingerprint, state, created_at_ms, expires_at_ms) \
+         VALUES ($1, $2, $3, 'in_flight', $4, $5) ON CONFLICT (scope, idem_key) DO NOTHING",
+    )
+    .bind(scope)
+    .bind(key)
+    .bind(fingerprint)
+    .bind(now)
+    .bind(now + KEEP_MS)
+    .execute(db.pool())
+    .await?;
+    if inserted.rows_affected() == 1 {
+        return Ok(Claim::Fresh);
+    }
+    let row: Option<KeyRow> = sqlx::query_as(
+        "SELECT fingerprint, state, response_status, response_type, response_body, created_at_ms \
+         FROM idempotency_keys WHERE scope = $1 AND idem_key = $2",
+    )
+    .bind(scope)
+    .bind(key)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(row) = row else {
+        // Released between our insert and read: the caller may simply retry.
+        return Ok(Claim::Refused(in_flight()));
+    };
+    if row.fingerprint != fingerprint {
+        return Ok(Claim::Refused(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "idempotency_conflict",
+            "this Idempotency-Key was already used with a different request",
+        )));
+    }
+    if row.state == "in_flight" {
+        if now - row.created_at_ms > ABANDONED_MS {
+            // Its first request died with its process: take the key over.
+            let taken = sqlx::query(
+                "UPDATE idempotency_keys SET created_at_ms = $3 WHERE scope = $1 AND idem_key = $2 \
+                 AND state = 'in_flight' AND created_at_ms = $4",
+            )
+            .bind(scope)
+            .bind(key)
+            .bind(now)
+            .bind(row.created_at_ms)
+            .execute(db.pool())
+            .await?;
+            if taken.rows_affected() == 1 {
+                return Ok(Claim::Fresh);
+            }
+        }
+        return Ok(Claim::Refused(in_flight()));
+    }
+    let status = row
+        .response_status
+        .and_then(|s| u16::try_from(s).ok())
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or(StatusCode::OK);
+    let mut response = (status, row.response_body.unwrap_or_default()).into_response();
+    if let Some(value) = row
+        .response_type
+        .and_then(|t| HeaderValue::from_str(&t).ok())
+    {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    response
+        .headers_mut()
+        .insert(REPLAYED, HeaderValue::from_static("true"));
+    Ok(Claim::Replay(response))
+}
+
+fn in_flight() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "idempotency_in_flight",
+        "a request with this Idempotency-Key is still running; retry shortly",
+    )
+}
+
+async fn store(
+    db: &Db,
+    scope: &str,
+    key: &str,
+    status: StatusCode,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> anyhow::Result<()> {
+    sqlx::query(
+        "UPDATE idempotency_keys SET state = 'done', response_status = $3, response_type = $4, response_body = $5 \
+         WHERE scope = $1 AND idem_key = $2",
+    )
+    .bind(scope)
+    .bind(key)
+    .bind(i64::from(status.as_u16()))
+    .bind(content_type)
+    .bind(String::from_utf8_lossy(body).into_owned())
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+async fn release(db: &Db, scope: &str, key: &str) {
+    let result = sqlx::query(
+        "DELETE FROM idempotency_keys WHERE scope = $1 AND idem_key = $2 AND state = 'in_flight'",
+    )
+    .bind(scope)
+    .bind(key)
+    .execute(db.pool())
+    .await;
+    if let Err(err) = result {
+        tracing::error!(error = ?err, "releasing an Idempotency-Key failed; it frees itself after 5 minutes");
+    }
+}

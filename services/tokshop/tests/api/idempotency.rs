@@ -1,0 +1,230 @@
+//! `Idempotency-Key` on state-changing calls: replay, conflict, in-flight, per-user scope.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::{Reply, TestApp, product_body};
+
+async fn with_key(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    key: &str,
+    body: Value,
+) -> Reply {
+    let mut request = app
+        .client
+        .request(method, format!("{}{path}", app.base))
+        .header("idempotency-key", key)
+        .json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    Reply {
+        status,
+        headers,
+        body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        text,
+    }
+}
+
+fn replayed(reply: &Reply) -> bool {
+    reply
+        .headers
+        .get("idempotent-replayed")
+        .is_some_and(|v| v == "true")
+}
+
+fn address(city: &str) -> Value {
+    json!({"recipient": "Ann", "line1": "1 Main St", "city": city, "postal_code": "12345", "country": "US"})
+}
+
+async fn same_key_same_request_replays(app: &TestApp) {
+    let body =
+        json!({"username": "idem_ann", "email": "idem_ann@example.com", "password": "s3cret-pass"});
+    let first = with_key(
+        app,
+        Method::POST,
+        "/api/v1/auth/register",
+        None,
+        "reg-1",
+        body.clone(),
+    )
+    .await
+    .expect(201);
+    assert!(!replayed(&first));
+    let second = with_key(
+        app,
+        Method::POST,
+        "/api/v1/auth/register",
+        None,
+        "reg-1",
+        body,
+    )
+    .await
+    .expect(201);
+    assert!(replayed(&second));
+    assert_eq!(
+        first.body, second.body,
+        "the stored response, byte for byte"
+    );
+
+    // Another body under the same key is refused and changes nothing.
+    let other =
+        json!({"username": "idem_bob", "email": "idem_bob@example.com", "password": "s3cret-pass"});
+    with_key(
+        app,
+        Method::POST,
+        "/api/v1/auth/register",
+        None,
+        "reg-1",
+        other,
+    )
+    .await
+    .expect_error(422, "idempotency_conflict", None);
+    app.post(
+        "/api/v1/auth/login",
+        None,
+        json!({"login": "idem_bob", "password": "s3cret-pass"}),
+    )
+    .await
+    .expect(401);
+
+    // Errors are answers too: a 422 replays as the same 422.
+    let token = first.body["access_token"].as_str().unwrap();
+    let bad = json!({"recipient": "Ann"});
+    let a = with_key(
+        app,
+        Method::POST,
+        "/api/v1/me/addresses",
+        Some(token),
+        "addr-bad",
+        bad.clone(),
+    )
+    .await;
+    let b = with_key(
+        app,
+        Method::POST,
+        "/api/v1/me/addresses",
+        Some(token),
+        "addr-bad",
+        bad,
+    )
+    .await;
+    assert_eq!(a.status, 422);
+    assert_eq!(b.status, 422);
+    assert!(replayed(&b));
+    assert_eq!(a.body, b.body);
+
+    // Reads ignore the header.
+    let me = app
+        .client
+        .get(format!("{}/api/v1/me", app.base))
+        .bearer_auth(token)
+        .header("idempotency-key", "reg-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    assert!(me.headers().get("idempotent-replayed").is_none());
+}
+
+async fn a_retried_cart_add_adds_once(app: &TestApp) {
+    let category = app.category("idem-shoes").await;
+    let (_, seller) = app.seller("idem_seller").await;
+    let product = app
+        .post(
+            "/api/v1/seller/products",
+            Some(&seller),
+            product_body(&category, "Idem Shoe", 5000, 10),
+        )
+        .await
+        .expect(201)
+        .body;
+    let variant = product["variants"][0]["id"].as_str().unwrap();
+    let buyer = app.buyer("idem_buyer").await;
+    let add = json!({"variant_id": variant, "quantity": 2});
+    for _ in 0..3 {
+        with_key(
+            app,
+            Method::POST,
+            "/api/v1/cart/items",
+            Some(&buyer),
+            "add-shoe",
+            add.clone(),
+        )
+        .await
+        .expect(200);
+    }
+    let cart = app.get("/api/v1/cart", Some(&buyer)).await.expect(200).body;
+    assert_eq!(cart["lines"][0]["quantity"], 2);
+}
+
+async fn keys_are_scoped_per_user_and_concurrent_repeats_run_once(app: &TestApp) {
+    let ann = app.buyer("scope_ann").await;
+    let bob = app.buyer("scope_bob").await;
+    let a = with_key(
+        app,
+        Method::POST,
+        "/api/v1/me/addresses",
+        Some(&ann),
+        "same-key",
+        address("Annville"),
+    )
+    .await
+    .expect(201);
+    let b = with_key(
+        app,
+        Method::POST,
+        "/api/v1/me/addresses",
+        Some(&bob),
+        "same-key",
+        address("Annville"),
+    )
+    .await
+    .expect(201);
+    assert!(!replayed(&b), "another user's key is another key");
+    assert_ne!(a.body["id"], b.body["id"]);
+
+    let carol = app.buyer("scope_carol").await;
+    let attempts = (0..6).map(|_| {
+        with_key(
+            app,
+            Method::POST,
+            "/api/v1/me/addresses",
+            Some(&carol),
+            "burst",
+            address("Burst City"),
+        )
+    });
+    let replies = futures::future::join_all(attempts).await;
+    let fresh: Vec<&Reply> = replies
+        .iter()
+        .filter(|r| r.status == 201 && !replayed(r))
+        .collect();
+    assert_eq!(fresh.len(), 1, "exactly one request ran");
+    for reply in &replies {
+        match reply.status.as_u16() {
+            201 => assert_eq!(reply.body["id"], fresh[0].body["id"]),
+            409 => assert_eq!(reply.body["code"], "idempotency_in_flight"),
+            other => panic!("unexpected {other}: {}", reply.text),
+        }
+    }
+    let list = app
+        .get("/api/v1/me/addresses", Some(&carol))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(list["addresses"].as_array().unwrap().len(), 1);
+}
+
+crate::on_both_databases!(
+    same_key_same_request_replays,
+    a_retried_cart_add_adds_once,
+    keys_are_scoped_per_user_and_concurrent_repeats_run_once,
+);
