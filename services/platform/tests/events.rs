@@ -68,6 +68,16 @@ struct Tally {
     fail: AtomicUsize,
 }
 
+impl Tally {
+    fn new(db: &Db) -> Arc<Self> {
+        Arc::new(Self {
+            db: db.clone(),
+            deliveries: Mutex::new(Vec::new()),
+            fail: AtomicUsize::new(0),
+        })
+    }
+}
+
 #[async_trait::async_trait]
 impl EventHandler for Tally {
     fn name(&self) -> &'static str {
@@ -122,11 +132,7 @@ async fn record(db: &Db, topic: &str, commit: bool) -> String {
 
 async fn outbox_publishes_committed_events_once_in_order(postgres: bool) {
     let (db, name, _dir) = database(postgres).await;
-    let handler = Arc::new(Tally {
-        db: db.clone(),
-        deliveries: Mutex::new(Vec::new()),
-        fail: AtomicUsize::new(0),
-    });
+    let handler = Tally::new(&db);
     let bus = InProcessBus::new();
     bus.subscribe(handler.clone());
     let relay = Relay::new(db.clone(), Arc::new(bus));
@@ -182,11 +188,7 @@ async fn outbox_publishes_committed_events_once_in_order(postgres: bool) {
 
 async fn concurrent_redeliveries_apply_once(postgres: bool) {
     let (db, name, _dir) = database(postgres).await;
-    let handler = Arc::new(Tally {
-        db: db.clone(),
-        deliveries: Mutex::new(Vec::new()),
-        fail: AtomicUsize::new(0),
-    });
+    let handler = Tally::new(&db);
     let event = Event {
         id: "evt_same".into(),
         topic: "order.paid".into(),
@@ -209,11 +211,7 @@ async fn concurrent_redeliveries_apply_once(postgres: bool) {
 
 async fn running_relay_delivers_promptly_and_stops(postgres: bool) {
     let (db, name, _dir) = database(postgres).await;
-    let handler = Arc::new(Tally {
-        db: db.clone(),
-        deliveries: Mutex::new(Vec::new()),
-        fail: AtomicUsize::new(0),
-    });
+    let handler = Tally::new(&db);
     let bus = InProcessBus::new();
     bus.subscribe(handler.clone());
     let relay = Relay::new(db.clone(), Arc::new(bus));

@@ -13,24 +13,8 @@ async fn with_key(
     key: &str,
     body: Value,
 ) -> Reply {
-    let mut request = app
-        .client
-        .request(method, format!("{}{path}", app.base))
-        .header("idempotency-key", key)
-        .json(&body);
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let text = response.text().await.unwrap();
-    Reply {
-        status,
-        headers,
-        body: serde_json::from_str(&text).unwrap_or(Value::Null),
-        text,
-    }
+    app.call_with(method, path, token, Some(body), &[("idempotency-key", key)])
+        .await
 }
 
 fn replayed(reply: &Reply) -> bool {
