@@ -10,6 +10,7 @@ use tokshop_proto::catalog::{self as pb, catalog_service_server::CatalogService}
 use tonic::{Request, Response, Status};
 
 use crate::{
+    reservations::{self, ReservationRecord},
     search::{self, Cursor, SearchQuery, Sort},
     store::{OptionPair, ProductChanges, ProductRecord, Store, VariantChanges, VariantRow},
     validate,
@@ -88,6 +89,33 @@ fn product_message(record: ProductRecord, full: bool) -> pb::Product {
         created_at_ms: p.created_at_ms,
         updated_at_ms: p.updated_at_ms,
     }
+}
+
+fn reservation_message(record: ReservationRecord) -> pb::Reservation {
+    pb::Reservation {
+        reservation_id: record.id,
+        state: record.state,
+        created_at_ms: record.created_at_ms,
+        lines: record
+            .lines
+            .into_iter()
+            .map(|l| pb::ReservedLine {
+                unit_price: Some(money(l.unit_price, &l.currency)),
+                variant_id: l.variant_id,
+                product_id: l.product_id,
+                seller_id: l.seller_id,
+                title: l.title,
+                sku: l.sku,
+                quantity: l.quantity,
+            })
+            .collect(),
+    }
+}
+
+fn reservation_id(value: &str) -> ServiceResult<&str> {
+    let id = value.trim();
+    tokshop_platform::check_len("reservation_id", id, 1, 64)?;
+    Ok(id)
 }
 
 fn page_limit(limit: i32) -> ServiceResult<i64> {
@@ -502,6 +530,39 @@ impl CatalogService for CatalogApi {
         let result = async {
             let seller = self.seller(&request)?;
             CatalogApi::update_variant(self, &seller, request.into_inner()).await
+        };
+        reply(result.await)
+    }
+
+    async fn reserve_stock(
+        &self,
+        request: Request<pb::ReserveStockRequest>,
+    ) -> Reply<pb::Reservation> {
+        let result = async {
+            self.keys.require_caller(&request)?.require(Role::Service)?;
+            let req = request.into_inner();
+            let id = reservation_id(&req.reservation_id)?;
+            let asked: Vec<(String, i64)> = req
+                .lines
+                .into_iter()
+                .map(|l| (l.variant_id, l.quantity))
+                .collect();
+            let lines = reservations::merge_lines(&asked)?;
+            let record = reservations::reserve(self.store.db(), id, &lines).await?;
+            Ok(reservation_message(record))
+        };
+        reply(result.await)
+    }
+
+    async fn release_reservation(
+        &self,
+        request: Request<pb::ReleaseReservationRequest>,
+    ) -> Reply<pb::Reservation> {
+        let result = async {
+            self.keys.require_caller(&request)?.require(Role::Service)?;
+            let id = reservation_id(&request.get_ref().reservation_id)?.to_owned();
+            let record = reservations::release(self.store.db(), &id).await?;
+            Ok(reservation_message(record))
         };
         reply(result.await)
     }

@@ -3,6 +3,7 @@
 //! `grpc.rs` is the tonic surface, `store.rs` all SQL, `search.rs` the search query builder.
 
 mod grpc;
+mod reservations;
 mod search;
 mod store;
 mod validate;
@@ -16,7 +17,7 @@ pub use grpc::CatalogApi;
 /// The fully qualified gRPC service name, as health checks report it.
 pub const SERVICE_NAME: &str = "tokshop.catalog.v1.CatalogService";
 
-const MIGRATIONS: Migrations = migrations!(1 => "0001_init");
+const MIGRATIONS: Migrations = migrations!(1 => "0001_init", 2 => "0002_reservations");
 
 /// Migrates the schema and returns the ready gRPC service.
 pub async fn build(ctx: &ServiceContext) -> anyhow::Result<CatalogServiceServer<CatalogApi>> {

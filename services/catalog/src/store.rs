@@ -147,6 +147,10 @@ impl Store {
         Self { db }
     }
 
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     pub async fn list_categories(&self) -> ServiceResult<Vec<CategoryRow>> {
         Ok(sqlx::query_as::<_, CategoryRow>(
             "SELECT id, parent_id, name, slug, depth FROM categories ORDER BY depth, name, id",

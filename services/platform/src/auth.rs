@@ -11,13 +11,15 @@ use tonic::{Request, metadata::MetadataValue};
 
 use crate::{ServiceError, config::Settings, time::now_ms};
 
-/// Roles a user can hold. Every user is a buyer.
+/// Roles a caller can hold. Every user is a buyer. `Service` is never granted to a user: only a process holding
+/// the signing key mints it, for calls one service makes to another (stock reservations, for example).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Buyer,
     Seller,
     Admin,
+    Service,
 }
 
 impl Role {
@@ -26,6 +28,7 @@ impl Role {
             Role::Buyer => "buyer",
             Role::Seller => "seller",
             Role::Admin => "admin",
+            Role::Service => "service",
         }
     }
 }
@@ -137,6 +140,11 @@ impl TokenKeys {
     /// Signs an access token for `user_id` with `roles`, valid for the configured time.
     pub fn issue(&self, user_id: &str, roles: &[Role]) -> Result<AccessToken, ServiceError> {
         self.issue_with_ttl(user_id, roles, self.inner.access_ttl_secs)
+    }
+
+    /// A short-lived token naming service `name` (subject `svc_<name>`), for calls between services.
+    pub fn issue_service(&self, name: &str) -> Result<AccessToken, ServiceError> {
+        self.issue_with_ttl(&format!("svc_{name}"), &[Role::Service], 300)
     }
 
     /// Signs a token with an explicit lifetime (negative gives an already expired one, for tests).

@@ -13,3 +13,4 @@ mod grpc;
 mod idempotency;
 mod ops;
 mod search;
+mod stock;
