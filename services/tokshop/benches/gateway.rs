@@ -3,7 +3,8 @@
 //!
 //! `cargo bench -p tokshop --bench gateway` (both databases), or `-- sqlite` / `-- postgres` for one.
 //! `TOKSHOP_BENCH_PRODUCTS` changes the catalog size; PostgreSQL comes from `TOKSHOP_TEST_POSTGRES_URL`.
-//! All traffic stays on loopback and every loop is bounded in count and time.
+//! All traffic stays on loopback and every loop is bounded in count and time. After seeding, the bench runs
+//! `ANALYZE` so the planner has the statistics a live database gets from autovacuum.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -82,11 +83,18 @@ async fn run(backend: &str, products: usize) {
         cleanup = Some((url, admin));
     }
 
+    let settings = Arc::new(settings);
     let started = Instant::now();
-    let running = tokshop::start(Arc::new(settings), None, CancellationToken::new())
+    let running = tokshop::start(settings.clone(), None, CancellationToken::new())
         .await
         .expect("start tokshop");
     let seed_time = started.elapsed();
+    // A bulk load leaves the planner without statistics until autovacuum catches up; measure the steady state.
+    let db = tokshop_platform::db::Db::connect(&settings.database_url(), 1)
+        .await
+        .unwrap();
+    sqlx::raw_sql("ANALYZE").execute(db.pool()).await.unwrap();
+    db.close().await;
     let base = format!("http://{}", running.gateway_addr.unwrap());
     let client = reqwest::Client::new();
     let get = |path: String| {
