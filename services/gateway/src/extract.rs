@@ -33,7 +33,8 @@ impl MaybeAuth {
     }
 }
 
-fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
+/// The bearer token of a request, if it sends one; a malformed header is a 401.
+pub(crate) fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
     let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };

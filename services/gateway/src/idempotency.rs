@@ -6,19 +6,18 @@
 use axum::{
     body::{Body, to_bytes},
     extract::{Request, State},
-    http::{HeaderValue, Method, StatusCode, header},
+    http::{HeaderValue, Method, StatusCode, header, request::Parts},
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use sha2::{Digest, Sha256};
 use sqlx::FromRow;
 use tokshop_platform::{
     db::{Db, Migrations},
-    migrations,
+    migrations, sha256_hex,
     time::now_ms,
 };
 
-use crate::{error::ApiError, state::AppState};
+use crate::{error::ApiError, extract::bearer, state::AppState};
 
 pub const MIGRATIONS: Migrations = migrations!(1 => "0001_idempotency");
 
@@ -42,16 +41,11 @@ struct KeyRow {
 }
 
 /// Who the key belongs to: the verified token subject, or everyone anonymous (keys are random UUIDs).
-fn scope(state: &AppState, request: &Request) -> String {
-    request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .and_then(|token| state.keys.verify(token.trim()).ok())
+fn scope(state: &AppState, parts: &Parts) -> String {
+    bearer(parts)
+        .ok()
+        .flatten()
+        .and_then(|token| state.keys.verify(token).ok())
         .map_or_else(|| "anonymous".to_owned(), |principal| principal.user_id)
 }
 
@@ -77,8 +71,8 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             .into_response();
         }
     };
-    let scope = scope(&state, &request);
     let (parts, body) = request.into_parts();
+    let scope = scope(&state, &parts);
     let Ok(bytes) = to_bytes(body, state.settings.gateway.body_limit_bytes).await else {
         return ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -87,20 +81,15 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         )
         .into_response();
     };
-    let fingerprint = {
-        let mut hash = Sha256::new();
-        hash.update(parts.method.as_str().as_bytes());
-        hash.update(b" ");
-        hash.update(parts.uri.path().as_bytes());
-        hash.update(b"?");
-        hash.update(parts.uri.query().unwrap_or_default().as_bytes());
-        hash.update(b"\n");
-        hash.update(&bytes);
-        hash.finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    };
+    let fingerprint = sha256_hex(&[
+        parts.method.as_str().as_bytes(),
+        b" ",
+        parts.uri.path().as_bytes(),
+        b"?",
+        parts.uri.query().unwrap_or_default().as_bytes(),
+        b"\n",
+        &bytes,
+    ]);
 
     let db = state.db();
     match claim(db, &scope, &key, &fingerprint).await {

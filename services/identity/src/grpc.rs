@@ -1,7 +1,6 @@
 //! The tonic surface of the identity service: validates input, checks the caller, calls the store.
 
 use base64::Engine;
-use sha2::{Digest, Sha256};
 use tokshop_platform::{
     ServiceContext, ServiceError, ServiceResult,
     auth::{Role, TokenKeys},
@@ -85,11 +84,7 @@ fn new_refresh_token() -> (String, String) {
 }
 
 fn hash_refresh_token(token: &str) -> String {
-    hex_encode(&Sha256::digest(token.as_bytes()))
-}
-
-fn hex_encode(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    tokshop_platform::sha256_hex(&[token.as_bytes()])
 }
 
 impl IdentityApi {

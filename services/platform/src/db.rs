@@ -131,9 +131,7 @@ async fn apply_all(
     list: &[Migration],
 ) -> anyhow::Result<()> {
     for migration in list {
-        let checksum = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
-            migration.sql.as_bytes(),
-        ));
+        let checksum = crate::sha256_hex(&[migration.sql.as_bytes()]);
         let begin = match backend {
             Backend::Sqlite => "BEGIN IMMEDIATE",
             Backend::Postgres => "BEGIN",

@@ -18,6 +18,16 @@ pub mod time;
 pub use context::ServiceContext;
 pub use error::{ServiceError, ServiceResult};
 
+/// Lowercase hex SHA-256 of `parts` fed in order: checksums, token hashes and request fingerprints.
+pub fn sha256_hex(parts: &[&[u8]]) -> String {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    for part in parts {
+        hash.update(part);
+    }
+    hex::encode(hash.finalize())
+}
+
 /// Checks that `value` has between `min` and `max` characters; the error names `param`.
 pub fn check_len(param: &str, value: &str, min: usize, max: usize) -> ServiceResult<()> {
     let len = value.chars().count();

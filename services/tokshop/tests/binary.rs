@@ -89,14 +89,7 @@ fn terminate(mut server: Server) -> std::process::ExitStatus {
     }
 }
 
-#[tokio::test]
-async fn embedded_default_runs_seeds_and_stops_cleanly() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let child = start(dir.path(), port);
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-
+async fn listed_products(client: &reqwest::Client, base: &str) -> usize {
     let page: serde_json::Value = client
         .get(format!("{base}/api/v1/products?limit=100"))
         .send()
@@ -105,7 +98,18 @@ async fn embedded_default_runs_seeds_and_stops_cleanly() {
         .json()
         .await
         .unwrap();
-    assert_eq!(page["products"].as_array().unwrap().len(), 24);
+    page["products"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn embedded_default_runs_seeds_and_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = start(dir.path(), port);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+
+    assert_eq!(listed_products(&client, &base).await, 24);
     let login = client
         .post(format!("{base}/api/v1/auth/login"))
         .json(&serde_json::json!({"login": "demo", "password": "demo-shopper-pass"}))
@@ -124,15 +128,7 @@ async fn embedded_default_runs_seeds_and_stops_cleanly() {
     // A restart on the same data keeps everything and seeds nothing twice.
     let child = start(dir.path(), port);
     let client = reqwest::Client::new();
-    let page: serde_json::Value = client
-        .get(format!("{base}/api/v1/products?limit=100"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(page["products"].as_array().unwrap().len(), 24);
+    assert_eq!(listed_products(&client, &base).await, 24);
     let status = terminate(child);
     assert!(status.success());
 }
