@@ -2,7 +2,13 @@
 
 use std::path::PathBuf;
 
-const PROTOS: [&str; 3] = ["identity.proto", "catalog.proto", "cart.proto"];
+const PROTOS: [&str; 5] = [
+    "identity.proto",
+    "catalog.proto",
+    "cart.proto",
+    "order.proto",
+    "payment.proto",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);

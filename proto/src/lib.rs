@@ -25,9 +25,22 @@ pub mod tokshop {
             tonic::include_proto!("tokshop.cart.v1");
         }
     }
+    pub mod order {
+        pub mod v1 {
+            tonic::include_proto!("tokshop.order.v1");
+        }
+    }
+    pub mod payment {
+        pub mod v1 {
+            tonic::include_proto!("tokshop.payment.v1");
+        }
+    }
 }
 
-pub use tokshop::{cart::v1 as cart, catalog::v1 as catalog, identity::v1 as identity};
+pub use tokshop::{
+    cart::v1 as cart, catalog::v1 as catalog, identity::v1 as identity, order::v1 as order,
+    payment::v1 as payment,
+};
 
 /// Encoded `FileDescriptorSet` of every tokshop proto, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("tokshop_descriptor");

@@ -29,7 +29,7 @@ pub async fn build(
 /// [`tokshop_platform::grpc::serve`].
 pub async fn router(ctx: &ServiceContext, catalog: Channel) -> anyhow::Result<Router> {
     let service = build(ctx, catalog).await?;
-    Ok(tokshop_platform::grpc::router_with_health(SERVICE_NAME)
+    Ok(tokshop_platform::grpc::router_with_health(&[SERVICE_NAME])
         .await?
         .add_service(service))
 }

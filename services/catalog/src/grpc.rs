@@ -88,6 +88,7 @@ fn product_message(record: ProductRecord, full: bool) -> pb::Product {
         variants,
         created_at_ms: p.created_at_ms,
         updated_at_ms: p.updated_at_ms,
+        sold_count: p.sold_count,
     }
 }
 
@@ -462,6 +463,7 @@ impl CatalogService for CatalogApi {
                     product_id: row.variant.product_id.clone(),
                     product_title: row.title,
                     seller_id: row.seller_id,
+                    category_id: row.category_id,
                     variant: Some(variant_message(row.variant, &row.currency)),
                 })
                 .collect();
@@ -563,6 +565,26 @@ impl CatalogService for CatalogApi {
             let id = reservation_id(&request.get_ref().reservation_id)?.to_owned();
             let record = reservations::release(self.store.db(), &id).await?;
             Ok(reservation_message(record))
+        };
+        reply(result.await)
+    }
+
+    async fn record_sales(
+        &self,
+        request: Request<pb::RecordSalesRequest>,
+    ) -> Reply<pb::RecordSalesResponse> {
+        let result = async {
+            self.keys.require_caller(&request)?.require(Role::Service)?;
+            let req = request.into_inner();
+            let event_id = req.event_id.trim();
+            tokshop_platform::check_len("event_id", event_id, 1, 64)?;
+            let lines: Vec<(String, i64)> = req
+                .lines
+                .into_iter()
+                .map(|l| (l.product_id, l.quantity))
+                .collect();
+            let applied = reservations::record_sales(self.store.db(), event_id, &lines).await?;
+            Ok(pb::RecordSalesResponse { applied })
         };
         reply(result.await)
     }

@@ -17,7 +17,7 @@ pub use grpc::CatalogApi;
 /// The fully qualified gRPC service name, as health checks report it.
 pub const SERVICE_NAME: &str = "tokshop.catalog.v1.CatalogService";
 
-const MIGRATIONS: Migrations = migrations!(1 => "0001_init", 2 => "0002_reservations");
+const MIGRATIONS: Migrations = migrations!(1 => "0001_init", 2 => "0002_reservations", 3 => "0003_sales");
 
 /// Migrates the schema and returns the ready gRPC service.
 pub async fn build(ctx: &ServiceContext) -> anyhow::Result<CatalogServiceServer<CatalogApi>> {
@@ -29,7 +29,7 @@ pub async fn build(ctx: &ServiceContext) -> anyhow::Result<CatalogServiceServer<
 /// [`tokshop_platform::grpc::serve`].
 pub async fn router(ctx: &ServiceContext) -> anyhow::Result<Router> {
     let service = build(ctx).await?;
-    Ok(tokshop_platform::grpc::router_with_health(SERVICE_NAME)
+    Ok(tokshop_platform::grpc::router_with_health(&[SERVICE_NAME])
         .await?
         .add_service(service))
 }

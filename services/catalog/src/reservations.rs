@@ -186,10 +186,19 @@ pub async fn reserve(
     Ok(record)
 }
 
-/// Gives the stock back if the reservation is held; a released one stays as it is.
+/// Gives the stock back if the reservation is held; a released one stays as it is. Releasing an id never
+/// reserved leaves a released, empty reservation behind, so a late reserve under that id cannot take stock.
 pub async fn release(db: &Db, id: &str) -> ServiceResult<ReservationRecord> {
     let now = now_ms();
     let mut tx = db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO stock_reservations (id, state, created_at_ms, updated_at_ms) VALUES ($1, 'released', $2, $2) \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
     let flipped = sqlx::query(
         "UPDATE stock_reservations SET state = 'released', updated_at_ms = $2 WHERE id = $1 AND state = 'held'",
     )
@@ -213,4 +222,21 @@ pub async fn release(db: &Db, id: &str) -> ServiceResult<ReservationRecord> {
         .ok_or(ServiceError::not_found("reservation"))?;
     tx.commit().await?;
     Ok(record)
+}
+
+/// Adds each product's sold units (negative to take them back), once per event: a redelivery changes nothing.
+pub async fn record_sales(db: &Db, event_id: &str, lines: &[(String, i64)]) -> ServiceResult<bool> {
+    let mut tx = db.begin_write().await?;
+    if !tokshop_platform::events::first_delivery(&mut tx, "catalog.sales", event_id).await? {
+        return Ok(false);
+    }
+    for (product_id, quantity) in lines {
+        sqlx::query("UPDATE products SET sold_count = sold_count + $2 WHERE id = $1")
+            .bind(product_id)
+            .bind(quantity)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
 }

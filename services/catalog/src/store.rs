@@ -41,11 +41,12 @@ pub struct ProductRow {
     pub max_price: Option<i64>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    pub sold_count: i64,
 }
 
 /// Product columns as selected with the `p` alias; `category_name` comes from a join.
 pub const PRODUCT_COLUMNS: &str = "p.id, p.seller_id, p.category_id, p.title, p.description, p.image_urls, \
-                                   p.currency, p.listed, p.min_price, p.max_price, p.created_at_ms, p.updated_at_ms";
+                                   p.currency, p.listed, p.min_price, p.max_price, p.created_at_ms, p.updated_at_ms, p.sold_count";
 
 #[derive(Debug, Clone, FromRow)]
 pub struct VariantRow {
@@ -69,6 +70,7 @@ pub struct VariantDetailRow {
     pub variant: VariantRow,
     pub title: String,
     pub seller_id: String,
+    pub category_id: String,
     pub product_listed: i64,
     pub currency: String,
     pub product_images: String,
@@ -295,7 +297,7 @@ impl Store {
         let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT v.id, v.product_id, v.sku, v.options, v.price_minor, v.stock, v.image_urls, v.listed, \
-             p.title, p.seller_id, p.listed AS product_listed, p.currency, p.image_urls AS product_images \
+             p.title, p.seller_id, p.category_id, p.listed AS product_listed, p.currency, p.image_urls AS product_images \
              FROM variants v JOIN products p ON p.id = v.product_id WHERE v.id IN ({})",
             placeholders.join(", ")
         );

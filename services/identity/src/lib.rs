@@ -32,7 +32,7 @@ pub async fn build(ctx: &ServiceContext) -> anyhow::Result<IdentityServiceServer
 /// [`tokshop_platform::grpc::serve`].
 pub async fn router(ctx: &ServiceContext) -> anyhow::Result<Router> {
     let service = build(ctx).await?;
-    Ok(tokshop_platform::grpc::router_with_health(SERVICE_NAME)
+    Ok(tokshop_platform::grpc::router_with_health(&[SERVICE_NAME])
         .await?
         .add_service(service))
 }

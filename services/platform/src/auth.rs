@@ -206,7 +206,8 @@ impl TokenKeys {
     }
 }
 
-fn bearer_from_metadata<T>(request: &Request<T>) -> Result<Option<&str>, ServiceError> {
+/// The raw bearer token a gRPC request carries, to call another service as the same caller.
+pub fn bearer_from_metadata<T>(request: &Request<T>) -> Result<Option<&str>, ServiceError> {
     let Some(value) = request.metadata().get("authorization") else {
         return Ok(None);
     };

@@ -46,6 +46,7 @@ pub struct Settings {
     pub seed: SeedSettings,
     pub log: LogSettings,
     pub shop: ShopSettings,
+    pub orders: OrderSettings,
 }
 
 impl Default for Settings {
@@ -60,6 +61,7 @@ impl Default for Settings {
             seed: SeedSettings::default(),
             log: LogSettings::default(),
             shop: ShopSettings::default(),
+            orders: OrderSettings::default(),
         }
     }
 }
@@ -115,6 +117,8 @@ pub struct ServicesSettings {
     pub identity: ServiceEndpoint,
     pub catalog: ServiceEndpoint,
     pub cart: ServiceEndpoint,
+    /// Orders, coupons and payments: one service over one database, so money and order state change together.
+    pub orders: ServiceEndpoint,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -222,11 +226,38 @@ impl Default for ShopSettings {
     }
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrderSettings {
+    /// An unpaid order is cancelled (stock and coupon given back) this long after checkout.
+    pub unpaid_ttl_secs: i64,
+    /// A delivered order completes by itself this long after delivery unless the buyer confirmed earlier.
+    pub auto_complete_secs: i64,
+    /// Flat shipping fee per order, in the order currency's minor units.
+    pub shipping_fee_minor: i64,
+    /// Orders whose goods (after discount) reach this amount ship free; 0 makes every order ship free.
+    pub free_shipping_from_minor: i64,
+    /// How often the background sweeper looks for expired and due orders.
+    pub sweep_interval_ms: u64,
+}
+
+impl Default for OrderSettings {
+    fn default() -> Self {
+        Self {
+            unpaid_ttl_secs: 15 * 60,
+            auto_complete_secs: 7 * 24 * 60 * 60,
+            shipping_fee_minor: 500,
+            free_shipping_from_minor: 5000,
+            sweep_interval_ms: 1000,
+        }
+    }
+}
+
 /// Sections whose fields may be set from the environment; `services` nests one level deeper.
 const SECTIONS: &[&str] = &[
-    "database", "gateway", "auth", "admin", "seed", "log", "shop",
+    "database", "gateway", "auth", "admin", "seed", "log", "shop", "orders",
 ];
-const SERVICES: &[&str] = &["identity", "catalog", "cart"];
+const SERVICES: &[&str] = &["identity", "catalog", "cart", "orders"];
 
 /// `TOKSHOP_*` variables that are not settings: the config file path and test/bench knobs.
 const NOT_SETTINGS: [&str; 3] = ["CONFIG", "TEST_POSTGRES_URL", "BENCH_PRODUCTS"];

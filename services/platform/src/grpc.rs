@@ -11,12 +11,15 @@ use tonic::transport::{
     server::{Router, TcpIncoming},
 };
 
-/// A server builder with grpc.health.v1 and server reflection already added; `service_name` is reported SERVING.
-pub async fn router_with_health(service_name: &str) -> anyhow::Result<Router> {
+/// A server builder with grpc.health.v1 and server reflection already added; each of `service_names` is
+/// reported SERVING.
+pub async fn router_with_health(service_names: &[&str]) -> anyhow::Result<Router> {
     let (reporter, health) = tonic_health::server::health_reporter();
-    reporter
-        .set_service_status(service_name, tonic_health::ServingStatus::Serving)
-        .await;
+    for name in service_names {
+        reporter
+            .set_service_status(*name, tonic_health::ServingStatus::Serving)
+            .await;
+    }
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(tokshop_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)

@@ -1,0 +1,453 @@
+//! Checkout: from the cart or explicit items to a `pending_payment` order. The order row is written first (as
+//! `reserving`, invisible to everyone), then the catalog reserves the stock all-or-nothing under the order's
+//! id, then one transaction prices the order from the reservation, uses the coupon and makes it visible. A
+//! crash between the steps leaves a `reserving` row that a retry resumes or the sweeper fails (its stock, if
+//! any was taken, is released by the `order.checkout_failed` event), so nothing reserved is ever lost.
+
+use std::collections::{BTreeMap, HashSet};
+
+use tokshop_platform::{
+    ServiceError, ServiceResult, config::OrderSettings, db::Db, error::is_unique_violation,
+    ids::new_id, sha256_hex, time::now_ms,
+};
+use tokshop_proto::order as pb;
+
+use crate::{
+    clients::Clients,
+    coupons::{self, CATEGORY},
+    orders::{self, FAILED, OrderRecord, PENDING_PAYMENT, RESERVING, Tx},
+    payments::check_request_id,
+    pricing::{self, PricedLine, ShippingRule},
+};
+
+/// Most lines in one order, and most units of one line.
+pub const MAX_LINES: usize = 100;
+pub const MAX_QUANTITY: i64 = 99;
+
+pub fn check_quantity(param: String, quantity: i64) -> ServiceResult<()> {
+    if (1..=MAX_QUANTITY).contains(&quantity) {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid(param, format!("quantity must be 1 to {MAX_QUANTITY}")))
+    }
+}
+
+pub struct Checkout<'a> {
+    pub db: &'a Db,
+    pub clients: &'a Clients,
+    pub settings: &'a OrderSettings,
+}
+
+/// What the buyer asked for, before anything is priced.
+struct Asked {
+    lines: Vec<(String, i64)>,
+    from_cart: bool,
+}
+
+impl Checkout<'_> {
+    /// Runs a checkout for `buyer_id`, whose own access token is `bearer` (to read their cart and addresses).
+    pub async fn run(
+        &self,
+        buyer_id: &str,
+        bearer: &str,
+        req: pb::CheckoutRequest,
+    ) -> ServiceResult<OrderRecord> {
+        let request_id = check_request_id(&req.request_id)?.to_owned();
+        let address_id = req.address_id.trim().to_owned();
+        let claimed_coupon_id = req.claimed_coupon_id.trim().to_owned();
+        let asked = self.asked(bearer, &req).await?;
+        let mut canonical = asked.lines.clone();
+        canonical.sort();
+        let fingerprint = sha256_hex(&[
+            format!("{canonical:?}").as_bytes(),
+            b"\0",
+            address_id.as_bytes(),
+            b"\0",
+            claimed_coupon_id.as_bytes(),
+        ]);
+        {
+            let mut conn = self.db.pool().acquire().await?;
+            if let Some(existing) = orders::load_by_request(&mut conn, buyer_id, &request_id).await? {
+                drop(conn);
+                return self.resume(existing, &fingerprint).await;
+            }
+        }
+        let ids: Vec<String> = asked.lines.iter().map(|(v, _)| v.clone()).collect();
+        let details = self.clients.variants(ids).await?;
+        let param = |i: usize, field: &str| {
+            if asked.from_cart {
+                format!("cart.lines[{i}].{field}")
+            } else {
+                format!("items[{i}].{field}")
+            }
+        };
+        let mut lines = Vec::with_capacity(asked.lines.len());
+        for (i, (variant_id, quantity)) in asked.lines.iter().enumerate() {
+            let detail = details
+                .get(variant_id)
+                .ok_or_else(|| ServiceError::invalid(param(i, "variant_id"), format!("no variant {variant_id}")))?;
+            let variant = detail.variant.clone().unwrap_or_default();
+            if !detail.buyable {
+                return Err(ServiceError::conflict_on(
+                    "variant_unavailable",
+                    param(i, "variant_id"),
+                    format!("{} is not for sale", detail.product_title),
+                ));
+            }
+            if variant.stock < *quantity {
+                return Err(ServiceError::conflict_on(
+                    "out_of_stock",
+                    param(i, "quantity"),
+                    format!(
+                        "only {} of {} ({}) in stock; {quantity} asked",
+                        variant.stock, detail.product_title, variant.sku
+                    ),
+                ));
+            }
+            let price = variant.price.unwrap_or_default();
+            lines.push((
+                detail.seller_id.clone(),
+                price.currency.clone(),
+                PricedLine {
+                    variant_id: variant_id.clone(),
+                    product_id: detail.product_id.clone(),
+                    category_id: detail.category_id.clone(),
+                    title: detail.product_title.clone(),
+                    sku: variant.sku.clone(),
+                    quantity: *quantity,
+                    unit_price: price.amount_minor,
+                    discount: 0,
+                },
+            ));
+        }
+        let sellers: HashSet<&str> = lines.iter().map(|(s, _, _)| s.as_str()).collect();
+        if sellers.len() > 1 {
+            return Err(ServiceError::invalid(
+                if asked.from_cart { "cart_variant_ids" } else { "items" },
+                format!(
+                    "these items come from {} shops; an order holds one shop's items, so check out each shop's \
+                     lines separately",
+                    sellers.len()
+                ),
+            ));
+        }
+        let (seller_id, currency) = match lines.first() {
+            Some((s, c, _)) => (s.clone(), c.clone()),
+            None => return Err(ServiceError::invalid("items", "nothing to check out")),
+        };
+        if seller_id == buyer_id {
+            return Err(ServiceError::invalid("items", "you cannot buy your own products"));
+        }
+        let mut priced: Vec<PricedLine> = lines.into_iter().map(|(_, _, l)| l).collect();
+        let address = self.clients.address(bearer, &address_id).await?;
+        let coupon_code = if claimed_coupon_id.is_empty() {
+            String::new()
+        } else {
+            // A dry run on the catalog's current prices, so a coupon that cannot apply fails before stock is taken.
+            let mut conn = self.db.pool().acquire().await?;
+            let coupon = coupons::usable(&mut conn, buyer_id, &claimed_coupon_id).await?;
+            drop(conn);
+            self.price(&mut priced, Some(&coupon), &seller_id, &currency).await?;
+            coupon.code
+        };
+        let id = new_id("ord");
+        let now = now_ms();
+        let mut tx = self.db.begin_write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO orders (id, buyer_id, seller_id, status, request_id, fingerprint, currency, address_id, \
+             ship_recipient, ship_phone, ship_line1, ship_line2, ship_city, ship_region, ship_postal_code, \
+             ship_country, claimed_coupon_id, coupon_code, created_at_ms, updated_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)",
+        )
+        .bind(&id)
+        .bind(buyer_id)
+        .bind(&seller_id)
+        .bind(RESERVING)
+        .bind(&request_id)
+        .bind(&fingerprint)
+        .bind(&currency)
+        .bind(&address.id)
+        .bind(&address.recipient)
+        .bind(&address.phone)
+        .bind(&address.line1)
+        .bind(&address.line2)
+        .bind(&address.city)
+        .bind(&address.region)
+        .bind(&address.postal_code)
+        .bind(&address.country)
+        .bind(&claimed_coupon_id)
+        .bind(&coupon_code)
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(err) if is_unique_violation(&err) => {
+                // The same request is being checked out concurrently; answer as its retry.
+                drop(tx);
+                let mut conn = self.db.pool().acquire().await?;
+                let existing = orders::load_by_request(&mut conn, buyer_id, &request_id)
+                    .await?
+                    .ok_or(ServiceError::not_found("order"))?;
+                drop(conn);
+                return self.resume(existing, &fingerprint).await;
+            }
+            Err(err) => return Err(err.into()),
+        }
+        insert_lines(&mut tx, &id, &priced).await?;
+        tx.commit().await?;
+        let record = self.finalize(&id).await?;
+        if asked.from_cart {
+            let bought: Vec<String> = record.lines.iter().map(|l| l.variant_id.clone()).collect();
+            self.clients.remove_from_cart(bearer, &bought).await;
+        }
+        Ok(record)
+    }
+
+    async fn asked(&self, bearer: &str, req: &pb::CheckoutRequest) -> ServiceResult<Asked> {
+        if !req.items.is_empty() {
+            if !req.cart_variant_ids.is_empty() {
+                return Err(ServiceError::invalid(
+                    "cart_variant_ids",
+                    "give either items or cart_variant_ids, not both",
+                ));
+            }
+            if req.items.len() > MAX_LINES {
+                return Err(ServiceError::invalid("items", format!("at most {MAX_LINES} items")));
+            }
+            let mut seen = HashSet::new();
+            let mut lines = Vec::with_capacity(req.items.len());
+            for (i, item) in req.items.iter().enumerate() {
+                check_quantity(format!("items[{i}].quantity"), item.quantity)?;
+                let variant_id = item.variant_id.trim().to_owned();
+                tokshop_platform::check_len(&format!("items[{i}].variant_id"), &variant_id, 1, 64)?;
+                if !seen.insert(variant_id.clone()) {
+                    return Err(ServiceError::invalid(
+                        format!("items[{i}].variant_id"),
+                        "each variant may appear once; give its total quantity",
+                    ));
+                }
+                lines.push((variant_id, item.quantity));
+            }
+            return Ok(Asked {
+                lines,
+                from_cart: false,
+            });
+        }
+        let cart = self.clients.cart(bearer).await?;
+        let in_cart: BTreeMap<String, i64> = cart
+            .lines
+            .iter()
+            .map(|l| (l.variant_id.clone(), l.quantity))
+            .collect();
+        let lines: Vec<(String, i64)> = if req.cart_variant_ids.is_empty() {
+            cart.lines.iter().map(|l| (l.variant_id.clone(), l.quantity)).collect()
+        } else {
+            let mut chosen = Vec::new();
+            for (i, id) in req.cart_variant_ids.iter().enumerate() {
+                let id = id.trim();
+                let quantity = in_cart.get(id).ok_or_else(|| {
+                    ServiceError::invalid(format!("cart_variant_ids[{i}]"), format!("{id} is not in your cart"))
+                })?;
+                if !chosen.iter().any(|(v, _): &(String, i64)| v == id) {
+                    chosen.push((id.to_owned(), *quantity));
+                }
+            }
+            chosen
+        };
+        if lines.is_empty() {
+            return Err(ServiceError::invalid("items", "your cart is empty; add items or give them explicitly"));
+        }
+        Ok(Asked {
+            lines,
+            from_cart: true,
+        })
+    }
+
+    /// Prices `lines` with the coupon (if any) that must belong to the order's seller and currency.
+    async fn price(
+        &self,
+        lines: &mut [PricedLine],
+        coupon: Option<&coupons::CouponRow>,
+        seller_id: &str,
+        currency: &str,
+    ) -> ServiceResult<pricing::Totals> {
+        let shipping = ShippingRule {
+            fee: self.settings.shipping_fee_minor,
+            free_from: self.settings.free_shipping_from_minor,
+        };
+        let Some(coupon) = coupon else {
+            return pricing::price(lines, None, shipping);
+        };
+        if coupon.seller_id != seller_id || coupon.currency != currency {
+            return Err(ServiceError::conflict_on(
+                "coupon_not_applicable",
+                "claimed_coupon_id",
+                "this coupon is for another shop or currency",
+            ));
+        }
+        let parents = if coupon.scope == CATEGORY {
+            self.clients.category_parents().await?
+        } else {
+            Default::default()
+        };
+        let covers = |line: &PricedLine| coupon.covers(line, &parents);
+        pricing::price(lines, Some((coupon.discount(), coupon.min_spend, &covers)), shipping)
+    }
+
+    /// The answer to a repeated request: the order it made, finishing it if it was interrupted.
+    async fn resume(&self, existing: OrderRecord, fingerprint: &str) -> ServiceResult<OrderRecord> {
+        if existing.order.fingerprint != fingerprint {
+            return Err(ServiceError::conflict_on(
+                "idempotency_conflict",
+                "request_id",
+                "this request id was already used for a different checkout",
+            ));
+        }
+        match existing.order.status.as_str() {
+            RESERVING => self.finalize(&existing.order.id).await,
+            FAILED => Err(ServiceError::conflict_on(
+                "checkout_failed",
+                "request_id",
+                "this checkout failed; start a new one with a new request id",
+            )),
+            _ => Ok(existing),
+        }
+    }
+
+    /// Reserves the stock of a `reserving` order and, in one transaction, prices it from the reservation,
+    /// uses its coupon and makes it `pending_payment`.
+    async fn finalize(&self, id: &str) -> ServiceResult<OrderRecord> {
+        let record = {
+            let mut conn = self.db.pool().acquire().await?;
+            orders::load(&mut conn, id).await?.ok_or(ServiceError::not_found("order"))?
+        };
+        let wanted: Vec<(String, i64)> = record
+            .lines
+            .iter()
+            .map(|l| (l.variant_id.clone(), l.quantity))
+            .collect();
+        let reservation = match self.clients.reserve(id, &wanted).await {
+            Ok(reservation) => reservation,
+            Err(err @ ServiceError::Conflict { .. }) => {
+                // Nothing was reserved (reservations are all-or-nothing): the checkout simply did not happen.
+                sqlx::query("DELETE FROM orders WHERE id = $1 AND status = $2")
+                    .bind(id)
+                    .bind(RESERVING)
+                    .execute(self.db.pool())
+                    .await?;
+                return Err(err);
+            }
+            Err(err) => return Err(err),
+        };
+        let mut priced: Vec<PricedLine> = record
+            .lines
+            .iter()
+            .map(|l| {
+                let reserved = reservation.lines.iter().find(|r| r.variant_id == l.variant_id);
+                PricedLine {
+                    variant_id: l.variant_id.clone(),
+                    product_id: l.product_id.clone(),
+                    category_id: l.category_id.clone(),
+                    title: reserved.map_or_else(|| l.title.clone(), |r| r.title.clone()),
+                    sku: reserved.map_or_else(|| l.sku.clone(), |r| r.sku.clone()),
+                    quantity: l.quantity,
+                    unit_price: reserved
+                        .and_then(|r| r.unit_price.as_ref())
+                        .map_or(l.unit_price, |p| p.amount_minor),
+                    discount: 0,
+                }
+            })
+            .collect();
+        let order = &record.order;
+        let coupon = if order.claimed_coupon_id.is_empty() {
+            None
+        } else {
+            let mut conn = self.db.pool().acquire().await?;
+            match coupons::usable(&mut conn, &order.buyer_id, &order.claimed_coupon_id).await {
+                Ok(c) => Some(c),
+                Err(err) => return self.fail(id, err).await,
+            }
+        };
+        let totals = match self
+            .price(&mut priced, coupon.as_ref(), &order.seller_id, &order.currency)
+            .await
+        {
+            Ok(t) => t,
+            Err(err) => return self.fail(id, err).await,
+        };
+        let now = now_ms();
+        let mut tx = self.db.begin_write().await?;
+        if coupon.is_some()
+            && !coupons::use_for_order(&mut tx, &order.buyer_id, &order.claimed_coupon_id, id).await?
+        {
+            drop(tx);
+            let used = ServiceError::conflict_on("coupon_used", "claimed_coupon_id", "this coupon has already been used");
+            return self.fail(id, used).await;
+        }
+        let opened = sqlx::query(
+            "UPDATE orders SET status = $2, subtotal = $3, discount = $4, shipping_fee = $5, total = $6, \
+             expires_at_ms = $7, updated_at_ms = $8 WHERE id = $1 AND status = $9",
+        )
+        .bind(id)
+        .bind(PENDING_PAYMENT)
+        .bind(totals.subtotal)
+        .bind(totals.discount)
+        .bind(totals.shipping_fee)
+        .bind(totals.total)
+        .bind(now + self.settings.unpaid_ttl_secs.saturating_mul(1000))
+        .bind(now)
+        .bind(RESERVING)
+        .execute(&mut *tx)
+        .await?;
+        if opened.rows_affected() != 1 {
+            // The sweeper gave up on this checkout while the catalog was slow; its release event is recorded.
+            return Err(ServiceError::conflict_on(
+                "checkout_failed",
+                "request_id",
+                "this checkout took too long and was abandoned; start a new one with a new request id",
+            ));
+        }
+        sqlx::query("DELETE FROM order_lines WHERE order_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        insert_lines(&mut tx, id, &priced).await?;
+        orders::record_event(&mut tx, "created", id, "").await?;
+        let record = orders::load(&mut tx, id).await?.ok_or(ServiceError::not_found("order"))?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    /// Abandons a reserved checkout with `err`: the order becomes `failed` and its stock is released by the
+    /// `order.checkout_failed` event.
+    async fn fail<T>(&self, id: &str, err: ServiceError) -> ServiceResult<T> {
+        let mut tx = self.db.begin_write().await?;
+        if orders::transition(&mut tx, id, &[RESERVING], FAILED).await? {
+            orders::record_event(&mut tx, "checkout_failed", id, &err.code()).await?;
+        }
+        tx.commit().await?;
+        Err(err)
+    }
+}
+
+async fn insert_lines(tx: &mut Tx, order_id: &str, lines: &[PricedLine]) -> ServiceResult<()> {
+    for line in lines {
+        sqlx::query(
+            "INSERT INTO order_lines (order_id, variant_id, product_id, category_id, title, sku, quantity, \
+             unit_price, discount) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(order_id)
+        .bind(&line.variant_id)
+        .bind(&line.product_id)
+        .bind(&line.category_id)
+        .bind(&line.title)
+        .bind(&line.sku)
+        .bind(line.quantity)
+        .bind(line.unit_price)
+        .bind(line.discount)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}

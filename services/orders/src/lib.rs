@@ -1,0 +1,103 @@
+//! Orders, coupons and payments: three gRPC services over one database, so that an order's state, the coupon
+//! it used and the money behind it always change in one transaction. Stock lives in the catalog and is reserved
+//! there under the order's id; committed events (the outbox) release it and keep sales counts.
+//!
+//! `checkout.rs` turns a cart into an order, `lifecycle.rs` moves orders along (and sweeps), `payments.rs` and
+//! `providers.rs` move money and write the ledger, `coupons.rs` is the coupon service, `pricing.rs` the pure
+//! arithmetic, `orders.rs` the order rows and events, `*_api.rs` the tonic surfaces.
+
+mod checkout;
+mod clients;
+mod consumers;
+mod coupons;
+mod lifecycle;
+mod order_api;
+mod orders;
+mod payment_api;
+mod payments;
+mod pricing;
+mod providers;
+
+use std::{sync::Arc, time::Duration};
+
+use tokio_util::sync::CancellationToken;
+use tokshop_platform::{ServiceContext, db::Migrations, migrations};
+use tokshop_proto::{
+    order::{coupon_service_server::CouponServiceServer, order_service_server::OrderServiceServer},
+    payment::payment_service_server::PaymentServiceServer,
+};
+use tonic::transport::{Channel, server::Router};
+
+pub use lifecycle::Swept;
+
+/// The fully qualified gRPC service names, as health checks report them.
+pub const ORDER_SERVICE: &str = "tokshop.order.v1.OrderService";
+pub const COUPON_SERVICE: &str = "tokshop.order.v1.CouponService";
+pub const PAYMENT_SERVICE: &str = "tokshop.payment.v1.PaymentService";
+
+const MIGRATIONS: Migrations = migrations!(1 => "0001_init");
+
+/// Channels to the services orders call.
+#[derive(Clone, Debug)]
+pub struct Upstreams {
+    pub catalog: Channel,
+    pub identity: Channel,
+    pub cart: Channel,
+}
+
+/// Migrates the schema, subscribes the stock and sales consumers to the context's bus, and returns the ready
+/// router: the order, coupon and payment services plus health and reflection.
+pub async fn router(ctx: &ServiceContext, upstreams: Upstreams) -> anyhow::Result<Router> {
+    ctx.db.migrate("orders", &MIGRATIONS).await?;
+    let clients = clients::Clients::new(
+        ctx.keys.clone(),
+        upstreams.catalog,
+        upstreams.identity,
+        upstreams.cart,
+    );
+    ctx.bus.subscribe(Arc::new(consumers::StockReleaser {
+        clients: clients.clone(),
+    }));
+    ctx.bus.subscribe(Arc::new(consumers::SalesCounter {
+        clients: clients.clone(),
+    }));
+    let providers = Arc::new(payments::Providers::new());
+    let orders = order_api::OrderApi::new(
+        ctx.db.clone(),
+        ctx.keys.clone(),
+        clients.clone(),
+        providers.clone(),
+        ctx.settings.orders.clone(),
+    );
+    let coupons = coupons::CouponApi::new(ctx.db.clone(), ctx.keys.clone(), clients);
+    let payments = payment_api::PaymentApi::new(ctx.db.clone(), ctx.keys.clone(), providers);
+    Ok(
+        tokshop_platform::grpc::router_with_health(&[ORDER_SERVICE, COUPON_SERVICE, PAYMENT_SERVICE])
+            .await?
+            .add_service(OrderServiceServer::new(orders))
+            .add_service(CouponServiceServer::new(coupons))
+            .add_service(PaymentServiceServer::new(payments)),
+    )
+}
+
+/// One sweep now: expire unpaid orders, abandon stuck checkouts, complete long-delivered orders.
+pub async fn sweep_once(ctx: &ServiceContext) -> anyhow::Result<Swept> {
+    Ok(lifecycle::sweep(&ctx.db, &ctx.settings.orders).await?)
+}
+
+/// Sweeps every `orders.sweep_interval_ms` until `shutdown`. State lives in the database, so a restarted
+/// process simply carries on where the last one stopped.
+pub async fn run_sweeper(ctx: ServiceContext, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let pause = Duration::from_millis(ctx.settings.orders.sweep_interval_ms.max(10));
+    loop {
+        match sweep_once(&ctx).await {
+            Ok(swept) if swept != Swept::default() => tracing::info!(?swept, "order sweep"),
+            Ok(_) => {}
+            Err(err) => tracing::error!(error = ?err, "order sweep failed; will retry"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+}
