@@ -21,7 +21,7 @@ use crate::{error::ApiError, extract::bearer, state::AppState};
 
 pub const MIGRATIONS: Migrations = migrations!(1 => "0001_idempotency");
 
-const HEADER: &str = "idempotency-key";
+pub const HEADER: &str = "idempotency-key";
 const REPLAYED: &str = "idempotent-replayed";
 /// How long a key is remembered.
 const KEEP_MS: i64 = 24 * 60 * 60 * 1000;

@@ -49,6 +49,8 @@ pub struct GatewayDeps {
     pub identity: Channel,
     pub catalog: Channel,
     pub cart: Channel,
+    /// Orders, coupons and payments (one service process).
+    pub orders: Channel,
     /// Where Idempotency-Key records live.
     pub db: tokshop_platform::db::Db,
 }

@@ -7,6 +7,8 @@ use tokshop_proto::{
     cart::cart_service_client::CartServiceClient,
     catalog::catalog_service_client::CatalogServiceClient,
     identity::identity_service_client::IdentityServiceClient,
+    order::{coupon_service_client::CouponServiceClient, order_service_client::OrderServiceClient},
+    payment::payment_service_client::PaymentServiceClient,
 };
 use tonic::transport::Channel;
 use tonic_health::pb::health_client::HealthClient;
@@ -20,6 +22,9 @@ pub struct AppState {
     identity: IdentityServiceClient<Channel>,
     catalog: CatalogServiceClient<Channel>,
     cart: CartServiceClient<Channel>,
+    orders: OrderServiceClient<Channel>,
+    coupons: CouponServiceClient<Channel>,
+    payments: PaymentServiceClient<Channel>,
     /// Every backend service readiness checks: (short name, gRPC service name, health client).
     backends: Arc<[(&'static str, &'static str, HealthClient<Channel>)]>,
     pub metrics: Arc<Metrics>,
@@ -34,6 +39,9 @@ impl AppState {
             identity: IdentityServiceClient::new(deps.identity.clone()),
             catalog: CatalogServiceClient::new(deps.catalog.clone()),
             cart: CartServiceClient::new(deps.cart.clone()),
+            orders: OrderServiceClient::new(deps.orders.clone()),
+            coupons: CouponServiceClient::new(deps.orders.clone()),
+            payments: PaymentServiceClient::new(deps.orders.clone()),
             backends: Arc::new([
                 (
                     "identity",
@@ -49,6 +57,11 @@ impl AppState {
                     "cart",
                     "tokshop.cart.v1.CartService",
                     HealthClient::new(deps.cart),
+                ),
+                (
+                    "orders",
+                    "tokshop.order.v1.OrderService",
+                    HealthClient::new(deps.orders),
                 ),
             ]),
             settings: deps.settings,
@@ -75,6 +88,18 @@ impl AppState {
 
     pub fn cart(&self) -> CartServiceClient<Channel> {
         self.cart.clone()
+    }
+
+    pub fn orders(&self) -> OrderServiceClient<Channel> {
+        self.orders.clone()
+    }
+
+    pub fn coupons(&self) -> CouponServiceClient<Channel> {
+        self.coupons.clone()
+    }
+
+    pub fn payments(&self) -> PaymentServiceClient<Channel> {
+        self.payments.clone()
     }
 
     /// The backend services and their health clients, for readiness.

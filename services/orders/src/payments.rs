@@ -242,7 +242,7 @@ fn replay(existing: PaymentRow, fingerprint: &str) -> ServiceResult<PaymentRow> 
 
 pub fn check_request_id(request_id: &str) -> ServiceResult<&str> {
     let id = request_id.trim();
-    tokshop_platform::check_len("request_id", id, 1, 128)?;
+    tokshop_platform::check_len("request_id", id, 1, 255)?;
     Ok(id)
 }
 

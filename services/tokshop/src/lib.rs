@@ -18,6 +18,7 @@ pub enum Part {
     Identity,
     Catalog,
     Cart,
+    Orders,
     Gateway,
 }
 
@@ -27,6 +28,7 @@ pub struct Running {
     pub identity_addr: Option<SocketAddr>,
     pub catalog_addr: Option<SocketAddr>,
     pub cart_addr: Option<SocketAddr>,
+    pub orders_addr: Option<SocketAddr>,
     pub seed_report: Option<seed::SeedReport>,
     shutdown: CancellationToken,
     tasks: JoinSet<anyhow::Result<()>>,
@@ -98,6 +100,7 @@ pub async fn start(
         identity_addr: None,
         catalog_addr: None,
         cart_addr: None,
+        orders_addr: None,
         seed_report: None,
         shutdown: shutdown.clone(),
         tasks: JoinSet::new(),
@@ -105,12 +108,12 @@ pub async fn start(
     };
     let runs = |part| only.is_none() || only == Some(part);
 
-    let ctx = if runs(Part::Identity) || runs(Part::Catalog) || runs(Part::Cart) {
+    let ctx = if [Part::Identity, Part::Catalog, Part::Cart, Part::Orders]
+        .into_iter()
+        .any(runs)
+    {
         let ctx = ServiceContext::from_settings(settings.clone()).await?;
         running.db = Some(ctx.db.clone());
-        // One relay per process publishes this database's committed events to the process's bus.
-        let relay = events::Relay::new(ctx.db.clone(), Arc::new(ctx.bus.clone()));
-        running.tasks.spawn(relay.run(shutdown.clone()));
         Some(ctx)
     } else {
         None
@@ -150,10 +153,35 @@ pub async fn start(
             .spawn(grpc::serve(router, listener, shutdown.clone()));
     }
 
+    if let Some(ctx) = ctx.as_ref().filter(|_| runs(Part::Orders)) {
+        let upstreams = tokshop_orders::Upstreams {
+            catalog: channel_to(running.catalog_addr, &services.catalog.url, "catalog")?,
+            identity: channel_to(running.identity_addr, &services.identity.url, "identity")?,
+            cart: channel_to(running.cart_addr, &services.cart.url, "cart")?,
+        };
+        let listener = bind(services.orders.listen, "orders service").await?;
+        running.orders_addr = Some(listener.local_addr()?);
+        let router = tokshop_orders::router(ctx, upstreams).await?;
+        running
+            .tasks
+            .spawn(grpc::serve(router, listener, shutdown.clone()));
+        running
+            .tasks
+            .spawn(tokshop_orders::run_sweeper(ctx.clone(), shutdown.clone()));
+    }
+
+    if let Some(ctx) = &ctx {
+        // One relay per process publishes this database's committed events to the process's bus. It starts
+        // once every consumer has subscribed, so no pending event is published past one.
+        let relay = events::Relay::new(ctx.db.clone(), Arc::new(ctx.bus.clone()));
+        running.tasks.spawn(relay.run(shutdown.clone()));
+    }
+
     if only.is_none() || only == Some(Part::Gateway) {
         let identity = channel_to(running.identity_addr, &services.identity.url, "identity")?;
         let catalog = channel_to(running.catalog_addr, &services.catalog.url, "catalog")?;
         let cart = channel_to(running.cart_addr, &services.cart.url, "cart")?;
+        let orders = channel_to(running.orders_addr, &services.orders.url, "orders")?;
         let (keys, db) = match &ctx {
             Some(ctx) => (ctx.keys.clone(), ctx.db.clone()),
             None => {
@@ -183,6 +211,7 @@ pub async fn start(
             identity,
             catalog,
             cart,
+            orders,
             db,
         };
         running

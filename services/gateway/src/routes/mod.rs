@@ -4,8 +4,11 @@ pub mod addresses;
 pub mod auth;
 pub mod cart;
 pub mod categories;
+pub mod coupons;
 pub mod health;
 pub mod me;
+pub mod orders;
+pub mod payments;
 pub mod products;
 pub mod seller;
 pub mod users;
@@ -25,5 +28,8 @@ pub fn all() -> OpenApiRouter<AppState> {
         .merge(categories::router())
         .merge(products::router())
         .merge(cart::router())
+        .merge(coupons::router())
+        .merge(orders::router())
+        .merge(payments::router())
         .merge(health::router())
 }

@@ -115,6 +115,8 @@ pub struct Product {
     pub variants: Vec<Variant>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    /// Units sold on paid orders, less those cancelled after payment.
+    pub sold_count: i64,
 }
 
 impl From<pb::Product> for Product {
@@ -134,6 +136,7 @@ impl From<pb::Product> for Product {
             variants: p.variants.into_iter().map(Variant::from).collect(),
             created_at_ms: p.created_at_ms,
             updated_at_ms: p.updated_at_ms,
+            sold_count: p.sold_count,
         }
     }
 }
