@@ -17,7 +17,8 @@ pub use grpc::CatalogApi;
 /// The fully qualified gRPC service name, as health checks report it.
 pub const SERVICE_NAME: &str = "tokshop.catalog.v1.CatalogService";
 
-const MIGRATIONS: Migrations = migrations!(1 => "0001_init", 2 => "0002_reservations", 3 => "0003_sales");
+const MIGRATIONS: Migrations =
+    migrations!(1 => "0001_init", 2 => "0002_reservations", 3 => "0003_sales");
 
 /// Migrates the schema and returns the ready gRPC service.
 pub async fn build(ctx: &ServiceContext) -> anyhow::Result<CatalogServiceServer<CatalogApi>> {

@@ -28,7 +28,10 @@ pub fn check_quantity(param: String, quantity: i64) -> ServiceResult<()> {
     if (1..=MAX_QUANTITY).contains(&quantity) {
         Ok(())
     } else {
-        Err(ServiceError::invalid(param, format!("quantity must be 1 to {MAX_QUANTITY}")))
+        Err(ServiceError::invalid(
+            param,
+            format!("quantity must be 1 to {MAX_QUANTITY}"),
+        ))
     }
 }
 
@@ -67,7 +70,9 @@ impl Checkout<'_> {
         ]);
         {
             let mut conn = self.db.pool().acquire().await?;
-            if let Some(existing) = orders::load_by_request(&mut conn, buyer_id, &request_id).await? {
+            if let Some(existing) =
+                orders::load_by_request(&mut conn, buyer_id, &request_id).await?
+            {
                 drop(conn);
                 return self.resume(existing, &fingerprint).await;
             }
@@ -83,9 +88,9 @@ impl Checkout<'_> {
         };
         let mut lines = Vec::with_capacity(asked.lines.len());
         for (i, (variant_id, quantity)) in asked.lines.iter().enumerate() {
-            let detail = details
-                .get(variant_id)
-                .ok_or_else(|| ServiceError::invalid(param(i, "variant_id"), format!("no variant {variant_id}")))?;
+            let detail = details.get(variant_id).ok_or_else(|| {
+                ServiceError::invalid(param(i, "variant_id"), format!("no variant {variant_id}"))
+            })?;
             let variant = detail.variant.clone().unwrap_or_default();
             if !detail.buyable {
                 return Err(ServiceError::conflict_on(
@@ -123,7 +128,11 @@ impl Checkout<'_> {
         let sellers: HashSet<&str> = lines.iter().map(|(s, _, _)| s.as_str()).collect();
         if sellers.len() > 1 {
             return Err(ServiceError::invalid(
-                if asked.from_cart { "cart_variant_ids" } else { "items" },
+                if asked.from_cart {
+                    "cart_variant_ids"
+                } else {
+                    "items"
+                },
                 format!(
                     "these items come from {} shops; an order holds one shop's items, so check out each shop's \
                      lines separately",
@@ -136,7 +145,10 @@ impl Checkout<'_> {
             None => return Err(ServiceError::invalid("items", "nothing to check out")),
         };
         if seller_id == buyer_id {
-            return Err(ServiceError::invalid("items", "you cannot buy your own products"));
+            return Err(ServiceError::invalid(
+                "items",
+                "you cannot buy your own products",
+            ));
         }
         let mut priced: Vec<PricedLine> = lines.into_iter().map(|(_, _, l)| l).collect();
         let address = self.clients.address(bearer, &address_id).await?;
@@ -147,7 +159,8 @@ impl Checkout<'_> {
             let mut conn = self.db.pool().acquire().await?;
             let coupon = coupons::usable(&mut conn, buyer_id, &claimed_coupon_id).await?;
             drop(conn);
-            self.price(&mut priced, Some(&coupon), &seller_id, &currency).await?;
+            self.price(&mut priced, Some(&coupon), &seller_id, &currency)
+                .await?;
             coupon.code
         };
         let id = new_id("ord");
@@ -213,7 +226,10 @@ impl Checkout<'_> {
                 ));
             }
             if req.items.len() > MAX_LINES {
-                return Err(ServiceError::invalid("items", format!("at most {MAX_LINES} items")));
+                return Err(ServiceError::invalid(
+                    "items",
+                    format!("at most {MAX_LINES} items"),
+                ));
             }
             let mut seen = HashSet::new();
             let mut lines = Vec::with_capacity(req.items.len());
@@ -241,13 +257,19 @@ impl Checkout<'_> {
             .map(|l| (l.variant_id.clone(), l.quantity))
             .collect();
         let lines: Vec<(String, i64)> = if req.cart_variant_ids.is_empty() {
-            cart.lines.iter().map(|l| (l.variant_id.clone(), l.quantity)).collect()
+            cart.lines
+                .iter()
+                .map(|l| (l.variant_id.clone(), l.quantity))
+                .collect()
         } else {
             let mut chosen = Vec::new();
             for (i, id) in req.cart_variant_ids.iter().enumerate() {
                 let id = id.trim();
                 let quantity = in_cart.get(id).ok_or_else(|| {
-                    ServiceError::invalid(format!("cart_variant_ids[{i}]"), format!("{id} is not in your cart"))
+                    ServiceError::invalid(
+                        format!("cart_variant_ids[{i}]"),
+                        format!("{id} is not in your cart"),
+                    )
                 })?;
                 if !chosen.iter().any(|(v, _): &(String, i64)| v == id) {
                     chosen.push((id.to_owned(), *quantity));
@@ -256,7 +278,10 @@ impl Checkout<'_> {
             chosen
         };
         if lines.is_empty() {
-            return Err(ServiceError::invalid("items", "your cart is empty; add items or give them explicitly"));
+            return Err(ServiceError::invalid(
+                "items",
+                "your cart is empty; add items or give them explicitly",
+            ));
         }
         Ok(Asked {
             lines,
@@ -292,7 +317,15 @@ impl Checkout<'_> {
             Default::default()
         };
         let covers = |line: &PricedLine| coupon.covers(line, &parents);
-        pricing::price(lines, Some((coupon.discount(), coupon.min_spend, &covers)), shipping)
+        pricing::price(
+            lines,
+            Some(pricing::CouponRule {
+                discount: coupon.discount(),
+                min_spend: coupon.min_spend,
+                covers: &covers,
+            }),
+            shipping,
+        )
     }
 
     /// The answer to a repeated request: the order it made, finishing it if it was interrupted.
@@ -320,7 +353,9 @@ impl Checkout<'_> {
     async fn finalize(&self, id: &str) -> ServiceResult<OrderRecord> {
         let record = {
             let mut conn = self.db.pool().acquire().await?;
-            orders::load(&mut conn, id).await?.ok_or(ServiceError::not_found("order"))?
+            orders::load(&mut conn, id)
+                .await?
+                .ok_or(ServiceError::not_found("order"))?
         };
         let wanted: Vec<(String, i64)> = record
             .lines
@@ -344,7 +379,10 @@ impl Checkout<'_> {
             .lines
             .iter()
             .map(|l| {
-                let reserved = reservation.lines.iter().find(|r| r.variant_id == l.variant_id);
+                let reserved = reservation
+                    .lines
+                    .iter()
+                    .find(|r| r.variant_id == l.variant_id);
                 PricedLine {
                     variant_id: l.variant_id.clone(),
                     product_id: l.product_id.clone(),
@@ -370,7 +408,12 @@ impl Checkout<'_> {
             }
         };
         let totals = match self
-            .price(&mut priced, coupon.as_ref(), &order.seller_id, &order.currency)
+            .price(
+                &mut priced,
+                coupon.as_ref(),
+                &order.seller_id,
+                &order.currency,
+            )
             .await
         {
             Ok(t) => t,
@@ -379,10 +422,15 @@ impl Checkout<'_> {
         let now = now_ms();
         let mut tx = self.db.begin_write().await?;
         if coupon.is_some()
-            && !coupons::use_for_order(&mut tx, &order.buyer_id, &order.claimed_coupon_id, id).await?
+            && !coupons::use_for_order(&mut tx, &order.buyer_id, &order.claimed_coupon_id, id)
+                .await?
         {
             drop(tx);
-            let used = ServiceError::conflict_on("coupon_used", "claimed_coupon_id", "this coupon has already been used");
+            let used = ServiceError::conflict_on(
+                "coupon_used",
+                "claimed_coupon_id",
+                "this coupon has already been used",
+            );
             return self.fail(id, used).await;
         }
         let opened = sqlx::query(
@@ -414,7 +462,9 @@ impl Checkout<'_> {
             .await?;
         insert_lines(&mut tx, id, &priced).await?;
         orders::record_event(&mut tx, "created", id, "").await?;
-        let record = orders::load(&mut tx, id).await?.ok_or(ServiceError::not_found("order"))?;
+        let record = orders::load(&mut tx, id)
+            .await?
+            .ok_or(ServiceError::not_found("order"))?;
         tx.commit().await?;
         Ok(record)
     }

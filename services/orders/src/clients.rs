@@ -142,7 +142,11 @@ impl Clients {
         Ok(())
     }
 
-    pub async fn record_sales(&self, event_id: &str, lines: Vec<(String, i64)>) -> anyhow::Result<()> {
+    pub async fn record_sales(
+        &self,
+        event_id: &str,
+        lines: Vec<(String, i64)>,
+    ) -> anyhow::Result<()> {
         let request = self.as_service(catalog::RecordSalesRequest {
             event_id: event_id.to_owned(),
             lines: lines

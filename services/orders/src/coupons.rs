@@ -277,7 +277,11 @@ impl CouponApi {
         Self { db, keys, clients }
     }
 
-    async fn create(&self, seller_id: &str, req: pb::CreateCouponRequest) -> ServiceResult<CouponRow> {
+    async fn create(
+        &self,
+        seller_id: &str,
+        req: pb::CreateCouponRequest,
+    ) -> ServiceResult<CouponRow> {
         let code = check_code(&req.code)?;
         let title = req.title.trim();
         tokshop_platform::check_len("title", title, 1, 100)?;
@@ -294,28 +298,48 @@ impl CouponApi {
         let currency = req.currency.trim().to_ascii_uppercase();
         validate_currency(&currency, "currency")?;
         if req.min_spend < 0 {
-            return Err(ServiceError::invalid("min_spend", "min_spend cannot be negative"));
+            return Err(ServiceError::invalid(
+                "min_spend",
+                "min_spend cannot be negative",
+            ));
         }
-        let scope = scope_name(req.scope())
-            .ok_or_else(|| ServiceError::invalid("scope", "scope must be shop, product or category"))?;
+        let scope = scope_name(req.scope()).ok_or_else(|| {
+            ServiceError::invalid("scope", "scope must be shop, product or category")
+        })?;
         let scope_id = req.scope_id.trim().to_owned();
         match scope {
             SHOP if !scope_id.is_empty() => {
-                return Err(ServiceError::invalid("scope_id", "a shop-wide coupon takes no scope_id"));
+                return Err(ServiceError::invalid(
+                    "scope_id",
+                    "a shop-wide coupon takes no scope_id",
+                ));
             }
             PRODUCT => match self.clients.product(&scope_id).await? {
                 Some(product) if product.seller_id == seller_id => {}
-                _ => return Err(ServiceError::invalid("scope_id", "not one of your products")),
-            },
-            CATEGORY => {
-                if !self.clients.category_parents().await?.contains_key(&scope_id) {
-                    return Err(ServiceError::invalid("scope_id", "no such category"));
+                _ => {
+                    return Err(ServiceError::invalid(
+                        "scope_id",
+                        "not one of your products",
+                    ));
                 }
+            },
+            CATEGORY
+                if !self
+                    .clients
+                    .category_parents()
+                    .await?
+                    .contains_key(&scope_id) =>
+            {
+                return Err(ServiceError::invalid("scope_id", "no such category"));
             }
             _ => {}
         }
         let now = now_ms();
-        let valid_from = if req.valid_from_ms == 0 { now } else { req.valid_from_ms };
+        let valid_from = if req.valid_from_ms == 0 {
+            now
+        } else {
+            req.valid_from_ms
+        };
         if req.valid_until_ms <= valid_from || req.valid_until_ms <= now {
             return Err(ServiceError::invalid(
                 "valid_until_ms",
@@ -328,7 +352,11 @@ impl CouponApi {
                 format!("total_quantity must be 1 to {MAX_QUANTITY}"),
             ));
         }
-        let per_user = if req.per_user_limit == 0 { 1 } else { req.per_user_limit };
+        let per_user = if req.per_user_limit == 0 {
+            1
+        } else {
+            req.per_user_limit
+        };
         if !(1..=MAX_PER_USER).contains(&per_user) {
             return Err(ServiceError::invalid(
                 "per_user_limit",
@@ -400,7 +428,10 @@ impl CouponApi {
             (product.seller_id.clone(), Some(product))
         };
         if seller_id.is_empty() {
-            return Err(ServiceError::invalid("seller_id", "give a seller_id or a product_id"));
+            return Err(ServiceError::invalid(
+                "seller_id",
+                "give a seller_id or a product_id",
+            ));
         }
         let now = now_ms();
         let sql = const_format::concatcp!(
@@ -414,7 +445,9 @@ impl CouponApi {
             .bind(now)
             .fetch_all(self.db.pool())
             .await?;
-        let Some(product) = product else { return Ok(rows) };
+        let Some(product) = product else {
+            return Ok(rows);
+        };
         let parents = self.clients.category_parents().await?;
         let probe = PricedLine {
             variant_id: String::new(),
@@ -426,7 +459,10 @@ impl CouponApi {
             unit_price: 0,
             discount: 0,
         };
-        Ok(rows.into_iter().filter(|c| c.covers(&probe, &parents)).collect())
+        Ok(rows
+            .into_iter()
+            .filter(|c| c.covers(&probe, &parents))
+            .collect())
     }
 
     async fn claim(&self, user_id: &str, coupon_id: &str) -> ServiceResult<pb::ClaimedCoupon> {
@@ -447,9 +483,17 @@ impl CouponApi {
             .ok_or(ServiceError::not_found("coupon"))?;
         if took.rows_affected() != 1 {
             return Err(if coupon.valid_at(now) {
-                ServiceError::conflict_on("coupon_sold_out", "coupon_id", "every unit of this coupon is claimed")
+                ServiceError::conflict_on(
+                    "coupon_sold_out",
+                    "coupon_id",
+                    "every unit of this coupon is claimed",
+                )
             } else {
-                ServiceError::conflict_on("coupon_expired", "coupon_id", "this coupon is not valid now")
+                ServiceError::conflict_on(
+                    "coupon_expired",
+                    "coupon_id",
+                    "this coupon is not valid now",
+                )
             });
         }
         let (mine,): (i64,) = sqlx::query_as(
@@ -463,7 +507,10 @@ impl CouponApi {
             return Err(ServiceError::conflict_on(
                 "coupon_limit_reached",
                 "coupon_id",
-                format!("each shopper may claim this coupon {} time(s)", coupon.per_user_limit),
+                format!(
+                    "each shopper may claim this coupon {} time(s)",
+                    coupon.per_user_limit
+                ),
             ));
         }
         let id = new_id("ccp");
@@ -487,7 +534,11 @@ impl CouponApi {
         })
     }
 
-    async fn claimed(&self, user_id: &str, available_only: bool) -> ServiceResult<Vec<pb::ClaimedCoupon>> {
+    async fn claimed(
+        &self,
+        user_id: &str,
+        available_only: bool,
+    ) -> ServiceResult<Vec<pb::ClaimedCoupon>> {
         let rows = sqlx::query_as::<_, ClaimedRow>(
             "SELECT id, coupon_id, status, order_id, claimed_at_ms FROM claimed_coupons WHERE user_id = $1 \
              ORDER BY claimed_at_ms DESC, id DESC LIMIT 200",
@@ -499,7 +550,9 @@ impl CouponApi {
         let mut conn = self.db.pool().acquire().await?;
         let mut out = Vec::new();
         for row in rows {
-            let Some(coupon) = load(&mut conn, &row.coupon_id).await? else { continue };
+            let Some(coupon) = load(&mut conn, &row.coupon_id).await? else {
+                continue;
+            };
             let status = if row.status == AVAILABLE && !coupon.valid_at(now) {
                 "expired".to_owned()
             } else {
@@ -574,7 +627,8 @@ impl CouponService for CouponApi {
     ) -> Reply<pb::ClaimedCoupon> {
         let result = async {
             let caller = self.keys.require_caller(&request)?;
-            self.claim(&caller.user_id, request.get_ref().coupon_id.trim()).await
+            self.claim(&caller.user_id, request.get_ref().coupon_id.trim())
+                .await
         };
         reply(result.await)
     }

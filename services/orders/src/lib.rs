@@ -71,13 +71,15 @@ pub async fn router(ctx: &ServiceContext, upstreams: Upstreams) -> anyhow::Resul
     );
     let coupons = coupons::CouponApi::new(ctx.db.clone(), ctx.keys.clone(), clients);
     let payments = payment_api::PaymentApi::new(ctx.db.clone(), ctx.keys.clone(), providers);
-    Ok(
-        tokshop_platform::grpc::router_with_health(&[ORDER_SERVICE, COUPON_SERVICE, PAYMENT_SERVICE])
-            .await?
-            .add_service(OrderServiceServer::new(orders))
-            .add_service(CouponServiceServer::new(coupons))
-            .add_service(PaymentServiceServer::new(payments)),
-    )
+    Ok(tokshop_platform::grpc::router_with_health(&[
+        ORDER_SERVICE,
+        COUPON_SERVICE,
+        PAYMENT_SERVICE,
+    ])
+    .await?
+    .add_service(OrderServiceServer::new(orders))
+    .add_service(CouponServiceServer::new(coupons))
+    .add_service(PaymentServiceServer::new(payments)))
 }
 
 /// One sweep now: expire unpaid orders, abandon stuck checkouts, complete long-delivered orders.

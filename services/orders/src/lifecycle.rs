@@ -12,8 +12,8 @@ use tokshop_proto::{identity::Address, order as pb};
 use crate::{
     coupons,
     orders::{
-        self, CANCELLED, COMPLETED, DELIVERED, FAILED, OrderRecord, PAID, PENDING_PAYMENT, RESERVING,
-        SHIPPED, Tx, Viewer,
+        self, CANCELLED, COMPLETED, DELIVERED, FAILED, OrderRecord, PAID, PENDING_PAYMENT,
+        RESERVING, SHIPPED, Tx, Viewer,
     },
     payments::{self, Providers},
     pricing,
@@ -25,7 +25,9 @@ const RESERVING_TIMEOUT_MS: i64 = 120_000;
 const SWEEP_BATCH: i64 = 100;
 
 async fn reload(tx: &mut Tx, id: &str) -> ServiceResult<OrderRecord> {
-    orders::load(&mut **tx, id).await?.ok_or(ServiceError::not_found("order"))
+    orders::load(tx, id)
+        .await?
+        .ok_or(ServiceError::not_found("order"))
 }
 
 /// Cancels an unpaid order and gives its coupon back; false when it was no longer unpaid. Its stock is
@@ -65,15 +67,12 @@ pub async fn cancel(
     let record = orders::load_for(&mut tx, id, viewer).await?;
     let done = match record.order.status.as_str() {
         PENDING_PAYMENT => cancel_unpaid(&mut tx, id, reason).await?,
-        PAID => {
-            if orders::transition(&mut tx, id, &[PAID], CANCELLED).await? {
-                set_cancel_reason(&mut tx, id, reason).await?;
-                payments::refund(&mut tx, providers, &record.order, record.order.total, "cancellation").await?;
-                orders::record_event(&mut tx, "cancelled", id, reason).await?;
-                true
-            } else {
-                false
-            }
+        PAID if orders::transition(&mut tx, id, &[PAID], CANCELLED).await? => {
+            set_cancel_reason(&mut tx, id, reason).await?;
+            let total = record.order.total;
+            payments::refund(&mut tx, providers, &record.order, total, "cancellation").await?;
+            orders::record_event(&mut tx, "cancelled", id, reason).await?;
+            true
         }
         _ => false,
     };
@@ -185,7 +184,11 @@ struct ReturnRow {
     decided_at_ms: i64,
 }
 
-async fn return_message(tx: &mut sqlx::AnyConnection, row: ReturnRow, currency: &str) -> ServiceResult<pb::ReturnRequest> {
+async fn return_message(
+    tx: &mut sqlx::AnyConnection,
+    row: ReturnRow,
+    currency: &str,
+) -> ServiceResult<pb::ReturnRequest> {
     let lines: Vec<(String, i64, i64)> = sqlx::query_as(
         "SELECT variant_id, quantity, amount FROM order_return_lines WHERE return_id = $1 ORDER BY variant_id",
     )
@@ -212,7 +215,8 @@ async fn return_message(tx: &mut sqlx::AnyConnection, row: ReturnRow, currency: 
     })
 }
 
-const RETURN_COLUMNS: &str = "id, order_id, status, amount, reason, refund_id, created_at_ms, decided_at_ms";
+const RETURN_COLUMNS: &str =
+    "id, order_id, status, amount, reason, refund_id, created_at_ms, decided_at_ms";
 
 /// Buyer: asks to return some units of a delivered order. Units already returned, or asked for in a return
 /// still undecided, cannot be asked for again.
@@ -224,12 +228,18 @@ pub async fn request_return(
     let reason = req.reason.trim();
     tokshop_platform::check_len("reason", reason, 1, 500)?;
     if req.lines.is_empty() {
-        return Err(ServiceError::invalid("lines", "choose at least one line to return"));
+        return Err(ServiceError::invalid(
+            "lines",
+            "choose at least one line to return",
+        ));
     }
     let mut tx = db.begin_write().await?;
     let record = orders::load_for(&mut tx, req.order_id.trim(), Viewer::Buyer(buyer_id)).await?;
     if record.order.status != DELIVERED {
-        return Err(orders::wrong_state(&record.order, "returned (only delivered orders can be)"));
+        return Err(orders::wrong_state(
+            &record.order,
+            "returned (only delivered orders can be)",
+        ));
     }
     let order_id = record.order.id.clone();
     let mut planned = Vec::new();
@@ -239,9 +249,17 @@ pub async fn request_return(
             .lines
             .iter()
             .find(|l| l.variant_id == choice.variant_id.trim())
-            .ok_or_else(|| ServiceError::invalid(format!("lines[{i}].variant_id"), "not a line of this order"))?;
-        if planned.iter().any(|(v, _, _): &(String, i64, i64)| *v == line.variant_id) {
-            return Err(ServiceError::invalid(format!("lines[{i}].variant_id"), "each line may appear once"));
+            .ok_or_else(|| {
+                ServiceError::invalid(format!("lines[{i}].variant_id"), "not a line of this order")
+            })?;
+        if planned
+            .iter()
+            .any(|(v, _, _): &(String, i64, i64)| *v == line.variant_id)
+        {
+            return Err(ServiceError::invalid(
+                format!("lines[{i}].variant_id"),
+                "each line may appear once",
+            ));
         }
         let (pending,): (i64,) = sqlx::query_as(
             "SELECT CAST(COALESCE(SUM(l.quantity), 0) AS BIGINT) FROM order_return_lines l \
@@ -260,13 +278,28 @@ pub async fn request_return(
             ));
         }
         // Priced now as if the earlier pending returns were accepted first.
-        let pending_amount = pricing::return_amount(line.quantity, line.paid(), line.returned_quantity, line.refunded, pending);
+        let pending_amount = pricing::return_amount(
+            line.quantity,
+            line.paid(),
+            line.returned_quantity,
+            line.refunded,
+            pending,
+        );
         let (returned_before, refunded_before) = if pending > 0 {
-            (line.returned_quantity + pending, line.refunded + pending_amount)
+            (
+                line.returned_quantity + pending,
+                line.refunded + pending_amount,
+            )
         } else {
             (line.returned_quantity, line.refunded)
         };
-        let amount = pricing::return_amount(line.quantity, line.paid(), returned_before, refunded_before, choice.quantity);
+        let amount = pricing::return_amount(
+            line.quantity,
+            line.paid(),
+            returned_before,
+            refunded_before,
+            choice.quantity,
+        );
         planned.push((line.variant_id.clone(), choice.quantity, amount));
     }
     let id = new_id("ret");
@@ -302,7 +335,11 @@ pub async fn request_return(
 }
 
 async fn load_return(tx: &mut Tx, id: &str) -> ServiceResult<ReturnRow> {
-    let sql = const_format::concatcp!("SELECT ", RETURN_COLUMNS, " FROM order_returns WHERE id = $1");
+    let sql = const_format::concatcp!(
+        "SELECT ",
+        RETURN_COLUMNS,
+        " FROM order_returns WHERE id = $1"
+    );
     sqlx::query_as::<_, ReturnRow>(sql)
         .bind(id)
         .fetch_optional(&mut **tx)
@@ -359,7 +396,8 @@ pub async fn decide_return(
             .await?;
         }
         if row.amount > 0 {
-            let refund_id = payments::refund(&mut tx, providers, &record.order, row.amount, "return").await?;
+            let refund_id =
+                payments::refund(&mut tx, providers, &record.order, row.amount, "return").await?;
             sqlx::query("UPDATE order_returns SET refund_id = $2 WHERE id = $1")
                 .bind(&row.id)
                 .bind(&refund_id)
@@ -367,7 +405,11 @@ pub async fn decide_return(
                 .await?;
         }
     }
-    let topic = if accept { "return_accepted" } else { "return_rejected" };
+    let topic = if accept {
+        "return_accepted"
+    } else {
+        "return_rejected"
+    };
     orders::record_event(&mut tx, topic, &row.order_id, &row.id).await?;
     let row = load_return(&mut tx, &row.id).await?;
     let message = return_message(&mut tx, row, &record.order.currency).await?;

@@ -15,7 +15,7 @@ use crate::{
     checkout::Checkout,
     clients::Clients,
     lifecycle,
-    orders::{self, COMPLETED, DELIVERED, SHIPPED, Viewer},
+    orders::{self, COMPLETED, DELIVERED, PAID, PENDING_PAYMENT, SHIPPED, Viewer},
     payments::Providers,
 };
 
@@ -80,7 +80,9 @@ impl OrderApi {
 
     async fn get(&self, id: &str, viewer: Viewer<'_>) -> ServiceResult<pb::Order> {
         let mut conn = self.db.pool().acquire().await?;
-        Ok(orders::message(&orders::load_for(&mut conn, id.trim(), viewer).await?))
+        Ok(orders::message(
+            &orders::load_for(&mut conn, id.trim(), viewer).await?,
+        ))
     }
 }
 
@@ -89,7 +91,9 @@ impl OrderService for OrderApi {
     async fn checkout(&self, request: Request<pb::CheckoutRequest>) -> Reply<pb::Order> {
         let result = async {
             let caller = self.keys.require_caller(&request)?;
-            let bearer = bearer_from_metadata(&request)?.unwrap_or_default().to_owned();
+            let bearer = bearer_from_metadata(&request)?
+                .unwrap_or_default()
+                .to_owned();
             let checkout = Checkout {
                 db: &self.db,
                 clients: &self.clients,
@@ -141,7 +145,9 @@ impl OrderService for OrderApi {
             .await?;
             Ok(pb::ListOrdersResponse {
                 orders: records.iter().map(orders::message).collect(),
-                next_cursor: next.map(|(ms, id)| format!("{ms}.{id}")).unwrap_or_default(),
+                next_cursor: next
+                    .map(|(ms, id)| format!("{ms}.{id}"))
+                    .unwrap_or_default(),
             })
         };
         reply(result.await)
@@ -166,17 +172,27 @@ impl OrderService for OrderApi {
     async fn change_address(&self, request: Request<pb::ChangeAddressRequest>) -> Reply<pb::Order> {
         let result = async {
             let caller = self.keys.require_caller(&request)?;
-            let bearer = bearer_from_metadata(&request)?.unwrap_or_default().to_owned();
+            let bearer = bearer_from_metadata(&request)?
+                .unwrap_or_default()
+                .to_owned();
             let req = request.get_ref();
             let address_id = req.address_id.trim();
             if address_id.is_empty() {
                 return Err(ServiceError::invalid("address_id", "choose an address"));
             }
-            // Ownership first, so another user's order is a 404 whatever address is given.
-            self.get(&req.id, Viewer::Buyer(&caller.user_id)).await?;
+            // Ownership and state first, so another user's order is a 404 and a shipped one a 409, whatever
+            // address is given.
+            let current = {
+                let mut conn = self.db.pool().acquire().await?;
+                orders::load_for(&mut conn, req.id.trim(), Viewer::Buyer(&caller.user_id)).await?
+            };
+            if current.order.status != PENDING_PAYMENT && current.order.status != PAID {
+                return Err(orders::wrong_state(&current.order, "given a new address"));
+            }
             let address = self.clients.address(&bearer, address_id).await?;
             let record =
-                lifecycle::change_address(&self.db, req.id.trim(), &caller.user_id, &address).await?;
+                lifecycle::change_address(&self.db, req.id.trim(), &caller.user_id, &address)
+                    .await?;
             Ok(orders::message(&record))
         };
         reply(result.await)

@@ -135,7 +135,8 @@ const ORDER_COLUMNS: &str = "id, buyer_id, seller_id, status, fingerprint, curre
      cancel_reason, payment_id, created_at_ms, updated_at_ms, expires_at_ms, paid_at_ms, shipped_at_ms, \
      delivered_at_ms, completed_at_ms, cancelled_at_ms";
 
-const SELECT_ORDER: &str = const_format::concatcp!("SELECT ", ORDER_COLUMNS, " FROM orders WHERE id = $1");
+const SELECT_ORDER: &str =
+    const_format::concatcp!("SELECT ", ORDER_COLUMNS, " FROM orders WHERE id = $1");
 const SELECT_BY_REQUEST: &str = const_format::concatcp!(
     "SELECT ",
     ORDER_COLUMNS,
@@ -304,7 +305,7 @@ pub struct EventLine {
 
 /// Records `order.<name>` for the order as it now stands in `tx`.
 pub async fn record_event(tx: &mut Tx, name: &str, id: &str, reason: &str) -> ServiceResult<()> {
-    let record = load(&mut **tx, id)
+    let record = load(tx, id)
         .await?
         .ok_or(ServiceError::not_found("order"))?;
     let order = &record.order;

@@ -44,9 +44,13 @@ impl PaymentService for PaymentApi {
     async fn add_card(&self, request: Request<pb::AddCardRequest>) -> Reply<pb::PaymentMethod> {
         let result = async {
             let caller = self.keys.require_caller(&request)?;
-            let row =
-                payments::add_card(&self.db, &self.providers, &caller.user_id, request.get_ref())
-                    .await?;
+            let row = payments::add_card(
+                &self.db,
+                &self.providers,
+                &caller.user_id,
+                request.get_ref(),
+            )
+            .await?;
             Ok(payments::method_message(&row))
         };
         reply(result.await)
@@ -103,9 +107,13 @@ impl PaymentService for PaymentApi {
     async fn top_up_wallet(&self, request: Request<pb::TopUpWalletRequest>) -> Reply<pb::Payment> {
         let result = async {
             let caller = self.keys.require_caller(&request)?;
-            let row =
-                payments::top_up(&self.db, &self.providers, &caller.user_id, request.get_ref())
-                    .await?;
+            let row = payments::top_up(
+                &self.db,
+                &self.providers,
+                &caller.user_id,
+                request.get_ref(),
+            )
+            .await?;
             Ok(payments::payment_message(&row))
         };
         reply(result.await)
@@ -114,9 +122,13 @@ impl PaymentService for PaymentApi {
     async fn pay_order(&self, request: Request<pb::PayOrderRequest>) -> Reply<pb::Payment> {
         let result = async {
             let caller = self.keys.require_caller(&request)?;
-            let row =
-                payments::pay_order(&self.db, &self.providers, &caller.user_id, request.get_ref())
-                    .await?;
+            let row = payments::pay_order(
+                &self.db,
+                &self.providers,
+                &caller.user_id,
+                request.get_ref(),
+            )
+            .await?;
             Ok(payments::payment_message(&row))
         };
         reply(result.await)

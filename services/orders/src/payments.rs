@@ -12,9 +12,7 @@ use tokshop_proto::payment as pb;
 
 use crate::{
     orders::{self, OrderRow, PAID, PENDING_PAYMENT, Tx},
-    providers::{
-        CARD_CLEARING, Decline, Movement, PaymentProvider, SandboxCards, WALLET, Wallet,
-    },
+    providers::{CARD_CLEARING, Decline, Movement, PaymentProvider, SandboxCards, WALLET, Wallet},
 };
 
 pub const SUCCEEDED: &str = "succeeded";
@@ -71,7 +69,8 @@ const PAYMENT_COLUMNS: &str = "id, user_id, fingerprint, purpose, order_id, meth
      currency, status, failure_code, failure_message, created_at_ms";
 const METHOD_COLUMNS: &str =
     "id, user_id, provider_token, brand, last4, exp_month, exp_year, removed, created_at_ms";
-const REFUND_COLUMNS: &str = "id, order_id, payment_id, amount, currency, reason, status, created_at_ms";
+const REFUND_COLUMNS: &str =
+    "id, order_id, payment_id, amount, currency, reason, status, created_at_ms";
 
 pub fn payment_message(row: &PaymentRow) -> pb::Payment {
     pb::Payment {
@@ -204,7 +203,7 @@ async fn usable_token(tx: &mut Tx, user_id: &str, method_id: &str) -> ServiceRes
     if method_id == WALLET {
         return Ok(String::new());
     }
-    match method(&mut **tx, user_id, method_id).await? {
+    match method(tx, user_id, method_id).await? {
         Some(m) if m.removed == 0 => Ok(m.provider_token),
         _ => Err(ServiceError::not_found("payment method")),
     }
@@ -265,7 +264,9 @@ async fn open(
 ) -> ServiceResult<Result<(Tx, String), PaymentRow>> {
     for _ in 0..2 {
         let mut tx = db.begin_write().await?;
-        if let Some(existing) = payment_by_request(&mut tx, attempt.user_id, attempt.request_id).await? {
+        if let Some(existing) =
+            payment_by_request(&mut tx, attempt.user_id, attempt.request_id).await?
+        {
             return replay(existing, &attempt.fingerprint).map(Err);
         }
         let id = new_id("pay");
@@ -306,19 +307,25 @@ async fn settle(tx: &mut Tx, id: &str, outcome: &Result<(), Decline>) -> Service
         Ok(()) => (SUCCEEDED, "", ""),
         Err(d) => (FAILED, d.code, d.message.as_str()),
     };
-    sqlx::query("UPDATE payments SET status = $2, failure_code = $3, failure_message = $4 WHERE id = $1")
-        .bind(id)
-        .bind(status)
-        .bind(code)
-        .bind(message)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "UPDATE payments SET status = $2, failure_code = $3, failure_message = $4 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(code)
+    .bind(message)
+    .execute(&mut **tx)
+    .await?;
     let sql = const_format::concatcp!("SELECT ", PAYMENT_COLUMNS, " FROM payments WHERE id = $1");
     let row = sqlx::query_as::<_, PaymentRow>(sql)
         .bind(id)
         .fetch_one(&mut **tx)
         .await?;
-    let topic = if outcome.is_ok() { "payment.succeeded" } else { "payment.failed" };
+    let topic = if outcome.is_ok() {
+        "payment.succeeded"
+    } else {
+        "payment.failed"
+    };
     events::record(
         tx,
         topic,
@@ -356,7 +363,9 @@ pub async fn pay_order(
         if let Some(existing) = payment_by_request(&mut conn, user_id, request_id).await? {
             return replay(existing, &attempt.fingerprint);
         }
-        orders::load_for(&mut conn, order_id, orders::Viewer::Buyer(user_id)).await?.order
+        orders::load_for(&mut conn, order_id, orders::Viewer::Buyer(user_id))
+            .await?
+            .order
     };
     let (mut tx, payment_id) = match open(db, &attempt, (order.total, &order.currency)).await? {
         Ok(opened) => opened,
@@ -447,7 +456,10 @@ pub async fn top_up(
         ));
     }
     if method_id == WALLET {
-        return Err(ServiceError::invalid("payment_method_id", "top up from a card, not the wallet"));
+        return Err(ServiceError::invalid(
+            "payment_method_id",
+            "top up from a card, not the wallet",
+        ));
     }
     let attempt = Attempt {
         user_id,
@@ -518,11 +530,13 @@ pub async fn refund(
         .bind(&order.id)
         .fetch_optional(&mut **tx)
         .await?
-        .ok_or_else(|| ServiceError::Internal(anyhow::anyhow!("paid order {} has no payment", order.id)))?;
+        .ok_or_else(|| {
+            ServiceError::Internal(anyhow::anyhow!("paid order {} has no payment", order.id))
+        })?;
     let token = if payment.method_id == WALLET {
         String::new()
     } else {
-        method(&mut **tx, &payment.user_id, &payment.method_id)
+        method(tx, &payment.user_id, &payment.method_id)
             .await?
             .map(|m| m.provider_token)
             .unwrap_or_default()
@@ -624,7 +638,10 @@ pub async fn add_card(
 ) -> ServiceResult<MethodRow> {
     let now = now_ms();
     if !(1..=12).contains(&req.exp_month) {
-        return Err(ServiceError::invalid("exp_month", "exp_month must be 1 to 12"));
+        return Err(ServiceError::invalid(
+            "exp_month",
+            "exp_month must be 1 to 12",
+        ));
     }
     let this_month = {
         // Days since 1970 -> (year, month), via the civil-from-days algorithm.
@@ -652,7 +669,10 @@ pub async fn add_card(
             .fetch_one(db.pool())
             .await?;
     if count >= 20 {
-        return Err(ServiceError::conflict("too_many_cards", "at most 20 saved cards; remove one first"));
+        return Err(ServiceError::conflict(
+            "too_many_cards",
+            "at most 20 saved cards; remove one first",
+        ));
     }
     let mut tx = db.begin_write().await?;
     let card = providers.cards.tokenize(&mut tx, &req.number).await?;
@@ -686,11 +706,13 @@ pub async fn add_card(
 }
 
 pub async fn remove_method(db: &Db, user_id: &str, id: &str) -> ServiceResult<()> {
-    let done = sqlx::query("UPDATE payment_methods SET removed = 1 WHERE id = $1 AND user_id = $2 AND removed = 0")
-        .bind(id)
-        .bind(user_id)
-        .execute(db.pool())
-        .await?;
+    let done = sqlx::query(
+        "UPDATE payment_methods SET removed = 1 WHERE id = $1 AND user_id = $2 AND removed = 0",
+    )
+    .bind(id)
+    .bind(user_id)
+    .execute(db.pool())
+    .await?;
     if done.rows_affected() == 1 {
         Ok(())
     } else {
@@ -699,10 +721,27 @@ pub async fn remove_method(db: &Db, user_id: &str, id: &str) -> ServiceResult<()
 }
 
 pub async fn wallet(db: &Db, user_id: &str) -> ServiceResult<Vec<(String, i64)>> {
-    Ok(sqlx::query_as("SELECT currency, balance FROM wallets WHERE user_id = $1 ORDER BY currency")
+    Ok(
+        sqlx::query_as(
+            "SELECT currency, balance FROM wallets WHERE user_id = $1 ORDER BY currency",
+        )
         .bind(user_id)
         .fetch_all(db.pool())
-        .await?)
+        .await?,
+    )
+}
+
+/// One order's money as the ledger check sees it.
+#[derive(Debug, FromRow)]
+struct OrderMoney {
+    id: String,
+    status: String,
+    total: i64,
+    refunded: i64,
+    paid_at_ms: i64,
+    paid: i64,
+    refunds: i64,
+    returns: i64,
 }
 
 /// Checks the books: balanced transactions, wallets equal to their accounts, merchants' accounts equal to what
@@ -717,7 +756,9 @@ pub async fn verify(db: &Db) -> ServiceResult<pb::LedgerReport> {
     .fetch_all(pool)
     .await?;
     for (id, currency, sum) in unbalanced {
-        problems.push(format!("ledger transaction {id} is off by {sum} {currency}"));
+        problems.push(format!(
+            "ledger transaction {id} is off by {sum} {currency}"
+        ));
     }
     let thin: Vec<(String,)> = sqlx::query_as(
         "SELECT t.id FROM ledger_transactions t LEFT JOIN ledger_entries e ON e.transaction_id = t.id \
@@ -726,7 +767,9 @@ pub async fn verify(db: &Db) -> ServiceResult<pb::LedgerReport> {
     .fetch_all(pool)
     .await?;
     for (id,) in thin {
-        problems.push(format!("ledger transaction {id} has fewer than two entries"));
+        problems.push(format!(
+            "ledger transaction {id} has fewer than two entries"
+        ));
     }
     let wallets: Vec<(String, String, i64, i64)> = sqlx::query_as(
         "SELECT w.user_id, w.currency, w.balance, CAST(COALESCE((SELECT SUM(e.amount) FROM ledger_entries e \
@@ -741,26 +784,40 @@ pub async fn verify(db: &Db) -> ServiceResult<pb::LedgerReport> {
             ));
         }
     }
-    let orders: Vec<(String, String, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+    let orders: Vec<OrderMoney> = sqlx::query_as(
         "SELECT o.id, o.status, o.total, o.refunded, o.paid_at_ms, \
          CAST(COALESCE((SELECT SUM(p.amount) FROM payments p WHERE p.order_id = o.id AND p.purpose = 'order' \
-           AND p.status = 'succeeded'), 0) AS BIGINT), \
-         CAST(COALESCE((SELECT SUM(r.amount) FROM refunds r WHERE r.order_id = o.id), 0) AS BIGINT), \
+           AND p.status = 'succeeded'), 0) AS BIGINT) AS paid, \
+         CAST(COALESCE((SELECT SUM(r.amount) FROM refunds r WHERE r.order_id = o.id), 0) AS BIGINT) AS refunds, \
          CAST(COALESCE((SELECT SUM(x.amount) FROM order_returns x WHERE x.order_id = o.id \
-           AND x.status = 'accepted'), 0) AS BIGINT) \
+           AND x.status = 'accepted'), 0) AS BIGINT) AS returns \
          FROM orders o WHERE o.status NOT IN ('reserving', 'failed')",
     )
     .fetch_all(pool)
     .await?;
     let orders_checked = orders.len() as i64;
-    for (id, status, total, refunded, paid_at, paid, refunds, returns) in orders {
-        let was_paid = paid_at > 0;
+    for OrderMoney {
+        id,
+        status,
+        total,
+        refunded,
+        paid_at_ms,
+        paid,
+        refunds,
+        returns,
+    } in orders
+    {
+        let was_paid = paid_at_ms > 0;
         if refunds != refunded {
-            problems.push(format!("order {id} records {refunded} refunded but has refunds of {refunds}"));
+            problems.push(format!(
+                "order {id} records {refunded} refunded but has refunds of {refunds}"
+            ));
         }
         let expected_paid = if was_paid { total } else { 0 };
         if paid != expected_paid {
-            problems.push(format!("order {id} ({status}) should have {expected_paid} paid but has {paid}"));
+            problems.push(format!(
+                "order {id} ({status}) should have {expected_paid} paid but has {paid}"
+            ));
         }
         let expected_refunds = match status.as_str() {
             orders::CANCELLED if was_paid => total,
@@ -782,7 +839,9 @@ pub async fn verify(db: &Db) -> ServiceResult<pb::LedgerReport> {
     .await?;
     for (account, currency, booked, kept) in merchants {
         if booked != kept {
-            problems.push(format!("{account} holds {booked} {currency} but its orders kept {kept}"));
+            problems.push(format!(
+                "{account} holds {booked} {currency} but its orders kept {kept}"
+            ));
         }
     }
     let (transactions,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM ledger_transactions")

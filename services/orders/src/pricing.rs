@@ -51,11 +51,18 @@ impl ShippingRule {
     }
 }
 
-/// Applies `discount` to the lines `eligible` selects (with `min_spend` over them), writing each line's share,
-/// and returns the order's totals. With no coupon, pass `None`.
+/// A coupon as pricing sees it: what it takes off, the spend it needs, and which lines it covers.
+pub struct CouponRule<'a> {
+    pub discount: Discount,
+    pub min_spend: i64,
+    pub covers: &'a dyn Fn(&PricedLine) -> bool,
+}
+
+/// Applies the coupon (if any) to the lines it covers (whose total must reach its minimum spend), writing each
+/// line's share of the discount, and returns the order's totals.
 pub fn price(
     lines: &mut [PricedLine],
-    coupon: Option<(Discount, i64, &dyn Fn(&PricedLine) -> bool)>,
+    coupon: Option<CouponRule<'_>>,
     shipping: ShippingRule,
 ) -> ServiceResult<Totals> {
     let subtotal: i64 = lines.iter().map(PricedLine::total).sum();
@@ -63,8 +70,13 @@ pub fn price(
         line.discount = 0;
     }
     let mut discount = 0;
-    if let Some((kind, min_spend, eligible)) = coupon {
-        let picked: Vec<usize> = (0..lines.len()).filter(|&i| eligible(&lines[i])).collect();
+    if let Some(CouponRule {
+        discount: kind,
+        min_spend,
+        covers,
+    }) = coupon
+    {
+        let picked: Vec<usize> = (0..lines.len()).filter(|&i| covers(&lines[i])).collect();
         let base: i64 = picked.iter().map(|&i| lines[i].total()).sum();
         if base == 0 {
             return Err(ServiceError::conflict_on(
@@ -77,7 +89,9 @@ pub fn price(
             return Err(ServiceError::conflict_on(
                 "coupon_min_spend",
                 "claimed_coupon_id",
-                format!("the coupon needs a spend of {min_spend} (minor units) on its items; these come to {base}"),
+                format!(
+                    "the coupon needs a spend of {min_spend} (minor units) on its items; these come to {base}"
+                ),
             ));
         }
         discount = match kind {
@@ -176,7 +190,11 @@ mod tests {
         let only_shoes = |l: &PricedLine| l.category_id == "shoes";
         let totals = price(
             &mut lines,
-            Some((Discount::PercentOff(10), 0, &only_shoes)),
+            Some(CouponRule {
+                discount: Discount::PercentOff(10),
+                min_spend: 0,
+                covers: &only_shoes,
+            }),
             SHIP,
         )
         .unwrap();
@@ -190,13 +208,40 @@ mod tests {
     fn amount_coupon_never_exceeds_its_lines_and_min_spend_holds() {
         let mut lines = vec![line("a", "c", 1, 300)];
         let all = |_: &PricedLine| true;
-        let totals = price(&mut lines, Some((Discount::AmountOff(1000), 0, &all)), SHIP).unwrap();
+        let totals = price(
+            &mut lines,
+            Some(CouponRule {
+                discount: Discount::AmountOff(1000),
+                min_spend: 0,
+                covers: &all,
+            }),
+            SHIP,
+        )
+        .unwrap();
         assert_eq!(totals.discount, 300);
         assert_eq!(totals.total, 500);
-        let err = price(&mut lines, Some((Discount::AmountOff(100), 301, &all)), SHIP).unwrap_err();
+        let err = price(
+            &mut lines,
+            Some(CouponRule {
+                discount: Discount::AmountOff(100),
+                min_spend: 301,
+                covers: &all,
+            }),
+            SHIP,
+        )
+        .unwrap_err();
         assert_eq!(err.code(), "coupon_min_spend");
         let none = |_: &PricedLine| false;
-        let err = price(&mut lines, Some((Discount::AmountOff(100), 0, &none)), SHIP).unwrap_err();
+        let err = price(
+            &mut lines,
+            Some(CouponRule {
+                discount: Discount::AmountOff(100),
+                min_spend: 0,
+                covers: &none,
+            }),
+            SHIP,
+        )
+        .unwrap_err();
         assert_eq!(err.code(), "coupon_not_applicable");
     }
 

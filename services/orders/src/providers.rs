@@ -27,7 +27,11 @@ pub struct Movement<'a> {
 #[async_trait::async_trait]
 pub trait PaymentProvider: Send + Sync {
     /// Takes the money. `Ok(Err(decline))` is a refusal, not a failure of ours.
-    async fn charge(&self, tx: &mut Tx, movement: &Movement<'_>) -> ServiceResult<Result<(), Decline>>;
+    async fn charge(
+        &self,
+        tx: &mut Tx,
+        movement: &Movement<'_>,
+    ) -> ServiceResult<Result<(), Decline>>;
     /// Gives money back to where it came from.
     async fn refund(&self, tx: &mut Tx, movement: &Movement<'_>) -> ServiceResult<()>;
     /// The ledger account on the shopper's side of the movement.
@@ -39,7 +43,12 @@ pub const WALLET: &str = "wallet";
 /// The wallet: a stored balance per user and currency that never goes below zero.
 pub struct Wallet;
 
-pub async fn credit_wallet(tx: &mut Tx, user_id: &str, currency: &str, amount: i64) -> ServiceResult<()> {
+pub async fn credit_wallet(
+    tx: &mut Tx,
+    user_id: &str,
+    currency: &str,
+    amount: i64,
+) -> ServiceResult<()> {
     sqlx::query(
         "INSERT INTO wallets (user_id, currency, balance) VALUES ($1, $2, $3) \
          ON CONFLICT (user_id, currency) DO UPDATE SET balance = wallets.balance + excluded.balance",
@@ -127,7 +136,7 @@ fn luhn_valid(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn brand(number: &str) -> &'static str {
@@ -142,7 +151,10 @@ fn brand(number: &str) -> &'static str {
 impl SandboxCards {
     /// Checks a card number and exchanges it for a token; the number itself goes no further.
     pub async fn tokenize(&self, tx: &mut Tx, number: &str) -> ServiceResult<Tokenized> {
-        let number: String = number.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+        let number: String = number
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect();
         let digits: Option<Vec<u8>> = number
             .chars()
             .map(|c| c.to_digit(10).and_then(|d| u8::try_from(d).ok()))
@@ -175,10 +187,11 @@ impl SandboxCards {
 #[async_trait::async_trait]
 impl PaymentProvider for SandboxCards {
     async fn charge(&self, tx: &mut Tx, m: &Movement<'_>) -> ServiceResult<Result<(), Decline>> {
-        let outcome: Option<(String,)> = sqlx::query_as("SELECT outcome FROM sandbox_cards WHERE token = $1")
-            .bind(m.token)
-            .fetch_optional(&mut **tx)
-            .await?;
+        let outcome: Option<(String,)> =
+            sqlx::query_as("SELECT outcome FROM sandbox_cards WHERE token = $1")
+                .bind(m.token)
+                .fetch_optional(&mut **tx)
+                .await?;
         Ok(match outcome.as_ref().map(|(o,)| o.as_str()) {
             Some(SUCCEEDS) => Ok(()),
             Some(INSUFFICIENT) => Err(Decline {

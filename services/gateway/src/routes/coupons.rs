@@ -44,7 +44,10 @@ pub struct Coupon {
 }
 
 fn scope_name(scope: pb::CouponScope) -> String {
-    scope.as_str_name().trim_start_matches("COUPON_SCOPE_").to_ascii_lowercase()
+    scope
+        .as_str_name()
+        .trim_start_matches("COUPON_SCOPE_")
+        .to_ascii_lowercase()
 }
 
 impl From<pb::Coupon> for Coupon {
@@ -114,7 +117,10 @@ impl From<pb::ClaimedCoupon> for ClaimedCoupon {
     fn from(c: pb::ClaimedCoupon) -> Self {
         Self {
             id: c.id,
-            coupon: c.coupon.map(Coupon::from).unwrap_or_else(|| Coupon::from(pb::Coupon::default())),
+            coupon: c
+                .coupon
+                .map(Coupon::from)
+                .unwrap_or_else(|| Coupon::from(pb::Coupon::default())),
             status: c.status,
             order_id: non_empty(c.order_id),
             claimed_at_ms: c.claimed_at_ms,
@@ -162,15 +168,20 @@ async fn create_coupon(
     user: AuthUser,
     ApiJson(body): ApiJson<CreateCoupon>,
 ) -> ApiResult<(StatusCode, Json<Coupon>)> {
-    let scope = pb::CouponScope::from_str_name(&format!("COUPON_SCOPE_{}", body.scope.to_ascii_uppercase()))
-        .filter(|s| *s != pb::CouponScope::Unspecified)
-        .ok_or_else(|| ApiError::invalid("scope", "scope must be shop, product or category"))?;
+    let scope = pb::CouponScope::from_str_name(&format!(
+        "COUPON_SCOPE_{}",
+        body.scope.to_ascii_uppercase()
+    ))
+    .filter(|s| *s != pb::CouponScope::Unspecified)
+    .ok_or_else(|| ApiError::invalid("scope", "scope must be shop, product or category"))?;
     let request = pb::CreateCouponRequest {
         code: body.code,
         title: body.title,
         amount_off: body.amount_off.unwrap_or(0),
         percent_off: body.percent_off.unwrap_or(0),
-        currency: body.currency.unwrap_or_else(|| state.settings.shop.currency.clone()),
+        currency: body
+            .currency
+            .unwrap_or_else(|| state.settings.shop.currency.clone()),
         min_spend: body.min_spend,
         scope: scope as i32,
         scope_id: body.scope_id.unwrap_or_default(),
@@ -179,14 +190,20 @@ async fn create_coupon(
         total_quantity: body.total_quantity,
         per_user_limit: body.per_user_limit.unwrap_or(0),
     };
-    let coupon = state.coupons().create_coupon(authorized(request, user.token())).await?;
+    let coupon = state
+        .coupons()
+        .create_coupon(authorized(request, user.token()))
+        .await?;
     Ok((StatusCode::CREATED, Json(coupon.into_inner().into())))
 }
 
 /// The seller's coupons with claim and use counts.
 #[utoipa::path(get, path = "/api/v1/seller/coupons", tag = "coupons", security(("bearer" = [])),
     responses((status = 200, description = "The shop's coupons", body = CouponList)))]
-async fn my_shop_coupons(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<CouponList>> {
+async fn my_shop_coupons(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<CouponList>> {
     let list = state
         .coupons()
         .list_my_coupons(authorized(pb::ListMyCouponsRequest {}, user.token()))
@@ -231,7 +248,10 @@ async fn claim_coupon(
 ) -> ApiResult<(StatusCode, Json<ClaimedCoupon>)> {
     let claimed = state
         .coupons()
-        .claim_coupon(authorized(pb::ClaimCouponRequest { coupon_id }, user.token()))
+        .claim_coupon(authorized(
+            pb::ClaimCouponRequest { coupon_id },
+            user.token(),
+        ))
         .await?;
     Ok((StatusCode::CREATED, Json(claimed.into_inner().into())))
 }

@@ -203,9 +203,12 @@ impl ListParams {
     fn request(self, as_seller: bool) -> ApiResult<pb::ListOrdersRequest> {
         let status = match self.status.as_deref() {
             None | Some("") => pb::OrderStatus::Unspecified,
-            Some(name) => pb::OrderStatus::from_str_name(&format!("ORDER_STATUS_{}", name.to_ascii_uppercase()))
-                .filter(|s| *s != pb::OrderStatus::Unspecified)
-                .ok_or_else(|| ApiError::invalid("status", format!("unknown order status {name:?}")))?,
+            Some(name) => pb::OrderStatus::from_str_name(&format!(
+                "ORDER_STATUS_{}",
+                name.to_ascii_uppercase()
+            ))
+            .filter(|s| *s != pb::OrderStatus::Unspecified)
+            .ok_or_else(|| ApiError::invalid("status", format!("unknown order status {name:?}")))?,
         };
         Ok(pb::ListOrdersRequest {
             status: status as i32,
@@ -333,7 +336,10 @@ async fn checkout(
         address_id: body.address_id.unwrap_or_default(),
         claimed_coupon_id: body.claimed_coupon_id.unwrap_or_default(),
     };
-    let order = state.orders().checkout(authorized(request, user.token())).await?;
+    let order = state
+        .orders()
+        .checkout(authorized(request, user.token()))
+        .await?;
     Ok((StatusCode::CREATED, Json(order.into_inner().into())))
 }
 
@@ -364,7 +370,13 @@ async fn get_order(
 ) -> ApiResult<Json<Order>> {
     let order = state
         .orders()
-        .get_order(authorized(pb::GetOrderRequest { id, as_seller: false }, user.token()))
+        .get_order(authorized(
+            pb::GetOrderRequest {
+                id,
+                as_seller: false,
+            },
+            user.token(),
+        ))
         .await?;
     Ok(Json(order.into_inner().into()))
 }
@@ -381,7 +393,13 @@ async fn cancel_order(
 ) -> ApiResult<Json<Order>> {
     let order = state
         .orders()
-        .cancel_order(authorized(pb::CancelOrderRequest { id, as_seller: false }, user.token()))
+        .cancel_order(authorized(
+            pb::CancelOrderRequest {
+                id,
+                as_seller: false,
+            },
+            user.token(),
+        ))
         .await?;
     Ok(Json(order.into_inner().into()))
 }
@@ -469,7 +487,13 @@ async fn returns_of(
 ) -> ApiResult<Json<ReturnList>> {
     let list = state
         .orders()
-        .list_returns(authorized(pb::ListReturnsRequest { order_id, as_seller }, user.token()))
+        .list_returns(authorized(
+            pb::ListReturnsRequest {
+                order_id,
+                as_seller,
+            },
+            user.token(),
+        ))
         .await?
         .into_inner();
     Ok(Json(ReturnList {
@@ -504,7 +528,13 @@ async fn seller_get_order(
 ) -> ApiResult<Json<Order>> {
     let order = state
         .orders()
-        .get_order(authorized(pb::GetOrderRequest { id, as_seller: true }, user.token()))
+        .get_order(authorized(
+            pb::GetOrderRequest {
+                id,
+                as_seller: true,
+            },
+            user.token(),
+        ))
         .await?;
     Ok(Json(order.into_inner().into()))
 }
@@ -525,7 +555,10 @@ async fn seller_ship(
         tracking_number: body.tracking_number,
         carrier: body.carrier,
     };
-    let order = state.orders().ship_order(authorized(request, user.token())).await?;
+    let order = state
+        .orders()
+        .ship_order(authorized(request, user.token()))
+        .await?;
     Ok(Json(order.into_inner().into()))
 }
 
@@ -558,7 +591,13 @@ async fn seller_cancel(
 ) -> ApiResult<Json<Order>> {
     let order = state
         .orders()
-        .cancel_order(authorized(pb::CancelOrderRequest { id, as_seller: true }, user.token()))
+        .cancel_order(authorized(
+            pb::CancelOrderRequest {
+                id,
+                as_seller: true,
+            },
+            user.token(),
+        ))
         .await?;
     Ok(Json(order.into_inner().into()))
 }
@@ -575,10 +614,18 @@ async fn seller_list_returns(
     returns_of(&state, &user, order_id, true).await
 }
 
-async fn decide(state: &AppState, user: &AuthUser, return_id: String, accept: bool) -> ApiResult<Json<ReturnRequest>> {
+async fn decide(
+    state: &AppState,
+    user: &AuthUser,
+    return_id: String,
+    accept: bool,
+) -> ApiResult<Json<ReturnRequest>> {
     let decided = state
         .orders()
-        .decide_return(authorized(pb::DecideReturnRequest { return_id, accept }, user.token()))
+        .decide_return(authorized(
+            pb::DecideReturnRequest { return_id, accept },
+            user.token(),
+        ))
         .await?;
     Ok(Json(decided.into_inner().into()))
 }

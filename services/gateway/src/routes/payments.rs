@@ -167,7 +167,10 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The caller's wallet and saved cards.
 #[utoipa::path(get, path = "/api/v1/payment-methods", tag = "payments", security(("bearer" = [])),
     responses((status = 200, description = "Payment methods", body = PaymentMethodList)))]
-async fn list_methods(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<PaymentMethodList>> {
+async fn list_methods(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<PaymentMethodList>> {
     let list = state
         .payments()
         .list_payment_methods(authorized(pb::ListPaymentMethodsRequest {}, user.token()))
@@ -194,7 +197,10 @@ async fn add_card(
         exp_year: body.exp_year,
         cvc: body.cvc,
     };
-    let method = state.payments().add_card(authorized(request, user.token())).await?;
+    let method = state
+        .payments()
+        .add_card(authorized(request, user.token()))
+        .await?;
     Ok((StatusCode::CREATED, Json(method.into_inner().into())))
 }
 
@@ -210,7 +216,10 @@ async fn remove_method(
 ) -> ApiResult<StatusCode> {
     state
         .payments()
-        .remove_payment_method(authorized(pb::RemovePaymentMethodRequest { id }, user.token()))
+        .remove_payment_method(authorized(
+            pb::RemovePaymentMethodRequest { id },
+            user.token(),
+        ))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -245,10 +254,15 @@ async fn top_up(
         payment_method_id: body.payment_method_id,
         amount: Some(tokshop_proto::catalog::Money {
             amount_minor: body.amount_minor,
-            currency: body.currency.unwrap_or_else(|| state.settings.shop.currency.clone()),
+            currency: body
+                .currency
+                .unwrap_or_else(|| state.settings.shop.currency.clone()),
         }),
     };
-    let payment = state.payments().top_up_wallet(authorized(request, user.token())).await?;
+    let payment = state
+        .payments()
+        .top_up_wallet(authorized(request, user.token()))
+        .await?;
     settled(payment.into_inner())
 }
 
@@ -270,7 +284,10 @@ async fn pay_order(
         order_id,
         payment_method_id: body.payment_method_id,
     };
-    let payment = state.payments().pay_order(authorized(request, user.token())).await?;
+    let payment = state
+        .payments()
+        .pay_order(authorized(request, user.token()))
+        .await?;
     settled(payment.into_inner())
 }
 
@@ -314,7 +331,10 @@ async fn order_payments(
 /// Admin: verify that the ledger balances and every order's money matches its state.
 #[utoipa::path(get, path = "/api/v1/admin/ledger/verify", tag = "payments", security(("bearer" = [])),
     responses((status = 200, description = "The report", body = LedgerReport)))]
-async fn verify_ledger(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<LedgerReport>> {
+async fn verify_ledger(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<LedgerReport>> {
     let report = state
         .payments()
         .verify_ledger(authorized(pb::VerifyLedgerRequest {}, user.token()))

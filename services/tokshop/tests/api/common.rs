@@ -178,6 +178,23 @@ impl TestApp {
         }
     }
 
+    /// Stops the server and starts it again on the same database and data dir, with `adjust` applied to the
+    /// settings, as a restart of the process would.
+    pub async fn restart(&mut self, adjust: impl FnOnce(&mut Settings)) {
+        if let Some(running) = self.running.take() {
+            running.stop().await.expect("clean shutdown");
+        }
+        let mut settings = (*self.settings).clone();
+        adjust(&mut settings);
+        let settings = Arc::new(settings);
+        let running = tokshop::start(settings.clone(), None, CancellationToken::new())
+            .await
+            .expect("restart tokshop");
+        self.base = format!("http://{}", running.gateway_addr.expect("gateway address"));
+        self.settings = settings;
+        self.running = Some(running);
+    }
+
     pub fn running(&self) -> &Running {
         self.running.as_ref().unwrap()
     }
@@ -231,6 +248,10 @@ impl TestApp {
 
     pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
         self.call(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.call(Method::PUT, path, token, Some(body)).await
     }
 
     pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Reply {

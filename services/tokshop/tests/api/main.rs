@@ -12,5 +12,8 @@ mod distributed;
 mod grpc;
 mod idempotency;
 mod ops;
+mod orders;
+mod payments;
 mod search;
+mod shop;
 mod stock;
