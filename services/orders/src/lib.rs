@@ -35,6 +35,9 @@ pub const ORDER_SERVICE: &str = "tokshop.order.v1.OrderService";
 pub const COUPON_SERVICE: &str = "tokshop.order.v1.CouponService";
 pub const PAYMENT_SERVICE: &str = "tokshop.payment.v1.PaymentService";
 
+/// The topics this service records; the process running it relays them (see `events::Relay::only`).
+pub const EVENT_TOPICS: &[&str] = &["order.", "payment.", "refund."];
+
 const MIGRATIONS: Migrations = migrations!(1 => "0001_init");
 
 /// Channels to the services orders call.

@@ -158,6 +158,8 @@ pub struct Relay {
     bus: Arc<dyn EventBus>,
     wake: Arc<Notify>,
     poll: Duration,
+    /// Topic prefixes this relay publishes (`order.`); empty means every topic.
+    prefixes: Vec<String>,
 }
 
 impl Relay {
@@ -167,7 +169,16 @@ impl Relay {
             bus,
             wake: Arc::new(Notify::new()),
             poll: Duration::from_millis(250),
+            prefixes: Vec::new(),
         }
+    }
+
+    /// Publishes only topics starting with one of `prefixes`: the events whose consumers this process runs.
+    /// Parts sharing one database each relay their own events, so none is published to a bus without its
+    /// consumers.
+    pub fn only(mut self, prefixes: &[&str]) -> Self {
+        self.prefixes = prefixes.iter().map(|p| format!("{p}%")).collect();
+        self
     }
 
     /// A handle that makes the relay look at the outbox now rather than at its next poll.
@@ -231,14 +242,27 @@ impl Relay {
         &self,
         conn: &mut sqlx::pool::PoolConnection<Any>,
     ) -> anyhow::Result<usize> {
-        let rows = sqlx::query_as::<_, OutboxRow>(
+        let filter: Vec<String> = (0..self.prefixes.len())
+            .map(|i| format!("topic LIKE ${}", i + 2))
+            .collect();
+        let filter = if filter.is_empty() {
+            String::new()
+        } else {
+            format!(" AND ({})", filter.join(" OR "))
+        };
+        // Only numbered placeholders are spliced in; the prefixes are bound.
+        let sql = format!(
             "SELECT seq, id, topic, aggregate_id, payload, occurred_at_ms FROM outbox \
-             WHERE published_at_ms IS NULL ORDER BY seq LIMIT $1",
-        )
-        .bind(BATCH)
-        .fetch_all(&mut **conn)
-        .await
-        .context("reading the outbox")?;
+             WHERE published_at_ms IS NULL{filter} ORDER BY seq LIMIT $1"
+        );
+        let mut query = sqlx::query_as::<_, OutboxRow>(sqlx::AssertSqlSafe(sql)).bind(BATCH);
+        for prefix in &self.prefixes {
+            query = query.bind(prefix);
+        }
+        let rows = query
+            .fetch_all(&mut **conn)
+            .await
+            .context("reading the outbox")?;
         let mut published = 0;
         for row in rows {
             let event = Event {

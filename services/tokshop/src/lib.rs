@@ -170,10 +170,11 @@ pub async fn start(
             .spawn(tokshop_orders::run_sweeper(ctx.clone(), shutdown.clone()));
     }
 
-    if let Some(ctx) = &ctx {
-        // One relay per process publishes this database's committed events to the process's bus. It starts
-        // once every consumer has subscribed, so no pending event is published past one.
-        let relay = events::Relay::new(ctx.db.clone(), Arc::new(ctx.bus.clone()));
+    if let Some(ctx) = ctx.as_ref().filter(|_| runs(Part::Orders)) {
+        // The process running the orders service relays its committed events to its bus, where its consumers
+        // are. It starts once every consumer has subscribed, so no pending event is published past one.
+        let relay = events::Relay::new(ctx.db.clone(), Arc::new(ctx.bus.clone()))
+            .only(tokshop_orders::EVENT_TOPICS);
         running.tasks.spawn(relay.run(shutdown.clone()));
     }
 

@@ -1,5 +1,6 @@
-//! The distributed shape in one test: identity, catalog, cart and gateway each started alone (`serve --only`),
-//! sharing one PostgreSQL database and finding each other through `services.*.url`.
+//! The distributed shape in one test: identity, catalog, cart, orders and gateway each started alone
+//! (`serve --only`), sharing one PostgreSQL database and finding each other through `services.*.url`. A
+//! purchase crosses every part, and the orders process's event consumers reach the catalog over gRPC.
 
 use std::sync::Arc;
 
@@ -44,11 +45,24 @@ async fn parts_run_alone_and_find_each_other() {
     .unwrap();
     assert!(cart.catalog_addr.is_none());
     let cart_url = format!("http://{}", cart.cart_addr.unwrap());
+    let orders = tokshop::start(
+        base(&|s| {
+            s.services.identity.url = Some(identity_url.clone());
+            s.services.catalog.url = Some(catalog_url.clone());
+            s.services.cart.url = Some(cart_url.clone());
+        }),
+        Some(Part::Orders),
+        shutdown.clone(),
+    )
+    .await
+    .unwrap();
+    let orders_url = format!("http://{}", orders.orders_addr.unwrap());
     let gateway = tokshop::start(
         base(&|s| {
             s.services.identity.url = Some(identity_url.clone());
             s.services.catalog.url = Some(catalog_url.clone());
             s.services.cart.url = Some(cart_url.clone());
+            s.services.orders.url = Some(orders_url.clone());
         }),
         Some(Part::Gateway),
         shutdown.clone(),
@@ -84,6 +98,7 @@ async fn parts_run_alone_and_find_each_other() {
         .await
         .unwrap();
     assert_eq!(products.status(), 200);
+    buy_across_parts(&client, &api, token).await;
 
     // A part started alone without the shared secret refuses to start rather than mint tokens nobody accepts.
     let mut no_secret = crate::common::test_settings(&data_dir);
@@ -102,6 +117,126 @@ async fn parts_run_alone_and_find_each_other() {
 
     shutdown.cancel();
     identity.wait().await.unwrap();
+    cart.wait().await.unwrap();
+    orders.wait().await.unwrap();
     gateway.wait().await.unwrap();
     shared.stop().await;
+}
+
+async fn send(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: String,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let response = client
+        .request(method, url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    assert!(status.is_success(), "{status}: {body}");
+    body
+}
+
+/// A seller lists a product, `buyer` checks out and pays from the wallet; the sale reaches the catalog's count.
+async fn buy_across_parts(client: &reqwest::Client, api: &str, buyer: &str) {
+    use reqwest::Method;
+    let post = |path: &str, token: &str, body| {
+        send(
+            client,
+            Method::POST,
+            format!("{api}{path}"),
+            token.to_owned(),
+            body,
+        )
+    };
+    let admin = post(
+        "/api/v1/auth/login",
+        "",
+        json!({"login": "root_admin", "password": "admin-password-1"}),
+    )
+    .await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let category = post(
+        "/api/v1/categories",
+        &admin,
+        json!({"name": "Spread", "slug": "spread"}),
+    )
+    .await;
+    let shop = post(
+        "/api/v1/auth/register",
+        "",
+        json!({"username": "spreadshop", "email": "shop@example.com", "password": "s3cret-pass"}),
+    )
+    .await;
+    let seller = post(
+        "/api/v1/seller/onboarding",
+        shop["access_token"].as_str().unwrap(),
+        json!({"shop_name": "Spread"}),
+    )
+    .await;
+    let seller = seller["access_token"].as_str().unwrap();
+    let product = post(
+        "/api/v1/seller/products",
+        seller,
+        crate::common::product_body(category["id"].as_str().unwrap(), "Spread boots", 2000, 5),
+    )
+    .await;
+    let variant = product["variants"][0]["id"].as_str().unwrap();
+    post(
+        "/api/v1/me/addresses",
+        buyer,
+        json!({"recipient": "S", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}),
+    )
+    .await;
+    let card = post(
+        "/api/v1/payment-methods",
+        buyer,
+        json!({"number": "4242424242424242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}),
+    )
+    .await;
+    post(
+        "/api/v1/wallet/top-up",
+        buyer,
+        json!({"payment_method_id": card["id"], "amount_minor": 5000}),
+    )
+    .await;
+    let order = post(
+        "/api/v1/orders",
+        buyer,
+        json!({"items": [{"variant_id": variant, "quantity": 1}]}),
+    )
+    .await;
+    let paid = post(
+        &format!("/api/v1/orders/{}/pay", order["id"].as_str().unwrap()),
+        buyer,
+        json!({"payment_method_id": "wallet"}),
+    )
+    .await;
+    assert_eq!(paid["status"], "succeeded");
+    let product_url = format!("{api}/api/v1/products/{}", product["id"].as_str().unwrap());
+    let mut sold = 0;
+    for _ in 0..100 {
+        let now = send(
+            client,
+            Method::GET,
+            product_url.clone(),
+            buyer.to_owned(),
+            json!(null),
+        )
+        .await;
+        sold = now["sold_count"].as_i64().unwrap();
+        if sold == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(sold, 1);
 }
