@@ -16,9 +16,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sqlx::{Connection, Executor};
-use tokio_util::sync::CancellationToken;
-use tokshop_platform::config::{Secret, Settings};
+mod support;
+
+use support::{ms, percentile};
 
 const SEARCHES_PER_QUERY: usize = 60;
 const THROUGHPUT_SECONDS: u64 = 10;
@@ -42,52 +42,14 @@ const QUERIES: &[(&str, &str)] = &[
     ("text, page 2", "q=shoe&cursor={cursor}"),
 ];
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2}", d.as_secs_f64() * 1000.0)
-}
-
-async fn fresh_postgres() -> (String, String) {
-    let admin = std::env::var("TOKSHOP_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let name = format!("tokshop_bench_{}", uuid::Uuid::now_v7().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("PostgreSQL reachable");
-    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .await
-        .unwrap();
-    let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
-    (format!("{base}/{name}"), admin)
-}
-
 async fn run(backend: &str, products: usize) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut settings = Settings {
-        data_dir: dir.path().to_owned(),
-        ..Settings::default()
-    };
-    settings.gateway.listen = "127.0.0.1:0".parse().unwrap();
-    settings.gateway.rate_limit_per_second = 0;
-    settings.seed.demo = true;
-    settings.seed.products = products;
-    settings.log.level = "warn".into();
-    let mut cleanup = None;
-    if backend == "postgres" {
-        let (url, admin) = fresh_postgres().await;
-        settings.database.url = Some(Secret::new(url.clone()));
-        cleanup = Some((url, admin));
-    }
-
-    let settings = Arc::new(settings);
     let started = Instant::now();
-    let running = tokshop::start(settings.clone(), None, CancellationToken::new())
-        .await
-        .expect("start tokshop");
+    let bench = support::start(backend, |settings| {
+        settings.seed.demo = true;
+        settings.seed.products = products;
+    })
+    .await;
+    let settings = bench.settings.clone();
     let seed_time = started.elapsed();
     // A bulk load leaves the planner without statistics until autovacuum catches up; measure the steady state.
     let db = tokshop_platform::db::Db::connect(&settings.database_url(), 1)
@@ -95,7 +57,7 @@ async fn run(backend: &str, products: usize) {
         .unwrap();
     sqlx::raw_sql("ANALYZE").execute(db.pool()).await.unwrap();
     db.close().await;
-    let base = format!("http://{}", running.gateway_addr.unwrap());
+    let base = bench.base.clone();
     let client = reqwest::Client::new();
     let get = |path: String| {
         let client = client.clone();
@@ -228,16 +190,7 @@ async fn run(backend: &str, products: usize) {
         ms(percentile(&latencies, 0.99)),
     );
 
-    running.stop().await.unwrap();
-    if let Some((url, admin)) = cleanup {
-        let name = url.rsplit('/').next().unwrap().to_owned();
-        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-        conn.execute(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .await
-        .unwrap();
-    }
+    bench.stop().await;
 }
 
 #[tokio::main]
@@ -246,18 +199,11 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000);
-    let args: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let wanted = |name: &str| args.is_empty() || args.iter().any(|a| a == name);
     println!(
         "# tokshop gateway benchmark ({} cores)",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    for backend in ["sqlite", "postgres"] {
-        if wanted(backend) {
-            run(backend, products).await;
-        }
+    for backend in support::backends() {
+        run(backend, products).await;
     }
 }
