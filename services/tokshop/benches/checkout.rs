@@ -204,7 +204,7 @@ async fn run(backend: &str) {
         format!("{base}/api/v1/seller/products"),
         &seller,
         json!({"category_id": category["id"], "title": "Bench boots", "description": "Boots for benches",
-               "variants": [{"sku": "B-42", "price_minor": 5990, "stock": STOCK}]}),
+               "image_urls": [], "variants": [{"sku": "B-42", "options": [], "image_urls": [], "price_minor": 5990, "stock": STOCK}]}),
     )
     .await;
     let variant = product["variants"][0]["id"].as_str().unwrap().to_owned();
