@@ -85,6 +85,18 @@ pub async fn router(ctx: &ServiceContext, upstreams: Upstreams) -> anyhow::Resul
     .add_service(PaymentServiceServer::new(payments)))
 }
 
+/// The ledger check of `VerifyLedger`, run straight against a database (the `verify-ledger` command). It only
+/// reads.
+pub async fn verify_ledger(
+    db: &tokshop_platform::db::Db,
+) -> anyhow::Result<tokshop_proto::payment::LedgerReport> {
+    use anyhow::Context;
+    payments::verify(db)
+        .await
+        .map_err(|err| anyhow::anyhow!("{err:?}"))
+        .context("reading the ledger (has tokshop run on this database?)")
+}
+
 /// One sweep now: expire unpaid orders, abandon stuck checkouts, complete long-delivered orders.
 pub async fn sweep_once(ctx: &ServiceContext) -> anyhow::Result<Swept> {
     Ok(lifecycle::sweep(&ctx.db, &ctx.settings.orders).await?)

@@ -28,6 +28,9 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         products: usize,
     },
+    /// Check the books in the configured database: every ledger transaction balances, wallets match their
+    /// accounts, and each order's payments and refunds match its state. Exits non-zero on any problem.
+    VerifyLedger,
 }
 
 #[tokio::main]
@@ -40,6 +43,21 @@ async fn main() -> anyhow::Result<()> {
         Command::Seed { products } => {
             let report = tokshop::seed_remote(&settings, products).await?;
             println!("{report:?}");
+            Ok(())
+        }
+        Command::VerifyLedger => {
+            let db = tokshop_platform::db::Db::connect(&settings.database_url(), 1).await?;
+            let report = tokshop_orders::verify_ledger(&db).await?;
+            db.close().await;
+            println!(
+                "{} ledger transactions, {} entries, {} orders checked",
+                report.transactions, report.entries, report.orders_checked
+            );
+            for problem in &report.problems {
+                println!("problem: {problem}");
+            }
+            anyhow::ensure!(report.balanced, "the ledger does not balance");
+            println!("balanced");
             Ok(())
         }
     }
@@ -63,6 +81,8 @@ async fn serve(settings: Arc<Settings>, only: Option<Part>) -> anyhow::Result<()
     for (name, addr) in [
         ("identity", running.identity_addr),
         ("catalog", running.catalog_addr),
+        ("cart", running.cart_addr),
+        ("orders", running.orders_addr),
     ] {
         if let Some(addr) = addr {
             tracing::info!(service = name, %addr, "gRPC service listening");

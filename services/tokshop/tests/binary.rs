@@ -131,4 +131,16 @@ async fn embedded_default_runs_seeds_and_stops_cleanly() {
     assert_eq!(listed_products(&client, &base).await, 24);
     let status = terminate(child);
     assert!(status.success());
+
+    // The books can be checked offline, straight from the database.
+    let verified = Command::new(env!("CARGO_BIN_EXE_tokshop"))
+        .arg("verify-ledger")
+        .current_dir(dir.path())
+        .env_clear()
+        .env("TOKSHOP_LOG_LEVEL", "warn")
+        .output()
+        .expect("run verify-ledger");
+    let stdout = String::from_utf8_lossy(&verified.stdout);
+    assert!(verified.status.success(), "{stdout}");
+    assert!(stdout.contains("balanced"), "{stdout}");
 }

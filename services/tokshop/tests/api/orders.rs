@@ -155,6 +155,7 @@ async fn two_hundred_checkouts_of_fifty_units_make_fifty_orders(app: &TestApp) {
         listed += page["orders"].as_array().unwrap().len();
     }
     assert_eq!(listed, 50);
+    ledger_balances(app).await;
 }
 
 async fn checkout_from_the_cart_takes_the_lines_out(app: &TestApp) {
@@ -200,6 +201,7 @@ async fn a_retried_checkout_creates_one_order(app: &TestApp) {
     }
     assert!(ids.iter().all(|id| *id == ids[0]));
     assert_eq!(stock(app, &s.product_id).await, 8);
+    ledger_balances(app).await;
 }
 
 async fn coupons_discount_and_come_back_when_cancelled_unpaid(app: &TestApp) {
@@ -348,6 +350,7 @@ async fn coupons_discount_and_come_back_when_cancelled_unpaid(app: &TestApp) {
     .expect_error(409, "invalid_order_state", Some("status"));
     // Still given back once: the stock did not move again.
     assert_eq!(stock(app, &s.product_id).await, before + 2);
+    ledger_balances(app).await;
 }
 
 async fn fulfilment_returns_and_invalid_transitions(app: &TestApp) {
@@ -529,6 +532,43 @@ async fn another_users_orders_are_not_found(app: &TestApp) {
     assert_eq!(untouched["status"], "pending_payment");
     assert_eq!(untouched["address"], created["address"]);
     assert_eq!(wallet_balance(app, &intruder).await, 50_000);
+    ledger_balances(app).await;
+}
+
+/// Delivered orders complete by themselves once `orders.auto_complete_secs` has passed.
+async fn delivered_orders_complete_by_themselves(app: &TestApp) {
+    let s = shop(app, "autodone", 1000, 5).await;
+    let (buyer, _) = shopper(app, "ada").await;
+    fund_wallet(app, &buyer, 10_000).await;
+    let created = checkout(app, &buyer, &s.variant, 1).await.expect(201).body;
+    let id = created["id"].as_str().unwrap();
+    pay(app, &buyer, id, "wallet").await.expect(200);
+    app.post(
+        &format!("/api/v1/seller/orders/{id}/ship"),
+        Some(&s.seller),
+        json!({"tracking_number": "TRK1"}),
+    )
+    .await
+    .expect(200);
+    app.post(&format!("/api/v1/seller/orders/{id}/deliver"), Some(&s.seller), json!({}))
+        .await
+        .expect(200);
+    let completed = || async { (order(app, &buyer, id).await["status"] == "completed") as i64 };
+    assert_eq!(eventually(1, completed).await, 1);
+    assert!(order(app, &buyer, id).await["completed_at_ms"].as_i64().unwrap() > 0);
+    ledger_balances(app).await;
+}
+
+mod auto_complete {
+    use super::delivered_orders_complete_by_themselves;
+
+    crate::on_both_databases!(
+        with |s| {
+            s.orders.auto_complete_secs = 0;
+            s.orders.sweep_interval_ms = 100;
+        };
+        delivered_orders_complete_by_themselves
+    );
 }
 
 crate::on_both_databases!(
