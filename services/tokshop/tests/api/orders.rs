@@ -550,12 +550,21 @@ async fn delivered_orders_complete_by_themselves(app: &TestApp) {
     )
     .await
     .expect(200);
-    app.post(&format!("/api/v1/seller/orders/{id}/deliver"), Some(&s.seller), json!({}))
-        .await
-        .expect(200);
+    app.post(
+        &format!("/api/v1/seller/orders/{id}/deliver"),
+        Some(&s.seller),
+        json!({}),
+    )
+    .await
+    .expect(200);
     let completed = || async { (order(app, &buyer, id).await["status"] == "completed") as i64 };
     assert_eq!(eventually(1, completed).await, 1);
-    assert!(order(app, &buyer, id).await["completed_at_ms"].as_i64().unwrap() > 0);
+    assert!(
+        order(app, &buyer, id).await["completed_at_ms"]
+            .as_i64()
+            .unwrap()
+            > 0
+    );
     ledger_balances(app).await;
 }
 
