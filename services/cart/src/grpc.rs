@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use tokshop_platform::grpc::{Reply, reply};
 use tokshop_platform::{ServiceContext, ServiceError, ServiceResult, auth::TokenKeys};
 use tokshop_proto::{
     cart::{self as pb, cart_service_server::CartService},
@@ -10,7 +11,7 @@ use tokshop_proto::{
         GetVariantsRequest, Money, VariantDetail, catalog_service_client::CatalogServiceClient,
     },
 };
-use tonic::{Request, Response, Status, transport::Channel};
+use tonic::{Request, transport::Channel};
 
 use crate::store::{LineRow, Store, check_quantity};
 
@@ -19,12 +20,6 @@ pub struct CartApi {
     store: Store,
     keys: TokenKeys,
     catalog: CatalogServiceClient<Channel>,
-}
-
-type Reply<T> = Result<Response<T>, Status>;
-
-fn reply<T>(result: ServiceResult<T>) -> Reply<T> {
-    result.map(Response::new).map_err(Status::from)
 }
 
 /// One line as the shopper sees it, from the stored quantity and the catalog's current view of the variant.

@@ -1,13 +1,14 @@
 //! The tonic surface of the catalog service: validates input, checks the caller's role and ownership, calls
 //! the store, and shapes rows into messages.
 
+use tokshop_platform::grpc::{Reply, reply};
 use tokshop_platform::{
     ServiceContext, ServiceError, ServiceResult,
     auth::{Principal, Role, TokenKeys},
     money,
 };
 use tokshop_proto::catalog::{self as pb, catalog_service_server::CatalogService};
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 use crate::{
     reservations::{self, ReservationRecord},
@@ -25,12 +26,6 @@ pub struct CatalogApi {
     store: Store,
     keys: TokenKeys,
     default_currency: String,
-}
-
-type Reply<T> = Result<Response<T>, Status>;
-
-fn reply<T>(result: ServiceResult<T>) -> Reply<T> {
-    result.map(Response::new).map_err(Status::from)
 }
 
 fn money(amount_minor: i64, currency: &str) -> pb::Money {

@@ -1,6 +1,7 @@
 //! The tonic surface of the identity service: validates input, checks the caller, calls the store.
 
 use base64::Engine;
+use tokshop_platform::grpc::{Reply, reply};
 use tokshop_platform::{
     ServiceContext, ServiceError, ServiceResult,
     auth::{Role, TokenKeys},
@@ -9,7 +10,7 @@ use tokshop_platform::{
     time::now_ms,
 };
 use tokshop_proto::identity::{self as pb, identity_service_server::IdentityService};
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 use crate::{
     password,
@@ -22,12 +23,6 @@ pub struct IdentityApi {
     store: Store,
     keys: TokenKeys,
     auth: AuthSettings,
-}
-
-type Reply<T> = Result<Response<T>, Status>;
-
-fn reply<T>(result: ServiceResult<T>) -> Reply<T> {
-    result.map(Response::new).map_err(Status::from)
 }
 
 fn roles_of(user: &UserRow) -> Vec<Role> {

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use sqlx::{AnyConnection, FromRow};
+use tokshop_platform::grpc::{Reply, reply};
 use tokshop_platform::{
     ServiceError, ServiceResult,
     auth::{Role, TokenKeys},
@@ -15,7 +16,7 @@ use tokshop_platform::{
     time::now_ms,
 };
 use tokshop_proto::order::{self as pb, coupon_service_server::CouponService};
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 use crate::{
     clients::Clients,
@@ -248,12 +249,6 @@ pub struct CouponApi {
     db: Db,
     keys: TokenKeys,
     clients: Clients,
-}
-
-type Reply<T> = Result<Response<T>, Status>;
-
-fn reply<T>(result: ServiceResult<T>) -> Reply<T> {
-    result.map(Response::new).map_err(Status::from)
 }
 
 fn check_code(code: &str) -> ServiceResult<String> {

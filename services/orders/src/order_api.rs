@@ -2,14 +2,15 @@
 
 use std::sync::Arc;
 
+use tokshop_platform::grpc::{Reply, reply};
 use tokshop_platform::{
     ServiceError, ServiceResult,
-    auth::{Principal, Role, TokenKeys, bearer_from_metadata},
+    auth::{TokenKeys, bearer_from_metadata},
     config::OrderSettings,
     db::Db,
 };
 use tokshop_proto::order::{self as pb, order_service_server::OrderService};
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 use crate::{
     checkout::Checkout,
@@ -29,25 +30,6 @@ pub struct OrderApi {
     clients: Clients,
     providers: Arc<Providers>,
     settings: OrderSettings,
-}
-
-type Reply<T> = Result<Response<T>, Status>;
-
-fn reply<T>(result: ServiceResult<T>) -> Reply<T> {
-    result.map(Response::new).map_err(Status::from)
-}
-
-fn viewer(caller: &Principal, as_seller: bool) -> ServiceResult<Viewer<'_>> {
-    if as_seller {
-        caller.require(Role::Seller)?;
-        Ok(Viewer::Seller(&caller.user_id))
-    } else {
-        Ok(Viewer::Buyer(&caller.user_id))
-    }
-}
-
-fn seller(caller: &Principal) -> ServiceResult<Viewer<'_>> {
-    viewer(caller, true)
 }
 
 fn cursor(value: &str) -> ServiceResult<Option<(i64, String)>> {
@@ -111,7 +93,7 @@ impl OrderService for OrderApi {
         let result = async {
             let caller = self.keys.require_caller(&request)?;
             let req = request.get_ref();
-            self.get(&req.id, viewer(&caller, req.as_seller)?).await
+            self.get(&req.id, Viewer::of(&caller, req.as_seller)?).await
         };
         reply(result.await)
     }
@@ -137,7 +119,7 @@ impl OrderService for OrderApi {
             let mut conn = self.db.pool().acquire().await?;
             let (records, next) = orders::list(
                 &mut conn,
-                viewer(&caller, req.as_seller)?,
+                Viewer::of(&caller, req.as_seller)?,
                 status,
                 limit,
                 cursor(&req.cursor)?,
@@ -161,7 +143,7 @@ impl OrderService for OrderApi {
                 &self.db,
                 &self.providers,
                 req.id.trim(),
-                viewer(&caller, req.as_seller)?,
+                Viewer::of(&caller, req.as_seller)?,
             )
             .await?;
             Ok(orders::message(&record))
@@ -236,9 +218,12 @@ impl OrderService for OrderApi {
         let result = async {
             let caller = self.keys.require_caller(&request)?;
             let req = request.get_ref();
-            let returns =
-                lifecycle::list_returns(&self.db, &req.order_id, viewer(&caller, req.as_seller)?)
-                    .await?;
+            let returns = lifecycle::list_returns(
+                &self.db,
+                &req.order_id,
+                Viewer::of(&caller, req.as_seller)?,
+            )
+            .await?;
             Ok(pb::ListReturnsResponse { returns })
         };
         reply(result.await)
@@ -247,7 +232,7 @@ impl OrderService for OrderApi {
     async fn ship_order(&self, request: Request<pb::ShipOrderRequest>) -> Reply<pb::Order> {
         let result = async {
             let caller = self.keys.require_caller(&request)?;
-            seller(&caller)?;
+            Viewer::of(&caller, true)?;
             let req = request.get_ref();
             let record = lifecycle::ship(
                 &self.db,
@@ -268,7 +253,7 @@ impl OrderService for OrderApi {
             let record = lifecycle::advance(
                 &self.db,
                 request.get_ref().id.trim(),
-                seller(&caller)?,
+                Viewer::of(&caller, true)?,
                 &[SHIPPED],
                 DELIVERED,
                 "marked delivered (only shipped orders can be)",
@@ -285,7 +270,7 @@ impl OrderService for OrderApi {
     ) -> Reply<pb::ReturnRequest> {
         let result = async {
             let caller = self.keys.require_caller(&request)?;
-            seller(&caller)?;
+            Viewer::of(&caller, true)?;
             let req = request.get_ref();
             lifecycle::decide_return(
                 &self.db,

@@ -3,7 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 use sqlx::{Any, AnyConnection, FromRow, Transaction};
-use tokshop_platform::{ServiceError, ServiceResult, events, time::now_ms};
+use tokshop_platform::{
+    ServiceError, ServiceResult,
+    auth::{Principal, Role},
+    events,
+    time::now_ms,
+};
 use tokshop_proto::{catalog::Money, order as pb};
 
 pub type Tx = Transaction<'static, Any>;
@@ -118,7 +123,17 @@ pub enum Viewer<'a> {
     Seller(&'a str),
 }
 
-impl Viewer<'_> {
+impl<'a> Viewer<'a> {
+    /// The caller as a buyer, or as a seller when `as_seller` (which needs the seller role).
+    pub fn of(caller: &'a Principal, as_seller: bool) -> ServiceResult<Self> {
+        if as_seller {
+            caller.require(Role::Seller)?;
+            Ok(Viewer::Seller(&caller.user_id))
+        } else {
+            Ok(Viewer::Buyer(&caller.user_id))
+        }
+    }
+
     pub fn may_see(&self, order: &OrderRow) -> bool {
         let visible = order.status != RESERVING && order.status != FAILED;
         visible

@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
+use tokshop_platform::grpc::{Reply, reply};
 use tokshop_platform::{
-    ServiceResult,
     auth::{Role, TokenKeys},
     db::Db,
 };
 use tokshop_proto::payment::{self as pb, payment_service_server::PaymentService};
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 use crate::{
     orders::{self, Viewer},
@@ -21,12 +21,6 @@ pub struct PaymentApi {
     db: Db,
     keys: TokenKeys,
     providers: Arc<Providers>,
-}
-
-type Reply<T> = Result<Response<T>, Status>;
-
-fn reply<T>(result: ServiceResult<T>) -> Reply<T> {
-    result.map(Response::new).map_err(Status::from)
 }
 
 impl PaymentApi {
@@ -141,12 +135,7 @@ impl PaymentService for PaymentApi {
         let result = async {
             let caller = self.keys.require_caller(&request)?;
             let req = request.get_ref();
-            let viewer = if req.as_seller {
-                caller.require(Role::Seller)?;
-                Viewer::Seller(&caller.user_id)
-            } else {
-                Viewer::Buyer(&caller.user_id)
-            };
+            let viewer = Viewer::of(&caller, req.as_seller)?;
             let mut conn = self.db.pool().acquire().await?;
             let record = orders::load_for(&mut conn, req.order_id.trim(), viewer).await?;
             let (payments, refunds) = payments::order_payments(&mut conn, &record.order.id).await?;

@@ -11,6 +11,16 @@ use tonic::transport::{
     server::{Router, TcpIncoming},
 };
 
+/// What a tonic handler returns.
+pub type Reply<T> = Result<tonic::Response<T>, tonic::Status>;
+
+/// A handler's result as a gRPC reply: the message, or the error as a status with its code and param.
+pub fn reply<T>(result: crate::ServiceResult<T>) -> Reply<T> {
+    result
+        .map(tonic::Response::new)
+        .map_err(tonic::Status::from)
+}
+
 /// A server builder with grpc.health.v1 and server reflection already added; each of `service_names` is
 /// reported SERVING.
 pub async fn router_with_health(service_names: &[&str]) -> anyhow::Result<Router> {
