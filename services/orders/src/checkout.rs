@@ -421,18 +421,8 @@ impl Checkout<'_> {
         };
         let now = now_ms();
         let mut tx = self.db.begin_write().await?;
-        if coupon.is_some()
-            && !coupons::use_for_order(&mut tx, &order.buyer_id, &order.claimed_coupon_id, id)
-                .await?
-        {
-            drop(tx);
-            let used = ServiceError::conflict_on(
-                "coupon_used",
-                "claimed_coupon_id",
-                "this coupon has already been used",
-            );
-            return self.fail(id, used).await;
-        }
+        // The conditional move out of `reserving` also locks the row: of concurrent retries finishing the same
+        // checkout, one opens it and the others find it open and answer with it.
         let opened = sqlx::query(
             "UPDATE orders SET status = $2, subtotal = $3, discount = $4, shipping_fee = $5, total = $6, \
              expires_at_ms = $7, updated_at_ms = $8 WHERE id = $1 AND status = $9",
@@ -449,12 +439,30 @@ impl Checkout<'_> {
         .execute(&mut *tx)
         .await?;
         if opened.rows_affected() != 1 {
+            let current = orders::load(&mut tx, id)
+                .await?
+                .ok_or(ServiceError::not_found("order"))?;
+            if current.order.status != FAILED {
+                return Ok(current);
+            }
             // The sweeper gave up on this checkout while the catalog was slow; its release event is recorded.
             return Err(ServiceError::conflict_on(
                 "checkout_failed",
                 "request_id",
                 "this checkout took too long and was abandoned; start a new one with a new request id",
             ));
+        }
+        if coupon.is_some()
+            && !coupons::use_for_order(&mut tx, &order.buyer_id, &order.claimed_coupon_id, id)
+                .await?
+        {
+            drop(tx);
+            let used = ServiceError::conflict_on(
+                "coupon_used",
+                "claimed_coupon_id",
+                "this coupon has already been used",
+            );
+            return self.fail(id, used).await;
         }
         sqlx::query("DELETE FROM order_lines WHERE order_id = $1")
             .bind(id)
@@ -470,14 +478,19 @@ impl Checkout<'_> {
     }
 
     /// Abandons a reserved checkout with `err`: the order becomes `failed` and its stock is released by the
-    /// `order.checkout_failed` event.
-    async fn fail<T>(&self, id: &str, err: ServiceError) -> ServiceResult<T> {
+    /// `order.checkout_failed` event. If a concurrent retry of the same checkout opened the order first, that
+    /// order is the answer instead.
+    async fn fail(&self, id: &str, err: ServiceError) -> ServiceResult<OrderRecord> {
         let mut tx = self.db.begin_write().await?;
         if orders::transition(&mut tx, id, &[RESERVING], FAILED).await? {
             orders::record_event(&mut tx, "checkout_failed", id, &err.code()).await?;
+            tx.commit().await?;
+            return Err(err);
         }
-        tx.commit().await?;
-        Err(err)
+        match orders::load(&mut tx, id).await? {
+            Some(record) if record.order.status != FAILED => Ok(record),
+            _ => Err(err),
+        }
     }
 }
 

@@ -175,16 +175,42 @@ async fn twenty_concurrent_pays_with_one_key_charge_once(app: &TestApp) {
     );
 }
 
-async fn service_level_pay_is_idempotent_without_the_gateway_store(app: &TestApp) {
+async fn service_level_checkout_and_pay_are_idempotent_without_the_gateway_store(app: &TestApp) {
     use tokshop_platform::{auth::authorized, grpc};
-    use tokshop_proto::payment::{PayOrderRequest, payment_service_client::PaymentServiceClient};
+    use tokshop_proto::{
+        order::{CheckoutRequest, LineChoice, order_service_client::OrderServiceClient},
+        payment::{PayOrderRequest, payment_service_client::PaymentServiceClient},
+    };
 
     let s = shop(app, "grpcpay", 2000, 10).await;
     let (buyer, _) = shopper(app, "gina").await;
     fund_wallet(app, &buyer, 10_000).await;
-    let created = checkout(app, &buyer, &s.variant, 1).await.expect(201).body;
-    let id = created["id"].as_str().unwrap().to_owned();
     let channel = grpc::channel(&format!("http://{}", app.running().orders_addr.unwrap())).unwrap();
+    // Concurrent retries of one checkout make one order and take the stock once.
+    let checkouts: Vec<_> = (0..10)
+        .map(|_| {
+            let mut client = OrderServiceClient::new(channel.clone());
+            let request = authorized(
+                CheckoutRequest {
+                    request_id: "checkout-retry".into(),
+                    items: vec![LineChoice {
+                        variant_id: s.variant.clone(),
+                        quantity: 1,
+                    }],
+                    ..Default::default()
+                },
+                Some(&buyer),
+            );
+            tokio::spawn(async move { client.checkout(request).await.map(|r| r.into_inner().id) })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for call in checkouts {
+        ids.push(call.await.unwrap().expect("every retry succeeds"));
+    }
+    assert!(ids.iter().all(|id| *id == ids[0]));
+    assert_eq!(crate::shop::stock(app, &s.product_id).await, 9);
+    let id = ids[0].clone();
     let calls: Vec<_> = (0..20)
         .map(|_| {
             let mut client = PaymentServiceClient::new(channel.clone());
@@ -283,6 +309,6 @@ async fn cancelling_after_payment_refunds_to_the_original_method(app: &TestApp) 
 crate::on_both_databases!(
     cards_are_tokenized_and_declines_leave_the_order_unpaid,
     twenty_concurrent_pays_with_one_key_charge_once,
-    service_level_pay_is_idempotent_without_the_gateway_store,
+    service_level_checkout_and_pay_are_idempotent_without_the_gateway_store,
     cancelling_after_payment_refunds_to_the_original_method,
 );
