@@ -61,6 +61,33 @@ async fn checkout_prices_on_the_server_and_counts_sales(app: &TestApp) {
     let free = checkout(app, &buyer, &s.variant, 3).await.expect(201).body;
     assert_eq!(free["shipping_fee"]["amount_minor"], 0);
     assert_eq!(free["total"]["amount_minor"], 6000);
+    // Newest first, one per page, and a status filter.
+    let first = app
+        .get("/api/v1/orders?limit=1", Some(&buyer))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(first["orders"][0]["id"], free["id"]);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second = app
+        .get(
+            &format!("/api/v1/orders?limit=1&cursor={cursor}"),
+            Some(&buyer),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(second["orders"][0]["id"], id);
+    assert!(second["next_cursor"].is_null());
+    let paid_only = app
+        .get("/api/v1/orders?status=paid", Some(&buyer))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(paid_only["orders"].as_array().unwrap().len(), 1);
+    app.get("/api/v1/orders?status=lost", Some(&buyer))
+        .await
+        .expect_error(422, "invalid_parameter", Some("status"));
     ledger_balances(app).await;
 }
 
@@ -359,6 +386,27 @@ async fn fulfilment_returns_and_invalid_transitions(app: &TestApp) {
     fund_wallet(app, &buyer, 20_000).await;
     let created = checkout(app, &buyer, &s.variant, 2).await.expect(201).body;
     let id = created["id"].as_str().unwrap().to_owned();
+    // Until it ships, the order can go to another of the buyer's addresses (snapshotted again).
+    let office = app
+        .post(
+            "/api/v1/me/addresses",
+            Some(&buyer),
+            json!({"recipient": "Fay at work", "line1": "9 Office Rd", "city": "Capital City", "postal_code": "54321", "country": "US"}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let moved = app
+        .put(
+            &format!("/api/v1/orders/{id}/address"),
+            Some(&buyer),
+            json!({"address_id": office["id"]}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(moved["address"]["recipient"], "Fay at work");
+    assert_eq!(moved["address"]["city"], "Capital City");
     let ship_path = format!("/api/v1/seller/orders/{id}/ship");
     let ship = |body| app.post(&ship_path, Some(&s.seller), body);
     ship(json!({"tracking_number": "1Z999"}))
