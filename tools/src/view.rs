@@ -1,0 +1,210 @@
+//! Compact JSON views of service replies: ids, names, formatted prices and stock state, nothing else, so tool
+//! results stay cheap in tokens. Also the decimal price argument models write (`80`, `79.90`).
+
+use std::borrow::Cow;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, de};
+use serde_json::{Value, json};
+use tokshop_proto::{cart, catalog, order, payment};
+
+use crate::ToolError;
+
+pub fn money(m: Option<&catalog::Money>) -> String {
+    m.map(|m| tokshop_platform::money::format(m.amount_minor, &m.currency))
+        .unwrap_or_default()
+}
+
+fn options(values: &[catalog::OptionValue]) -> String {
+    values
+        .iter()
+        .map(|o| format!("{}: {}", o.name, o.value))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Longest description a model sees; the rest costs tokens and invites injected instructions.
+const DESCRIPTION_CHARS: usize = 300;
+
+pub fn product(p: &catalog::Product, detailed: bool) -> Value {
+    let variants: Vec<Value> = p
+        .variants
+        .iter()
+        .filter(|v| v.listed)
+        .map(|v| {
+            json!({"id": v.id, "options": options(&v.options), "price": money(v.price.as_ref()), "stock": v.stock})
+        })
+        .collect();
+    let price = match (&p.min_price, &p.max_price) {
+        (Some(min), Some(max)) if min.amount_minor != max.amount_minor => {
+            format!("from {}", money(Some(min)))
+        }
+        (Some(min), _) => money(Some(min)),
+        _ => "not for sale".to_owned(),
+    };
+    let mut value = json!({
+        "id": p.id, "title": p.title, "price": price, "in_stock": p.in_stock, "variants": variants,
+    });
+    if detailed {
+        value["description"] = json!(
+            p.description
+                .chars()
+                .take(DESCRIPTION_CHARS)
+                .collect::<String>()
+        );
+        value["seller_id"] = json!(p.seller_id);
+        value["category"] = json!(p.category_name);
+    }
+    value
+}
+
+pub fn cart(c: &cart::Cart) -> Value {
+    let lines: Vec<Value> = c
+        .lines
+        .iter()
+        .map(|l| {
+            let mut line = json!({
+                "variant_id": l.variant_id, "title": l.title, "options": options(&l.options),
+                "quantity": l.quantity, "unit_price": money(l.unit_price.as_ref()),
+                "line_total": money(l.line_total.as_ref()),
+            });
+            if l.unavailable {
+                line["unavailable"] = json!(true);
+            }
+            if l.short_of_stock {
+                line["short_of_stock"] = json!(true);
+                line["available"] = json!(l.available);
+            }
+            line
+        })
+        .collect();
+    let subtotal: Vec<String> = c.subtotals.iter().map(|m| money(Some(m))).collect();
+    json!({"lines": lines, "subtotal": subtotal.join(" + "), "ready_for_checkout": c.ready_for_checkout})
+}
+
+pub fn status_name(status: order::OrderStatus) -> String {
+    status
+        .as_str_name()
+        .trim_start_matches("ORDER_STATUS_")
+        .to_ascii_lowercase()
+}
+
+pub fn order(o: &order::Order) -> Value {
+    let items: Vec<Value> = o
+        .lines
+        .iter()
+        .map(|l| {
+            json!({"variant_id": l.variant_id, "title": l.title, "sku": l.sku, "quantity": l.quantity,
+                   "price": money(l.unit_price.as_ref())})
+        })
+        .collect();
+    let mut value = json!({
+        "id": o.id, "status": status_name(o.status()), "items": items,
+        "subtotal": money(o.subtotal.as_ref()), "shipping_fee": money(o.shipping_fee.as_ref()),
+        "total": money(o.total.as_ref()),
+    });
+    let positive = |m: &Option<catalog::Money>| m.as_ref().is_some_and(|m| m.amount_minor > 0);
+    if positive(&o.discount) {
+        value["discount"] = json!(money(o.discount.as_ref()));
+    }
+    if positive(&o.refunded) {
+        value["refunded"] = json!(money(o.refunded.as_ref()));
+    }
+    if !o.tracking_number.is_empty() {
+        value["tracking_number"] = json!(o.tracking_number);
+    }
+    if o.expires_at_ms > 0 {
+        value["expires_at_ms"] = json!(o.expires_at_ms);
+    }
+    value
+}
+
+pub fn coupon(c: &order::Coupon) -> Value {
+    let off = if c.percent_off > 0 {
+        format!("{}%", c.percent_off)
+    } else {
+        tokshop_platform::money::format(c.amount_off, &c.currency)
+    };
+    let mut value = json!({"id": c.id, "code": c.code, "title": c.title, "off": off, "valid_until_ms": c.valid_until_ms});
+    if c.min_spend > 0 {
+        value["min_spend"] = json!(tokshop_platform::money::format(c.min_spend, &c.currency));
+    }
+    value
+}
+
+pub fn payment(p: &payment::Payment) -> Value {
+    json!({"id": p.id, "status": p.status, "amount": money(p.amount.as_ref())})
+}
+
+/// A price as a model writes it: a decimal number in major units. Kept as text and converted exactly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Amount(String);
+
+impl Amount {
+    /// Minor units of `currency`: "79.9" USD -> 7990. More decimals than the currency has is an error.
+    pub fn to_minor(&self, currency: &str, field: &str) -> Result<i64, ToolError> {
+        let digits = tokshop_platform::money::minor_digits(currency).unwrap_or(2) as usize;
+        let bad = || {
+            ToolError::invalid_arguments(format!(
+                "{field} must be a non-negative price like 80 or 79.90"
+            ))
+            .with_param(field)
+        };
+        let (whole, fraction) = self.0.split_once('.').unwrap_or((&self.0, ""));
+        if whole.is_empty()
+            || !whole.bytes().all(|b| b.is_ascii_digit())
+            || !fraction.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(bad());
+        }
+        let fraction = fraction.trim_end_matches('0');
+        if fraction.len() > digits {
+            return Err(bad());
+        }
+        let whole: i64 = whole.parse().map_err(|_| bad())?;
+        let fraction: i64 = format!("{fraction:0<digits$}").parse().unwrap_or(0);
+        whole
+            .checked_mul(10_i64.pow(digits as u32))
+            .and_then(|w| w.checked_add(fraction))
+            .ok_or_else(bad)
+    }
+}
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::Number(n) => Ok(Self(n.to_string())),
+            Value::String(s) => Ok(Self(s.trim().to_owned())),
+            other => Err(de::Error::custom(format!(
+                "expected a price like 79.90, got {other}"
+            ))),
+        }
+    }
+}
+
+impl JsonSchema for Amount {
+    fn schema_name() -> Cow<'static, str> {
+        "Amount".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": "number", "minimum": 0})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prices_convert_exactly() {
+        let a = |s: &str| Amount(s.into());
+        assert_eq!(a("80").to_minor("USD", "p").unwrap(), 8000);
+        assert_eq!(a("79.9").to_minor("USD", "p").unwrap(), 7990);
+        assert_eq!(a("79.90").to_minor("USD", "p").unwrap(), 7990);
+        assert_eq!(a("1000").to_minor("JPY", "p").unwrap(), 1000);
+        assert!(a("79.999").to_minor("USD", "p").is_err());
+        assert!(a("-5").to_minor("USD", "p").is_err());
+        assert!(a("1e3").to_minor("USD", "p").is_err());
+    }
+}
