@@ -222,13 +222,21 @@ mod tests {
             let schema = tool.parameters();
             assert_eq!(schema["type"], "object", "{}", tool.name());
             assert!(schema.get("$schema").is_none() && schema.get("title").is_none());
-            assert!(!schema.to_string().contains("$ref"), "{} inlines its subschemas", tool.name());
-            assert!(tool.description().len() <= 160, "{} description is short", tool.name());
+            assert!(
+                !schema.to_string().contains("$ref"),
+                "{} inlines its subschemas",
+                tool.name()
+            );
+            assert!(
+                tool.description().len() <= 160,
+                "{} description is short",
+                tool.name()
+            );
         }
         let search = registry.get("search_products").unwrap().parameters();
         assert_eq!(
             search["properties"]["sort"]["enum"],
-            serde_json::json!(["relevance", "price_asc", "price_desc", "newest"])
+            serde_json::json!(["relevance", "price_asc", "price_desc", "newest", null])
         );
         let pay = registry.get("pay_order").unwrap().parameters();
         assert_eq!(
@@ -263,6 +271,12 @@ mod tests {
             .check(&serde_json::json!({"variant_id": 5}))
             .unwrap_err();
         assert_eq!(err.code, "invalid_arguments");
-        assert!(registry.get("view_cart").unwrap().check(&Value::Null).is_ok());
+        assert!(
+            registry
+                .get("view_cart")
+                .unwrap()
+                .check(&Value::Null)
+                .is_ok()
+        );
     }
 }
