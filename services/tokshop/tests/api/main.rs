@@ -5,6 +5,7 @@
 mod common;
 
 mod addresses;
+mod agent;
 mod auth;
 mod cart;
 mod catalog;

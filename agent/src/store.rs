@@ -1,0 +1,380 @@
+//! Conversations, their messages, pending actions and trace steps, on the same database as the gateway (SQLite or
+//! PostgreSQL through the platform's `Db`). A conversation is owned by its user; another user's is not found.
+
+use serde::Serialize;
+use sqlx::FromRow;
+use tokshop_platform::{ServiceError, ServiceResult, db::Db, ids::new_id, time::now_ms};
+
+use crate::model::{ChatMessage, Role, Usage};
+
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct Conversation {
+    pub id: String,
+    #[serde(skip)]
+    pub user_id: String,
+    pub title: String,
+    pub model: String,
+    pub prompt_version: String,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub turns: i64,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+#[derive(Debug, Clone, FromRow)]
+struct MessageRow {
+    role: String,
+    content: String,
+    tool_calls: String,
+    tool_call_id: String,
+    tool_name: String,
+}
+
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct PendingAction {
+    pub id: String,
+    pub conversation_id: String,
+    #[serde(skip)]
+    pub user_id: String,
+    pub tool: String,
+    #[serde(skip)]
+    pub arguments: String,
+    pub summary: String,
+    /// pending, approved, rejected or expired.
+    pub status: String,
+    #[serde(skip)]
+    pub result: String,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+    pub decided_at_ms: i64,
+}
+
+/// One step of a turn, as traces show it.
+#[derive(Debug, Clone, FromRow, Serialize)]
+pub struct Step {
+    pub turn: i64,
+    pub step: i64,
+    /// `model` or `tool`.
+    pub kind: String,
+    pub name: String,
+    pub call_id: String,
+    pub started_at_ms: i64,
+    pub duration_ms: i64,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    /// Tool arguments and result, or the model's reply, as JSON text.
+    pub detail: String,
+    /// `ok`, or an error kind.
+    pub outcome: String,
+}
+
+const CONVERSATION_COLUMNS: &str = "id, user_id, title, model, prompt_version, input_tokens, output_tokens, turns, \
+     created_at_ms, updated_at_ms";
+const PENDING_COLUMNS: &str = "id, conversation_id, user_id, tool, arguments, summary, status, result, \
+     created_at_ms, expires_at_ms, decided_at_ms";
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::User => "user",
+        Role::Assistant => "assistant",
+        Role::Tool => "tool",
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Db,
+}
+
+impl Store {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub async fn create(
+        &self,
+        user_id: &str,
+        title: &str,
+        model: &str,
+        prompt_version: &str,
+    ) -> ServiceResult<Conversation> {
+        let now = now_ms();
+        let conversation = Conversation {
+            id: new_id("cnv"),
+            user_id: user_id.to_owned(),
+            title: title.to_owned(),
+            model: model.to_owned(),
+            prompt_version: prompt_version.to_owned(),
+            input_tokens: 0,
+            output_tokens: 0,
+            turns: 0,
+            created_at_ms: now,
+            updated_at_ms: now,
+        };
+        sqlx::query(
+            "INSERT INTO agent_conversations (id, user_id, title, model, prompt_version, created_at_ms, updated_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(&conversation.id)
+        .bind(user_id)
+        .bind(title)
+        .bind(model)
+        .bind(prompt_version)
+        .bind(now)
+        .execute(self.db.pool())
+        .await?;
+        Ok(conversation)
+    }
+
+    /// The user's conversation; another user's is not found.
+    pub async fn get(&self, user_id: &str, id: &str) -> ServiceResult<Conversation> {
+        let sql = const_format::concatcp!(
+            "SELECT ",
+            CONVERSATION_COLUMNS,
+            " FROM agent_conversations WHERE id = $1 AND user_id = $2"
+        );
+        sqlx::query_as::<_, Conversation>(sql)
+            .bind(id)
+            .bind(user_id)
+            .fetch_optional(self.db.pool())
+            .await?
+            .ok_or(ServiceError::not_found("conversation"))
+    }
+
+    pub async fn list(&self, user_id: &str) -> ServiceResult<Vec<Conversation>> {
+        let sql = const_format::concatcp!(
+            "SELECT ",
+            CONVERSATION_COLUMNS,
+            " FROM agent_conversations WHERE user_id = $1 ORDER BY updated_at_ms DESC, id DESC LIMIT 100"
+        );
+        Ok(sqlx::query_as::<_, Conversation>(sql)
+            .bind(user_id)
+            .fetch_all(self.db.pool())
+            .await?)
+    }
+
+    pub async fn messages(&self, conversation_id: &str) -> ServiceResult<Vec<ChatMessage>> {
+        let rows = sqlx::query_as::<_, MessageRow>(
+            "SELECT role, content, tool_calls, tool_call_id, tool_name FROM agent_messages \
+             WHERE conversation_id = $1 ORDER BY seq",
+        )
+        .bind(conversation_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ChatMessage {
+                role: match r.role.as_str() {
+                    "assistant" => Role::Assistant,
+                    "tool" => Role::Tool,
+                    _ => Role::User,
+                },
+                content: r.content,
+                tool_calls: serde_json::from_str(&r.tool_calls).unwrap_or_default(),
+                tool_call_id: (!r.tool_call_id.is_empty()).then_some(r.tool_call_id),
+                tool_name: (!r.tool_name.is_empty()).then_some(r.tool_name),
+            })
+            .collect())
+    }
+
+    /// Appends messages to the conversation, after those already stored.
+    pub async fn append(
+        &self,
+        conversation_id: &str,
+        turn: i64,
+        messages: &[ChatMessage],
+    ) -> ServiceResult<()> {
+        let mut tx = self.db.begin_write().await?;
+        let (next,): (i64,) = sqlx::query_as(
+            "SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) + 1 FROM agent_messages WHERE conversation_id = $1",
+        )
+        .bind(conversation_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        for (i, message) in messages.iter().enumerate() {
+            let calls = serde_json::to_string(&message.tool_calls).map_err(anyhow::Error::from)?;
+            sqlx::query(
+                "INSERT INTO agent_messages (conversation_id, seq, turn, role, content, tool_calls, tool_call_id, \
+                 tool_name, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(conversation_id)
+            .bind(next + i as i64)
+            .bind(turn)
+            .bind(role_name(message.role))
+            .bind(&message.content)
+            .bind(calls)
+            .bind(message.tool_call_id.clone().unwrap_or_default())
+            .bind(message.tool_name.clone().unwrap_or_default())
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Starts a turn: returns its number.
+    pub async fn begin_turn(&self, conversation_id: &str) -> ServiceResult<i64> {
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query(
+            "UPDATE agent_conversations SET turns = turns + 1, updated_at_ms = $2 WHERE id = $1",
+        )
+        .bind(conversation_id)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        let (turn,): (i64,) = sqlx::query_as("SELECT turns FROM agent_conversations WHERE id = $1")
+            .bind(conversation_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(turn)
+    }
+
+    pub async fn add_usage(&self, conversation_id: &str, usage: Usage) -> ServiceResult<()> {
+        sqlx::query(
+            "UPDATE agent_conversations SET input_tokens = input_tokens + $2, output_tokens = output_tokens + $3 \
+             WHERE id = $1",
+        )
+        .bind(conversation_id)
+        .bind(usage.input_tokens as i64)
+        .bind(usage.output_tokens as i64)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn record_step(&self, conversation_id: &str, step: &Step) -> ServiceResult<()> {
+        sqlx::query(
+            "INSERT INTO agent_steps (conversation_id, turn, step, kind, name, call_id, started_at_ms, duration_ms, \
+             input_tokens, output_tokens, detail, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(conversation_id)
+        .bind(step.turn)
+        .bind(step.step)
+        .bind(&step.kind)
+        .bind(&step.name)
+        .bind(&step.call_id)
+        .bind(step.started_at_ms)
+        .bind(step.duration_ms)
+        .bind(step.input_tokens)
+        .bind(step.output_tokens)
+        .bind(&step.detail)
+        .bind(&step.outcome)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn steps(&self, conversation_id: &str) -> ServiceResult<Vec<Step>> {
+        Ok(sqlx::query_as::<_, Step>(
+            "SELECT turn, step, kind, name, call_id, started_at_ms, duration_ms, input_tokens, output_tokens, detail, \
+             outcome FROM agent_steps WHERE conversation_id = $1 ORDER BY turn, step",
+        )
+        .bind(conversation_id)
+        .fetch_all(self.db.pool())
+        .await?)
+    }
+
+    pub async fn create_pending(
+        &self,
+        conversation_id: &str,
+        user_id: &str,
+        tool: &str,
+        arguments: &serde_json::Value,
+        summary: &str,
+        ttl_ms: i64,
+    ) -> ServiceResult<PendingAction> {
+        let now = now_ms();
+        let action = PendingAction {
+            id: new_id("pa"),
+            conversation_id: conversation_id.to_owned(),
+            user_id: user_id.to_owned(),
+            tool: tool.to_owned(),
+            arguments: arguments.to_string(),
+            summary: summary.to_owned(),
+            status: "pending".into(),
+            result: String::new(),
+            created_at_ms: now,
+            expires_at_ms: now + ttl_ms,
+            decided_at_ms: 0,
+        };
+        sqlx::query(
+            "INSERT INTO agent_pending_actions (id, conversation_id, user_id, tool, arguments, summary, status, \
+             created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&action.id)
+        .bind(conversation_id)
+        .bind(user_id)
+        .bind(tool)
+        .bind(&action.arguments)
+        .bind(summary)
+        .bind(&action.status)
+        .bind(now)
+        .bind(action.expires_at_ms)
+        .execute(self.db.pool())
+        .await?;
+        Ok(action)
+    }
+
+    /// The user's pending action in the conversation; another user's is not found.
+    pub async fn pending(
+        &self,
+        user_id: &str,
+        conversation_id: &str,
+        id: &str,
+    ) -> ServiceResult<PendingAction> {
+        let sql = const_format::concatcp!(
+            "SELECT ",
+            PENDING_COLUMNS,
+            " FROM agent_pending_actions WHERE id = $1 AND conversation_id = $2 AND user_id = $3"
+        );
+        sqlx::query_as::<_, PendingAction>(sql)
+            .bind(id)
+            .bind(conversation_id)
+            .bind(user_id)
+            .fetch_optional(self.db.pool())
+            .await?
+            .ok_or(ServiceError::not_found("pending action"))
+    }
+
+    /// Actions of the conversation still waiting and not expired.
+    pub async fn open_actions(&self, conversation_id: &str) -> ServiceResult<Vec<PendingAction>> {
+        let sql = const_format::concatcp!(
+            "SELECT ",
+            PENDING_COLUMNS,
+            " FROM agent_pending_actions WHERE conversation_id = $1 AND status = 'pending' AND expires_at_ms > $2 \
+             ORDER BY created_at_ms"
+        );
+        Ok(sqlx::query_as::<_, PendingAction>(sql)
+            .bind(conversation_id)
+            .bind(now_ms())
+            .fetch_all(self.db.pool())
+            .await?)
+    }
+
+    /// Moves a pending, unexpired action to `status`, once: false if it was decided (or expired) already.
+    pub async fn decide(&self, id: &str, status: &str) -> ServiceResult<bool> {
+        let now = now_ms();
+        let done = sqlx::query(
+            "UPDATE agent_pending_actions SET status = $2, decided_at_ms = $3 \
+             WHERE id = $1 AND status = 'pending' AND expires_at_ms > $3",
+        )
+        .bind(id)
+        .bind(status)
+        .bind(now)
+        .execute(self.db.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn set_result(&self, id: &str, result: &serde_json::Value) -> ServiceResult<()> {
+        sqlx::query("UPDATE agent_pending_actions SET result = $2 WHERE id = $1")
+            .bind(id)
+            .bind(result.to_string())
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+}
