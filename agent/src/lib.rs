@@ -1,4 +1,15 @@
 //! The shopping agent: model backends behind [`model::ChatModel`], the ReAct loop, the server-enforced
 //! confirmation guard for consequential tools, and stored conversations.
 
+use tokshop_platform::{db::Migrations, migrations};
+
+/// The agent's tables (conversations, messages, pending actions, trace steps).
+pub const MIGRATIONS: Migrations = migrations!(1 => "0001_init");
+
 pub mod model;
+pub mod openai;
+pub mod prompt;
+pub mod rules;
+pub mod runner;
+pub mod scripted;
+pub mod store;

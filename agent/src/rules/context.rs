@@ -1,0 +1,393 @@
+//! Conversation context: the tool results so far, each paired with the call that produced it, and lookups the
+//! planner needs (the latest product list, the product in focus, the latest cart, the most recent order, saved
+//! cards, listed coupons). Values are only ever read from the structured fields of the tools that own them (an
+//! order id from an order tool's `order.id`, never from free text), so nothing written inside a product
+//! description or a seller's note can steer what the planner does.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use crate::model::{ChatMessage, Role};
+
+/// Tools whose result is a `CART`.
+const CART_TOOLS: &[&str] = &[
+    "view_cart",
+    "add_to_cart",
+    "update_cart_quantity",
+    "remove_from_cart",
+    "clear_cart",
+];
+
+/// Tools whose result is `{"order": ORDER}`.
+const ORDER_TOOLS: &[&str] = &[
+    "checkout",
+    "get_order",
+    "cancel_order",
+    "change_order_address",
+    "confirm_receipt",
+];
+
+/// One tool result with the call that produced it.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    /// Position of the tool message in the conversation.
+    pub index: usize,
+    pub call_id: String,
+    pub tool: String,
+    pub args: Value,
+    pub result: Value,
+}
+
+impl Observation {
+    /// The error code of a failed call.
+    pub fn error(&self) -> Option<&str> {
+        self.result.get("error").and_then(Value::as_str)
+    }
+
+    /// A consequential call that now waits for the shopper's approval.
+    pub fn pending(&self) -> bool {
+        self.result.get("status").and_then(Value::as_str) == Some("confirmation_required")
+    }
+
+    /// A call that ran and succeeded.
+    pub fn ok(&self) -> bool {
+        self.error().is_none() && !self.pending() && self.result.is_object()
+    }
+
+    /// The call the agent ran after the shopper approved a pending action.
+    pub fn approved(&self) -> bool {
+        self.call_id.starts_with("confirm_")
+    }
+
+    pub fn arg(&self, name: &str) -> Option<&str> {
+        self.args.get(name).and_then(Value::as_str)
+    }
+}
+
+/// The most recent order the conversation knows of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownOrder {
+    pub id: String,
+    /// Its last known status, when a result said.
+    pub status: Option<String>,
+}
+
+/// A conversation with its tool results parsed.
+#[derive(Debug)]
+pub struct Conversation<'a> {
+    pub messages: &'a [ChatMessage],
+    observations: Vec<Observation>,
+    last_user: Option<usize>,
+}
+
+impl<'a> Conversation<'a> {
+    pub fn new(messages: &'a [ChatMessage]) -> Self {
+        let mut calls: HashMap<&str, (&str, &Value)> = HashMap::new();
+        let mut observations = Vec::new();
+        let mut last_user = None;
+        for (index, message) in messages.iter().enumerate() {
+            match message.role {
+                Role::User => last_user = Some(index),
+                Role::Assistant => {
+                    for call in &message.tool_calls {
+                        calls.insert(call.id.as_str(), (call.name.as_str(), &call.arguments));
+                    }
+                }
+                Role::Tool => {
+                    let call_id = message.tool_call_id.clone().unwrap_or_default();
+                    let call = calls.get(call_id.as_str());
+                    let tool = message
+                        .tool_name
+                        .clone()
+                        .or_else(|| call.map(|(name, _)| (*name).to_owned()))
+                        .unwrap_or_default();
+                    let args = call.map(|(_, args)| (*args).clone()).unwrap_or(Value::Null);
+                    let result = serde_json::from_str(&message.content)
+                        .unwrap_or_else(|_| Value::String(message.content.clone()));
+                    observations.push(Observation {
+                        index,
+                        call_id,
+                        tool,
+                        args,
+                        result,
+                    });
+                }
+            }
+        }
+        Self {
+            messages,
+            observations,
+            last_user,
+        }
+    }
+
+    /// The conversation as it was before message `end`.
+    pub fn before(&self, end: usize) -> Conversation<'a> {
+        Conversation::new(&self.messages[..end.min(self.messages.len())])
+    }
+
+    /// Index of the latest user message.
+    pub fn last_user_index(&self) -> Option<usize> {
+        self.last_user
+    }
+
+    /// Index of the user message before the latest one.
+    pub fn previous_user_index(&self) -> Option<usize> {
+        let last = self.last_user?;
+        self.messages[..last]
+            .iter()
+            .rposition(|m| m.role == Role::User)
+    }
+
+    /// The latest user message's text.
+    pub fn user_text(&self) -> Option<&'a str> {
+        let messages: &'a [ChatMessage] = self.messages;
+        self.last_user
+            .and_then(|i| messages.get(i))
+            .map(|m| m.content.as_str())
+    }
+
+    /// The last tool result of the conversation.
+    pub fn last_observation(&self) -> Option<&Observation> {
+        self.observations.last()
+    }
+
+    /// Results that arrived after the latest user message, oldest first.
+    pub fn turn(&self) -> impl DoubleEndedIterator<Item = &Observation> {
+        let start = self.last_user.map_or(0, |i| i + 1);
+        self.observations.iter().filter(move |o| o.index >= start)
+    }
+
+    /// The latest result of `tool` in this turn.
+    pub fn turn_result(&self, tool: &str) -> Option<&Observation> {
+        self.turn().rev().find(|o| o.tool == tool)
+    }
+
+    /// Calls made since the latest user message, as (tool, arguments).
+    pub fn turn_calls(&self) -> Vec<(&str, &Value)> {
+        let start = self.last_user.map_or(0, |i| i + 1);
+        self.messages
+            .iter()
+            .skip(start)
+            .filter(|m| m.role == Role::Assistant)
+            .flat_map(|m| m.tool_calls.iter())
+            .map(|c| (c.name.as_str(), &c.arguments))
+            .collect()
+    }
+
+    /// Whether `tool` was called since the latest user message.
+    pub fn turn_called(&self, tool: &str) -> bool {
+        self.turn_calls().iter().any(|(name, _)| *name == tool)
+    }
+
+    /// How many times the assistant called tools since the latest user message.
+    pub fn turn_steps(&self) -> usize {
+        let start = self.last_user.map_or(0, |i| i + 1);
+        self.messages
+            .iter()
+            .skip(start)
+            .filter(|m| m.role == Role::Assistant && !m.tool_calls.is_empty())
+            .count()
+    }
+
+    /// The latest successful result of any of `tools`.
+    fn latest_ok(&self, tools: &[&str]) -> Option<&Observation> {
+        self.observations
+            .iter()
+            .rev()
+            .find(|o| o.ok() && tools.contains(&o.tool.as_str()))
+    }
+
+    /// The latest product list shown (a search), with its observation.
+    pub fn product_list(&self) -> Option<(&Observation, &Vec<Value>)> {
+        let obs = self.latest_ok(&["search_products"])?;
+        let products = obs.result.get("products")?.as_array()?;
+        Some((obs, products))
+    }
+
+    /// The product shown last on its own (`get_product`).
+    pub fn focus_product(&self) -> Option<&Observation> {
+        self.latest_ok(&["get_product"])
+            .filter(|o| o.result.get("id").is_some())
+    }
+
+    /// The freshest full description of a product: its own page if shown, else its entry in the latest list
+    /// that holds it.
+    pub fn product(&self, id: &str) -> Option<&Value> {
+        let own = self
+            .observations
+            .iter()
+            .rev()
+            .filter(|o| o.ok() && o.tool == "get_product")
+            .map(|o| &o.result)
+            .find(|p| p.get("id").and_then(Value::as_str) == Some(id));
+        own.or_else(|| {
+            self.observations
+                .iter()
+                .rev()
+                .filter(|o| o.ok() && o.tool == "search_products")
+                .filter_map(|o| o.result.get("products")?.as_array())
+                .flatten()
+                .find(|p| p.get("id").and_then(Value::as_str) == Some(id))
+        })
+    }
+
+    /// The latest cart the shopper saw.
+    pub fn cart(&self) -> Option<&Observation> {
+        self.observations.iter().rev().find(|o| {
+            o.ok() && CART_TOOLS.contains(&o.tool.as_str()) && o.result.get("lines").is_some()
+        })
+    }
+
+    /// The latest cart seen before message `index`.
+    pub fn cart_before(&self, index: usize) -> Option<&Observation> {
+        self.observations.iter().rev().find(|o| {
+            o.index < index
+                && o.ok()
+                && CART_TOOLS.contains(&o.tool.as_str())
+                && o.result.get("lines").is_some()
+        })
+    }
+
+    /// The variant most recently added to the cart.
+    pub fn last_added_variant(&self) -> Option<&str> {
+        self.latest_ok(&["add_to_cart"])
+            .and_then(|o| o.arg("variant_id"))
+    }
+
+    /// The most recent order: from an order tool's `order`, the newest of a listing, a payment that ran, or the
+    /// order a pending pay or cancel names.
+    pub fn latest_order(&self) -> Option<KnownOrder> {
+        self.observations.iter().rev().find_map(|o| order_of(o))
+    }
+
+    /// The newest listed order waiting for payment, from a listing in this turn.
+    pub fn turn_unpaid_order(&self) -> Option<KnownOrder> {
+        let obs = self.turn_result("list_orders").filter(|o| o.ok())?;
+        obs.result
+            .get("orders")?
+            .as_array()?
+            .iter()
+            .find(|o| {
+                o.get("status")
+                    .and_then(Value::as_str)
+                    .is_none_or(|s| s == "pending_payment")
+            })
+            .and_then(known_order)
+    }
+
+    /// The saved cards from the latest payment-method listing (`None` when never listed).
+    pub fn cards(&self) -> Option<Vec<&Value>> {
+        let obs = self.latest_ok(&["list_payment_methods"])?;
+        let methods = obs.result.get("methods")?.as_array()?;
+        Some(
+            methods
+                .iter()
+                .filter(|m| m.get("kind").and_then(Value::as_str) == Some("card"))
+                .collect(),
+        )
+    }
+
+    /// A card's description ("visa ending 4242") when a listing named it.
+    pub fn card_label(&self, id: &str) -> Option<String> {
+        let cards = self.cards()?;
+        let card = cards
+            .iter()
+            .find(|c| c.get("id").and_then(Value::as_str) == Some(id))?;
+        let brand = card.get("brand").and_then(Value::as_str).unwrap_or("card");
+        let last4 = card.get("last4").and_then(Value::as_str).unwrap_or("");
+        Some(format!("{brand} ending {last4}"))
+    }
+
+    /// The latest coupons listed for a product or seller.
+    pub fn coupon_list(&self) -> Option<&Vec<Value>> {
+        self.latest_ok(&["list_coupons"])?
+            .result
+            .get("coupons")?
+            .as_array()
+    }
+
+    /// Claimed coupons the conversation knows: (claimed coupon id, code).
+    pub fn claimed_coupons(&self) -> Vec<(String, String)> {
+        let mut claimed = Vec::new();
+        for o in self.observations.iter().filter(|o| o.ok()) {
+            let entries: Vec<&Value> = match o.tool.as_str() {
+                "my_coupons" => o
+                    .result
+                    .get("coupons")
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().collect())
+                    .unwrap_or_default(),
+                "claim_coupon" => vec![&o.result],
+                _ => Vec::new(),
+            };
+            for entry in entries {
+                let id = entry.get("claimed_coupon_id").and_then(Value::as_str);
+                let code = entry.pointer("/coupon/code").and_then(Value::as_str);
+                if let (Some(id), Some(code)) = (id, code) {
+                    claimed.push((id.to_owned(), code.to_owned()));
+                }
+            }
+        }
+        claimed
+    }
+
+    /// The arguments of the latest search that succeeded.
+    pub fn last_search_args(&self) -> Option<&Value> {
+        self.latest_ok(&["search_products"]).map(|o| &o.args)
+    }
+}
+
+/// The order an observation tells about, read only from order tools' structured fields.
+fn order_of(o: &Observation) -> Option<KnownOrder> {
+    let tool = o.tool.as_str();
+    if o.pending() {
+        return matches!(
+            tool,
+            "pay_order" | "cancel_order" | "confirm_receipt" | "change_order_address"
+        )
+        .then(|| o.arg("order_id"))
+        .flatten()
+        .map(|id| KnownOrder {
+            id: id.to_owned(),
+            status: None,
+        });
+    }
+    if !o.ok() {
+        return None;
+    }
+    if ORDER_TOOLS.contains(&tool) {
+        return o.result.get("order").and_then(known_order);
+    }
+    if tool == "list_orders" {
+        return o
+            .result
+            .get("orders")?
+            .as_array()?
+            .first()
+            .and_then(known_order);
+    }
+    if tool == "pay_order" {
+        return o.arg("order_id").map(|id| KnownOrder {
+            id: id.to_owned(),
+            status: o
+                .result
+                .get("order_status")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        });
+    }
+    None
+}
+
+fn known_order(order: &Value) -> Option<KnownOrder> {
+    let id = order.get("id")?.as_str()?;
+    Some(KnownOrder {
+        id: id.to_owned(),
+        status: order
+            .get("status")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    })
+}
