@@ -2,6 +2,7 @@
 //! It owns HTTP concerns only: JSON shapes, errors, auth header checks, rate limits, metrics and docs; every
 //! business rule lives in the services, which verify the forwarded bearer token themselves.
 
+mod chat;
 mod error;
 mod extract;
 mod idempotency;
@@ -116,6 +117,10 @@ pub async fn serve(
         .migrate("gateway", &idempotency::MIGRATIONS)
         .await
         .context("migrating the Idempotency-Key store")?;
+    deps.db
+        .migrate("agent", &tokshop_agent::MIGRATIONS)
+        .await
+        .context("migrating the agent's conversation store")?;
     let app = router(deps)?;
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "REST gateway listening");

@@ -23,6 +23,7 @@ use crate::error::ErrorBody;
         (name = "seller", description = "Selling: onboarding and managing one's products"),
         (name = "catalog", description = "Categories and products"),
         (name = "cart", description = "The signed-in shopper's cart, priced live"),
+        (name = "chat", description = "Chat with the shopping agent: messages, streamed events, confirmations, traces"),
         (name = "coupons", description = "Seller coupons: create, claim, list"),
         (name = "orders", description = "Checkout and the buyer's orders: cancel, address, receipt, returns"),
         (name = "payments", description = "Payment methods, the wallet, paying orders, refunds, the ledger"),

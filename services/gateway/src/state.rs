@@ -28,6 +28,8 @@ pub struct AppState {
     /// Every backend service readiness checks: (short name, gRPC service name, health client).
     backends: Arc<[(&'static str, &'static str, HealthClient<Channel>)]>,
     pub metrics: Arc<Metrics>,
+    /// The shopping agent behind the chat endpoints.
+    pub agent: Arc<tokshop_agent::runner::Agent>,
     db: tokshop_platform::db::Db,
     pub limiter: Option<Arc<ClientLimiter>>,
 }
@@ -35,7 +37,22 @@ pub struct AppState {
 impl AppState {
     pub fn new(deps: GatewayDeps) -> anyhow::Result<Self> {
         let limiter = ClientLimiter::from_settings(&deps.settings.gateway).map(Arc::new);
+        let clients = tokshop_tools::Clients::new(
+            deps.identity.clone(),
+            deps.catalog.clone(),
+            deps.cart.clone(),
+            deps.orders.clone(),
+        );
+        let agent = tokshop_agent::runner::Agent::new(
+            tokshop_agent::store::Store::new(deps.db.clone()),
+            crate::chat::model(&deps.settings.llm)?,
+            tokshop_tools::Registry::shop(),
+            clients,
+            deps.settings.shop.currency.clone(),
+            tokshop_agent::runner::Limits::default(),
+        );
         Ok(Self {
+            agent: Arc::new(agent),
             identity: IdentityServiceClient::new(deps.identity.clone()),
             catalog: CatalogServiceClient::new(deps.catalog.clone()),
             cart: CartServiceClient::new(deps.cart.clone()),

@@ -47,6 +47,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub shop: ShopSettings,
     pub orders: OrderSettings,
+    pub llm: LlmSettings,
 }
 
 impl Default for Settings {
@@ -62,6 +63,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             shop: ShopSettings::default(),
             orders: OrderSettings::default(),
+            llm: LlmSettings::default(),
         }
     }
 }
@@ -253,9 +255,31 @@ impl Default for OrderSettings {
     }
 }
 
+/// The shopping agent's model: an OpenAI-compatible chat-completions endpoint when `base_url` and `model` are set
+/// (`TOKSHOP_LLM_BASE_URL`, `TOKSHOP_LLM_API_KEY`, `TOKSHOP_LLM_MODEL`), otherwise the built-in rule planner.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LlmSettings {
+    pub base_url: Option<String>,
+    pub api_key: Option<Secret>,
+    pub model: Option<String>,
+    pub timeout_secs: u64,
+}
+
+impl Default for LlmSettings {
+    fn default() -> Self {
+        Self {
+            base_url: None,
+            api_key: None,
+            model: None,
+            timeout_secs: 60,
+        }
+    }
+}
+
 /// Sections whose fields may be set from the environment; `services` nests one level deeper.
 const SECTIONS: &[&str] = &[
-    "database", "gateway", "auth", "admin", "seed", "log", "shop", "orders",
+    "database", "gateway", "auth", "admin", "seed", "log", "shop", "orders", "llm",
 ];
 const SERVICES: &[&str] = &["identity", "catalog", "cart", "orders"];
 

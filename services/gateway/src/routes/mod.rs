@@ -4,6 +4,7 @@ pub mod addresses;
 pub mod auth;
 pub mod cart;
 pub mod categories;
+pub mod chat;
 pub mod coupons;
 pub mod health;
 pub mod me;
@@ -28,6 +29,7 @@ pub fn all() -> OpenApiRouter<AppState> {
         .merge(categories::router())
         .merge(products::router())
         .merge(cart::router())
+        .merge(chat::router())
         .merge(coupons::router())
         .merge(orders::router())
         .merge(payments::router())

@@ -8,6 +8,7 @@ mod addresses;
 mod agent;
 mod auth;
 mod cart;
+mod chat;
 mod catalog;
 mod distributed;
 mod grpc;

@@ -1,0 +1,356 @@
+//! Chat with the shopping agent: conversations, messages (a JSON reply with the turn's events, or the same events
+//! streamed as server-sent events), the shopper's decisions on pending actions, and each turn's trace.
+
+use std::convert::Infallible;
+
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{
+        IntoResponse, Response,
+        sse::{Event, KeepAlive, Sse},
+    },
+};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio_stream::wrappers::UnboundedReceiverStream;
+use tokshop_agent::{
+    runner::{AgentEvent, Caller, is_visible},
+    store::{Conversation, Step},
+};
+use tokshop_platform::ServiceError;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{
+    error::{ApiError, ApiResult, ErrorBody},
+    extract::{ApiJson, AuthUser},
+    state::AppState,
+};
+
+fn api(err: ServiceError) -> ApiError {
+    ApiError::from(tonic::Status::from(err))
+}
+
+fn caller(user: &AuthUser) -> Caller {
+    Caller {
+        user_id: user.principal.user_id.clone(),
+        token: user.token.clone(),
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct NewConversation {
+    #[serde(default)]
+    pub title: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConversationView {
+    pub id: String,
+    pub title: String,
+    /// The model the agent runs with, and the system prompt's version.
+    pub model: String,
+    pub prompt_version: String,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub turns: i64,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+impl From<Conversation> for ConversationView {
+    fn from(c: Conversation) -> Self {
+        Self {
+            id: c.id,
+            title: c.title,
+            model: c.model,
+            prompt_version: c.prompt_version,
+            input_tokens: c.input_tokens,
+            output_tokens: c.output_tokens,
+            turns: c.turns,
+            created_at_ms: c.created_at_ms,
+            updated_at_ms: c.updated_at_ms,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConversationList {
+    pub conversations: Vec<ConversationView>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MessageView {
+    /// user or assistant.
+    pub role: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PendingView {
+    pub id: String,
+    pub tool: String,
+    pub summary: String,
+    pub expires_at_ms: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ConversationDetail {
+    pub conversation: ConversationView,
+    /// What the shopper and the assistant said (tool traffic is in the trace).
+    pub messages: Vec<MessageView>,
+    /// Actions waiting for the shopper's decision.
+    pub pending_actions: Vec<PendingView>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct SendMessage {
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TurnReply {
+    pub reply: String,
+    /// text, tool_call, tool_result, confirmation_required, done and error events, in order.
+    #[schema(value_type = Vec<Object>)]
+    pub events: Vec<AgentEvent>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct DecisionBody {
+    /// approve or reject.
+    pub decision: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DecisionView {
+    pub pending_action_id: String,
+    pub status: String,
+    #[schema(value_type = Object)]
+    pub result: Value,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Trace {
+    #[schema(value_type = Vec<Object>)]
+    pub steps: Vec<Step>,
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_conversation, list_conversations))
+        .routes(routes!(get_conversation))
+        .routes(routes!(send_message))
+        .routes(routes!(decide))
+        .routes(routes!(trace))
+}
+
+/// Start a conversation with the shopping agent.
+#[utoipa::path(post, path = "/api/v1/chat/conversations", tag = "chat", security(("bearer" = [])),
+    request_body = NewConversation,
+    responses((status = 201, description = "The conversation", body = ConversationView)))]
+async fn create_conversation(
+    State(state): State<AppState>,
+    user: AuthUser,
+    body: Option<Json<NewConversation>>,
+) -> ApiResult<(StatusCode, Json<ConversationView>)> {
+    let title = body.map(|b| b.0.title).unwrap_or_default();
+    let conversation = state
+        .agent
+        .start(&caller(&user), &title)
+        .await
+        .map_err(api)?;
+    Ok((StatusCode::CREATED, Json(conversation.into())))
+}
+
+/// The caller's conversations, most recent first.
+#[utoipa::path(get, path = "/api/v1/chat/conversations", tag = "chat", security(("bearer" = [])),
+    responses((status = 200, description = "Conversations", body = ConversationList)))]
+async fn list_conversations(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<Json<ConversationList>> {
+    let list = state
+        .agent
+        .store()
+        .list(&user.principal.user_id)
+        .await
+        .map_err(api)?;
+    Ok(Json(ConversationList {
+        conversations: list.into_iter().map(ConversationView::from).collect(),
+    }))
+}
+
+/// One of the caller's conversations with its messages and waiting actions.
+#[utoipa::path(get, path = "/api/v1/chat/conversations/{id}", tag = "chat", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Conversation id")),
+    responses((status = 200, description = "The conversation", body = ConversationDetail),
+        (status = 404, description = "No such conversation of yours", body = ErrorBody)))]
+async fn get_conversation(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ConversationDetail>> {
+    let store = state.agent.store();
+    let conversation = store.get(&user.principal.user_id, &id).await.map_err(api)?;
+    let messages = store.messages(&conversation.id).await.map_err(api)?;
+    let pending = store.open_actions(&conversation.id).await.map_err(api)?;
+    Ok(Json(ConversationDetail {
+        conversation: conversation.into(),
+        messages: messages
+            .iter()
+            .filter(|m| is_visible(m))
+            .map(|m| MessageView {
+                role: if m.role == tokshop_agent::model::Role::User {
+                    "user"
+                } else {
+                    "assistant"
+                }
+                .into(),
+                text: m.content.clone(),
+            })
+            .collect(),
+        pending_actions: pending
+            .into_iter()
+            .map(|p| PendingView {
+                id: p.id,
+                tool: p.tool,
+                summary: p.summary,
+                expires_at_ms: p.expires_at_ms,
+            })
+            .collect(),
+    }))
+}
+
+fn wants_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"))
+}
+
+fn event_name(event: &AgentEvent) -> &'static str {
+    match event {
+        AgentEvent::Text { .. } => "text",
+        AgentEvent::ToolCall { .. } => "tool_call",
+        AgentEvent::ToolResult { .. } => "tool_result",
+        AgentEvent::ConfirmationRequired { .. } => "confirmation_required",
+        AgentEvent::Done { .. } => "done",
+        AgentEvent::Error { .. } => "error",
+    }
+}
+
+/// Send the shopper's message; the agent answers, calling tools as the shopper. With
+/// `Accept: text/event-stream` the turn's events stream live; otherwise the reply comes with all its events.
+#[utoipa::path(post, path = "/api/v1/chat/conversations/{id}/messages", tag = "chat", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Conversation id")), request_body = SendMessage,
+    responses((status = 200, description = "The reply and the turn's events (or an event stream)", body = TurnReply),
+        (status = 404, description = "No such conversation of yours", body = ErrorBody)))]
+async fn send_message(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SendMessage>,
+) -> ApiResult<Response> {
+    // Ownership and input are checked before anything streams, so they fail as plain JSON errors.
+    let conversation = state
+        .agent
+        .store()
+        .get(&user.principal.user_id, &id)
+        .await
+        .map_err(api)?;
+    tokshop_platform::check_len("text", body.text.trim(), 1, 4000).map_err(api)?;
+    let who = caller(&user);
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    if wants_stream(&headers) {
+        let agent = state.agent.clone();
+        tokio::spawn(async move {
+            if let Err(err) = agent
+                .turn(&who, &conversation.id, &body.text, &sender)
+                .await
+            {
+                let _ = sender.send(AgentEvent::Error {
+                    kind: err.code(),
+                    message: err.to_string(),
+                });
+            }
+        });
+        let stream = UnboundedReceiverStream::new(receiver).map(|event| {
+            Ok::<_, Infallible>(
+                Event::default()
+                    .event(event_name(&event))
+                    .json_data(&event)
+                    .unwrap_or_else(|_| Event::default().event("error").data("unencodable event")),
+            )
+        });
+        return Ok(Sse::new(stream)
+            .keep_alive(KeepAlive::default())
+            .into_response());
+    }
+    let reply = state
+        .agent
+        .turn(&who, &conversation.id, &body.text, &sender)
+        .await
+        .map_err(api)?;
+    drop(sender);
+    let events: Vec<AgentEvent> = UnboundedReceiverStream::new(receiver).collect().await;
+    Ok(Json(TurnReply { reply, events }).into_response())
+}
+
+/// Approve (run) or reject an action the agent proposed. It runs at most once.
+#[utoipa::path(post, path = "/api/v1/chat/conversations/{id}/confirmations/{pending_id}", tag = "chat",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Conversation id"), ("pending_id" = String, Path, description = "Pending action id")),
+    request_body = DecisionBody,
+    responses((status = 200, description = "What happened", body = DecisionView),
+        (status = 404, description = "No such action of yours", body = ErrorBody),
+        (status = 409, description = "Already decided or expired", body = ErrorBody)))]
+async fn decide(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path((id, pending_id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<DecisionBody>,
+) -> ApiResult<Json<DecisionView>> {
+    let approve = match body.decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => {
+            return Err(ApiError::invalid(
+                "decision",
+                "decision must be approve or reject",
+            ));
+        }
+    };
+    let (sender, _receiver) = tokio::sync::mpsc::unbounded_channel();
+    let decision = state
+        .agent
+        .decide(&caller(&user), &id, &pending_id, approve, &sender)
+        .await
+        .map_err(api)?;
+    Ok(Json(DecisionView {
+        pending_action_id: decision.pending_action_id,
+        status: decision.status,
+        result: decision.result,
+    }))
+}
+
+/// Each turn's steps: model calls with token usage, tool calls with arguments, results and timings.
+#[utoipa::path(get, path = "/api/v1/chat/conversations/{id}/trace", tag = "chat", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Conversation id")),
+    responses((status = 200, description = "The trace", body = Trace),
+        (status = 404, description = "No such conversation of yours", body = ErrorBody)))]
+async fn trace(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Trace>> {
+    let store = state.agent.store();
+    let conversation = store.get(&user.principal.user_id, &id).await.map_err(api)?;
+    Ok(Json(Trace {
+        steps: store.steps(&conversation.id).await.map_err(api)?,
+    }))
+}
