@@ -2,6 +2,7 @@
 //! (`--only`), wires real gRPC channels between them over loopback, seeds the demo shop, and shuts everything
 //! down cleanly.
 
+pub mod chat;
 pub mod seed;
 
 use std::{net::SocketAddr, sync::Arc};

@@ -31,6 +31,15 @@ enum Command {
     /// Check the books in the configured database: every ledger transaction balances, wallets match their
     /// accounts, and each order's payments and refunds match its state. Exits non-zero on any problem.
     VerifyLedger,
+    /// Chat with the shopping agent of a running tokshop from the terminal.
+    Chat {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, default_value = "demo")]
+        username: String,
+        #[arg(long, default_value = "demo-shopper-pass")]
+        password: String,
+    },
 }
 
 #[tokio::main]
@@ -45,6 +54,11 @@ async fn main() -> anyhow::Result<()> {
             println!("{report:?}");
             Ok(())
         }
+        Command::Chat {
+            url,
+            username,
+            password,
+        } => tokshop::chat::run(&url, &username, &password).await,
         Command::VerifyLedger => {
             let db = tokshop_platform::db::Db::connect(&settings.database_url(), 1).await?;
             let report = tokshop_orders::verify_ledger(&db).await?;

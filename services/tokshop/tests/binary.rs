@@ -122,6 +122,29 @@ async fn embedded_default_runs_seeds_and_stops_cleanly() {
         "SQLite file under ./data"
     );
 
+    // A newcomer can talk to the shop in one command (the demo shopper, the rule planner).
+    let mut chat = Command::new(env!("CARGO_BIN_EXE_tokshop"))
+        .args(["chat", "--url", &base])
+        .current_dir(dir.path())
+        .env_clear()
+        .env("TOKSHOP_LOG_LEVEL", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run tokshop chat");
+    {
+        use std::io::Write;
+        let mut stdin = chat.stdin.take().unwrap();
+        stdin
+            .write_all(b"find shoes\nwhat is in my cart\n")
+            .unwrap();
+    }
+    let output = chat.wait_with_output().unwrap();
+    let transcript = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{transcript}");
+    assert!(transcript.contains("rule-planner"), "{transcript}");
+    assert_eq!(transcript.matches("shop> ").count(), 2, "{transcript}");
+
     let status = terminate(child);
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
 
