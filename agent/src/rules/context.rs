@@ -50,12 +50,17 @@ impl Observation {
         self.result.get("status").and_then(Value::as_str) == Some("confirmation_required")
     }
 
-    /// A call that ran and succeeded.
-    pub fn ok(&self) -> bool {
-        self.error().is_none() && !self.pending() && self.result.is_object()
+    /// A pending action the shopper turned down (recorded like an approved one, with nothing done).
+    pub fn rejected(&self) -> bool {
+        self.result.get("status").and_then(Value::as_str) == Some("rejected")
     }
 
-    /// The call the agent ran after the shopper approved a pending action.
+    /// A call that ran and succeeded.
+    pub fn ok(&self) -> bool {
+        self.error().is_none() && !self.pending() && !self.rejected() && self.result.is_object()
+    }
+
+    /// The call the agent recorded after the shopper decided on a pending action (approved, or rejected).
     pub fn approved(&self) -> bool {
         self.call_id.starts_with("confirm_")
     }
@@ -259,7 +264,7 @@ impl<'a> Conversation<'a> {
     /// The most recent order: from an order tool's `order`, the newest of a listing, a payment that ran, or the
     /// order a pending pay or cancel names.
     pub fn latest_order(&self) -> Option<KnownOrder> {
-        self.observations.iter().rev().find_map(|o| order_of(o))
+        self.observations.iter().rev().find_map(order_of)
     }
 
     /// The newest listed order waiting for payment, from a listing in this turn.

@@ -75,6 +75,7 @@ pub enum Unsupported {
     AddAddress,
     TopUp,
     AddCard,
+    Wishlist,
     Review,
 }
 
@@ -115,10 +116,11 @@ impl ItemRequest {
 
 patterns! {
     OTHER_USER_POSSESSIVE = r"\b([a-z0-9_.@-]+)'s\s+(?:orders?|cart|account|wallet|address(?:es)?|payments?|cards?|profile|balance|coupons?|purchases?|history|details|password|email)\b";
+    OTHER_USER_FOR = r"\b(?:orders?|cart|wallet|account|balance|address(?:es)?|payment\s+methods|coupons)\s+(?:of|for|belonging\s+to)\s+([a-z0-9_.@-]+)";
     OTHER_USER_EN = r"\b(?:another|other|different|some other)\s+(?:user|customer|person|shopper|account|buyer)s?\b|\bsomeone\s+else'?s?\b|\bsomebody\s+else'?s?\b|\b(?:log|sign)(?:ged)?\s*in\s+as\b|\bimpersonate\b|\ball\s+(?:users|customers)\b|\beveryone'?s\b|\b(?:orders?|cart|account|wallet|addresses|balance)\s+(?:of|for|from|belonging to)\s+(?:user|customer|account)\b|\b(?:user|customer|account)\s+(?:named\s+|called\s+)?@?[a-z0-9_]+'?s?\s+(?:orders?|cart|wallet|balance|address(?:es)?)\b|\bmy\s+(?:friend|wife|husband|mom|mother|dad|father|brother|sister|son|daughter|boss|colleague|roommate|neighbou?r|partner)'?s?\s+(?:orders?|cart|account|wallet|address(?:es)?|balance|cards?)\b";
-    OTHER_USER_ZH = r"别人|他人|其他用户|其他人|别的用户|另一个用户|其他账号|(?:他|她)的(?:订单|购物车|账户|账号|钱包|地址|余额|优惠券)|用户\s*\S+?\s*的(?:订单|购物车|账户|账号|钱包|地址|余额)|朋友的(?:订单|购物车|账户|账号|钱包|地址|余额)";
+    OTHER_USER_ZH = r"别人|他人|其他用户|其他人|别的用户|另一个用户|其他账号|(?:他|她)的(?:订单|购物车|账户|账号|钱包|地址|余额|优惠券)|用户\s*\S+?\s*的(?:订单|购物车|账户|账号|钱包|地址|余额)|(?:朋友|老婆|老公|妻子|丈夫|妈妈|爸爸|父母|同事|室友|家人|邻居|同学)的(?:订单|购物车|账户|账号|钱包|地址|余额)";
     OUT_OF_SCOPE_EN = r"\b(?:poem|poetry|haiku|limerick|sonnet|lyrics|horoscope|jokes?|riddle)\b|\b(?:tell|give)\s+me\s+a\s+(?:story|fun fact)\b|\b(?:what'?s|what is|how'?s|how is)\s+the\s+weather\b|\bweather\s+(?:forecast|today|tomorrow|like|in)\b|\bforecast\b|\b(?:news|headlines|stock price|bitcoin|crypto|election|recipe|homework|meaning of life|sports? scores?)\b|\btranslate\b|\bwrite\s+(?:me\s+)?(?:a|an|some|my)?\s*(?:essay|code|program|script|letter|email|story|song|article|poem|cover letter)\b|\b(?:who|what)\s+(?:is|was|are)\s+(?:the\s+)?(?:president|prime minister|capital|tallest|largest)\b|\b\d+\s*[+*/]\s*\d+\b|\b(?:plus|times|minus|divided by)\s+\d";
-    OUT_OF_SCOPE_ZH = r"写诗|作诗|诗歌|一首诗|天气|笑话|讲个故事|讲故事|新闻|股价|股票|翻译|作业|菜谱|食谱|总统|写一篇|作文|写代码|星座|算命";
+    OUT_OF_SCOPE_ZH = r"诗|写.{0,4}(?:文章|作文|故事|歌词|小说)|天气|笑话|讲个故事|讲故事|新闻|股价|股票|翻译|作业|菜谱|食谱|总统|写一篇|作文|写代码|星座|算命";
     GREETING = r"^(?:hi|hello|hey|hiya|howdy|yo|good (?:morning|afternoon|evening)|greetings|你好|您好|嗨|哈喽|哈啰|早上好|晚上好|下午好|在吗)(?:\s+there)?[\s!.,~?]*$";
     GREETING_PREFIX = r"^(?:hi|hello|hey|你好|您好|嗨|哈喽)(?:\s+there)?[\s!.,~]+";
     THANKS = r"^(?:thanks?(?:\s+you)?(?:\s+so\s+much|\s+a\s+lot)?|thx|ty|cheers|great,?\s+thanks|ok,?\s+thanks|谢谢(?:你|您)?|多谢|感谢|好的谢谢|谢啦)[\s!.,~]*$";
@@ -131,12 +133,17 @@ patterns! {
     ADD_ADDRESS = r"\b(?:add|new|create|save)\s+(?:an?\s+|my\s+)?(?:new\s+)?(?:shipping\s+|delivery\s+)?address\b|\b(?:delete|remove)\s+(?:my\s+|the\s+|an?\s+)?(?:shipping\s+)?address\b|(?:新增|添加|增加|新建|删除)(?:一个)?(?:收货)?地址";
     TOP_UP = r"\btop\s*up\b|\badd\s+(?:money|funds|credit)\b|\brecharge\b|充值";
     ADD_CARD = r"\b(?:add|save|link|register)\s+(?:a\s+|my\s+|new\s+)*(?:credit\s+|debit\s+)?card\b|(?:添加|绑定|新增)(?:一张)?(?:银行卡|信用卡|卡)";
+    WISHLIST = r"\b(?:wish\s*list|favou?rites?|save\s+(?:it\s+)?for\s+later|bookmark)\b|收藏|心愿单";
     REVIEW = r"\b(?:review|rate|rating)\b|评价|评论|打分";
 
+    CHECK_OUT_NEXT = r"\bcheck\s*out\s+(\w+)(?:\s+(\w+))?";
     CHECKOUT = r"\bcheck\s*out\b|\bcheckout\b|\bplace\s+(?:the\s+|my\s+|an\s+|this\s+)?order\b|\bcomplete\s+(?:the\s+|my\s+)?(?:purchase|order)\b|\bsubmit\s+(?:the\s+|my\s+)?order\b|\bproceed\s+to\s+(?:checkout|payment)\b|结账|下单|结算|提交订单";
     PAYMENT_METHODS = r"\bpayment\s+(?:methods?|options?)\b|\b(?:my|saved)\s+cards\b|\bwhich\s+cards?\b|\bhow\s+can\s+i\s+pay\b|支付方式|付款方式|我的卡|银行卡列表";
-    COUPON = r"\b(?:coupons?|vouchers?|promo(?:\s+codes?)?|promotions?|discount(?:\s+codes?)?|deals?)\b|优惠券|优惠|折扣|打折|券";
+    COUPON = r"\b(?:coupons?|vouchers?|promo(?:\s+codes?)?|promotions?|discounts?(?:\s+codes?)?|deals?)\b|优惠券|优惠|折扣|打折|券";
     CLAIM = r"\b(?:claim|redeem|grab|collect|get)\b|领取|领|要";
+    CLAIM_ALONE = r"\b(?:claim|redeem)\b|领取";
+    BARE_NUMBER = r"^#?\s*\d{1,2}[\s.!]*$";
+    DESCRIBED_ONE = r"\bthe\s+[a-z0-9][a-z0-9 -]*?\s+ones?\b|(?:红|蓝|黑|白|绿|灰|黄|紫|橙|粉)色?的(?:那个|那款|那件|那双)";
     MY_COUPONS = r"\b(?:my|claimed|i have|i've got|i got)\s+(?:coupons?|vouchers?)\b|\bcoupons?\s+(?:i|i've)\s+(?:have|claimed|got)\b|我的优惠券|我的券|我领的|已领";
     CLEAR_CART = r"\b(?:clear|empty|reset|wipe)\s+(?:out\s+)?(?:my\s+|the\s+)?(?:shopping\s+)?(?:cart|basket)\b|\b(?:remove|delete)\s+(?:everything|all(?:\s+items)?)\b(?:\s+from\s+(?:my\s+|the\s+)?(?:cart|basket))?|\bstart\s+over\b|清空(?:购物车)?|购物车(?:全部)?清空";
     REMOVE = r"\b(?:remove|delete|drop)\b|\btake\s+(?:out|off)\b|\btake\s+\S+(?:\s+\S+)?\s+(?:out|off)\b|\bget\s+rid\s+of\b|\bdon'?t\s+want\b|删除|删掉|删了|移除|去掉|拿掉|不要(?:了|这个|那个|第)";
@@ -149,9 +156,10 @@ patterns! {
     BUY_ZH_REF = r"买\s*(?:第|这|那|最后|最便宜|便宜|最贵|它)";
     BUY_ZH_CHECKOUT = r"^(?:我)?(?:就|直接|立即|马上|现在)?(?:购买|买)(?:它|了|吧|下来|下)?[\s!.,~]*$";
     RECEIPT = r"\b(?:i\s+)?(?:have\s+|'ve\s+)?(?:received|got)\s+(?:it|my\s+(?:order|package|parcel)|the\s+(?:order|package|parcel))\b|\bconfirm\s+(?:the\s+)?(?:receipt|delivery)\b|\bmark\s+(?:it|the\s+order)\s+(?:as\s+)?received\b|确认收货|收到货了|已收货|收到了";
-    ORDER_STATUS = r"\bwhere(?:'?s|\s+is|\s+are)\b.*\b(?:order|package|parcel|stuff|delivery|shipment|purchase)\b|\b(?:order|delivery|shipping|shipment)\s+status\b|\bstatus\s+of\s+(?:my\s+)?(?:order|ord_)|\btrack(?:ing)?\b|\bha(?:s|ve)\s+(?:it|my\s+order|my\s+package|they|the\s+order)\s+(?:shipped|arrived|been\s+shipped)\b|\bwhen\s+will\s+(?:it|my\s+order|my\s+package|my\s+stuff)\s+(?:arrive|ship|come|be\s+delivered)\b|\bis\s+my\s+order\b|\b(?:my\s+)?(?:last|latest|recent|newest)\s+order\b|\bord_[a-z0-9_-]+|到哪|物流|快递|发货了|发货没|什么时候到|到了吗|订单(?:的)?(?:状态|情况|进度)|最近的订单|最新的订单|上一个订单";
+    ORDER_STATUS = r"\bwhere(?:'?s|\s+is|\s+are)\b.*\b(?:order|package|parcel|stuff|delivery|shipment|purchase)\b|\b(?:order|delivery|shipping|shipment)\s+status\b|\bstatus\s+of\s+(?:my\s+)?(?:order|ord_)|\btrack(?:ing)?\s+(?:my|the|an?|it|this|that|order|package|parcel|shipment|delivery|ord_)|\btracking\s+(?:number|info|information|status|code)\b|^track(?:ing)?[\s?.!]*$|\bha(?:s|ve)\s+(?:it|my\s+order|my\s+package|they|the\s+order)\s+(?:shipped|arrived|been\s+shipped)\b|\bwhen\s+will\s+(?:it|my\s+order|my\s+package|my\s+stuff)\s+(?:arrive|ship|come|be\s+delivered)\b|\bis\s+my\s+order\b|\b(?:my\s+)?(?:last|latest|recent|newest)\s+order\b|\bord_[a-z0-9_-]+|到哪|物流|快递|发货了|发货没|什么时候到|到了吗|订单(?:的)?(?:状态|情况|进度)|最近的订单|最新的订单|上一个订单";
+    PAST_PURCHASES = r"\bwhat\s+(?:did|have)\s+i\s+(?:buy|bought|order(?:ed)?|purchased?)\b|\bpurchase\s+history\b|\bmy\s+purchases\b|买了什么|买过什么|我买的";
     ORDERS = r"\b(?:my|all|past|previous|recent|unpaid|pending|paid|shipped|delivered|cancell?ed|completed)\s+orders\b|\border\s+history\b|\b(?:show|list|see|view)\s+(?:me\s+)?(?:my\s+|all\s+)?orders\b|^orders?[\s?.!]*$|我的订单|订单列表|所有订单|历史订单|全部订单|订单记录|查看订单|看看订单|^订单[\s?.!]*$|(?:待付款|未付款|已付款|已发货|已完成|已取消)的订单";
-    WALLET = r"\b(?:wallet\s+)?balance\b|\bmy\s+wallet\b|\bhow\s+much\s+(?:money\s+)?(?:do\s+i\s+have|is\s+in\s+my\s+wallet|have\s+i\s+got)\b|\bwallet\s*\??$|余额|我的钱包|钱包里";
+    WALLET = r"\b(?:my|wallet|account|the)\s+balance\b|^(?:wallet\s+)?balance[\s?.!]*$|\bcheck\s+(?:my\s+)?(?:wallet\s+)?balance\b|\bmy\s+wallet\b|\bhow\s+much\s+(?:money\s+)?(?:do\s+i\s+have|is\s+in\s+my\s+wallet|have\s+i\s+got)\b|\bwallet\s*\??$|余额|我的钱包|钱包里";
     ADDRESSES = r"\b(?:my|shipping|delivery|saved|default)\s+address(?:es)?\b|\bwhere\s+(?:do|will)\s+you\s+ship\b|^address(?:es)?[\s?.!]*$|地址";
     PROFILE = r"\bwho\s+am\s+i\b|\bmy\s+(?:profile|account|username|user\s*name|details)\b|\b(?:signed|logged)\s+in\s+as\b|我是谁|个人资料|我的账户|我的账号|我的信息|用户名";
     CATEGORIES = r"\bcategor(?:y|ies)\b|\bwhat\s+(?:do\s+you|does\s+the\s+shop|can\s+i)\s+(?:sell|buy|have|carry)\b|\bwhat\s+kinds?\s+of\b|\bdepartments?\b|分类|类目|类别|都卖什么|卖什么|有哪些类";
@@ -210,12 +218,53 @@ fn other_user(t: &str) -> bool {
             return true;
         }
     }
+    // "orders for bob" (but "orders for me", "cart for the trip" are the shopper's own).
+    const NOT_A_PERSON: &[&str] = &[
+        "me",
+        "my",
+        "myself",
+        "us",
+        "our",
+        "ourselves",
+        "the",
+        "this",
+        "that",
+        "these",
+        "those",
+        "a",
+        "an",
+        "it",
+        "them",
+        "today",
+        "yesterday",
+        "last",
+        "next",
+        "all",
+        "each",
+        "every",
+        "one",
+        "more",
+        "over",
+        "under",
+        "less",
+        "up",
+        "delivery",
+        "shipping",
+        "payment",
+    ];
+    if let Some(caps) = super::text::captures(&OTHER_USER_FOR, t) {
+        let owner = caps.get(1).map(|m| m.as_str()).unwrap_or("");
+        if !NOT_A_PERSON.contains(&owner) && !owner.chars().all(|c| c.is_ascii_digit()) {
+            return true;
+        }
+    }
     found(&OTHER_USER_EN, t) || found(&OTHER_USER_ZH, t)
 }
 
 /// Unsupported requests, checkout, payment, cart edits, orders, wallet, addresses, profile and categories.
 fn account_or_order_intent(raw: &str, t: &str) -> Option<Intent> {
-    let unsupported: [(&Re, Unsupported); 6] = [
+    let unsupported: [(&Re, Unsupported); 7] = [
+        (&WISHLIST, Unsupported::Wishlist),
         (&CHANGE_ADDRESS, Unsupported::ChangeAddress),
         (&ADD_ADDRESS, Unsupported::AddAddress),
         (&TOP_UP, Unsupported::TopUp),
@@ -229,7 +278,7 @@ fn account_or_order_intent(raw: &str, t: &str) -> Option<Intent> {
         }
     }
     let order_id = slots::order_id(raw);
-    if found(&CHECKOUT, t) {
+    if is_checkout(t) {
         return Some(Intent::Checkout {
             text: t.to_owned(),
             from_buy: false,
@@ -247,6 +296,9 @@ fn account_or_order_intent(raw: &str, t: &str) -> Option<Intent> {
             return Some(Intent::ClaimCoupon(request));
         }
         return Some(Intent::ProductCoupons(request));
+    }
+    if found(&CLAIM_ALONE, t) {
+        return Some(Intent::ClaimCoupon(ItemRequest::parse(t)));
     }
     if found(&CLEAR_CART, t) {
         return Some(Intent::ClearCart);
@@ -282,6 +334,11 @@ fn account_or_order_intent(raw: &str, t: &str) -> Option<Intent> {
         };
         return Some(Intent::Pay { method, order_id });
     }
+    if found(&PAST_PURCHASES, t) {
+        return Some(Intent::ListOrders {
+            status: slots::order_status_filter(t),
+        });
+    }
     if let Some(intent) = buy_intent(t) {
         return Some(intent);
     }
@@ -306,6 +363,38 @@ fn account_or_order_intent(raw: &str, t: &str) -> Option<Intent> {
         .into_iter()
         .find(|(re, _)| found(re, t))
         .map(|(_, intent)| intent)
+}
+
+/// "check out", "checkout", "place the order", "结账"; but "check out these jackets" is about looking.
+fn is_checkout(t: &str) -> bool {
+    if !found(&CHECKOUT, t) {
+        return false;
+    }
+    const LOOKING: &[&str] = &[
+        "these", "those", "some", "a", "an", "your", "our", "this", "that", "what", "how",
+    ];
+    const CART_WORDS: &[&str] = &[
+        "cart",
+        "basket",
+        "order",
+        "items",
+        "stuff",
+        "everything",
+        "it",
+        "them",
+    ];
+    let Some(caps) = super::text::captures(&CHECK_OUT_NEXT, t) else {
+        return true;
+    };
+    let next = caps.get(1).map(|m| m.as_str()).unwrap_or("");
+    let after = caps.get(2).map(|m| m.as_str()).unwrap_or("");
+    if LOOKING.contains(&next) {
+        return false;
+    }
+    if next == "the" || next == "my" {
+        return CART_WORDS.contains(&after) || after.is_empty();
+    }
+    true
 }
 
 /// "buy the second one" buys that product; "buy it", "buy now", "买吧" check out; "buy trail shoes" is left to
@@ -365,6 +454,17 @@ fn product_intent(t: &str) -> Option<Intent> {
         return Some(Intent::ViewCart);
     }
     let request = ItemRequest::parse(t);
+    // A bare "2" right after a list picks its second item.
+    if found(&BARE_NUMBER, t) {
+        let digits: String = t.chars().filter(char::is_ascii_digit).collect();
+        if let Ok(n) = digits.parse::<usize>() {
+            return Some(Intent::Show(ItemRequest {
+                reference: Some(Reference::Ordinal(n)),
+                quantity: None,
+                text: String::new(),
+            }));
+        }
+    }
     if request.reference.is_some() {
         let mut rest = request.text.clone();
         while cut(&REF_FILLER, &mut rest).is_some() {}
@@ -375,6 +475,10 @@ fn product_intent(t: &str) -> Option<Intent> {
                 return Some(Intent::Show(request));
             }
         }
+    }
+    // "tell me about the swift one", "the blue one": a listed item described by its title or options.
+    if found(&DESCRIBED_ONE, t) && !found(&SEARCH, t) {
+        return Some(Intent::Show(request));
     }
     let filters = slots::search_filters(t);
     if found(&SEARCH, t) || filters.has_filters() {
@@ -475,8 +579,29 @@ mod tests {
             ("what's the weather like today", "OutOfScope"),
             ("show me bob's orders", "OtherUser"),
             ("看看别人的订单", "OtherUser"),
+            ("list the orders for bob", "OtherUser"),
+            ("查一下我老婆的订单", "OtherUser"),
+            ("show me orders for me", "ListOrders"),
             ("men's running shoes", "Search"),
             ("I want to return my order", "Unsupported"),
+            ("tell me more about the swift one", "Show"),
+            ("find track pants", "Search"),
+            ("track my order", "OrderStatus"),
+            ("balance bike for kids", "Search"),
+            ("check my balance", "Wallet"),
+            ("check out these jackets", "Search"),
+            ("check out the new tents", "Search"),
+            ("check out my cart", "Checkout"),
+            ("let's check out now", "Checkout"),
+            ("add it to my wishlist", "Unsupported"),
+            ("what did I buy last week", "ListOrders"),
+            ("我买了什么", "ListOrders"),
+            ("the blue one", "Show"),
+            ("claim TRAIL10", "ClaimCoupon"),
+            ("2", "Show"),
+            ("show me cheaper ones", "Search"),
+            ("any discounts on the first one", "ProductCoupons"),
+            ("帮我写首诗", "OutOfScope"),
         ];
         for (text, expected) in cases {
             assert_eq!(kind(text), expected, "{text}: {:?}", detect(text));

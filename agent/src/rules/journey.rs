@@ -41,10 +41,10 @@ pub fn plan(messages: &[ChatMessage]) -> (Step, Lang) {
     let planner = Planner { conv: &conv, lang };
 
     // An action the shopper approved has just run: say what happened.
-    if messages.last().is_some_and(|m| m.role == Role::Tool) {
-        if let Some(obs) = conv.last_observation().filter(|o| o.approved()) {
-            return (Step::Reply(reply::approved(obs, &conv, lang)), lang);
-        }
+    if messages.last().is_some_and(|m| m.role == Role::Tool)
+        && let Some(obs) = conv.last_observation().filter(|o| o.approved())
+    {
+        return (Step::Reply(reply::approved(obs, &conv, lang)), lang);
     }
     if conv.user_text().is_none() {
         return (Step::Reply(reply::greeting(lang)), lang);
@@ -53,7 +53,7 @@ pub fn plan(messages: &[ChatMessage]) -> (Step, Lang) {
         .last()
         .is_some_and(|m| m.role == Role::Assistant && m.tool_calls.is_empty())
     {
-        return (Step::Reply(reply::thanks(lang)), lang);
+        return (Step::Reply(reply::anything_else(lang)), lang);
     }
 
     let detected = intent::detect(text);
@@ -103,6 +103,8 @@ enum ItemPlan<'c> {
     },
     /// Nothing was shown yet but the message names a product: search for it.
     Search(Value),
+    /// Several listed products fit: ask which (1-based list positions kept).
+    AskProduct(Vec<(usize, &'c Value)>),
     Reply(String),
 }
 
@@ -156,11 +158,32 @@ fn search_args(filters: &SearchFilters) -> Value {
     Value::Object(args)
 }
 
+/// Every option value of some variants.
+fn values_of_all(variants: &[&Value]) -> BTreeSet<String> {
+    variants
+        .iter()
+        .flat_map(|v| slots::option_values(str_of(v, "options")))
+        .collect()
+}
+
 /// Picks one variant: the named options narrow the variants, then those in stock; one left is the pick.
 fn choose_variant<'v>(variants: &[&'v Value], text: &str) -> VariantPick<'v> {
     let values_of = |v: &Value| slots::option_values(str_of(v, "options"));
-    let all: BTreeSet<String> = variants.iter().flat_map(|v| values_of(v)).collect();
+    let all = values_of_all(variants);
     let mentioned = slots::mentioned_values(text, &all);
+    // A colour or size the product does not come in ("yellow", "43") must not be silently dropped.
+    let unknown: BTreeSet<String> = slots::option_like_words(text)
+        .into_iter()
+        .filter(|w| {
+            !all.contains(w)
+                && !all
+                    .iter()
+                    .any(|v| slots::numeric_part(v) == Some(w.as_str()))
+        })
+        .collect();
+    if !unknown.is_empty() {
+        return VariantPick::NoMatch(mentioned.into_iter().chain(unknown).collect());
+    }
     let fits: Vec<&'v Value> = variants
         .iter()
         .copied()
@@ -421,16 +444,13 @@ impl<'c, 'a> Planner<'c, 'a> {
             .iter()
             .copied()
             .filter(|(_, p)| {
+                // A product fits when the message names some of its options and none it lacks.
                 let variants: Vec<&Value> = variants_of(p).iter().collect();
-                let values: BTreeSet<String> = variants
-                    .iter()
-                    .flat_map(|v| slots::option_values(str_of(v, "options")))
-                    .collect();
-                let mentioned = slots::mentioned_values(&request.text, &values);
-                !mentioned.is_empty()
-                    && variants
-                        .iter()
-                        .any(|v| mentioned.is_subset(&slots::option_values(str_of(v, "options"))))
+                !slots::mentioned_values(&request.text, &values_of_all(&variants)).is_empty()
+                    && !matches!(
+                        choose_variant(&variants, &request.text),
+                        VariantPick::NoMatch(_)
+                    )
             })
             .collect();
         match (by_options.as_slice(), entries.as_slice()) {
@@ -451,7 +471,14 @@ impl<'c, 'a> Planner<'c, 'a> {
         match self.pick_product(request) {
             Picked::One(p) => call("get_product", json!({ "product_id": str_of(p, "id") })),
             Picked::Many(candidates) => Step::Reply(reply::ask_product(&candidates, self.lang)),
-            Picked::NoList => Step::Reply(reply::no_list(self.lang)),
+            Picked::NoList => {
+                let filters = slots::search_filters(&request.text);
+                if request.reference.is_none() && !filters.query.is_empty() {
+                    call("search_products", search_args(&filters))
+                } else {
+                    Step::Reply(reply::no_list(self.lang))
+                }
+            }
             Picked::Fail(text) => Step::Reply(text),
         }
     }
@@ -460,9 +487,7 @@ impl<'c, 'a> Planner<'c, 'a> {
     fn item_plan(&self, request: &ItemRequest) -> ItemPlan<'c> {
         let product = match self.pick_product(request) {
             Picked::One(p) => p,
-            Picked::Many(candidates) => {
-                return ItemPlan::Reply(reply::ask_product(&candidates, self.lang));
-            }
+            Picked::Many(candidates) => return ItemPlan::AskProduct(candidates),
             Picked::Fail(text) => return ItemPlan::Reply(text),
             Picked::NoList => {
                 let filters = slots::search_filters(&request.text);
@@ -544,8 +569,31 @@ impl<'c, 'a> Planner<'c, 'a> {
                 candidates,
             } => Step::Reply(reply::ask_variant(product, &candidates, self.lang)),
             ItemPlan::Search(args) => call("search_products", args),
+            ItemPlan::AskProduct(candidates) => {
+                Step::Reply(reply::ask_product(&candidates, self.lang))
+            }
             ItemPlan::Reply(text) => Step::Reply(text),
         }
+    }
+
+    /// The add (or buy) request of the previous message when it ended asking which product was meant.
+    fn pending_product(&self) -> Option<(ItemRequest, bool)> {
+        let last = self.conv.last_user_index()?;
+        let previous = self.conv.previous_user_index()?;
+        let before = self.conv.before(last);
+        if before.turn_called("add_to_cart") || before.turn_called("checkout") {
+            return None;
+        }
+        let (request, buy) = match intent::detect(&self.conv.messages.get(previous)?.content) {
+            Intent::Add(request) => (request, false),
+            Intent::Buy(request) => (request, true),
+            _ => return None,
+        };
+        let earlier = Planner {
+            conv: &before,
+            lang: self.lang,
+        };
+        matches!(earlier.item_plan(&request), ItemPlan::AskProduct(_)).then_some((request, buy))
     }
 
     /// The variant question asked in answer to an earlier message, if the shopper has not answered it yet.
@@ -568,8 +616,9 @@ impl<'c, 'a> Planner<'c, 'a> {
             other if answers_choice(&other) && before.turn_steps() == 0 => {
                 let pending = earlier.pending_choice()?;
                 let candidates: Vec<&Value> = pending.candidates.iter().collect();
-                let request = ItemRequest::parse(&normalize(text));
-                let narrowed: Vec<Value> = match choose_variant(&candidates, &request.text) {
+                let mut option_text = normalize(text);
+                let quantity = slots::cut_quantity(&mut option_text);
+                let narrowed: Vec<Value> = match choose_variant(&candidates, &option_text) {
                     VariantPick::Ask(narrowed) if narrowed.len() < candidates.len() => {
                         narrowed.into_iter().cloned().collect()
                     }
@@ -577,7 +626,7 @@ impl<'c, 'a> Planner<'c, 'a> {
                 };
                 return Some(PendingChoice {
                     candidates: narrowed,
-                    quantity: request.quantity.or(pending.quantity),
+                    quantity: quantity.or(pending.quantity),
                     ..pending
                 });
             }
@@ -605,6 +654,9 @@ impl<'c, 'a> Planner<'c, 'a> {
         }
         let text = normalize(self.conv.user_text()?);
         let request = ItemRequest::parse(&text);
+        // Option words are read with only the quantity cut, so a bare "42" stays a size.
+        let mut option_text = text.clone();
+        slots::cut_quantity(&mut option_text);
         if let Some(pending) = self.pending_choice() {
             let goal = if pending.buy {
                 "checkout"
@@ -624,15 +676,46 @@ impl<'c, 'a> Planner<'c, 'a> {
             if let Some(v) = chosen {
                 return Some(Self::goal_call(pending.buy, str_of(v, "id"), quantity));
             }
-            return match choose_variant(&candidates, &request.text) {
+            // Option words that do not settle it get the (narrowed) question again; options the product
+            // lacks are said so. Anything else is a new request.
+            let named = !slots::mentioned_values(&option_text, &values_of_all(&candidates))
+                .is_empty()
+                || !slots::option_like_words(&option_text).is_empty();
+            let product = &pending.product;
+            return match choose_variant(&candidates, &option_text) {
                 VariantPick::One(v) => {
                     Some(Self::goal_call(pending.buy, str_of(v, "id"), quantity))
                 }
-                VariantPick::Ask(narrowed) if narrowed.len() < candidates.len() => Some(
-                    Step::Reply(reply::ask_variant(&pending.product, &narrowed, self.lang)),
-                ),
+                VariantPick::Ask(narrowed) if named => Some(Step::Reply(reply::ask_variant(
+                    product, &narrowed, self.lang,
+                ))),
+                VariantPick::NoMatch(asked) if named => {
+                    // The question offered only what is in stock: a sold-out option is said to be sold out.
+                    let all: Vec<&Value> = variants_of(product).iter().collect();
+                    Some(Step::Reply(match choose_variant(&all, &option_text) {
+                        VariantPick::SoldOut(fits) => reply::sold_out(product, &fits, self.lang),
+                        _ => {
+                            let asked = asked.into_iter().collect::<Vec<_>>().join(" ");
+                            reply::no_variant_match(product, &asked, self.lang)
+                        }
+                    }))
+                }
+                VariantPick::SoldOut(fits) if named => {
+                    Some(Step::Reply(reply::sold_out(product, &fits, self.lang)))
+                }
                 _ => None,
             };
+        }
+        // "the second one" answering "which product do you mean?": the add goes on with that product.
+        if let Some(reference) = request.reference.filter(|r| *r != Reference::This)
+            && let Some((earlier, buy)) = self.pending_product()
+        {
+            let combined = ItemRequest {
+                reference: Some(reference),
+                quantity: request.quantity.or(earlier.quantity),
+                text: format!("{} {}", earlier.text, request.text),
+            };
+            return Some(self.add(&combined, buy));
         }
         // Option words right after a product page: "blue 42" means "add the blue 42".
         let is_plain_search = matches!(detected, Intent::Search(f) if !f.has_filters());
@@ -645,11 +728,7 @@ impl<'c, 'a> Planner<'c, 'a> {
             return None;
         }
         let variants: Vec<&Value> = variants_of(&focus.result).iter().collect();
-        let values: BTreeSet<String> = variants
-            .iter()
-            .flat_map(|v| slots::option_values(str_of(v, "options")))
-            .collect();
-        if slots::mentioned_values(&request.text, &values).is_empty() {
+        if slots::mentioned_values(&option_text, &values_of_all(&variants)).is_empty() {
             return None;
         }
         let add = ItemRequest {
@@ -951,7 +1030,10 @@ impl<'c, 'a> Planner<'c, 'a> {
 fn answers_choice(intent: &Intent) -> bool {
     match intent {
         Intent::Unknown => true,
-        Intent::Show(request) => request.reference.is_some(),
+        Intent::Show(request) => !matches!(
+            request.reference,
+            Some(Reference::Cheapest | Reference::Priciest)
+        ),
         Intent::Search(filters) => !filters.has_filters(),
         Intent::Add(request) | Intent::Buy(request) => !matches!(
             request.reference,

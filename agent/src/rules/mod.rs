@@ -11,8 +11,6 @@
 //! - [`journey`]: from intent and context to the next step (tool calls or a reply), with loop guards;
 //! - [`reply`]: reply templates filled only from tool results.
 
-use serde_json::Value;
-
 use crate::model::{
     ChatModel, DeltaSink, ModelError, ModelRequest, ModelResponse, ToolCall, ToolSpec, Usage,
 };
@@ -133,23 +131,12 @@ impl ChatModel for RulePlanner {
         deltas: &DeltaSink,
     ) -> Result<ModelResponse, ModelError> {
         let response = self.respond(request);
-        if let Some(sink) = deltas {
-            if !response.text.is_empty() {
-                // A closed receiver only means nobody is listening any more; the full text is returned anyway.
-                let _ = sink.send(response.text.clone());
-            }
+        if let Some(sink) = deltas
+            && !response.text.is_empty()
+        {
+            // A closed receiver only means nobody is listening any more; the full text is returned anyway.
+            let _ = sink.send(response.text.clone());
         }
         Ok(response)
-    }
-}
-
-/// The arguments of a planned call, for callers that only need to peek (tests, traces).
-pub fn call_arguments<'s>(step: &'s Step, tool: &str) -> Option<&'s Value> {
-    match step {
-        Step::Call(calls) => calls
-            .iter()
-            .find(|(name, _)| *name == tool)
-            .map(|(_, args)| args),
-        Step::Reply(_) => None,
     }
 }

@@ -20,6 +20,15 @@ fn array<'v>(value: &'v Value, key: &str) -> &'v [Value] {
         .unwrap_or(&[])
 }
 
+/// "1 item", "3 items".
+fn items(n: i64) -> String {
+    if n == 1 {
+        "1 item".to_owned()
+    } else {
+        format!("{n} items")
+    }
+}
+
 /// "the second one" / "第二个", for hints about picking from a list.
 pub fn ordinal(n: usize, lang: Lang) -> String {
     const EN: &[&str] = &[
@@ -64,6 +73,11 @@ pub fn help(lang: Lang) -> String {
          - 还有：钱包余额、收货地址、支付方式、商品优惠券、商品分类。",
     )
     .to_owned()
+}
+
+pub fn anything_else(lang: Lang) -> String {
+    lang.pick("Anything else I can help with?", "还有什么需要帮忙的吗？")
+        .to_owned()
 }
 
 pub fn thanks(lang: Lang) -> String {
@@ -116,6 +130,7 @@ pub fn unsupported(what: Unsupported, lang: Lang) -> String {
         Unsupported::TopUp => ("Topping up the wallet is", "钱包充值"),
         Unsupported::AddCard => ("Saving a new card is", "添加新卡"),
         Unsupported::Review => ("Reviews and ratings are", "评价"),
+        Unsupported::Wishlist => ("Wishlists and favourites are", "收藏和心愿单"),
     };
     match lang {
         Lang::En => format!(
@@ -157,7 +172,8 @@ pub fn no_list(lang: Lang) -> String {
 pub fn out_of_range(n: usize, count: usize, lang: Lang) -> String {
     match lang {
         Lang::En => format!(
-            "The last list has only {count} item(s), so there is no number {n}. Which one do you mean?"
+            "The last list has only {}, so there is no number {n}. Which one do you mean?",
+            items(i64::try_from(count).unwrap_or(i64::MAX))
         ),
         Lang::Zh => format!("上一个列表只有 {count} 项，没有第{n}个。你指的是哪一个？"),
     }
@@ -224,6 +240,9 @@ pub fn search_results(obs: &Observation, lang: Lang) -> String {
             tips.push(lang.pick("include items that are out of stock", "去掉“只看有货”"));
         }
         return match lang {
+            Lang::En if what.is_empty() => {
+                format!("I found nothing. Try to {}.", tips.join(", or "))
+            }
             Lang::En => format!("I found nothing for {what}. Try to {}.", tips.join(", or ")),
             Lang::Zh => format!(
                 "没有找到符合条件的商品（{what}）。可以试试{}。",
@@ -319,7 +338,7 @@ pub fn product_details(p: &Value, lang: Lang) -> String {
                 out.push_str(&format!("\nSay \"add the {e}\" to put it in your cart."))
             }
             (Some(e), Lang::Zh) if variants.len() > 1 && !e.is_empty() => {
-                out.push_str(&format!("\n说“把 {e} 加入购物车”即可下单前加购。"))
+                out.push_str(&format!("\n说“把 {e} 加入购物车”即可加购。"))
             }
             (Some(_), _) => out.push_str(lang.pick(
                 "\nSay \"add it to my cart\" to put it in your cart.",
@@ -441,7 +460,7 @@ fn cart_summary(cart: &Value, lang: Lang) -> String {
         .filter_map(|l| l.get("quantity").and_then(Value::as_i64))
         .sum();
     match lang {
-        Lang::En => format!("{items} item(s), subtotal {}", s(cart, "subtotal")),
+        Lang::En => format!("{}, subtotal {}", self::items(items), s(cart, "subtotal")),
         Lang::Zh => format!("共 {items} 件，小计 {}", s(cart, "subtotal")),
     }
 }
@@ -651,9 +670,9 @@ pub fn status_words(order: &Value, lang: Lang) -> String {
 pub fn order_status(order: &Value, lang: Lang) -> String {
     match lang {
         Lang::En => format!(
-            "Order {} ({} item(s), total {}) is {}.",
+            "Order {} ({}, total {}) is {}.",
             s(order, "id"),
-            item_count(order),
+            items(item_count(order)),
             s(order, "total"),
             status_words(order, lang)
         ),
@@ -930,18 +949,26 @@ pub fn ask_cart_line(cart: &Value, lang: Lang) -> String {
     out
 }
 
-/// What happened after the shopper approved a pending action.
+/// What happened after the shopper decided on a pending action.
 pub fn approved(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> String {
     if obs.error().is_some() {
         return error(obs, lang);
+    }
+    if obs.rejected() {
+        return lang
+            .pick(
+                "Okay, I didn't do it; nothing was changed. What would you like to do instead?",
+                "好的，已取消，没有做任何更改。还需要什么帮助吗？",
+            )
+            .to_owned();
     }
     let order = obs.result.get("order").unwrap_or(&Value::Null);
     match obs.tool.as_str() {
         "checkout" => match lang {
             Lang::En => format!(
-                "Order {} placed: {} item(s), total {}. It waits for payment; say \"pay with my wallet\" to pay.",
+                "Order {} placed: {}, total {}. It waits for payment; say \"pay with my wallet\" to pay.",
                 s(order, "id"),
-                item_count(order),
+                items(item_count(order)),
                 s(order, "total")
             ),
             Lang::Zh => format!(
@@ -1114,12 +1141,14 @@ pub fn error(obs: &Observation, lang: Lang) -> String {
             format!("That coupon doesn't apply to this order ({message}).")
         }
         ("coupon_min_spend" | "coupon_not_applicable", Lang::Zh) => format!("这张优惠券不适用于这个订单（{message}）。"),
-        ("invalid_parameter" | "invalid_argument" | "invalid_request", Lang::En) => {
+        ("invalid_parameter" | "invalid_argument" | "invalid_arguments" | "invalid_request", Lang::En) => {
             format!("That request wasn't accepted: {message}.")
         }
-        ("invalid_parameter" | "invalid_argument" | "invalid_request", Lang::Zh) => {
+        ("invalid_parameter" | "invalid_argument" | "invalid_arguments" | "invalid_request", Lang::Zh) => {
             format!("请求未被接受：{message}。")
         }
+        ("conflict", Lang::En) => format!("That can't be done right now: {message}."),
+        ("conflict", Lang::Zh) => format!("暂时无法完成这个操作：{message}。"),
         ("unauthenticated", Lang::En) => "Your session has expired; please sign in again.".to_owned(),
         ("unauthenticated", Lang::Zh) => "登录已过期，请重新登录。".to_owned(),
         ("forbidden" | "permission_denied", Lang::En) => "Sorry, you're not allowed to do that.".to_owned(),

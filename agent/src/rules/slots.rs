@@ -90,8 +90,9 @@ patterns! {
     ZH_MIN_PRE = r"(?:高于|多于|超过|至少|不低于|大于|起码)\s*(\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万]+)\s*(?:元|块钱?|美元|美金|刀)?";
     ZH_MIN_POST = r"(\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万]+)\s*(?:元|块钱?|美元|美金|刀)?\s*(?:以上|起)";
 
-    SORT_ASC = r"\b(?:sort(?:ed)?\s+by\s+)?(?:(?:the\s+)?cheapest|lowest(?:\s+price)?|cheaper|cheap|least expensive)\s+(?:first|on top)\b|\bprice:?\s*(?:from\s+)?low(?:est)?\s+to\s+high(?:est)?\b|\b(?:sort(?:ed)?|order(?:ed)?)\s+by\s+(?:the\s+)?(?:lowest\s+)?price(?:\s+ascending)?\b|\bprice\s+ascending\b|\blow\s+to\s+high\b|\bby\s+cheapest\b";
-    SORT_ASC_WORD = r"\b(?:the\s+)?(?:cheapest|cheap|lowest[- ]priced|least expensive|budget|affordable)\b";
+    SORT_ASC = r"\b(?:sort(?:ed)?\s+by\s+)?(?:(?:the\s+)?cheapest|lowest(?:\s+price)?|cheaper|cheap|least expensive)\s+(?:first|on top)\b|\bprice:?\s*(?:from\s+)?low(?:est)?\s+to\s+high(?:est)?\b|\bprice\s+ascending\b|\blow\s+to\s+high\b|\bby\s+cheapest\b";
+    SORT_BY_PRICE = r"\b(?:sort(?:ed)?|order(?:ed)?)\s+by\s+(?:the\s+)?(?:lowest\s+)?price(?:\s+ascending)?\b";
+    SORT_ASC_WORD = r"\b(?:cheaper|lower[- ]priced)\s+(?:ones|options|items|products)\b|\b(?:the\s+)?(?:cheapest|cheap|lowest[- ]priced|least expensive|budget|affordable)\b";
     SORT_DESC = r"\b(?:sort(?:ed)?\s+by\s+)?(?:(?:the\s+)?most expensive|highest(?:\s+price)?|priciest|pricier|expensive)\s+(?:first|on top)\b|\bprice:?\s*(?:from\s+)?high(?:est)?\s+to\s+low(?:est)?\b|\bprice\s+descending\b|\bhigh\s+to\s+low\b";
     SORT_DESC_WORD = r"\b(?:the\s+)?(?:most expensive|priciest|highest[- ]priced|premium)\b";
     SORT_NEW = r"\b(?:sort(?:ed)?\s+by\s+)?(?:newest|latest|most recent|recently added|new arrivals?|new in|just arrived)(?:\s+(?:first|ones|items|products|arrivals))?\b";
@@ -109,7 +110,8 @@ patterns! {
     REF_ZH_ORD = r"第\s*(\d{1,2}|[一二两三四五六七八九十]+)\s*(?:个|件|款|项|条|种|双|张|号|名|套|只|把|台|本|份|行|支|顶)?(?:商品|产品|结果|优惠券|选项)?";
     REF_LAST = r"\b(?:the\s+)?(?:last|latter|final|bottom)(?:\s+(?:one|item|result|product|option|coupon))?\b";
     REF_ZH_LAST = r"最后(?:一|那)?(?:个|件|款|双|项|条)?|最后面的?|最下面的?";
-    REF_CHEAP = r"\b(?:the\s+)?(?:cheap(?:er|est)|less expensive|least expensive|lower[- ]priced|lowest[- ]priced|most affordable)(?:\s+(?:one|ones|item|option|of (?:them|these|those|the two|all)))?\b";
+    REF_CHEAP = r"\b(?:the\s+)?(?:cheap(?:er|est)|less expensive|least expensive|lower[- ]priced|lowest[- ]priced|most affordable)(?:\s+(?:one|item|option|of (?:them|these|those|the two|all)))?\b";
+    CHEAPER_PLURAL = r"\b(?:cheaper|lower[- ]priced|less expensive)\s+(?:ones|options|items|products)\b";
     REF_PRICEY = r"\b(?:the\s+)?(?:more expensive|most expensive|pricier|priciest|higher[- ]priced|highest[- ]priced)(?:\s+(?:one|ones|item|option|of (?:them|these|those|the two|all)))?\b";
     REF_ZH_CHEAP = r"(?:最)?便宜(?:的|点的|一点的|些的)?(?:那个|那款|那件|那双|那一个|那一款|一个|一款|那条)|^(?:要|我要)?(?:最)?便宜的?$";
     REF_ZH_PRICEY = r"(?:最)?贵(?:的|点的|一点的)?(?:那个|那款|那件|那双|那一个|那一款|一个|一款|那条)|^(?:要|我要)?最贵的?$";
@@ -148,11 +150,11 @@ pub fn search_filters(t: &str) -> SearchFilters {
             break;
         }
     }
-    if filters.max_price.is_none() {
-        if let Some(g) = cut_zh_range(&mut rest) {
-            filters.min_price = g.0;
-            filters.max_price = g.1;
-        }
+    if filters.max_price.is_none()
+        && let Some(g) = cut_zh_range(&mut rest)
+    {
+        filters.min_price = g.0;
+        filters.max_price = g.1;
     }
     if filters.max_price.is_none() {
         for re in [
@@ -183,9 +185,10 @@ pub fn search_filters(t: &str) -> SearchFilters {
         }
     }
 
-    let sorts: [(&Re, Sort); 9] = [
+    let sorts: [(&Re, Sort); 10] = [
         (&SORT_ASC, Sort::PriceAsc),
         (&SORT_DESC, Sort::PriceDesc),
+        (&SORT_BY_PRICE, Sort::PriceAsc),
         (&SORT_NEW, Sort::Newest),
         (&SORT_REL, Sort::Relevance),
         (&ZH_SORT_ASC, Sort::PriceAsc),
@@ -526,8 +529,12 @@ pub fn clean_query(rest: &str) -> String {
                 {
                     let word = word.trim_matches(|c: char| c == '-' || c == '\'');
                     let bare = word.trim_end_matches("'s");
-                    if !word.is_empty() && !EN_FILLER.contains(&word) && !EN_FILLER.contains(&bare)
-                    {
+                    // "i'm", "we're", "let's": filler; "men's" stays.
+                    let head = word.split('\'').next().unwrap_or(word);
+                    let contraction = word.contains('\'') && EN_FILLER.contains(&head);
+                    let filler =
+                        EN_FILLER.contains(&word) || EN_FILLER.contains(&bare) || contraction;
+                    if !word.is_empty() && !filler {
                         words.push(word.to_owned());
                     }
                 }
@@ -609,6 +616,10 @@ pub fn cut_reference(text: &mut String) -> Option<Reference> {
         (&REF_ZH_THIS, Reference::This),
     ];
     for (re, reference) in others {
+        // "cheaper ones" asks for a cheaper search, not for the cheaper item.
+        if reference == Reference::Cheapest && found(&CHEAPER_PLURAL, text) {
+            continue;
+        }
         if cut(re, text).is_some() {
             return Some(reference);
         }
@@ -623,10 +634,8 @@ pub fn cut_quantity(text: &mut String) -> Option<u32> {
         return Some(n);
     }
     for re in [&QTY_EN_X, &QTY_EN_WORD, &QTY_EN_VERB] {
-        if let Some(g) = cut(re, text) {
-            if let Some(n) = parse_count(group(&g, 1)) {
-                return Some(n);
-            }
+        if let Some(n) = cut(re, text).and_then(|g| parse_count(group(&g, 1))) {
+            return Some(n);
         }
     }
     let re = QTY_ZH.as_ref()?;
@@ -809,6 +818,27 @@ pub fn option_tokens(t: &str) -> BTreeSet<String> {
     tokens
 }
 
+/// Colour words a shopper may use for a variant.
+const COLOURS: &[&str] = &[
+    "black", "blue", "red", "grey", "green", "white", "yellow", "purple", "orange", "pink",
+    "brown", "beige", "navy", "copper", "silver", "gold", "rose", "coral", "berry", "nude",
+    "assorted",
+];
+
+/// Words of a message that look like a colour or a size ("yellow", "42", "xl"), whether or not the product
+/// has them: a named option the product lacks is reported instead of ignored.
+pub fn option_like_words(t: &str) -> BTreeSet<String> {
+    const SIZES: &[&str] = &["xs", "xl", "xxl"];
+    option_tokens(t)
+        .into_iter()
+        .filter(|w| {
+            COLOURS.contains(&w.as_str())
+                || SIZES.contains(&w.as_str())
+                || (w.len() >= 2 && w.len() <= 3 && w.chars().all(|c| c.is_ascii_digit()))
+        })
+        .collect()
+}
+
 /// Whether `word` occurs in `text` with no ASCII letter or digit on either side.
 pub fn found_word(text: &str, word: &str) -> bool {
     let mut start = 0;
@@ -835,6 +865,7 @@ pub fn mentioned_values(t: &str, values: &BTreeSet<String>) -> BTreeSet<String> 
             let words = ascii_words(value);
             if value.is_ascii() && words.len() == 1 {
                 words.first().is_some_and(|w| tokens.contains(w))
+                    || numeric_part(value).is_some_and(|n| tokens.contains(n))
             } else if value.is_ascii() {
                 found_word(t, value)
             } else {
@@ -843,6 +874,13 @@ pub fn mentioned_values(t: &str, values: &BTreeSet<String>) -> BTreeSet<String> 
         })
         .cloned()
         .collect()
+}
+
+/// The number of a value with a unit ("24cm" -> "24", "50ml" -> "50"), so "the 24" names "24cm".
+pub fn numeric_part(value: &str) -> Option<&str> {
+    let end = value.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = value.split_at(end);
+    (!number.is_empty() && unit.chars().all(|c| c.is_ascii_alphabetic())).then_some(number)
 }
 
 /// The values of a variant's "options" text ("colour: blue, size: 42" -> {"blue", "42"}), lower case.
@@ -865,11 +903,6 @@ pub fn option_values(options: &str) -> BTreeSet<String> {
 pub fn mentions(t: &str, word: &str) -> bool {
     let word = word.to_lowercase();
     !word.is_empty() && found_word(t, &word)
-}
-
-/// Whether the text matches one of the patterns (used by intent detection for yes/no style checks).
-pub fn any(t: &str, res: &[&Re]) -> bool {
-    res.iter().any(|re| found(re, t))
 }
 
 #[cfg(test)]
@@ -904,6 +937,16 @@ mod tests {
         assert_eq!(
             (f.query.as_str(), f.sort, f.in_stock_only),
             ("headphones", Some(Sort::Newest), true)
+        );
+        let f = search_filters(&normalize("show me headphones sorted by price high to low"));
+        assert_eq!(
+            (f.query.as_str(), f.sort),
+            ("headphones", Some(Sort::PriceDesc))
+        );
+        let f = search_filters(&normalize("I'm looking for men's jackets, sort by price"));
+        assert_eq!(
+            (f.query.as_str(), f.sort),
+            ("men's jackets", Some(Sort::PriceAsc))
         );
         let f = search_filters(&normalize("I want some tents over $79.90 please"));
         assert_eq!((f.query.as_str(), f.min_price), ("tents", Some(79.9)));
@@ -967,6 +1010,11 @@ mod tests {
         assert_eq!(m.into_iter().collect::<Vec<_>>(), vec!["42", "blue", "l"]);
         let m = mentioned_values(&normalize("蓝牙耳机"), &values);
         assert!(m.is_empty());
+        let pans: BTreeSet<String> = ["20cm", "24cm"].iter().map(|s| s.to_string()).collect();
+        let m = mentioned_values(&normalize("the 24 one"), &pans);
+        assert_eq!(m.into_iter().collect::<Vec<_>>(), vec!["24cm"]);
+        let m = mentioned_values(&normalize("20 cm"), &pans);
+        assert_eq!(m.into_iter().collect::<Vec<_>>(), vec!["20cm"]);
         assert_eq!(
             option_values("colour: blue, size: 42")
                 .into_iter()

@@ -104,7 +104,11 @@ async fn rule_planner_takes_a_shopper_from_search_to_a_paid_order(app: &TestApp)
     assert!(confirmation(&asked).is_some(), "{}", asked["reply"]);
     assert_eq!(wallet_balance(app, &buyer).await, 20_000);
     say(app, &buyer, id, "yes").await;
-    assert_eq!(wallet_balance(app, &buyer).await, 20_000 - 7000, "7000 ships free");
+    assert_eq!(
+        wallet_balance(app, &buyer).await,
+        20_000 - 7000,
+        "7000 ships free"
+    );
 
     let status = say(app, &buyer, id, "where is my order?").await;
     assert!(
