@@ -434,22 +434,17 @@ impl Agent {
                 state.usage.input_tokens += response.usage.input_tokens;
                 state.usage.output_tokens += response.usage.output_tokens;
                 let _ = self.store.add_usage(&conversation.id, response.usage).await;
-                let _ = self
-                    .store
-                    .record_step(&conversation.id, &Step {
-                        turn: state.turn,
-                        step: state.step,
-                        kind: "model".into(),
-                        name: self.model.model().to_owned(),
-                        call_id: String::new(),
-                        started_at_ms,
-                        duration_ms,
-                        input_tokens: response.usage.input_tokens as i64,
-                        output_tokens: response.usage.output_tokens as i64,
-                        detail: json!({"text": response.text, "tool_calls": response.tool_calls, "finish_reason": response.finish_reason}).to_string(),
-                        outcome: "ok".into(),
-                    })
-                    .await;
+                let detail = json!({"text": response.text, "tool_calls": response.tool_calls,
+                                    "finish_reason": response.finish_reason});
+                self.model_step(
+                    conversation,
+                    state,
+                    (started_at_ms, duration_ms),
+                    response.usage,
+                    detail,
+                    "ok",
+                )
+                .await;
                 Ok(response)
             }
             Err(err) => {
@@ -462,30 +457,49 @@ impl Agent {
                         message: err.to_string(),
                     },
                 );
-                let _ = self
-                    .store
-                    .record_step(
-                        &conversation.id,
-                        &Step {
-                            turn: state.turn,
-                            step: state.step,
-                            kind: "model".into(),
-                            name: self.model.model().to_owned(),
-                            call_id: String::new(),
-                            started_at_ms,
-                            duration_ms,
-                            input_tokens: 0,
-                            output_tokens: 0,
-                            detail: json!({"error": err.to_string()}).to_string(),
-                            outcome: err.kind().to_owned(),
-                        },
-                    )
-                    .await;
+                let detail = json!({"error": err.to_string()});
+                self.model_step(
+                    conversation,
+                    state,
+                    (started_at_ms, duration_ms),
+                    Usage::default(),
+                    detail,
+                    err.kind(),
+                )
+                .await;
                 Err(format!(
                     "Sorry, the assistant's model is not answering right now ({}). Please try again in a moment.",
                     err.kind()
                 ))
             }
+        }
+    }
+
+    /// Records a model call in the trace. A failure to record is logged, never fatal to the turn.
+    async fn model_step(
+        &self,
+        conversation: &Conversation,
+        state: &TurnState,
+        (started_at_ms, duration_ms): (i64, i64),
+        usage: Usage,
+        detail: Value,
+        outcome: &str,
+    ) {
+        let step = Step {
+            turn: state.turn,
+            step: state.step,
+            kind: "model".into(),
+            name: self.model.model().to_owned(),
+            call_id: String::new(),
+            started_at_ms,
+            duration_ms,
+            input_tokens: usage.input_tokens as i64,
+            output_tokens: usage.output_tokens as i64,
+            detail: detail.to_string(),
+            outcome: outcome.to_owned(),
+        };
+        if let Err(err) = self.store.record_step(&conversation.id, &step).await {
+            tracing::warn!(error = %err, "could not record a trace step");
         }
     }
 
