@@ -59,6 +59,7 @@ pub enum AgentEvent {
         id: String,
         name: String,
         result: Value,
+        duration_ms: i64,
     },
     ConfirmationRequired {
         pending_action_id: String,
@@ -71,6 +72,8 @@ pub enum AgentEvent {
         steps: usize,
         input_tokens: u64,
         output_tokens: u64,
+        /// Time spent waiting for the model over the turn.
+        model_ms: i64,
         stopped: Option<String>,
     },
     Error {
@@ -182,6 +185,7 @@ struct TurnState {
     turn: i64,
     step: i64,
     usage: Usage,
+    model_ms: i64,
 }
 
 impl Agent {
@@ -275,6 +279,7 @@ impl Agent {
             turn,
             step: 0,
             usage: Usage::default(),
+            model_ms: 0,
         };
         self.store
             .append(&conversation.id, turn, &[ChatMessage::user(text)])
@@ -423,6 +428,7 @@ impl Agent {
         let _ = forward.await;
         state.step += 1;
         let duration_ms = clock.elapsed().as_millis() as i64;
+        state.model_ms += duration_ms;
         match result {
             Ok(response) => {
                 span.record("gen_ai.usage.input_tokens", response.usage.input_tokens);
@@ -537,15 +543,17 @@ impl Agent {
         if let Some(kind) = result.get("error").and_then(Value::as_str) {
             span.record("error.type", kind);
         }
+        let duration_ms = clock.elapsed().as_millis() as i64;
         emit(
             events,
             AgentEvent::ToolResult {
                 id: call.id.clone(),
                 name: call.name.clone(),
                 result: result.clone(),
+                duration_ms,
             },
         );
-        (result, started_at_ms, clock.elapsed().as_millis() as i64)
+        (result, started_at_ms, duration_ms)
     }
 
     async fn execute(
@@ -642,6 +650,7 @@ impl Agent {
                 arguments: arguments.clone(),
             },
         );
+        let clock = Instant::now();
         let result = if approve {
             match self.tools.get(&action.tool) {
                 // The pending action's id is the request id, so even a retried service call acts once.
@@ -662,6 +671,7 @@ impl Agent {
                 id: call_id,
                 name: action.tool.clone(),
                 result: result.clone(),
+                duration_ms: clock.elapsed().as_millis() as i64,
             },
         );
         self.store
@@ -736,6 +746,7 @@ impl Agent {
                 steps: state.step as usize,
                 input_tokens: state.usage.input_tokens,
                 output_tokens: state.usage.output_tokens,
+                model_ms: state.model_ms,
                 stopped: stopped.map(str::to_owned),
             },
         );

@@ -17,6 +17,88 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     duration: HistogramVec,
+    agent: AgentMetrics,
+}
+
+/// The shopping agent's counters, read off the events of each turn.
+struct AgentMetrics {
+    turns: IntCounterVec,
+    tokens: IntCounterVec,
+    model_seconds: HistogramVec,
+    tool_calls: IntCounterVec,
+    tool_seconds: HistogramVec,
+    confirmations: IntCounterVec,
+}
+
+fn counter(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> anyhow::Result<IntCounterVec> {
+    let counter = IntCounterVec::new(Opts::new(name, help), labels)
+        .with_context(|| format!("creating {name}"))?;
+    registry
+        .register(Box::new(counter.clone()))
+        .with_context(|| format!("registering {name}"))?;
+    Ok(counter)
+}
+
+fn histogram(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> anyhow::Result<HistogramVec> {
+    let histogram = HistogramVec::new(HistogramOpts::new(name, help), labels)
+        .with_context(|| format!("creating {name}"))?;
+    registry
+        .register(Box::new(histogram.clone()))
+        .with_context(|| format!("registering {name}"))?;
+    Ok(histogram)
+}
+
+impl AgentMetrics {
+    fn new(registry: &Registry) -> anyhow::Result<Self> {
+        Ok(Self {
+            turns: counter(
+                registry,
+                "agent_turns_total",
+                "Agent turns, by how they ended",
+                &["outcome"],
+            )?,
+            tokens: counter(
+                registry,
+                "agent_tokens_total",
+                "Model tokens, by direction",
+                &["direction"],
+            )?,
+            model_seconds: histogram(
+                registry,
+                "agent_model_seconds",
+                "Time waiting for the model per turn",
+                &[],
+            )?,
+            tool_calls: counter(
+                registry,
+                "agent_tool_calls_total",
+                "Tool calls, by tool and outcome",
+                &["tool", "outcome"],
+            )?,
+            tool_seconds: histogram(
+                registry,
+                "agent_tool_seconds",
+                "Tool call latency",
+                &["tool"],
+            )?,
+            confirmations: counter(
+                registry,
+                "agent_confirmations_total",
+                "Consequential actions requested, approved and rejected",
+                &["event"],
+            )?,
+        })
+    }
 }
 
 const LABELS: &[&str] = &["method", "route", "status"];
@@ -46,11 +128,81 @@ impl Metrics {
         registry
             .register(Box::new(duration.clone()))
             .context("registering http_request_duration_seconds")?;
+        let agent = AgentMetrics::new(&registry)?;
         Ok(Self {
             registry,
             requests,
             duration,
+            agent,
         })
+    }
+
+    /// Counts what one agent event says happened.
+    pub fn observe_agent(&self, event: &tokshop_agent::runner::AgentEvent) {
+        use tokshop_agent::runner::AgentEvent as E;
+        let agent = &self.agent;
+        match event {
+            E::ToolResult {
+                id,
+                name,
+                result,
+                duration_ms,
+            } => {
+                // The result of a shopper's decision on a pending action carries the `confirm_` call id.
+                if id.starts_with("confirm_") {
+                    let rejected =
+                        result.get("status").and_then(|s| s.as_str()) == Some("rejected");
+                    let event = if rejected { "rejected" } else { "approved" };
+                    agent.confirmations.with_label_values(&[event]).inc();
+                }
+                let outcome = result
+                    .get("error")
+                    .and_then(|e| e.as_str())
+                    .unwrap_or_else(|| {
+                        result
+                            .get("status")
+                            .and_then(|s| s.as_str())
+                            .filter(|s| *s == "confirmation_required")
+                            .unwrap_or("ok")
+                    });
+                agent
+                    .tool_calls
+                    .with_label_values(&[name.as_str(), outcome])
+                    .inc();
+                agent
+                    .tool_seconds
+                    .with_label_values(&[name.as_str()])
+                    .observe(*duration_ms as f64 / 1000.0);
+            }
+            E::ConfirmationRequired { .. } => {
+                agent.confirmations.with_label_values(&["requested"]).inc()
+            }
+            E::Done {
+                input_tokens,
+                output_tokens,
+                model_ms,
+                stopped,
+                ..
+            } => {
+                agent
+                    .turns
+                    .with_label_values(&[stopped.as_deref().unwrap_or("answered")])
+                    .inc();
+                agent
+                    .tokens
+                    .with_label_values(&["input"])
+                    .inc_by(*input_tokens);
+                agent
+                    .tokens
+                    .with_label_values(&["output"])
+                    .inc_by(*output_tokens);
+                agent
+                    .model_seconds
+                    .with_label_values::<&str>(&[])
+                    .observe(*model_ms as f64 / 1000.0);
+            }
+            _ => {}
+        }
     }
 
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {

@@ -279,7 +279,9 @@ async fn send_message(
                 });
             }
         });
-        let stream = UnboundedReceiverStream::new(receiver).map(|event| {
+        let metrics = state.metrics.clone();
+        let stream = UnboundedReceiverStream::new(receiver).map(move |event| {
+            metrics.observe_agent(&event);
             Ok::<_, Infallible>(
                 Event::default()
                     .event(event_name(&event))
@@ -298,6 +300,9 @@ async fn send_message(
         .map_err(api)?;
     drop(sender);
     let events: Vec<AgentEvent> = UnboundedReceiverStream::new(receiver).collect().await;
+    for event in &events {
+        state.metrics.observe_agent(event);
+    }
     Ok(Json(TurnReply { reply, events }).into_response())
 }
 
@@ -325,12 +330,16 @@ async fn decide(
             ));
         }
     };
-    let (sender, _receiver) = tokio::sync::mpsc::unbounded_channel();
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
     let decision = state
         .agent
         .decide(&caller(&user), &id, &pending_id, approve, &sender)
         .await
         .map_err(api)?;
+    drop(sender);
+    while let Some(event) = receiver.recv().await {
+        state.metrics.observe_agent(&event);
+    }
     Ok(Json(DecisionView {
         pending_action_id: decision.pending_action_id,
         status: decision.status,

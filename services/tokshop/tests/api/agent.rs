@@ -74,9 +74,9 @@ fn tool_results(events: &[AgentEvent]) -> Vec<(String, Value)> {
     let mut results: Vec<(String, String, Value)> = events
         .iter()
         .filter_map(|e| match e {
-            AgentEvent::ToolResult { id, name, result } => {
-                Some((id.clone(), name.clone(), result.clone()))
-            }
+            AgentEvent::ToolResult {
+                id, name, result, ..
+            } => Some((id.clone(), name.clone(), result.clone())),
             _ => None,
         })
         .collect();

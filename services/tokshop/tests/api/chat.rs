@@ -131,6 +131,25 @@ async fn rule_planner_takes_a_shopper_from_search_to_a_paid_order(app: &TestApp)
             .iter()
             .any(|s| s["name"] == "pay_order")
     );
+    // Operators see the agent in Prometheus: tool calls, confirmations, turns, tokens.
+    let metrics = app.get("/metrics", None).await.expect(200).text;
+    assert!(
+        metrics.contains(r#"agent_tool_calls_total{outcome="ok",tool="search_products"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"agent_confirmations_total{event="requested"} 2"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"agent_confirmations_total{event="approved"} 2"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"agent_turns_total{outcome="answered"} 7"#),
+        "{metrics}"
+    );
+    assert!(metrics.contains("agent_tool_seconds_bucket"));
     crate::shop::ledger_balances(app).await;
 }
 
