@@ -301,7 +301,42 @@ async fn an_injected_instruction_in_a_product_cannot_spend_money(app: &TestApp) 
     );
 }
 
+async fn an_expired_action_cannot_be_approved(app: &TestApp) {
+    let s = shop(app, "expiring", 2000, 5).await;
+    let (buyer, _) = shopper(app, "exa").await;
+    fund_wallet(app, &buyer, 10_000).await;
+    let created = checkout(app, &buyer, &s.variant, 1).await.expect(201).body;
+    let pay = json!({"order_id": created["id"], "payment_method_id": "wallet"});
+    let model = Arc::new(ScriptedModel::new(vec![
+        ScriptedModel::calls(&[("p1", "pay_order", pay)]),
+        ScriptedModel::says("Please confirm."),
+        ScriptedModel::says("Nothing is waiting for your confirmation."),
+    ]));
+    let limits = Limits {
+        pending_ttl_secs: 0,
+        ..Limits::default()
+    };
+    let agent = agent(app, model, limits).await;
+    let who = caller(app, &buyer);
+    let conversation = agent.start(&who, "").await.unwrap();
+    let (_, events) = say(&agent, &who, &conversation.id, "pay my order").await;
+    let pending = pending_id(&events);
+    // "yes" finds nothing waiting (the action expired), so it is an ordinary message.
+    let (reply, events) = say(&agent, &who, &conversation.id, "yes").await;
+    assert_eq!(reply, "Nothing is waiting for your confirmation.");
+    assert!(tool_results(&events).is_empty());
+    let (sender, _receiver) = unbounded_channel();
+    let err = agent
+        .decide(&who, &conversation.id, &pending, true, &sender)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "action_decided");
+    assert!(err.to_string().contains("expired"), "{err}");
+    assert_eq!(wallet_balance(app, &buyer).await, 10_000);
+}
+
 crate::on_both_databases!(
+    an_expired_action_cannot_be_approved,
     tools_run_in_parallel_and_bad_arguments_come_back_as_errors,
     the_step_limit_ends_the_turn_gracefully,
     paying_needs_the_shoppers_yes_and_happens_once,
