@@ -44,3 +44,64 @@ pub use tokshop::{
 
 /// Encoded `FileDescriptorSet` of every tokshop proto, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("tokshop_descriptor");
+
+impl order::OrderStatus {
+    /// The status as REST, the tools and the order store name it (`pending_payment`, ...); `None` for
+    /// `Unspecified`.
+    pub fn label(self) -> Option<&'static str> {
+        match self {
+            Self::Unspecified => None,
+            Self::PendingPayment => Some("pending_payment"),
+            Self::Paid => Some("paid"),
+            Self::Shipped => Some("shipped"),
+            Self::Delivered => Some("delivered"),
+            Self::Completed => Some("completed"),
+            Self::Cancelled => Some("cancelled"),
+        }
+    }
+
+    /// The status a label names, in any letter case; `None` for anything else.
+    pub fn from_label(label: &str) -> Option<Self> {
+        let label = label.to_ascii_lowercase();
+        [
+            Self::PendingPayment,
+            Self::Paid,
+            Self::Shipped,
+            Self::Delivered,
+            Self::Completed,
+            Self::Cancelled,
+        ]
+        .into_iter()
+        .find(|s| s.label() == Some(label.as_str()))
+    }
+}
+
+impl order::CouponScope {
+    /// `shop`, `product` or `category`; `None` for `Unspecified`.
+    pub fn label(self) -> Option<&'static str> {
+        match self {
+            Self::Unspecified => None,
+            Self::Shop => Some("shop"),
+            Self::Product => Some("product"),
+            Self::Category => Some("category"),
+        }
+    }
+
+    /// The scope a label names, in any letter case; `None` for anything else.
+    pub fn from_label(label: &str) -> Option<Self> {
+        let label = label.to_ascii_lowercase();
+        [Self::Shop, Self::Product, Self::Category]
+            .into_iter()
+            .find(|s| s.label() == Some(label.as_str()))
+    }
+}
+
+impl catalog::GetVariantsResponse {
+    /// The variants found, by variant id (a detail without its variant is left out).
+    pub fn by_id(self) -> std::collections::HashMap<String, catalog::VariantDetail> {
+        self.variants
+            .into_iter()
+            .filter_map(|d| d.variant.as_ref().map(|v| v.id.clone()).map(|id| (id, d)))
+            .collect()
+    }
+}

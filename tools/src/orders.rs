@@ -150,20 +150,17 @@ impl TypedTool for Checkout {
                     .clone()
                     .get_variants(ctx.request(catalog::GetVariantsRequest { ids }))
                     .await?
-                    .into_inner();
+                    .into_inner()
+                    .by_id();
                 let mut lines = Vec::new();
                 for item in items {
-                    let detail = found
-                        .variants
-                        .iter()
-                        .find(|d| d.variant.as_ref().is_some_and(|v| v.id == item.variant_id))
-                        .ok_or_else(|| {
-                            ToolError::new(
-                                "variant_not_found",
-                                format!("no variant {}", item.variant_id),
-                            )
-                            .with_param("items")
-                        })?;
+                    let detail = found.get(&item.variant_id).ok_or_else(|| {
+                        ToolError::new(
+                            "variant_not_found",
+                            format!("no variant {}", item.variant_id),
+                        )
+                        .with_param("items")
+                    })?;
                     let price = detail.variant.as_ref().and_then(|v| v.price.as_ref());
                     lines.push((
                         detail.product_title.clone(),

@@ -83,10 +83,7 @@ pub fn cart(c: &cart::Cart) -> Value {
 }
 
 pub fn status_name(status: order::OrderStatus) -> String {
-    status
-        .as_str_name()
-        .trim_start_matches("ORDER_STATUS_")
-        .to_ascii_lowercase()
+    status.label().unwrap_or("unspecified").to_owned()
 }
 
 pub fn order(o: &order::Order) -> Value {

@@ -76,12 +76,7 @@ impl CartApi {
             .get_variants(GetVariantsRequest { ids })
             .await
             .map_err(|status| ServiceError::unavailable("catalog", status))?;
-        Ok(response
-            .into_inner()
-            .variants
-            .into_iter()
-            .filter_map(|d| d.variant.as_ref().map(|v| v.id.clone()).map(|id| (id, d)))
-            .collect())
+        Ok(response.into_inner().by_id())
     }
 
     /// The caller's cart, priced now.

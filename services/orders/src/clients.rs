@@ -72,12 +72,7 @@ impl Clients {
             .get_variants(catalog::GetVariantsRequest { ids })
             .await
             .map_err(|s| ServiceError::unavailable("catalog", s))?;
-        Ok(response
-            .into_inner()
-            .variants
-            .into_iter()
-            .filter_map(|d| d.variant.as_ref().map(|v| v.id.clone()).map(|id| (id, d)))
-            .collect())
+        Ok(response.into_inner().by_id())
     }
 
     /// Each category's parent, to tell whether a product sits under a coupon's category.

@@ -103,21 +103,8 @@ struct ClaimedRow {
     claimed_at_ms: i64,
 }
 
-fn scope_name(scope: pb::CouponScope) -> Option<&'static str> {
-    match scope {
-        pb::CouponScope::Unspecified => None,
-        pb::CouponScope::Shop => Some(SHOP),
-        pb::CouponScope::Product => Some(PRODUCT),
-        pb::CouponScope::Category => Some(CATEGORY),
-    }
-}
-
 fn coupon_message(row: &CouponRow) -> pb::Coupon {
-    let scope = match row.scope.as_str() {
-        PRODUCT => pb::CouponScope::Product,
-        CATEGORY => pb::CouponScope::Category,
-        _ => pb::CouponScope::Shop,
-    };
+    let scope = pb::CouponScope::from_label(&row.scope).unwrap_or(pb::CouponScope::Shop);
     pb::Coupon {
         id: row.id.clone(),
         seller_id: row.seller_id.clone(),
@@ -298,7 +285,7 @@ impl CouponApi {
                 "min_spend cannot be negative",
             ));
         }
-        let scope = scope_name(req.scope()).ok_or_else(|| {
+        let scope = req.scope().label().ok_or_else(|| {
             ServiceError::invalid("scope", "scope must be shop, product or category")
         })?;
         let scope_id = req.scope_id.trim().to_owned();

@@ -115,7 +115,7 @@ impl OrderService for OrderApi {
                     ));
                 }
             };
-            let status = orders::status_name(req.status());
+            let status = req.status().label();
             let mut conn = self.db.pool().acquire().await?;
             let (records, next) = orders::list(
                 &mut conn,

@@ -25,32 +25,6 @@ pub const DELIVERED: &str = "delivered";
 pub const COMPLETED: &str = "completed";
 pub const CANCELLED: &str = "cancelled";
 
-pub fn status_name(status: pb::OrderStatus) -> Option<&'static str> {
-    use pb::OrderStatus as S;
-    match status {
-        S::Unspecified => None,
-        S::PendingPayment => Some(PENDING_PAYMENT),
-        S::Paid => Some(PAID),
-        S::Shipped => Some(SHIPPED),
-        S::Delivered => Some(DELIVERED),
-        S::Completed => Some(COMPLETED),
-        S::Cancelled => Some(CANCELLED),
-    }
-}
-
-fn status_enum(name: &str) -> pb::OrderStatus {
-    use pb::OrderStatus as S;
-    match name {
-        PENDING_PAYMENT => S::PendingPayment,
-        PAID => S::Paid,
-        SHIPPED => S::Shipped,
-        DELIVERED => S::Delivered,
-        COMPLETED => S::Completed,
-        CANCELLED => S::Cancelled,
-        _ => S::Unspecified,
-    }
-}
-
 #[derive(Debug, Clone, FromRow)]
 pub struct OrderRow {
     pub id: String,
@@ -361,7 +335,7 @@ pub fn message(record: &OrderRecord) -> pb::Order {
         id: o.id.clone(),
         buyer_id: o.buyer_id.clone(),
         seller_id: o.seller_id.clone(),
-        status: status_enum(&o.status) as i32,
+        status: pb::OrderStatus::from_label(&o.status).unwrap_or_default() as i32,
         lines: record
             .lines
             .iter()

@@ -43,17 +43,10 @@ pub struct Coupon {
     pub created_at_ms: i64,
 }
 
-fn scope_name(scope: pb::CouponScope) -> String {
-    scope
-        .as_str_name()
-        .trim_start_matches("COUPON_SCOPE_")
-        .to_ascii_lowercase()
-}
-
 impl From<pb::Coupon> for Coupon {
     fn from(c: pb::Coupon) -> Self {
         Self {
-            scope: scope_name(c.scope()),
+            scope: c.scope().label().unwrap_or("unspecified").to_owned(),
             id: c.id,
             seller_id: c.seller_id,
             code: c.code,
@@ -168,12 +161,8 @@ async fn create_coupon(
     user: AuthUser,
     ApiJson(body): ApiJson<CreateCoupon>,
 ) -> ApiResult<(StatusCode, Json<Coupon>)> {
-    let scope = pb::CouponScope::from_str_name(&format!(
-        "COUPON_SCOPE_{}",
-        body.scope.to_ascii_uppercase()
-    ))
-    .filter(|s| *s != pb::CouponScope::Unspecified)
-    .ok_or_else(|| ApiError::invalid("scope", "scope must be shop, product or category"))?;
+    let scope = pb::CouponScope::from_label(&body.scope)
+        .ok_or_else(|| ApiError::invalid("scope", "scope must be shop, product or category"))?;
     let request = pb::CreateCouponRequest {
         code: body.code,
         title: body.title,

@@ -88,10 +88,7 @@ pub struct Order {
 }
 
 pub fn status_name(status: pb::OrderStatus) -> String {
-    status
-        .as_str_name()
-        .trim_start_matches("ORDER_STATUS_")
-        .to_ascii_lowercase()
+    status.label().unwrap_or("unspecified").to_owned()
 }
 
 impl From<pb::Order> for Order {
@@ -203,12 +200,9 @@ impl ListParams {
     fn request(self, as_seller: bool) -> ApiResult<pb::ListOrdersRequest> {
         let status = match self.status.as_deref() {
             None | Some("") => pb::OrderStatus::Unspecified,
-            Some(name) => pb::OrderStatus::from_str_name(&format!(
-                "ORDER_STATUS_{}",
-                name.to_ascii_uppercase()
-            ))
-            .filter(|s| *s != pb::OrderStatus::Unspecified)
-            .ok_or_else(|| ApiError::invalid("status", format!("unknown order status {name:?}")))?,
+            Some(name) => pb::OrderStatus::from_label(name).ok_or_else(|| {
+                ApiError::invalid("status", format!("unknown order status {name:?}"))
+            })?,
         };
         Ok(pb::ListOrdersRequest {
             status: status as i32,
