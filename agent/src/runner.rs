@@ -102,6 +102,8 @@ pub struct Agent {
     store: Store,
     model: Arc<dyn ChatModel>,
     tools: Registry,
+    /// The tools as offered to the model, built once: their schemas do not change while the process runs.
+    specs: Vec<ToolSpec>,
     clients: Clients,
     currency: String,
     limits: Limits,
@@ -197,10 +199,19 @@ impl Agent {
         currency: String,
         limits: Limits,
     ) -> Self {
+        let specs = tools
+            .iter()
+            .map(|t| ToolSpec {
+                name: t.name().to_owned(),
+                description: t.description().to_owned(),
+                parameters: t.parameters(),
+            })
+            .collect();
         Self {
             store,
             model,
             tools,
+            specs,
             clients,
             currency,
             limits,
@@ -228,17 +239,6 @@ impl Agent {
             self.currency.clone(),
             request_id,
         )
-    }
-
-    fn specs(&self) -> Vec<ToolSpec> {
-        self.tools
-            .iter()
-            .map(|t| ToolSpec {
-                name: t.name().to_owned(),
-                description: t.description().to_owned(),
-                parameters: t.parameters(),
-            })
-            .collect()
     }
 
     /// One turn of the conversation for `text`; events go to `events` as they happen. Returns the final reply.
@@ -289,7 +289,6 @@ impl Agent {
         if let (Some(approve), [action]) = (yes_or_no(text), open.as_slice()) {
             self.settle(caller, action, approve, turn, events).await?;
         }
-        let specs = self.specs();
         let mut steps = 0;
         loop {
             if steps >= self.limits.max_steps {
@@ -311,7 +310,7 @@ impl Agent {
             let request = ModelRequest {
                 system: prompt::SYSTEM.to_owned(),
                 messages: self.store.messages(&conversation.id).await?,
-                tools: specs.clone(),
+                tools: self.specs.clone(),
                 max_output_tokens: Some(1024),
             };
             let response = match self
@@ -342,10 +341,7 @@ impl Agent {
                 )
                 .await?;
             if response.tool_calls.is_empty() {
-                let reply = response.text.clone();
-                return self
-                    .done(conversation, &mut state, events, reply, None)
-                    .await;
+                return Ok(done(&state, events, response.text.clone(), None));
             }
             let results = futures::future::join_all(
                 response
@@ -727,31 +723,29 @@ impl Agent {
                 delta: reply.to_owned(),
             },
         );
-        self.done(conversation, state, events, reply.to_owned(), stopped)
-            .await
+        Ok(done(state, events, reply.to_owned(), stopped))
     }
+}
 
-    async fn done(
-        &self,
-        _conversation: &Conversation,
-        state: &mut TurnState,
-        events: &UnboundedSender<AgentEvent>,
-        reply: String,
-        stopped: Option<&str>,
-    ) -> ServiceResult<String> {
-        emit(
-            events,
-            AgentEvent::Done {
-                reply: reply.clone(),
-                steps: state.step as usize,
-                input_tokens: state.usage.input_tokens,
-                output_tokens: state.usage.output_tokens,
-                model_ms: state.model_ms,
-                stopped: stopped.map(str::to_owned),
-            },
-        );
-        Ok(reply)
-    }
+/// Ends the turn: reports its reply, steps, tokens and model time, and returns the reply.
+fn done(
+    state: &TurnState,
+    events: &UnboundedSender<AgentEvent>,
+    reply: String,
+    stopped: Option<&str>,
+) -> String {
+    emit(
+        events,
+        AgentEvent::Done {
+            reply: reply.clone(),
+            steps: state.step as usize,
+            input_tokens: state.usage.input_tokens,
+            output_tokens: state.usage.output_tokens,
+            model_ms: state.model_ms,
+            stopped: stopped.map(str::to_owned),
+        },
+    );
+    reply
 }
 
 /// Whether a stored message is the shopper's (for transcripts that hide tool traffic).

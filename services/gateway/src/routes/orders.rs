@@ -12,16 +12,15 @@ use tokshop_proto::order as pb;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{auth::non_empty, products::Money};
+use super::{
+    auth::non_empty,
+    products::{Money, money},
+};
 use crate::{
     error::{ApiError, ApiResult, ErrorBody},
     extract::{ApiJson, ApiQuery, AuthUser, RequestId},
     state::AppState,
 };
-
-fn money(m: Option<tokshop_proto::catalog::Money>) -> Money {
-    Money::from(m.unwrap_or_default())
-}
 
 fn positive(ms: i64) -> Option<i64> {
     (ms > 0).then_some(ms)
@@ -310,6 +309,54 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(seller_reject_return))
 }
 
+/// The buyer's (or, `as_seller`, the shop's) page of orders.
+async fn page_of(
+    state: &AppState,
+    user: &AuthUser,
+    params: ListParams,
+    as_seller: bool,
+) -> ApiResult<Json<OrderPage>> {
+    let page = state
+        .orders()
+        .list_orders(authorized(params.request(as_seller)?, user.token()))
+        .await?;
+    Ok(Json(page.into_inner().into()))
+}
+
+/// One order of the buyer (or, `as_seller`, of the shop).
+async fn order_of(
+    state: &AppState,
+    user: &AuthUser,
+    id: String,
+    as_seller: bool,
+) -> ApiResult<Json<Order>> {
+    let order = state
+        .orders()
+        .get_order(authorized(
+            pb::GetOrderRequest { id, as_seller },
+            user.token(),
+        ))
+        .await?;
+    Ok(Json(order.into_inner().into()))
+}
+
+/// Cancels as the buyer (or, `as_seller`, as the shop).
+async fn cancel_as(
+    state: &AppState,
+    user: &AuthUser,
+    id: String,
+    as_seller: bool,
+) -> ApiResult<Json<Order>> {
+    let order = state
+        .orders()
+        .cancel_order(authorized(
+            pb::CancelOrderRequest { id, as_seller },
+            user.token(),
+        ))
+        .await?;
+    Ok(Json(order.into_inner().into()))
+}
+
 /// Check out: reserves the stock and creates a pending_payment order (unpaid orders expire). The
 /// `Idempotency-Key` also makes the checkout itself idempotent: a retry never creates a second order.
 #[utoipa::path(post, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])),
@@ -345,11 +392,7 @@ async fn list_orders(
     user: AuthUser,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<OrderPage>> {
-    let page = state
-        .orders()
-        .list_orders(authorized(params.request(false)?, user.token()))
-        .await?;
-    Ok(Json(page.into_inner().into()))
+    page_of(&state, &user, params, false).await
 }
 
 /// One of the caller's orders.
@@ -362,17 +405,7 @@ async fn get_order(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Order>> {
-    let order = state
-        .orders()
-        .get_order(authorized(
-            pb::GetOrderRequest {
-                id,
-                as_seller: false,
-            },
-            user.token(),
-        ))
-        .await?;
-    Ok(Json(order.into_inner().into()))
+    order_of(&state, &user, id, false).await
 }
 
 /// Cancel: from pending_payment (stock and coupon given back) or paid (stock back, refunded in full).
@@ -385,17 +418,7 @@ async fn cancel_order(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Order>> {
-    let order = state
-        .orders()
-        .cancel_order(authorized(
-            pb::CancelOrderRequest {
-                id,
-                as_seller: false,
-            },
-            user.token(),
-        ))
-        .await?;
-    Ok(Json(order.into_inner().into()))
+    cancel_as(&state, &user, id, false).await
 }
 
 /// Ship to another of the caller's addresses (until the order ships).
@@ -503,11 +526,7 @@ async fn seller_list_orders(
     user: AuthUser,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<OrderPage>> {
-    let page = state
-        .orders()
-        .list_orders(authorized(params.request(true)?, user.token()))
-        .await?;
-    Ok(Json(page.into_inner().into()))
+    page_of(&state, &user, params, true).await
 }
 
 /// One order of the seller's products.
@@ -520,17 +539,7 @@ async fn seller_get_order(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Order>> {
-    let order = state
-        .orders()
-        .get_order(authorized(
-            pb::GetOrderRequest {
-                id,
-                as_seller: true,
-            },
-            user.token(),
-        ))
-        .await?;
-    Ok(Json(order.into_inner().into()))
+    order_of(&state, &user, id, true).await
 }
 
 /// Ship a paid order with its tracking number.
@@ -583,17 +592,7 @@ async fn seller_cancel(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Order>> {
-    let order = state
-        .orders()
-        .cancel_order(authorized(
-            pb::CancelOrderRequest {
-                id,
-                as_seller: true,
-            },
-            user.token(),
-        ))
-        .await?;
-    Ok(Json(order.into_inner().into()))
+    cancel_as(&state, &user, id, true).await
 }
 
 /// The returns of an order of the seller's products.

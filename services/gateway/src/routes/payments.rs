@@ -11,16 +11,15 @@ use tokshop_proto::payment as pb;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{auth::non_empty, products::Money};
+use super::{
+    auth::non_empty,
+    products::{Money, money},
+};
 use crate::{
     error::{ApiError, ApiResult, ErrorBody},
     extract::{ApiJson, AuthUser, RequestId},
     state::AppState,
 };
-
-fn money(m: Option<tokshop_proto::catalog::Money>) -> Money {
-    Money::from(m.unwrap_or_default())
-}
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PaymentMethod {

@@ -43,6 +43,11 @@ impl From<pb::Money> for Money {
     }
 }
 
+/// A service's optional money field as JSON money (zero when absent).
+pub fn money(m: Option<pb::Money>) -> Money {
+    Money::from(m.unwrap_or_default())
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OptionValue {
     pub name: String,
