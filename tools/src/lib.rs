@@ -18,6 +18,7 @@ use schemars::{JsonSchema, generate::SchemaSettings};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokshop_platform::auth::authorized;
+use tokshop_platform::grpc::GrpcChannel;
 use tokshop_proto::{
     cart::cart_service_client::CartServiceClient,
     catalog::catalog_service_client::CatalogServiceClient,
@@ -25,24 +26,28 @@ use tokshop_proto::{
     order::{coupon_service_client::CouponServiceClient, order_service_client::OrderServiceClient},
     payment::payment_service_client::PaymentServiceClient,
 };
-use tonic::transport::Channel;
 
 pub use error::ToolError;
 
 /// gRPC clients of every service the tools call; clones share the channels.
 #[derive(Clone, Debug)]
 pub struct Clients {
-    pub identity: IdentityServiceClient<Channel>,
-    pub catalog: CatalogServiceClient<Channel>,
-    pub cart: CartServiceClient<Channel>,
-    pub orders: OrderServiceClient<Channel>,
-    pub coupons: CouponServiceClient<Channel>,
-    pub payments: PaymentServiceClient<Channel>,
+    pub identity: IdentityServiceClient<GrpcChannel>,
+    pub catalog: CatalogServiceClient<GrpcChannel>,
+    pub cart: CartServiceClient<GrpcChannel>,
+    pub orders: OrderServiceClient<GrpcChannel>,
+    pub coupons: CouponServiceClient<GrpcChannel>,
+    pub payments: PaymentServiceClient<GrpcChannel>,
 }
 
 impl Clients {
     /// From the channels to identity, catalog, cart and the orders service (orders, coupons, payments).
-    pub fn new(identity: Channel, catalog: Channel, cart: Channel, orders: Channel) -> Self {
+    pub fn new(
+        identity: GrpcChannel,
+        catalog: GrpcChannel,
+        cart: GrpcChannel,
+        orders: GrpcChannel,
+    ) -> Self {
         Self {
             identity: IdentityServiceClient::new(identity),
             catalog: CatalogServiceClient::new(catalog),

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use tokshop_platform::grpc::GrpcChannel;
 use tokshop_platform::grpc::{Reply, reply};
 use tokshop_platform::{ServiceContext, ServiceError, ServiceResult, auth::TokenKeys};
 use tokshop_proto::{
@@ -11,7 +12,7 @@ use tokshop_proto::{
         GetVariantsRequest, Money, VariantDetail, catalog_service_client::CatalogServiceClient,
     },
 };
-use tonic::{Request, transport::Channel};
+use tonic::Request;
 
 use crate::store::{LineRow, Store, check_quantity};
 
@@ -19,7 +20,7 @@ use crate::store::{LineRow, Store, check_quantity};
 pub struct CartApi {
     store: Store,
     keys: TokenKeys,
-    catalog: CatalogServiceClient<Channel>,
+    catalog: CatalogServiceClient<GrpcChannel>,
 }
 
 /// One line as the shopper sees it, from the stored quantity and the catalog's current view of the variant.
@@ -58,7 +59,7 @@ fn line(row: &LineRow, detail: Option<&VariantDetail>) -> pb::CartLine {
 }
 
 impl CartApi {
-    pub fn new(ctx: &ServiceContext, catalog: Channel) -> Self {
+    pub fn new(ctx: &ServiceContext, catalog: GrpcChannel) -> Self {
         Self {
             store: Store::new(ctx.db.clone()),
             keys: ctx.keys.clone(),

@@ -5,9 +5,10 @@
 mod grpc;
 mod store;
 
+use tokshop_platform::grpc::GrpcChannel;
 use tokshop_platform::{ServiceContext, db::Migrations, migrations};
 use tokshop_proto::cart::cart_service_server::CartServiceServer;
-use tonic::transport::{Channel, server::Router};
+use tonic::transport::server::Router;
 
 pub use grpc::CartApi;
 
@@ -19,7 +20,7 @@ const MIGRATIONS: Migrations = migrations!(1 => "0001_init");
 /// Migrates the schema and returns the ready gRPC service, which reads prices through `catalog`.
 pub async fn build(
     ctx: &ServiceContext,
-    catalog: Channel,
+    catalog: GrpcChannel,
 ) -> anyhow::Result<CartServiceServer<CartApi>> {
     ctx.db.migrate("cart", &MIGRATIONS).await?;
     Ok(CartServiceServer::new(CartApi::new(ctx, catalog)))
@@ -27,7 +28,7 @@ pub async fn build(
 
 /// The ready gRPC router: this service plus grpc.health.v1 and reflection. Serve it with
 /// [`tokshop_platform::grpc::serve`].
-pub async fn router(ctx: &ServiceContext, catalog: Channel) -> anyhow::Result<Router> {
+pub async fn router(ctx: &ServiceContext, catalog: GrpcChannel) -> anyhow::Result<Router> {
     let service = build(ctx, catalog).await?;
     Ok(tokshop_platform::grpc::router_with_health(&[SERVICE_NAME])
         .await?

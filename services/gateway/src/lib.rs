@@ -27,8 +27,8 @@ use axum::{
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tokshop_platform::grpc::GrpcChannel;
 use tokshop_platform::{auth::TokenKeys, config::Settings};
-use tonic::transport::Channel;
 use tower::ServiceBuilder;
 use tower_http::{
     compression::CompressionLayer,
@@ -47,11 +47,11 @@ use crate::state::AppState;
 pub struct GatewayDeps {
     pub settings: Arc<Settings>,
     pub keys: TokenKeys,
-    pub identity: Channel,
-    pub catalog: Channel,
-    pub cart: Channel,
+    pub identity: GrpcChannel,
+    pub catalog: GrpcChannel,
+    pub cart: GrpcChannel,
     /// Orders, coupons and payments (one service process).
-    pub orders: Channel,
+    pub orders: GrpcChannel,
     /// Where Idempotency-Key records live.
     pub db: tokshop_platform::db::Db,
 }
@@ -146,13 +146,24 @@ fn request_span(request: &Request) -> tracing::Span {
         .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    tracing::info_span!(
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| request.uri().path(), |path| path.as_str());
+    let span = tracing::info_span!(
         "http_request",
+        otel.name = %format!("{} {route}", request.method()),
+        otel.kind = "server",
+        http.request.method = %request.method(),
+        http.route = route,
         method = %request.method(),
         path = %request.uri().path(),
         request_id = %request_id,
         user_id = tracing::field::Empty,
-    )
+    );
+    // A client that sends W3C trace context gets this request inside its own trace.
+    tokshop_platform::telemetry::adopt_parent(&span, request.headers());
+    span
 }
 
 fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use tokshop_platform::grpc::GrpcChannel;
 use tokshop_platform::{auth::TokenKeys, config::Settings};
 use tokshop_proto::{
     cart::cart_service_client::CartServiceClient,
@@ -10,7 +11,6 @@ use tokshop_proto::{
     order::{coupon_service_client::CouponServiceClient, order_service_client::OrderServiceClient},
     payment::payment_service_client::PaymentServiceClient,
 };
-use tonic::transport::Channel;
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::{GatewayDeps, metrics::Metrics, ratelimit::ClientLimiter};
@@ -19,14 +19,14 @@ use crate::{GatewayDeps, metrics::Metrics, ratelimit::ClientLimiter};
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub keys: TokenKeys,
-    identity: IdentityServiceClient<Channel>,
-    catalog: CatalogServiceClient<Channel>,
-    cart: CartServiceClient<Channel>,
-    orders: OrderServiceClient<Channel>,
-    coupons: CouponServiceClient<Channel>,
-    payments: PaymentServiceClient<Channel>,
+    identity: IdentityServiceClient<GrpcChannel>,
+    catalog: CatalogServiceClient<GrpcChannel>,
+    cart: CartServiceClient<GrpcChannel>,
+    orders: OrderServiceClient<GrpcChannel>,
+    coupons: CouponServiceClient<GrpcChannel>,
+    payments: PaymentServiceClient<GrpcChannel>,
     /// Every backend service readiness checks: (short name, gRPC service name, health client).
-    backends: Arc<[(&'static str, &'static str, HealthClient<Channel>)]>,
+    backends: Arc<[(&'static str, &'static str, HealthClient<GrpcChannel>)]>,
     pub metrics: Arc<Metrics>,
     /// The shopping agent behind the chat endpoints.
     pub agent: Arc<tokshop_agent::runner::Agent>,
@@ -90,11 +90,11 @@ impl AppState {
     }
 
     /// A client for the identity service (clients need `&mut self`; clones share the channel).
-    pub fn identity(&self) -> IdentityServiceClient<Channel> {
+    pub fn identity(&self) -> IdentityServiceClient<GrpcChannel> {
         self.identity.clone()
     }
 
-    pub fn catalog(&self) -> CatalogServiceClient<Channel> {
+    pub fn catalog(&self) -> CatalogServiceClient<GrpcChannel> {
         self.catalog.clone()
     }
 
@@ -103,24 +103,24 @@ impl AppState {
         &self.db
     }
 
-    pub fn cart(&self) -> CartServiceClient<Channel> {
+    pub fn cart(&self) -> CartServiceClient<GrpcChannel> {
         self.cart.clone()
     }
 
-    pub fn orders(&self) -> OrderServiceClient<Channel> {
+    pub fn orders(&self) -> OrderServiceClient<GrpcChannel> {
         self.orders.clone()
     }
 
-    pub fn coupons(&self) -> CouponServiceClient<Channel> {
+    pub fn coupons(&self) -> CouponServiceClient<GrpcChannel> {
         self.coupons.clone()
     }
 
-    pub fn payments(&self) -> PaymentServiceClient<Channel> {
+    pub fn payments(&self) -> PaymentServiceClient<GrpcChannel> {
         self.payments.clone()
     }
 
     /// The backend services and their health clients, for readiness.
-    pub fn backends(&self) -> &[(&'static str, &'static str, HealthClient<Channel>)] {
+    pub fn backends(&self) -> &[(&'static str, &'static str, HealthClient<GrpcChannel>)] {
         &self.backends
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use tokshop_platform::grpc::GrpcChannel;
 use tokshop_platform::{
     ServiceError, ServiceResult,
     auth::{TokenKeys, authorized},
@@ -13,14 +14,14 @@ use tokshop_proto::{
     catalog::{self, catalog_service_client::CatalogServiceClient},
     identity::{self, identity_service_client::IdentityServiceClient},
 };
-use tonic::{Code, Status, transport::Channel};
+use tonic::{Code, Status};
 
 #[derive(Clone, Debug)]
 pub struct Clients {
     keys: TokenKeys,
-    catalog: CatalogServiceClient<Channel>,
-    identity: IdentityServiceClient<Channel>,
-    cart: CartServiceClient<Channel>,
+    catalog: CatalogServiceClient<GrpcChannel>,
+    identity: IdentityServiceClient<GrpcChannel>,
+    cart: CartServiceClient<GrpcChannel>,
 }
 
 /// Conflicts the catalog reports that a checkout passes on as they are; anything else is the catalog failing.
@@ -47,7 +48,12 @@ fn catalog_error(status: Status) -> ServiceError {
 }
 
 impl Clients {
-    pub fn new(keys: TokenKeys, catalog: Channel, identity: Channel, cart: Channel) -> Self {
+    pub fn new(
+        keys: TokenKeys,
+        catalog: GrpcChannel,
+        identity: GrpcChannel,
+        cart: GrpcChannel,
+    ) -> Self {
         Self {
             keys,
             catalog: CatalogServiceClient::new(catalog),

@@ -21,12 +21,13 @@ mod providers;
 use std::{sync::Arc, time::Duration};
 
 use tokio_util::sync::CancellationToken;
+use tokshop_platform::grpc::GrpcChannel;
 use tokshop_platform::{ServiceContext, db::Migrations, migrations};
 use tokshop_proto::{
     order::{coupon_service_server::CouponServiceServer, order_service_server::OrderServiceServer},
     payment::payment_service_server::PaymentServiceServer,
 };
-use tonic::transport::{Channel, server::Router};
+use tonic::transport::server::Router;
 
 pub use lifecycle::Swept;
 
@@ -43,9 +44,9 @@ const MIGRATIONS: Migrations = migrations!(1 => "0001_init");
 /// Channels to the services orders call.
 #[derive(Clone, Debug)]
 pub struct Upstreams {
-    pub catalog: Channel,
-    pub identity: Channel,
-    pub cart: Channel,
+    pub catalog: GrpcChannel,
+    pub identity: GrpcChannel,
+    pub cart: GrpcChannel,
 }
 
 /// Migrates the schema, subscribes the stock and sales consumers to the context's bus, and returns the ready

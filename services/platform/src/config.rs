@@ -45,6 +45,7 @@ pub struct Settings {
     pub admin: AdminSettings,
     pub seed: SeedSettings,
     pub log: LogSettings,
+    pub otlp: OtlpSettings,
     pub shop: ShopSettings,
     pub orders: OrderSettings,
     pub llm: LlmSettings,
@@ -61,6 +62,7 @@ impl Default for Settings {
             admin: AdminSettings::default(),
             seed: SeedSettings::default(),
             log: LogSettings::default(),
+            otlp: OtlpSettings::default(),
             shop: ShopSettings::default(),
             orders: OrderSettings::default(),
             llm: LlmSettings::default(),
@@ -206,6 +208,26 @@ impl Default for LogSettings {
     }
 }
 
+/// OpenTelemetry trace export. Spans go to an OTLP/gRPC collector only when `endpoint` is set
+/// (`TOKSHOP_OTLP_ENDPOINT=http://collector:4317`); W3C trace context travels in gRPC metadata either way.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OtlpSettings {
+    /// `http://host:port` of an OTLP/gRPC receiver.
+    pub endpoint: Option<String>,
+    /// `service.name` on every exported span; a process serving one part alone appends the part's name.
+    pub service_name: String,
+}
+
+impl Default for OtlpSettings {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            service_name: "tokshop".into(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -279,7 +301,7 @@ impl Default for LlmSettings {
 
 /// Sections whose fields may be set from the environment; `services` nests one level deeper.
 const SECTIONS: &[&str] = &[
-    "database", "gateway", "auth", "admin", "seed", "log", "shop", "orders", "llm",
+    "database", "gateway", "auth", "admin", "seed", "log", "otlp", "shop", "orders", "llm",
 ];
 const SERVICES: &[&str] = &["identity", "catalog", "cart", "orders"];
 

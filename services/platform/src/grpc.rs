@@ -1,15 +1,22 @@
 //! gRPC server plumbing shared by every service: health and reflection beside the service itself, served on a
 //! given listener until the shutdown token fires, then drained.
 
-use std::time::Duration;
+use std::{
+    task::{Context as TaskContext, Poll},
+    time::Duration,
+};
 
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::{
-    Channel, Endpoint, Server,
-    server::{Router, TcpIncoming},
+use tonic::{
+    body::Body,
+    transport::{
+        Channel, Endpoint, Server,
+        server::{Router, TcpIncoming},
+    },
 };
+use tracing::{Instrument as _, instrument::Instrumented};
 
 /// What a tonic handler returns.
 pub type Reply<T> = Result<tonic::Response<T>, tonic::Status>;
@@ -37,6 +44,7 @@ pub async fn router_with_health(service_names: &[&str]) -> anyhow::Result<Router
         .context("building gRPC reflection")?;
     Ok(Server::builder()
         .timeout(Duration::from_secs(30))
+        .trace_fn(server_span)
         .add_service(health)
         .add_service(reflection))
 }
@@ -55,11 +63,68 @@ pub async fn serve(
         .context("serving gRPC")
 }
 
-/// A lazily connecting channel to `url` (`http://host:port`); calls fail fast while the peer is down.
-pub fn channel(url: &str) -> anyhow::Result<Channel> {
+/// The span of one incoming call, a child of the caller's span when the request carries trace context.
+fn server_span(request: &http::Request<()>) -> tracing::Span {
+    let (name, service, method) = rpc_names(request.uri().path());
+    let span = tracing::info_span!(
+        "grpc.server",
+        otel.name = name,
+        otel.kind = "server",
+        rpc.system = "grpc",
+        rpc.service = service,
+        rpc.method = method,
+    );
+    crate::telemetry::adopt_parent(&span, request.headers());
+    span
+}
+
+/// `/pkg.Service/Method` -> (`pkg.Service/Method`, `pkg.Service`, `Method`).
+fn rpc_names(path: &str) -> (&str, &str, &str) {
+    let name = path.trim_start_matches('/');
+    let (service, method) = name.split_once('/').unwrap_or((name, ""));
+    (name, service, method)
+}
+
+/// A lazily connecting channel to `url` (`http://host:port`); calls fail fast while the peer is down. Each call
+/// gets a client span whose trace context travels to the server.
+pub fn channel(url: &str) -> anyhow::Result<GrpcChannel> {
+    plain_channel(url).map(GrpcChannel)
+}
+
+/// A lazily connecting channel without spans of its own (the trace exporter's, which must not trace itself).
+pub fn plain_channel(url: &str) -> anyhow::Result<Channel> {
     Ok(Endpoint::from_shared(url.to_owned())
         .with_context(|| format!("bad service URL {url:?}"))?
         .connect_timeout(Duration::from_secs(5))
         .tcp_nodelay(true)
         .connect_lazy())
+}
+
+/// The channel every service client uses: a tonic channel that wraps each call in a `grpc.client` span and
+/// writes that span's trace context into the request metadata.
+#[derive(Debug, Clone)]
+pub struct GrpcChannel(Channel);
+
+impl tower::Service<http::Request<Body>> for GrpcChannel {
+    type Response = http::Response<Body>;
+    type Error = tonic::transport::Error;
+    type Future = Instrumented<tonic::transport::channel::ResponseFuture>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+        let (name, service, method) = rpc_names(request.uri().path());
+        let span = tracing::info_span!(
+            "grpc.client",
+            otel.name = name,
+            otel.kind = "client",
+            rpc.system = "grpc",
+            rpc.service = service,
+            rpc.method = method,
+        );
+        crate::telemetry::inject(&span, request.headers_mut());
+        self.0.call(request).instrument(span)
+    }
 }

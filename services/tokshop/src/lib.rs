@@ -10,8 +10,8 @@ use std::{net::SocketAddr, sync::Arc};
 use anyhow::Context;
 use tokio::{net::TcpListener, task::JoinSet};
 use tokio_util::sync::CancellationToken;
+use tokshop_platform::grpc::GrpcChannel;
 use tokshop_platform::{ServiceContext, auth::TokenKeys, config::Settings, db::Db, events, grpc};
-use tonic::transport::Channel;
 
 /// One part of tokshop that `serve --only` can run alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -21,6 +21,19 @@ pub enum Part {
     Cart,
     Orders,
     Gateway,
+}
+
+impl Part {
+    /// The name `--only` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Identity => "identity",
+            Part::Catalog => "catalog",
+            Part::Cart => "cart",
+            Part::Orders => "orders",
+            Part::Gateway => "gateway",
+        }
+    }
 }
 
 /// A started tokshop: its addresses and the tasks serving them.
@@ -67,7 +80,7 @@ fn url_of(addr: SocketAddr) -> String {
 }
 
 /// The channel to a service run by another process, from `services.<name>.url`.
-fn remote(url: &Option<String>, name: &str) -> anyhow::Result<Channel> {
+fn remote(url: &Option<String>, name: &str) -> anyhow::Result<GrpcChannel> {
     let url = url.as_deref().with_context(|| {
         format!(
             "set services.{name}.url (TOKSHOP_SERVICES_{}_URL)",

@@ -46,8 +46,21 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Arc::new(Settings::load(cli.config.as_deref())?);
-    telemetry::init(&settings.log);
-    match cli.command.unwrap_or(Command::Serve { only: None }) {
+    let command = cli.command.unwrap_or(Command::Serve { only: None });
+    let service_name = match &command {
+        Command::Serve { only: Some(part) } => {
+            format!("{}-{}", settings.otlp.service_name, part.name())
+        }
+        _ => settings.otlp.service_name.clone(),
+    };
+    let telemetry = telemetry::init(&settings.log, &settings.otlp, &service_name)?;
+    let outcome = run(command, settings).await;
+    telemetry.shutdown();
+    outcome
+}
+
+async fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<()> {
+    match command {
         Command::Serve { only } => serve(settings, only).await,
         Command::Seed { products } => {
             let report = tokshop::seed_remote(&settings, products).await?;

@@ -2,6 +2,7 @@
 //! streamed as server-sent events), the shopper's decisions on pending actions, and each turn's trace.
 
 use std::convert::Infallible;
+use tracing::Instrument as _;
 
 use axum::{
     Json,
@@ -268,17 +269,22 @@ async fn send_message(
     let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
     if wants_stream(&headers) {
         let agent = state.agent.clone();
-        tokio::spawn(async move {
-            if let Err(err) = agent
-                .turn(&who, &conversation.id, &body.text, &sender)
-                .await
-            {
-                let _ = sender.send(AgentEvent::Error {
-                    kind: err.code(),
-                    message: err.to_string(),
-                });
+        // The turn outlives this handler; it stays in the request's trace.
+        let request_span = tracing::Span::current();
+        tokio::spawn(
+            async move {
+                if let Err(err) = agent
+                    .turn(&who, &conversation.id, &body.text, &sender)
+                    .await
+                {
+                    let _ = sender.send(AgentEvent::Error {
+                        kind: err.code(),
+                        message: err.to_string(),
+                    });
+                }
             }
-        });
+            .instrument(request_span),
+        );
         let metrics = state.metrics.clone();
         let stream = UnboundedReceiverStream::new(receiver).map(move |event| {
             metrics.observe_agent(&event);

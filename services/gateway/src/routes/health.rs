@@ -77,7 +77,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
 }
 
 async fn check(
-    mut client: tonic_health::pb::health_client::HealthClient<tonic::transport::Channel>,
+    mut client: tonic_health::pb::health_client::HealthClient<tokshop_platform::grpc::GrpcChannel>,
     service: &str,
 ) -> Result<(), String> {
     let request = HealthCheckRequest {

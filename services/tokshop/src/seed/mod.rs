@@ -9,11 +9,12 @@ use std::collections::{HashMap, HashSet};
 use anyhow::{Context, bail};
 use futures::{StreamExt, TryStreamExt, stream};
 use tokshop_platform::auth::{Role, TokenKeys, authorized};
+use tokshop_platform::grpc::GrpcChannel;
 use tokshop_proto::{
     catalog::{self as cpb, catalog_service_client::CatalogServiceClient},
     identity::{self as ipb, identity_service_client::IdentityServiceClient},
 };
-use tonic::{Code, transport::Channel};
+use tonic::Code;
 
 /// What a seeding run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,8 +29,8 @@ const SEEDER_SUBJECT: &str = "usr_seeder";
 
 /// Seeds categories, sellers, `products` demo products and the demo shopper.
 pub async fn seed_demo(
-    identity: Channel,
-    catalog: Channel,
+    identity: GrpcChannel,
+    catalog: GrpcChannel,
     keys: &TokenKeys,
     products: usize,
 ) -> anyhow::Result<SeedReport> {
@@ -167,7 +168,7 @@ fn create_request(product: &data::DemoProduct, category_id: String) -> cpb::Crea
 
 /// Creates missing categories; returns slug -> id for all of them.
 async fn seed_categories(
-    catalog: &mut CatalogServiceClient<Channel>,
+    catalog: &mut CatalogServiceClient<GrpcChannel>,
     keys: &TokenKeys,
     report: &mut SeedReport,
 ) -> anyhow::Result<HashMap<String, String>> {
@@ -201,7 +202,7 @@ async fn seed_categories(
 }
 
 async fn ensure_category(
-    catalog: &mut CatalogServiceClient<Channel>,
+    catalog: &mut CatalogServiceClient<GrpcChannel>,
     token: &str,
     by_slug: &mut HashMap<String, String>,
     slug: &str,
@@ -230,7 +231,7 @@ async fn ensure_category(
 }
 
 async fn register_or_login(
-    identity: &mut IdentityServiceClient<Channel>,
+    identity: &mut IdentityServiceClient<GrpcChannel>,
     username: &str,
     email: &str,
     password: &str,
@@ -263,7 +264,7 @@ async fn register_or_login(
 
 /// Titles of every product `token`'s seller has, listed or not.
 async fn titles_of(
-    catalog: &mut CatalogServiceClient<Channel>,
+    catalog: &mut CatalogServiceClient<GrpcChannel>,
     token: &str,
 ) -> anyhow::Result<HashSet<String>> {
     let mut titles = HashSet::new();

@@ -1,12 +1,13 @@
 //! Stock reservations through the catalog's gRPC API, as the order service will use them: no oversell under
 //! concurrency, all-or-nothing, idempotent by reservation id, released exactly once, services only.
 
+use tokshop_platform::grpc::GrpcChannel;
 use tokshop_platform::{auth::authorized, error::status_details, grpc};
 use tokshop_proto::catalog::{
     ReleaseReservationRequest, ReserveStockRequest, StockLine,
     catalog_service_client::CatalogServiceClient,
 };
-use tonic::{Code, transport::Channel};
+use tonic::Code;
 
 use crate::common::{TestApp, product_body};
 
@@ -32,7 +33,7 @@ async fn stocked(app: &TestApp, stock: i64) -> (String, Vec<String>) {
     (product["id"].as_str().unwrap().to_owned(), variants)
 }
 
-fn catalog(app: &TestApp) -> CatalogServiceClient<Channel> {
+fn catalog(app: &TestApp) -> CatalogServiceClient<GrpcChannel> {
     CatalogServiceClient::new(
         grpc::channel(&format!("http://{}", app.running().catalog_addr.unwrap())).unwrap(),
     )
