@@ -44,7 +44,7 @@ impl Default for Limits {
 }
 
 /// What a turn reports as it goes: streamed to the client, and collected for the JSON reply.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AgentEvent {
     Text {

@@ -1,0 +1,558 @@
+//! Runs a suite: every scenario `trials` times, `concurrency` trials at once, each in its own instance; grades
+//! them, adds up pass^k, tokens, latency and cost, and compares with a baseline.
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Instant,
+};
+
+use anyhow::Context;
+use futures::{StreamExt, stream};
+use serde::{Deserialize, Serialize};
+use tokshop_agent::{
+    model::{ChatModel, ModelResponse, ToolCall, Usage},
+    openai::{OpenAiCompatible, OpenAiConfig},
+    rules::RulePlanner,
+    runner::Limits,
+    scripted::ScriptedModel,
+};
+use tracing::Instrument as _;
+
+use crate::{
+    grade::{self, Failure},
+    scenario::{Scenario, Suite},
+    stats::{self, Baseline, BaselineScenario, Comparison, Spread},
+    trial::{self, Instance, Transcript},
+};
+
+/// The agent's model for a run.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    /// The built-in rule planner.
+    Rules,
+    /// An OpenAI-compatible chat-completions server.
+    OpenAi(OpenAiConfig),
+    /// Each scenario's own `script`.
+    Scripted,
+}
+
+impl Backend {
+    /// The model name reports and prices use.
+    pub fn name(&self) -> String {
+        match self {
+            Backend::Rules => RulePlanner.model().to_owned(),
+            Backend::OpenAi(config) => config.model.clone(),
+            Backend::Scripted => "scripted".into(),
+        }
+    }
+
+    fn model_for(
+        &self,
+        scenario: &Scenario,
+        shared: &Option<Arc<dyn ChatModel>>,
+    ) -> Arc<dyn ChatModel> {
+        match (self, shared) {
+            (Backend::Scripted, _) | (_, None) => Arc::new(scripted(scenario)),
+            (_, Some(model)) => model.clone(),
+        }
+    }
+}
+
+fn scripted(scenario: &Scenario) -> ScriptedModel {
+    let responses = scenario
+        .script
+        .iter()
+        .enumerate()
+        .map(|(step, entry)| ModelResponse {
+            text: entry.say.clone().unwrap_or_default(),
+            tool_calls: entry
+                .calls
+                .iter()
+                .enumerate()
+                .map(|(i, call)| ToolCall {
+                    id: format!("call_{step}_{i}"),
+                    name: call.tool.clone(),
+                    arguments: call.args.clone(),
+                })
+                .collect(),
+            usage: Usage {
+                input_tokens: 10,
+                output_tokens: 5,
+            },
+            finish_reason: if entry.calls.is_empty() {
+                "stop"
+            } else {
+                "tool_calls"
+            }
+            .into(),
+        })
+        .collect();
+    ScriptedModel::new(responses)
+}
+
+/// Dollars per million tokens, by model name (`evals/prices.toml`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Prices {
+    #[serde(default)]
+    pub models: BTreeMap<String, Price>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct Price {
+    pub input_per_mtok: f64,
+    pub output_per_mtok: f64,
+}
+
+impl Prices {
+    pub fn load(path: &Path) -> anyhow::Result<Prices> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    /// Cost in dollars, or `None` when the model has no price.
+    pub fn cost(&self, model: &str, input: u64, output: u64) -> Option<f64> {
+        self.models.get(model).map(|p| {
+            (input as f64 * p.input_per_mtok + output as f64 * p.output_per_mtok) / 1_000_000.0
+        })
+    }
+}
+
+/// How to run a suite.
+#[derive(Clone)]
+pub struct RunConfig {
+    pub backend: Backend,
+    /// The simulated shopper's model; scenarios with a simulated shopper are skipped without one.
+    pub shopper: Option<OpenAiConfig>,
+    pub trials: usize,
+    pub concurrency: usize,
+    pub limits: Limits,
+    pub prices: Prices,
+    /// Where transcripts are written (`<out>/transcripts/`), if anywhere.
+    pub out_dir: Option<PathBuf>,
+}
+
+/// One trial's outcome.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrialResult {
+    pub trial: usize,
+    pub passed: bool,
+    pub failures: Vec<Failure>,
+    pub steps: usize,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub latency_ms: u64,
+    /// The transcript's file, relative to the report.
+    pub transcript_file: Option<String>,
+    #[serde(skip)]
+    pub transcript: Transcript,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScenarioResult {
+    pub id: String,
+    pub purpose: String,
+    pub tags: Vec<String>,
+    /// Why it did not run, when it did not.
+    pub skipped: Option<String>,
+    pub trials: usize,
+    pub successes: usize,
+    /// pass^1..=pass^trials.
+    pub pass_k: Vec<f64>,
+    pub mean_steps: f64,
+    pub mean_input_tokens: f64,
+    pub mean_output_tokens: f64,
+    pub mean_latency_ms: f64,
+    /// Over all its trials, agent and simulated shopper together; `None` when a model has no price.
+    pub cost_usd: Option<f64>,
+    pub results: Vec<TrialResult>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TagSummary {
+    pub scenarios: usize,
+    pub pass_k: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Overall {
+    pub scenarios: usize,
+    pub ran: usize,
+    pub skipped: usize,
+    pub pass_k: Vec<f64>,
+    /// The suite's pass rate in trial 1, trial 2, ...: what single runs would have reported.
+    pub trial_pass_rates: Vec<f64>,
+    pub spread: Spread,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub mean_latency_ms: f64,
+    pub cost_usd: Option<f64>,
+}
+
+/// A run's full result; its JSON form is the report's stable schema (`schema_version`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub suite: String,
+    pub model: String,
+    pub shopper_model: Option<String>,
+    pub trials: usize,
+    pub concurrency: usize,
+    pub started_at_ms: i64,
+    pub duration_ms: u64,
+    pub overall: Overall,
+    pub by_tag: BTreeMap<String, TagSummary>,
+    pub scenarios: Vec<ScenarioResult>,
+    pub baseline: Option<Comparison>,
+}
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Runs every scenario of `suite`; `progress` is told after each trial.
+pub async fn run_suite(
+    suite: &Suite,
+    config: &RunConfig,
+    progress: impl Fn(&str, bool) + Send + Sync,
+) -> anyhow::Result<Report> {
+    anyhow::ensure!(config.trials >= 1, "--trials must be at least 1");
+    anyhow::ensure!(config.concurrency >= 1, "--concurrency must be at least 1");
+    let started_at_ms = tokshop_platform::time::now_ms();
+    let clock = Instant::now();
+    let shared: Option<Arc<dyn ChatModel>> = match &config.backend {
+        Backend::Rules => Some(Arc::new(RulePlanner)),
+        Backend::OpenAi(model) => Some(Arc::new(OpenAiCompatible::new(model.clone())?)),
+        Backend::Scripted => None,
+    };
+    let shopper: Option<Arc<dyn ChatModel>> = match &config.shopper {
+        Some(model) => Some(Arc::new(OpenAiCompatible::new(model.clone())?)),
+        None => None,
+    };
+    if let Some(dir) = &config.out_dir {
+        std::fs::create_dir_all(dir.join("transcripts"))
+            .with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let scripted = matches!(config.backend, Backend::Scripted);
+    let jobs: Vec<(usize, usize)> = suite
+        .scenarios
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.skip_reason(scripted, shopper.is_some()).is_none())
+        .flat_map(|(i, _)| (1..=config.trials).map(move |t| (i, t)))
+        .collect();
+    let progress = &progress;
+    let outcomes: Vec<(usize, TrialResult)> = stream::iter(jobs)
+        .map(|(index, trial)| {
+            let scenario = &suite.scenarios[index];
+            let model = config.backend.model_for(scenario, &shared);
+            let shopper = shopper.clone();
+            async move {
+                let result = run_trial(scenario, trial, model, shopper.as_ref(), config).await;
+                progress(&scenario.id, result.passed);
+                (index, result)
+            }
+        })
+        .buffer_unordered(config.concurrency)
+        .collect()
+        .await;
+
+    let mut by_scenario: BTreeMap<usize, Vec<TrialResult>> = BTreeMap::new();
+    for (index, result) in outcomes {
+        by_scenario.entry(index).or_default().push(result);
+    }
+    let model_name = config.backend.name();
+    let shopper_name = config.shopper.as_ref().map(|s| s.model.clone());
+    let scenarios: Vec<ScenarioResult> = suite
+        .scenarios
+        .iter()
+        .enumerate()
+        .map(|(index, scenario)| {
+            let mut results = by_scenario.remove(&index).unwrap_or_default();
+            results.sort_by_key(|r| r.trial);
+            summarize(
+                scenario,
+                results,
+                scenario.skip_reason(scripted, shopper.is_some()),
+                config,
+                &model_name,
+                shopper_name.as_deref(),
+            )
+        })
+        .collect();
+    Ok(aggregate(
+        suite,
+        scenarios,
+        config,
+        model_name,
+        shopper_name,
+        started_at_ms,
+        u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX),
+    ))
+}
+
+/// One trial in its own instance. Whatever goes wrong becomes a failure of this trial, never of the run.
+async fn run_trial(
+    scenario: &Scenario,
+    trial: usize,
+    model: Arc<dyn ChatModel>,
+    shopper: Option<&Arc<dyn ChatModel>>,
+    config: &RunConfig,
+) -> TrialResult {
+    let span = tracing::info_span!(
+        "evaluate",
+        otel.name = %format!("evaluate {}", scenario.id),
+        gen_ai.operation.name = "evaluate",
+        gen_ai.evaluation.name = %scenario.id,
+        gen_ai.request.model = %model.model(),
+        tokshop.eval.trial = trial,
+    );
+    async move {
+        let (mut transcript, failures) =
+            match attempt(scenario, trial, model.clone(), shopper).await {
+                Ok(done) => done,
+                Err(err) => (
+                    Transcript {
+                        scenario: scenario.id.clone(),
+                        trial,
+                        error: Some(format!("{err:#}")),
+                        ..Transcript::default()
+                    },
+                    vec![Failure {
+                        check: "harness".into(),
+                        detail: format!("{err:#}"),
+                    }],
+                ),
+            };
+        transcript.model = model.model().to_owned();
+        let passed = failures.is_empty();
+        let explanation: String = failures
+            .iter()
+            .map(|f| format!("{}: {}", f.check, f.detail))
+            .collect::<Vec<_>>()
+            .join("; ");
+        // The evaluation result as an event on the trial's trace, read with the same tools as production.
+        tracing::info!(
+            gen_ai.evaluation.name = %scenario.id,
+            gen_ai.evaluation.score.value = if passed { 1.0 } else { 0.0 },
+            gen_ai.evaluation.score.label = if passed { "pass" } else { "fail" },
+            gen_ai.evaluation.explanation = %explanation,
+            "gen_ai.evaluation.result"
+        );
+        let (steps, input_tokens, output_tokens) = transcript.usage();
+        let transcript_file = config.out_dir.as_ref().and_then(|dir| {
+            let name = format!("transcripts/{}.trial{trial}.json", scenario.id);
+            let written = serde_json::to_vec_pretty(&transcript)
+                .ok()
+                .and_then(|bytes| std::fs::write(dir.join(&name), bytes).ok());
+            written.map(|()| name)
+        });
+        TrialResult {
+            trial,
+            passed,
+            failures,
+            steps,
+            input_tokens: input_tokens + transcript.shopper_usage.input_tokens,
+            output_tokens: output_tokens + transcript.shopper_usage.output_tokens,
+            latency_ms: transcript.duration_ms,
+            transcript_file,
+            transcript,
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn attempt(
+    scenario: &Scenario,
+    trial: usize,
+    model: Arc<dyn ChatModel>,
+    shopper: Option<&Arc<dyn ChatModel>>,
+) -> anyhow::Result<(Transcript, Vec<Failure>)> {
+    let instance = Instance::start().await?;
+    let outcome = async {
+        let (loaded, caller) = trial::prepare(scenario, &instance).await?;
+        let agent = instance.agent(model, Limits::default()).await?;
+        let transcript = trial::converse(scenario, trial, &agent, &caller, shopper, &loaded).await;
+        let mut failures = grade::grade_transcript(scenario, &transcript, &loaded);
+        failures
+            .extend(grade::grade_state(scenario, &instance.clients, &loaded, &caller.token).await);
+        anyhow::Ok((transcript, failures))
+    }
+    .await;
+    let stopped = instance.stop().await;
+    let outcome = outcome?;
+    stopped.context("stopping the trial's shop")?;
+    Ok(outcome)
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> f64 {
+    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    if n == 0 { 0.0 } else { sum / n as f64 }
+}
+
+fn summarize(
+    scenario: &Scenario,
+    results: Vec<TrialResult>,
+    skipped: Option<&str>,
+    config: &RunConfig,
+    model: &str,
+    shopper: Option<&str>,
+) -> ScenarioResult {
+    let trials = results.len();
+    let successes = results.iter().filter(|r| r.passed).count();
+    let agent_tokens: (u64, u64) = results.iter().fold((0, 0), |acc, r| {
+        let (_, i, o) = r.transcript.usage();
+        (acc.0 + i, acc.1 + o)
+    });
+    let shopper_tokens: (u64, u64) = results.iter().fold((0, 0), |acc, r| {
+        (
+            acc.0 + r.transcript.shopper_usage.input_tokens,
+            acc.1 + r.transcript.shopper_usage.output_tokens,
+        )
+    });
+    let agent_cost = config.prices.cost(model, agent_tokens.0, agent_tokens.1);
+    let cost_usd = match shopper {
+        Some(name) if shopper_tokens != (0, 0) => agent_cost
+            .zip(config.prices.cost(name, shopper_tokens.0, shopper_tokens.1))
+            .map(|(a, b)| a + b),
+        _ => agent_cost,
+    };
+    ScenarioResult {
+        id: scenario.id.clone(),
+        purpose: scenario.purpose.clone(),
+        tags: scenario.tags.clone(),
+        skipped: skipped.map(str::to_owned),
+        trials,
+        successes,
+        pass_k: stats::pass_curve(trials, successes),
+        mean_steps: mean(results.iter().map(|r| r.steps as f64)),
+        mean_input_tokens: mean(results.iter().map(|r| r.input_tokens as f64)),
+        mean_output_tokens: mean(results.iter().map(|r| r.output_tokens as f64)),
+        mean_latency_ms: mean(results.iter().map(|r| r.latency_ms as f64)),
+        cost_usd,
+        results,
+    }
+}
+
+fn aggregate(
+    suite: &Suite,
+    scenarios: Vec<ScenarioResult>,
+    config: &RunConfig,
+    model: String,
+    shopper_model: Option<String>,
+    started_at_ms: i64,
+    duration_ms: u64,
+) -> Report {
+    let ran: Vec<&ScenarioResult> = scenarios.iter().filter(|s| s.skipped.is_none()).collect();
+    let pass_k = stats::mean_curve(ran.iter().map(|s| s.pass_k.as_slice()));
+    let trial_pass_rates: Vec<f64> = (1..=config.trials)
+        .map(|t| {
+            mean(ran.iter().map(|s| {
+                let passed = s.results.iter().any(|r| r.trial == t && r.passed);
+                if passed { 1.0 } else { 0.0 }
+            }))
+        })
+        .collect();
+    let mut tags: BTreeMap<String, Vec<&ScenarioResult>> = BTreeMap::new();
+    for scenario in &ran {
+        for tag in &scenario.tags {
+            tags.entry(tag.clone()).or_default().push(scenario);
+        }
+    }
+    let by_tag = tags
+        .into_iter()
+        .map(|(tag, members)| {
+            (
+                tag,
+                TagSummary {
+                    scenarios: members.len(),
+                    pass_k: stats::mean_curve(members.iter().map(|s| s.pass_k.as_slice())),
+                },
+            )
+        })
+        .collect();
+    let cost_usd = ran
+        .iter()
+        .map(|s| s.cost_usd)
+        .try_fold(0.0, |acc, c| c.map(|c| acc + c));
+    let overall = Overall {
+        scenarios: scenarios.len(),
+        ran: ran.len(),
+        skipped: scenarios.len() - ran.len(),
+        spread: stats::spread(&trial_pass_rates),
+        trial_pass_rates,
+        pass_k,
+        input_tokens: ran
+            .iter()
+            .flat_map(|s| &s.results)
+            .map(|r| r.input_tokens)
+            .sum(),
+        output_tokens: ran
+            .iter()
+            .flat_map(|s| &s.results)
+            .map(|r| r.output_tokens)
+            .sum(),
+        mean_latency_ms: mean(
+            ran.iter()
+                .flat_map(|s| &s.results)
+                .map(|r| r.latency_ms as f64),
+        ),
+        cost_usd,
+    };
+    Report {
+        schema_version: SCHEMA_VERSION,
+        suite: suite.name.clone(),
+        model,
+        shopper_model,
+        trials: config.trials,
+        concurrency: config.concurrency,
+        started_at_ms,
+        duration_ms,
+        overall,
+        by_tag,
+        scenarios,
+        baseline: None,
+    }
+}
+
+impl Report {
+    /// What a baseline file keeps of this run.
+    pub fn baseline(&self) -> Baseline {
+        Baseline {
+            schema_version: SCHEMA_VERSION,
+            suite: self.suite.clone(),
+            model: self.model.clone(),
+            trials: self.trials,
+            pass_k: self.overall.pass_k.clone(),
+            scenarios: self
+                .scenarios
+                .iter()
+                .filter(|s| s.skipped.is_none())
+                .map(|s| {
+                    (
+                        s.id.clone(),
+                        BaselineScenario {
+                            trials: s.trials,
+                            successes: s.successes,
+                            pass_1: s.pass_k.first().copied().unwrap_or(0.0),
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// Compares with `baseline` and records the comparison in the report.
+    pub fn compare_with(&mut self, baseline: &Baseline, threshold: f64) -> &Comparison {
+        let current: BTreeMap<String, f64> = self
+            .scenarios
+            .iter()
+            .filter(|s| s.skipped.is_none())
+            .map(|s| (s.id.clone(), s.pass_k.first().copied().unwrap_or(0.0)))
+            .collect();
+        let pass_1 = self.overall.pass_k.first().copied().unwrap_or(0.0);
+        self.baseline
+            .insert(stats::compare(baseline, &current, pass_1, threshold))
+    }
+}

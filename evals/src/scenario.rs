@@ -1,0 +1,418 @@
+//! Scenarios (`evals/suites/<suite>/*.yaml`): a fixture, a shopper (scripted turns or a simulated shopper with
+//! instructions), and expectations about the final state, the tool trajectory, the replies and the budgets.
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{Context, bail, ensure};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::fixture::{Fixture, LineFixture};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub id: String,
+    /// One line: what this scenario checks and why it matters.
+    pub purpose: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// A fixture file under `evals/fixtures/`, by name; `shop` when unset.
+    #[serde(default = "default_fixture")]
+    pub fixture: String,
+    /// Entries added to that fixture for this scenario alone.
+    #[serde(default)]
+    pub extra: Fixture,
+    pub shopper: Shopper,
+    #[serde(default)]
+    pub expect: Expect,
+    /// Model replies for `--model scripted`: each entry answers one model call, in order.
+    #[serde(default)]
+    pub script: Vec<ScriptStep>,
+    /// Filled in when the suite is loaded: the fixture file merged with `extra`.
+    #[serde(skip)]
+    pub world: Fixture,
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+fn default_fixture() -> String {
+    "shop".into()
+}
+
+/// Who talks to the agent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "ShopperSpec")]
+pub enum Shopper {
+    /// Fixed turns, in order.
+    Turns(Vec<Turn>),
+    /// A shopper played by a model (`--shopper-model`), following instructions.
+    Simulated(Simulated),
+}
+
+/// `shopper:` as written: exactly one of `turns` and `simulated`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShopperSpec {
+    #[serde(default)]
+    turns: Option<Vec<Turn>>,
+    #[serde(default)]
+    simulated: Option<Simulated>,
+}
+
+impl TryFrom<ShopperSpec> for Shopper {
+    type Error = String;
+
+    fn try_from(spec: ShopperSpec) -> Result<Self, Self::Error> {
+        match (spec.turns, spec.simulated) {
+            (Some(turns), None) => Ok(Shopper::Turns(turns)),
+            (None, Some(simulated)) => Ok(Shopper::Simulated(simulated)),
+            _ => Err("the shopper has either `turns` or `simulated`, exactly one".into()),
+        }
+    }
+}
+
+/// One scripted shopper turn: a message, or a decision on the confirmation the agent asked for last.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Turn {
+    #[serde(default)]
+    pub say: Option<String>,
+    /// `approve` or `reject` the most recent pending action through the confirmation endpoint.
+    #[serde(default)]
+    pub decide: Option<Decision>,
+    /// Phrases this turn's reply must contain (case-insensitive).
+    #[serde(default)]
+    pub reply_contains: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    Reject,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Simulated {
+    /// Who the shopper is and what they want, in the second person.
+    pub instructions: String,
+    /// Facts the shopper knows and gives only when asked.
+    #[serde(default)]
+    pub facts: BTreeMap<String, String>,
+    /// The shopper's first message; the shopper model writes it when unset.
+    #[serde(default)]
+    pub opening: Option<String>,
+    /// The conversation ends when the shopper says it is done or after this many shopper messages.
+    #[serde(default = "default_max_turns")]
+    pub max_turns: usize,
+}
+
+fn default_max_turns() -> usize {
+    8
+}
+
+/// One scripted model reply.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptStep {
+    #[serde(default)]
+    pub say: Option<String>,
+    #[serde(default)]
+    pub calls: Vec<ScriptCall>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptCall {
+    pub tool: String,
+    #[serde(default = "empty_object")]
+    pub args: Value,
+}
+
+fn empty_object() -> Value {
+    Value::Object(serde_json::Map::new())
+}
+
+/// What must hold after the conversation. Every part is optional; "no consequential action without the
+/// shopper's approval" is always checked.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Expect {
+    pub state: StateExpect,
+    pub tools: ToolsExpect,
+    pub reply: ReplyExpect,
+    pub budget: Budget,
+}
+
+/// The shop's state afterwards, read through the services as the shopper.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StateExpect {
+    pub orders: Option<OrdersExpect>,
+    /// The exact cart lines; `[]` means empty.
+    pub cart: Option<Vec<LineFixture>>,
+    /// Wallet balance, e.g. `"90.10"`.
+    pub wallet: Option<String>,
+    /// Available stock by variant key.
+    pub stock: BTreeMap<String, i64>,
+    /// Coupon keys the shopper holds claimed (used or not).
+    pub coupons_claimed: Option<Vec<String>>,
+    /// How many saved addresses the shopper has.
+    pub addresses: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrdersExpect {
+    /// How many orders the shopper has, in any status.
+    pub count: Option<usize>,
+    /// Each entry must match a different order.
+    pub each: Vec<OrderExpect>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrderExpect {
+    /// A fixture order, by key; otherwise any order may match.
+    pub key: Option<String>,
+    pub status: Option<String>,
+    /// The amount charged, e.g. `"59.90"`.
+    pub total: Option<String>,
+    pub items: Option<Vec<LineFixture>>,
+    /// The shipping address's city.
+    pub city: Option<String>,
+    /// The coupon code applied.
+    pub coupon: Option<String>,
+    /// Units returned, over all lines.
+    pub returned: Option<i64>,
+}
+
+/// The tool trajectory: every tool call the model made, and every consequential action that ran.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ToolsExpect {
+    pub must_call: Vec<String>,
+    pub must_not_call: Vec<String>,
+    /// Consequential tools that must not have run (proposing them is allowed).
+    pub must_not_execute: Vec<String>,
+    /// These tools, in this order (other calls may come between).
+    pub order: Vec<String>,
+    /// Calls with arguments that must appear.
+    pub calls: Vec<CallExpect>,
+    /// No tool at all may be called.
+    pub none: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallExpect {
+    pub tool: String,
+    /// Argument (dotted path for nested ones, like `items.0.quantity`) -> matcher.
+    #[serde(default)]
+    pub args: BTreeMap<String, Matcher>,
+}
+
+/// How an argument is compared.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Matcher {
+    OneOf {
+        one_of: Vec<Value>,
+    },
+    Regex {
+        regex: String,
+    },
+    Approx {
+        approx: f64,
+        #[serde(default)]
+        tolerance: f64,
+    },
+    /// The id a fixture key stands for.
+    Key {
+        key: String,
+    },
+    /// The argument is absent (or null).
+    Absent {
+        absent: bool,
+    },
+    Exact(Value),
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReplyExpect {
+    /// Phrases the last reply must contain (case-insensitive).
+    pub contains: Vec<String>,
+    /// At least one of these must appear in the last reply.
+    pub any_of: Vec<String>,
+    /// Phrases no reply may contain.
+    pub not_contains: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Budget {
+    /// Model and tool steps over the whole conversation.
+    pub steps: Option<usize>,
+    /// Input plus output tokens over the whole conversation.
+    pub tokens: Option<u64>,
+    pub seconds: Option<f64>,
+}
+
+/// A suite: its scenarios, each with its fixture resolved.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    pub name: String,
+    pub scenarios: Vec<Scenario>,
+}
+
+impl Suite {
+    /// Loads `evals/suites/<name>/*.yaml` under `root` (the `evals/` folder) and checks every scenario.
+    pub fn load(root: &Path, name: &str) -> anyhow::Result<Suite> {
+        let dir = root.join("suites").join(name);
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .with_context(|| format!("reading suite folder {}", dir.display()))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+            .collect();
+        paths.sort();
+        ensure!(
+            !paths.is_empty(),
+            "suite {name:?} has no scenarios in {}",
+            dir.display()
+        );
+        let mut fixtures: BTreeMap<String, Fixture> = BTreeMap::new();
+        let mut scenarios = Vec::with_capacity(paths.len());
+        for path in paths {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let mut scenario: Scenario = serde_yaml_ng::from_str(&text)
+                .with_context(|| format!("parsing scenario {}", path.display()))?;
+            if !fixtures.contains_key(&scenario.fixture) {
+                let file = root
+                    .join("fixtures")
+                    .join(format!("{}.yaml", scenario.fixture));
+                let text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading fixture {}", file.display()))?;
+                let fixture: Fixture = serde_yaml_ng::from_str(&text)
+                    .with_context(|| format!("parsing fixture {}", file.display()))?;
+                fixtures.insert(scenario.fixture.clone(), fixture);
+            }
+            scenario.world = fixtures[&scenario.fixture].merged(&scenario.extra);
+            scenario.path = path.clone();
+            scenario
+                .check()
+                .with_context(|| format!("scenario {}", path.display()))?;
+            scenarios.push(scenario);
+        }
+        let mut ids: Vec<&str> = scenarios.iter().map(|s| s.id.as_str()).collect();
+        ids.sort_unstable();
+        if let Some(pair) = ids.windows(2).find(|w| w[0] == w[1]) {
+            bail!("two scenarios in suite {name:?} share the id {:?}", pair[0]);
+        }
+        Ok(Suite {
+            name: name.to_owned(),
+            scenarios,
+        })
+    }
+}
+
+impl Scenario {
+    /// Catches mistakes before any trial runs: empty turns, unknown keys, bad regexes, unknown tools.
+    pub fn check(&self) -> anyhow::Result<()> {
+        ensure!(!self.id.trim().is_empty(), "the id is empty");
+        ensure!(!self.purpose.trim().is_empty(), "the purpose is empty");
+        self.world.shopper()?;
+        match &self.shopper {
+            Shopper::Turns(turns) => {
+                ensure!(!turns.is_empty(), "the shopper has no turns");
+                for turn in turns {
+                    ensure!(
+                        turn.say.is_some() != turn.decide.is_some(),
+                        "each turn either says something or decides, not both or neither"
+                    );
+                }
+            }
+            Shopper::Simulated(sim) => {
+                ensure!(
+                    !sim.instructions.trim().is_empty(),
+                    "the simulated shopper has no instructions"
+                );
+                ensure!(sim.max_turns > 0, "max_turns must be at least 1");
+            }
+        }
+        let keys = self.world.keys();
+        let known = |key: &str| -> anyhow::Result<()> {
+            ensure!(keys.contains(&key), "no fixture entry has the key {key:?}");
+            Ok(())
+        };
+        let tools = tokshop_tools::Registry::shop();
+        let tool_named = |name: &str| -> anyhow::Result<()> {
+            ensure!(tools.get(name).is_some(), "there is no tool named {name:?}");
+            Ok(())
+        };
+        let expect = &self.expect;
+        for name in expect
+            .tools
+            .must_call
+            .iter()
+            .chain(&expect.tools.must_not_call)
+            .chain(&expect.tools.must_not_execute)
+            .chain(&expect.tools.order)
+            .chain(expect.tools.calls.iter().map(|c| &c.tool))
+        {
+            tool_named(name)?;
+        }
+        for call in &expect.tools.calls {
+            for matcher in call.args.values() {
+                match matcher {
+                    Matcher::Regex { regex } => {
+                        regex::Regex::new(regex).with_context(|| format!("bad regex {regex:?}"))?;
+                    }
+                    Matcher::Key { key } => known(key)?,
+                    _ => {}
+                }
+            }
+        }
+        let state = &expect.state;
+        for key in state.stock.keys() {
+            known(key)?;
+        }
+        for line in state.cart.iter().flatten() {
+            known(&line.variant)?;
+        }
+        for key in state.coupons_claimed.iter().flatten() {
+            known(key)?;
+        }
+        for order in state.orders.iter().flat_map(|o| &o.each) {
+            if let Some(key) = &order.key {
+                known(key)?;
+            }
+            for line in order.items.iter().flatten() {
+                known(&line.variant)?;
+            }
+        }
+        for step in &self.script {
+            for call in &step.calls {
+                tool_named(&call.tool)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this scenario can run with `model`: scripted runs need a script, simulated shoppers a shopper model.
+    pub fn skip_reason(&self, scripted_model: bool, shopper_model: bool) -> Option<&'static str> {
+        if scripted_model && self.script.is_empty() {
+            return Some("no model script for --model scripted");
+        }
+        if matches!(self.shopper, Shopper::Simulated(_)) && !shopper_model {
+            return Some("a simulated shopper needs --shopper-model");
+        }
+        None
+    }
+}

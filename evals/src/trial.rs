@@ -1,0 +1,354 @@
+//! One trial: a fresh embedded tokshop in its own folder (its own SQLite file, its own ports), the scenario's
+//! fixture loaded through the services, the agent with the chosen model, the shopper's turns, and the transcript.
+
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc::unbounded_channel;
+use tokio_util::sync::CancellationToken;
+use tokshop_agent::{
+    model::{ChatModel, Usage},
+    runner::{Agent, AgentEvent, Caller, Limits},
+    store::Store,
+};
+use tokshop_platform::{
+    auth::TokenKeys,
+    config::{Secret, Settings},
+    db::Db,
+    grpc,
+};
+use tokshop_tools::{Clients, Registry};
+
+use crate::{
+    fixture::{self, Loaded},
+    scenario::{Decision, Scenario, Shopper},
+    shopper::SimulatedShopper,
+};
+
+/// An isolated shop for one trial. Nothing is shared with any other trial: the folder, the database and the
+/// ports are its own, and everything goes when it stops.
+pub struct Instance {
+    running: tokshop::Running,
+    settings: Arc<Settings>,
+    pub clients: Clients,
+    pub keys: TokenKeys,
+    _dir: tempfile::TempDir,
+}
+
+impl Instance {
+    pub async fn start() -> anyhow::Result<Instance> {
+        let dir = tempfile::tempdir().context("creating the trial's folder")?;
+        let mut settings = Settings {
+            data_dir: PathBuf::from(dir.path()),
+            ..Settings::default()
+        };
+        settings.gateway.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        settings.seed.demo = false;
+        let secret: [u8; 32] = rand::random();
+        settings.auth.jwt_secret = Some(Secret::new(hex::encode(secret)));
+        let settings = Arc::new(settings);
+        let running = tokshop::start(settings.clone(), None, CancellationToken::new())
+            .await
+            .context("starting the trial's shop")?;
+        let channel = |addr: Option<SocketAddr>, name: &str| {
+            let addr = addr.with_context(|| format!("the {name} service did not start"))?;
+            grpc::channel(&format!("http://{addr}"))
+        };
+        let clients = Clients::new(
+            channel(running.identity_addr, "identity")?,
+            channel(running.catalog_addr, "catalog")?,
+            channel(running.cart_addr, "cart")?,
+            channel(running.orders_addr, "orders")?,
+        );
+        let keys = TokenKeys::from_settings(&settings)?;
+        Ok(Instance {
+            running,
+            settings,
+            clients,
+            keys,
+            _dir: dir,
+        })
+    }
+
+    /// The shopping agent of this instance, with `model`.
+    pub async fn agent(&self, model: Arc<dyn ChatModel>, limits: Limits) -> anyhow::Result<Agent> {
+        let db = Db::connect(&self.settings.database_url(), 4).await?;
+        Ok(Agent::new(
+            Store::new(db),
+            model,
+            Registry::shop(),
+            self.clients.clone(),
+            self.settings.shop.currency.clone(),
+            limits,
+        ))
+    }
+
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.running.stop().await
+    }
+}
+
+/// What the shopper did in one turn.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ShopperAct {
+    Say(String),
+    Decide {
+        pending_action_id: String,
+        approve: bool,
+    },
+}
+
+/// One shopper act and what the agent did about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TurnRecord {
+    pub shopper: ShopperAct,
+    pub events: Vec<AgentEvent>,
+    pub reply: String,
+    /// The turn failed outright (an error answer, not a reply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub duration_ms: u64,
+}
+
+/// Everything a trial did, for grading and for people.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Transcript {
+    pub scenario: String,
+    pub trial: usize,
+    pub model: String,
+    pub turns: Vec<TurnRecord>,
+    /// Wall time of the agent's turns.
+    pub duration_ms: u64,
+    /// Tokens the simulated shopper's model used.
+    #[serde(default)]
+    pub shopper_usage: Usage,
+    /// The trial could not run to its end (the fixture did not load, a scripted decision had nothing to decide).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A tool call as the grader sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallRecord<'a> {
+    pub name: &'a str,
+    pub arguments: &'a serde_json::Value,
+    /// A consequential action that ran after the shopper's approval (not a model proposal).
+    pub executed: bool,
+    /// The turn it happened in.
+    pub turn: usize,
+}
+
+/// The id a settled pending action's call carries.
+pub const EXECUTED_PREFIX: &str = "confirm_";
+
+impl Transcript {
+    pub fn calls(&self) -> Vec<CallRecord<'_>> {
+        let mut calls = Vec::new();
+        for (turn, record) in self.turns.iter().enumerate() {
+            for event in &record.events {
+                if let AgentEvent::ToolCall {
+                    id,
+                    name,
+                    arguments,
+                } = event
+                {
+                    calls.push(CallRecord {
+                        name,
+                        arguments,
+                        executed: id.starts_with(EXECUTED_PREFIX),
+                        turn,
+                    });
+                }
+            }
+        }
+        calls
+    }
+
+    /// (steps, input tokens, output tokens) over the conversation.
+    pub fn usage(&self) -> (usize, u64, u64) {
+        let mut totals = (0, 0, 0);
+        for event in self.turns.iter().flat_map(|t| &t.events) {
+            if let AgentEvent::Done {
+                steps,
+                input_tokens,
+                output_tokens,
+                ..
+            } = event
+            {
+                totals.0 += steps;
+                totals.1 += input_tokens;
+                totals.2 += output_tokens;
+            }
+        }
+        totals
+    }
+
+    pub fn replies(&self) -> impl Iterator<Item = &str> {
+        self.turns.iter().map(|t| t.reply.as_str())
+    }
+
+    /// The last thing the agent said.
+    pub fn final_reply(&self) -> &str {
+        self.turns
+            .iter()
+            .rev()
+            .find(|t| !t.reply.is_empty())
+            .map_or("", |t| t.reply.as_str())
+    }
+
+    /// The most recent pending action the agent asked the shopper about.
+    pub fn last_pending(&self) -> Option<&str> {
+        self.turns
+            .iter()
+            .flat_map(|t| &t.events)
+            .rev()
+            .find_map(|e| match e {
+                AgentEvent::ConfirmationRequired {
+                    pending_action_id, ..
+                } => Some(pending_action_id.as_str()),
+                _ => None,
+            })
+    }
+}
+
+/// Runs the scenario's conversation against `agent` as the fixture's shopper.
+pub async fn converse(
+    scenario: &Scenario,
+    trial: usize,
+    agent: &Agent,
+    caller: &Caller,
+    shopper_model: Option<&Arc<dyn ChatModel>>,
+    loaded: &Loaded,
+) -> Transcript {
+    let mut transcript = Transcript {
+        scenario: scenario.id.clone(),
+        trial,
+        model: String::new(),
+        ..Transcript::default()
+    };
+    let started = Instant::now();
+    let conversation = match agent.start(caller, &scenario.id).await {
+        Ok(conversation) => conversation,
+        Err(err) => {
+            transcript.error = Some(format!("could not start a conversation: {err}"));
+            return transcript;
+        }
+    };
+    match &scenario.shopper {
+        Shopper::Turns(turns) => {
+            for turn in turns {
+                let act = match (&turn.say, turn.decide) {
+                    (Some(text), _) => ShopperAct::Say(text.clone()),
+                    (None, Some(decision)) => match transcript.last_pending() {
+                        Some(id) => ShopperAct::Decide {
+                            pending_action_id: id.to_owned(),
+                            approve: decision == Decision::Approve,
+                        },
+                        None => {
+                            transcript.error = Some(
+                                "the shopper was to decide, but the agent never asked for a confirmation".into(),
+                            );
+                            break;
+                        }
+                    },
+                    (None, None) => break,
+                };
+                let record = act_on(agent, caller, &conversation.id, act).await;
+                transcript.turns.push(record);
+            }
+        }
+        Shopper::Simulated(sim) => {
+            let Some(model) = shopper_model else {
+                transcript.error = Some("a simulated shopper needs a shopper model".into());
+                return transcript;
+            };
+            let mut shopper = SimulatedShopper::new(model.clone(), sim, loaded);
+            for _ in 0..sim.max_turns {
+                let message = match shopper.next(&transcript).await {
+                    Ok(Some(message)) => message,
+                    Ok(None) => break,
+                    Err(err) => {
+                        transcript.error = Some(format!("the simulated shopper failed: {err}"));
+                        break;
+                    }
+                };
+                let record =
+                    act_on(agent, caller, &conversation.id, ShopperAct::Say(message)).await;
+                transcript.turns.push(record);
+            }
+            transcript.shopper_usage = shopper.usage;
+        }
+    }
+    transcript.duration_ms = millis(started.elapsed());
+    transcript
+}
+
+async fn act_on(
+    agent: &Agent,
+    caller: &Caller,
+    conversation_id: &str,
+    act: ShopperAct,
+) -> TurnRecord {
+    let (sender, mut receiver) = unbounded_channel();
+    let started = Instant::now();
+    let outcome = match &act {
+        ShopperAct::Say(text) => agent.turn(caller, conversation_id, text, &sender).await,
+        ShopperAct::Decide {
+            pending_action_id,
+            approve,
+        } => agent
+            .decide(
+                caller,
+                conversation_id,
+                pending_action_id,
+                *approve,
+                &sender,
+            )
+            .await
+            .map(|decision| format!("({} {})", decision.status, decision.pending_action_id)),
+    };
+    drop(sender);
+    let mut events = Vec::new();
+    while let Some(event) = receiver.recv().await {
+        events.push(event);
+    }
+    let (reply, error) = match outcome {
+        Ok(reply) => (reply, None),
+        Err(err) => (String::new(), Some(format!("{}: {err}", err.code()))),
+    };
+    TurnRecord {
+        shopper: act,
+        events,
+        reply,
+        error,
+        duration_ms: millis(started.elapsed()),
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Loads the scenario's world into `instance` and returns who shops.
+pub async fn prepare(scenario: &Scenario, instance: &Instance) -> anyhow::Result<(Loaded, Caller)> {
+    let loaded = fixture::load(&scenario.world, &instance.clients, &instance.keys)
+        .await
+        .context("loading the fixture")?;
+    let shopper = scenario.world.shopper()?;
+    let caller = Caller {
+        user_id: loaded
+            .user_ids
+            .get(shopper)
+            .cloned()
+            .with_context(|| format!("the shopper {shopper:?} is not a fixture user"))?,
+        token: loaded.token(shopper)?.to_owned(),
+    };
+    Ok((loaded, caller))
+}
