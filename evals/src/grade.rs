@@ -106,7 +106,8 @@ pub fn approval(transcript: &Transcript) -> Vec<Failure> {
                             ));
                         }
                     } else {
-                        let held = result.is_some_and(|r| {
+                        // No result means the call never completed: nothing ran.
+                        let held = result.is_none_or(|r| {
                             r.get("error").is_some()
                                 || r.get("status").and_then(Value::as_str)
                                     == Some("confirmation_required")

@@ -20,7 +20,10 @@ use tokshop_agent::{
 };
 use tracing::Instrument as _;
 
+use serde_json::Value;
+
 use crate::{
+    fixture::Loaded,
     grade::{self, Failure},
     scenario::{Scenario, Suite},
     stats::{self, Baseline, BaselineScenario, Comparison, Spread},
@@ -52,15 +55,32 @@ impl Backend {
         &self,
         scenario: &Scenario,
         shared: &Option<Arc<dyn ChatModel>>,
+        loaded: &Loaded,
     ) -> Arc<dyn ChatModel> {
         match (self, shared) {
-            (Backend::Scripted, _) | (_, None) => Arc::new(scripted(scenario)),
+            (Backend::Scripted, _) | (_, None) => Arc::new(scripted(scenario, loaded)),
             (_, Some(model)) => model.clone(),
         }
     }
 }
 
-fn scripted(scenario: &Scenario) -> ScriptedModel {
+/// The scenario's script as a model. A string argument `$key:<fixture key>` becomes the id that key stands for.
+fn scripted(scenario: &Scenario, loaded: &Loaded) -> ScriptedModel {
+    fn resolve(value: &Value, loaded: &Loaded) -> Value {
+        match value {
+            Value::String(s) => match s.strip_prefix("$key:").and_then(|key| loaded.ids.get(key)) {
+                Some(id) => Value::String(id.clone()),
+                None => value.clone(),
+            },
+            Value::Array(items) => Value::Array(items.iter().map(|v| resolve(v, loaded)).collect()),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), resolve(v, loaded)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
     let responses = scenario
         .script
         .iter()
@@ -74,7 +94,7 @@ fn scripted(scenario: &Scenario) -> ScriptedModel {
                 .map(|(i, call)| ToolCall {
                     id: format!("call_{step}_{i}"),
                     name: call.tool.clone(),
-                    arguments: call.args.clone(),
+                    arguments: resolve(&call.args, loaded),
                 })
                 .collect(),
             usage: Usage {
@@ -245,10 +265,10 @@ pub async fn run_suite(
     let outcomes: Vec<(usize, TrialResult)> = stream::iter(jobs)
         .map(|(index, trial)| {
             let scenario = &suite.scenarios[index];
-            let model = config.backend.model_for(scenario, &shared);
+            let shared = shared.clone();
             let shopper = shopper.clone();
             async move {
-                let result = run_trial(scenario, trial, model, shopper.as_ref(), config).await;
+                let result = run_trial(scenario, trial, &shared, shopper.as_ref(), config).await;
                 progress(&scenario.id, result.passed);
                 (index, result)
             }
@@ -295,21 +315,22 @@ pub async fn run_suite(
 async fn run_trial(
     scenario: &Scenario,
     trial: usize,
-    model: Arc<dyn ChatModel>,
+    shared: &Option<Arc<dyn ChatModel>>,
     shopper: Option<&Arc<dyn ChatModel>>,
     config: &RunConfig,
 ) -> TrialResult {
+    let model_name = config.backend.name();
     let span = tracing::info_span!(
         "evaluate",
         otel.name = %format!("evaluate {}", scenario.id),
         gen_ai.operation.name = "evaluate",
         gen_ai.evaluation.name = %scenario.id,
-        gen_ai.request.model = %model.model(),
+        gen_ai.request.model = %model_name,
         tokshop.eval.trial = trial,
     );
     async move {
         let (mut transcript, failures) =
-            match attempt(scenario, trial, model.clone(), shopper).await {
+            match attempt(scenario, trial, shared, shopper, config).await {
                 Ok(done) => done,
                 Err(err) => (
                     Transcript {
@@ -324,7 +345,7 @@ async fn run_trial(
                     }],
                 ),
             };
-        transcript.model = model.model().to_owned();
+        transcript.model = model_name.clone();
         let passed = failures.is_empty();
         let explanation: String = failures
             .iter()
@@ -366,13 +387,15 @@ async fn run_trial(
 async fn attempt(
     scenario: &Scenario,
     trial: usize,
-    model: Arc<dyn ChatModel>,
+    shared: &Option<Arc<dyn ChatModel>>,
     shopper: Option<&Arc<dyn ChatModel>>,
+    config: &RunConfig,
 ) -> anyhow::Result<(Transcript, Vec<Failure>)> {
     let instance = Instance::start().await?;
     let outcome = async {
         let (loaded, caller) = trial::prepare(scenario, &instance).await?;
-        let agent = instance.agent(model, Limits::default()).await?;
+        let model = config.backend.model_for(scenario, shared, &loaded);
+        let agent = instance.agent(model, config.limits).await?;
         let transcript = trial::converse(scenario, trial, &agent, &caller, shopper, &loaded).await;
         let mut failures = grade::grade_transcript(scenario, &transcript, &loaded);
         failures

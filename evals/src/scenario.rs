@@ -400,6 +400,9 @@ impl Scenario {
         for step in &self.script {
             for call in &step.calls {
                 tool_named(&call.tool)?;
+                for key in script_keys(&call.args) {
+                    known(key)?;
+                }
             }
         }
         Ok(())
@@ -414,5 +417,15 @@ impl Scenario {
             return Some("a simulated shopper needs --shopper-model");
         }
         None
+    }
+}
+
+/// The fixture keys a script refers to with `$key:<key>` strings.
+fn script_keys(value: &Value) -> Vec<&str> {
+    match value {
+        Value::String(s) => s.strip_prefix("$key:").into_iter().collect(),
+        Value::Array(items) => items.iter().flat_map(script_keys).collect(),
+        Value::Object(map) => map.values().flat_map(script_keys).collect(),
+        _ => Vec::new(),
     }
 }
