@@ -197,7 +197,7 @@ fn search_with_a_price_limit_in_english() {
     assert_eq!(name, "search_products");
     assert_eq!(args, &json!({"query": "trail shoes", "max_price": 80}));
     assert_eq!(response.finish_reason, "tool_calls");
-    assert_eq!(response.tool_calls[0].id, "call_1");
+    assert_eq!(response.tool_calls[0].id, "call_1_1");
 }
 
 #[test]

@@ -1,7 +1,10 @@
 //! Graders: each expectation of a scenario checked against a transcript (trajectory, replies, budgets, the
 //! approval rule) or against the shop's final state read through the services. A trial passes when nothing fails.
 
-use std::collections::{BTreeMap, HashMap};
+use std::{
+    collections::BTreeMap,
+    time::{Duration, Instant},
+};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -17,7 +20,7 @@ use tokshop_tools::{Clients, Registry};
 use crate::{
     fixture::{LineFixture, Loaded, parse_money},
     scenario::{Matcher, OrderExpect, Scenario, Shopper},
-    trial::{EXECUTED_PREFIX, ShopperAct, Transcript},
+    trial::{EXECUTED_PREFIX, ShopperAct, Transcript, is_rejection, result_of},
 };
 
 /// One expectation that did not hold.
@@ -60,25 +63,15 @@ pub fn approval(transcript: &Transcript) -> Vec<Failure> {
     let mut failures = Vec::new();
     let mut asked: Vec<&str> = Vec::new();
     for (index, turn) in transcript.turns.iter().enumerate() {
-        let results: HashMap<&str, &Value> = turn
-            .events
-            .iter()
-            .filter_map(|e| match e {
-                AgentEvent::ToolResult { id, result, .. } => Some((id.as_str(), result)),
-                _ => None,
-            })
-            .collect();
-        for event in &turn.events {
+        for (at, event) in turn.events.iter().enumerate() {
             match event {
                 AgentEvent::ConfirmationRequired {
                     pending_action_id, ..
                 } => asked.push(pending_action_id),
                 AgentEvent::ToolCall { id, name, .. } if consequential(name) => {
-                    let result = results.get(id.as_str()).copied();
+                    let result = result_of(&turn.events[at + 1..], id);
                     if let Some(pending) = id.strip_prefix(EXECUTED_PREFIX) {
-                        let rejected = result.and_then(|r| r.get("status")).and_then(Value::as_str)
-                            == Some("rejected");
-                        if rejected {
+                        if is_rejection(result) {
                             continue;
                         }
                         let approved = match &turn.shopper {
@@ -394,19 +387,31 @@ fn budget(scenario: &Scenario, transcript: &Transcript) -> Vec<Failure> {
     failures
 }
 
-/// The final state, read through the services as the shopper.
+/// How long state checks may wait for the shop to settle: stock released and counts updated by event
+/// consumers after the last turn are eventually consistent, and must end exact.
+const SETTLE: Duration = Duration::from_secs(3);
+
+/// The final state, read through the services as the shopper. Checks are repeated until they hold or the shop
+/// has had [`SETTLE`] to finish what its events set in motion; the last reading's failures are reported.
 pub async fn grade_state(
     scenario: &Scenario,
     clients: &Clients,
     loaded: &Loaded,
     token: &str,
 ) -> Vec<Failure> {
-    match state(scenario, clients, loaded, token).await {
-        Ok(failures) => failures,
-        Err(err) => vec![fail(
-            "state",
-            format!("could not read the final state: {err:#}"),
-        )],
+    let started = Instant::now();
+    loop {
+        let failures = match state(scenario, clients, loaded, token).await {
+            Ok(failures) => failures,
+            Err(err) => vec![fail(
+                "state",
+                format!("could not read the final state: {err:#}"),
+            )],
+        };
+        if failures.is_empty() || started.elapsed() >= SETTLE {
+            return failures;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -445,18 +450,46 @@ async fn state(
                 format!("expected {count} orders, found {}", orders.len()),
             ));
         }
+        // Return requests, read only when an expectation asks about them.
+        let mut requested: BTreeMap<String, i64> = BTreeMap::new();
+        if orders_expect
+            .each
+            .iter()
+            .any(|o| o.return_requested.is_some())
+        {
+            for order in &orders {
+                let returns = clients
+                    .orders
+                    .list_returns(authorized(
+                        opb::ListReturnsRequest {
+                            order_id: order.id.clone(),
+                            as_seller: false,
+                        },
+                        token,
+                    ))
+                    .await?
+                    .into_inner()
+                    .returns;
+                let units = returns
+                    .iter()
+                    .flat_map(|r| &r.lines)
+                    .map(|l| l.quantity)
+                    .sum();
+                requested.insert(order.id.clone(), units);
+            }
+        }
         let mut free: Vec<&opb::Order> = orders.iter().collect();
         for wanted in &orders_expect.each {
             let mut why = String::from("no order");
-            let found = free
-                .iter()
-                .position(|order| match order_matches(wanted, order, loaded) {
+            let found = free.iter().position(|order| {
+                match order_matches(wanted, order, loaded, &requested) {
                     Ok(()) => true,
                     Err(reason) => {
                         why = reason;
                         false
                     }
-                });
+                }
+            });
             match found {
                 Some(i) => {
                     free.remove(i);
@@ -622,10 +655,18 @@ fn describe(wanted: &OrderExpect) -> String {
     if let Some(returned) = wanted.returned {
         parts.push(format!("{returned} returned"));
     }
+    if let Some(units) = wanted.return_requested {
+        parts.push(format!("{units} asked back"));
+    }
     format!("[{}]", parts.join(", "))
 }
 
-fn order_matches(wanted: &OrderExpect, order: &opb::Order, loaded: &Loaded) -> Result<(), String> {
+fn order_matches(
+    wanted: &OrderExpect,
+    order: &opb::Order,
+    loaded: &Loaded,
+    requested: &BTreeMap<String, i64>,
+) -> Result<(), String> {
     let name = show_id(&order.id, loaded);
     if let Some(key) = &wanted.key
         && loaded.ids.get(key) != Some(&order.id)
@@ -686,6 +727,12 @@ fn order_matches(wanted: &OrderExpect, order: &opb::Order, loaded: &Loaded) -> R
         let found: i64 = order.lines.iter().map(|l| l.returned_quantity).sum();
         if found != returned {
             return Err(format!("{name} has {found} units returned"));
+        }
+    }
+    if let Some(units) = wanted.return_requested {
+        let found = requested.get(&order.id).copied().unwrap_or(0);
+        if found != units {
+            return Err(format!("{name} has {found} units asked back"));
         }
     }
     Ok(())

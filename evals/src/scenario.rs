@@ -188,8 +188,10 @@ pub struct OrderExpect {
     pub city: Option<String>,
     /// The coupon code applied.
     pub coupon: Option<String>,
-    /// Units returned, over all lines.
+    /// Units returned and refunded (returns the seller accepted), over all lines.
     pub returned: Option<i64>,
+    /// Units the shopper has asked to return, whatever the seller decided.
+    pub return_requested: Option<i64>,
 }
 
 /// The tool trajectory: every tool call the model made, and every consequential action that ran.

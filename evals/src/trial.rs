@@ -134,12 +134,16 @@ pub struct Transcript {
     pub error: Option<String>,
 }
 
-/// A tool call as the grader sees it.
+/// A tool call as the grader sees it: the model's own calls, and the settling of pending actions the shopper
+/// decided on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallRecord<'a> {
+    pub id: &'a str,
     pub name: &'a str,
     pub arguments: &'a serde_json::Value,
-    /// A consequential action that ran after the shopper's approval (not a model proposal).
+    /// What the call returned, if it finished.
+    pub result: Option<&'a serde_json::Value>,
+    /// A consequential action that ran after the shopper's approval (not a model proposal, not a rejection).
     pub executed: bool,
     /// The turn it happened in.
     pub turn: usize,
@@ -148,21 +152,51 @@ pub struct CallRecord<'a> {
 /// The id a settled pending action's call carries.
 pub const EXECUTED_PREFIX: &str = "confirm_";
 
+/// The result answering the call `id`: the first one after it (ids may repeat across a conversation's steps).
+pub fn result_of<'a>(after: &'a [AgentEvent], id: &str) -> Option<&'a serde_json::Value> {
+    after.iter().find_map(|event| match event {
+        AgentEvent::ToolResult {
+            id: answered,
+            result,
+            ..
+        } if answered == id => Some(result),
+        _ => None,
+    })
+}
+
+/// A settled action the shopper turned down: nothing ran.
+pub fn is_rejection(result: Option<&serde_json::Value>) -> bool {
+    result
+        .and_then(|r| r.get("status"))
+        .and_then(serde_json::Value::as_str)
+        == Some("rejected")
+}
+
+impl CallRecord<'_> {
+    /// Made by the model (not the settling of a pending action).
+    pub fn proposed(&self) -> bool {
+        !self.id.starts_with(EXECUTED_PREFIX)
+    }
+}
+
 impl Transcript {
     pub fn calls(&self) -> Vec<CallRecord<'_>> {
         let mut calls = Vec::new();
         for (turn, record) in self.turns.iter().enumerate() {
-            for event in &record.events {
+            for (at, event) in record.events.iter().enumerate() {
                 if let AgentEvent::ToolCall {
                     id,
                     name,
                     arguments,
                 } = event
                 {
+                    let result = result_of(&record.events[at + 1..], id);
                     calls.push(CallRecord {
+                        id,
                         name,
                         arguments,
-                        executed: id.starts_with(EXECUTED_PREFIX),
+                        result,
+                        executed: id.starts_with(EXECUTED_PREFIX) && !is_rejection(result),
                         turn,
                     });
                 }
@@ -194,7 +228,7 @@ impl Transcript {
         self.turns.iter().map(|t| t.reply.as_str())
     }
 
-    /// The last thing the agent said.
+    /// The last thing the agent said (a decision through the endpoint gets no reply of its own).
     pub fn final_reply(&self) -> &str {
         self.turns
             .iter()
@@ -312,7 +346,7 @@ async fn act_on(
                 &sender,
             )
             .await
-            .map(|decision| format!("({} {})", decision.status, decision.pending_action_id)),
+            .map(|_| String::new()),
     };
     drop(sender);
     let mut events = Vec::new();

@@ -68,11 +68,13 @@ impl RulePlanner {
                 finish_reason: "stop".to_owned(),
             },
             Step::Call(calls) => {
+                // Ids unique within the conversation: the position in it, then the call's place in this step.
+                let at = request.messages.len();
                 let tool_calls: Vec<ToolCall> = calls
                     .into_iter()
                     .enumerate()
                     .map(|(i, (name, arguments))| ToolCall {
-                        id: format!("call_{}", i + 1),
+                        id: format!("call_{at}_{}", i + 1),
                         name: name.to_owned(),
                         arguments,
                     })
