@@ -1300,3 +1300,98 @@ fn chinese_journey_replies_stay_chinese() {
         "已用钱包支付 64.90 USD。订单 ord_01A 现在已付款，等待商家发货。"
     );
 }
+
+#[test]
+fn buy_it_right_after_a_search_buys_what_was_shown_not_the_cart() {
+    // One product found: "buy it" checks out that product directly (after the usual confirmation).
+    let mut one = trail_shoes();
+    one["products"] = json!([trail_shoes()["products"][2].clone()]);
+    one["products"][0]["variants"] = json!([{"id": "var_3a", "options": "colour: green, size: 41", "price": "49.90 USD", "stock": 7}]);
+    let found = Convo::new()
+        .user("show me the rock grip trail shoe")
+        .tool(
+            "search_products",
+            json!({"query": "rock grip trail shoe"}),
+            one,
+        )
+        .assistant("Here is what I found ...");
+    let response = found.user("I'll buy it").respond();
+    let (name, args) = one_call(&response);
+    assert_eq!(name, "checkout");
+    assert_eq!(
+        args,
+        &json!({"items": [{"variant_id": "var_3a", "quantity": 1}]})
+    );
+
+    // Several found: "buy it" does not fall back to the cart; the planner asks which one.
+    let response = after_search().user("I'll buy it").respond();
+    assert!(response.tool_calls.is_empty(), "{:?}", response.tool_calls);
+
+    // After looking at the cart, "buy it" means the cart.
+    let carted = after_search()
+        .user("what's in my cart")
+        .tool("view_cart", json!({}), cart_two_lines())
+        .assistant("Your cart ...");
+    let response = carted.user("I'll buy it").respond();
+    let (name, args) = one_call(&response);
+    assert_eq!(name, "checkout");
+    assert_eq!(args, &json!({}));
+}
+
+#[test]
+fn tell_me_about_a_named_product_opens_it_when_the_search_finds_one() {
+    let asked = Convo::new().user("tell me about the Summit Hiking Boot");
+    let response = asked.clone().respond();
+    let (name, args) = one_call(&response);
+    assert_eq!(name, "search_products");
+    assert_eq!(args, &json!({"query": "summit hiking boot"}));
+
+    let mut one = trail_shoes();
+    one["products"] = json!([trail_shoes()["products"][1].clone()]);
+    let response = asked
+        .clone()
+        .tool("search_products", args.clone(), one)
+        .respond();
+    let (name, args) = one_call(&response);
+    assert_eq!(name, "get_product");
+    assert_eq!(args, &json!({"product_id": "prd_2"}));
+
+    // Several found: the list, to pick from.
+    let response = asked
+        .tool(
+            "search_products",
+            json!({"query": "summit hiking boot"}),
+            trail_shoes(),
+        )
+        .respond();
+    assert!(response.tool_calls.is_empty());
+}
+
+#[test]
+fn adding_a_named_product_found_by_its_own_search_asks_for_the_variant() {
+    let asked = Convo::new().user("add the Swift Trail Runner to my cart");
+    let first = asked.clone().respond();
+    let (name, args) = one_call(&first);
+    assert_eq!(name, "search_products");
+    let mut one = trail_shoes();
+    one["products"] = json!([trail_shoes()["products"][0].clone()]);
+    let response = asked
+        .clone()
+        .tool("search_products", args.clone(), one)
+        .respond();
+    assert!(response.tool_calls.is_empty(), "{:?}", response.tool_calls);
+    let text = reply(&response);
+    assert!(text.contains("red") && text.contains("42"), "{text}");
+
+    // One variant: added at once.
+    let mut single = trail_shoes();
+    single["products"] = json!([trail_shoes()["products"][0].clone()]);
+    single["products"][0]["variants"] =
+        json!([trail_shoes()["products"][0]["variants"][0].clone()]);
+    let response = asked
+        .tool("search_products", args.clone(), single)
+        .respond();
+    let (name, args) = one_call(&response);
+    assert_eq!(name, "add_to_cart");
+    assert_eq!(args, &json!({"variant_id": "var_1a", "quantity": 1}));
+}

@@ -294,6 +294,21 @@ impl TypedTool for CancelOrder {
 
     async fn summary(&self, ctx: &ToolContext, args: &OrderArgs) -> Result<String, ToolError> {
         let order = fetch(ctx, &args.order_id).await?;
+        // Asking the shopper to confirm what the shop would refuse helps nobody: say so at once.
+        if !matches!(
+            order.status(),
+            pb::OrderStatus::PendingPayment | pb::OrderStatus::Paid
+        ) {
+            return Err(ToolError::new(
+                "invalid_order_state",
+                format!(
+                    "order {} is {}, so it can no longer be cancelled (only an order not yet shipped can be)",
+                    order.id,
+                    view::status_name(order.status())
+                ),
+            )
+            .with_param("status"));
+        }
         let refund = if order.status() == pb::OrderStatus::Paid {
             format!(
                 "; {} is refunded to the original payment method",

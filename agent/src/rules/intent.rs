@@ -485,7 +485,10 @@ fn product_intent(t: &str) -> Option<Intent> {
         return Some(Intent::Search(filters));
     }
     if found(&SHOW, t) && !filters.query.is_empty() && request.reference.is_none() {
-        return Some(Intent::Search(filters));
+        return Some(Intent::Search(SearchFilters {
+            open_single: true,
+            ..filters
+        }));
     }
     None
 }

@@ -356,7 +356,14 @@ impl<'c, 'a> Planner<'c, 'a> {
 
     /// A search; a message with only filters ("cheapest first", "有货的") refines the previous search.
     fn search(&self, filters: &SearchFilters) -> Step {
+        if let Some(obs) = self.conv.turn_result("get_product") {
+            return self.reply(obs);
+        }
         if let Some(obs) = self.conv.turn_result("search_products") {
+            let found = obs.result.get("products").and_then(Value::as_array);
+            if let (true, Some([only])) = (filters.open_single, found.map(Vec::as_slice)) {
+                return call("get_product", json!({ "product_id": str_of(only, "id") }));
+            }
             return self.reply(obs);
         }
         let mut args = search_args(filters);
@@ -540,11 +547,11 @@ impl<'c, 'a> Planner<'c, 'a> {
     /// Add a product to the cart, or buy it directly.
     fn add(&self, request: &ItemRequest, buy: bool) -> Step {
         let goal = if buy { "checkout" } else { "add_to_cart" };
-        for tool in [goal, "search_products"] {
-            if let Some(obs) = self.conv.turn_result(tool) {
-                return self.reply(obs);
-            }
+        if let Some(obs) = self.conv.turn_result(goal) {
+            return self.reply(obs);
         }
+        // A search made for this request: carry on with the one product it found, else show what it found.
+        let searched = self.conv.turn_result("search_products");
         if let Some(obs) = self
             .conv
             .turn_result("get_product")
@@ -553,6 +560,7 @@ impl<'c, 'a> Planner<'c, 'a> {
             return self.reply(obs);
         }
         match self.item_plan(request) {
+            ItemPlan::Search(_) if let Some(obs) = searched => self.reply(obs),
             ItemPlan::Ready {
                 variant_id,
                 quantity,
@@ -830,9 +838,13 @@ impl<'c, 'a> Planner<'c, 'a> {
             return self.reply(obs);
         }
         if from_buy {
+            // "Buy it" refers to what was shown last (a product, or a list to pick from), unless the cart was
+            // looked at since.
             let focus = self.conv.focus_product().map(|o| o.index);
+            let list = self.conv.product_list().map(|(l, _)| l.index);
+            let shown = focus.max(list);
             let cart = self.conv.cart().map(|o| o.index);
-            if focus.is_some_and(|f| cart.is_none_or(|c| f > c)) {
+            if shown.is_some_and(|f| cart.is_none_or(|c| f > c)) {
                 let request = ItemRequest {
                     reference: Some(Reference::This),
                     quantity: None,

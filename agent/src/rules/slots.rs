@@ -49,6 +49,8 @@ pub struct SearchFilters {
     pub max_price: Option<f64>,
     pub sort: Option<Sort>,
     pub in_stock_only: bool,
+    /// The shopper asked to see a product ("tell me about X"): when the search finds exactly one, open it.
+    pub open_single: bool,
 }
 
 impl SearchFilters {
@@ -231,6 +233,7 @@ fn cut_zh_range(rest: &mut String) -> Option<(Option<f64>, Option<f64>)> {
 
 /// English words that never belong in a product query.
 const EN_FILLER: &[&str] = &[
+    "tell",
     "find",
     "search",
     "searching",
