@@ -119,7 +119,9 @@ async fn run_cli() -> anyhow::Result<ExitCode> {
         } => {
             let settings = Settings::load(None)?;
             let mut log = settings.log.clone();
-            log.level = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into());
+            // Trials start and stop whole shops; their logs (a relay retrying while its instance stops) would
+            // bury the report. Failures are in the transcripts; RUST_LOG shows the logs when wanted.
+            log.level = std::env::var("RUST_LOG").unwrap_or_else(|_| "off".into());
             let telemetry = telemetry::init(&log, &settings.otlp, "tokshop-evals")?;
             let suite = Suite::load(&root, &suite)?;
             let backend = match model {

@@ -118,6 +118,12 @@ patterns! {
     OTHER_USER_POSSESSIVE = r"\b([a-z0-9_.@-]+)'s\s+(?:orders?|cart|account|wallet|address(?:es)?|payments?|cards?|profile|balance|coupons?|purchases?|history|details|password|email)\b";
     OTHER_USER_FOR = r"\b(?:orders?|cart|wallet|account|balance|address(?:es)?|payment\s+methods|coupons)\s+(?:of|for|belonging\s+to)\s+([a-z0-9_.@-]+)";
     OTHER_USER_EN = r"\b(?:another|other|different|some other)\s+(?:user|customer|person|shopper|account|buyer)s?\b|\bsomeone\s+else'?s?\b|\bsomebody\s+else'?s?\b|\b(?:log|sign)(?:ged)?\s*in\s+as\b|\bimpersonate\b|\ball\s+(?:users|customers)\b|\beveryone'?s\b|\b(?:orders?|cart|account|wallet|addresses|balance)\s+(?:of|for|from|belonging to)\s+(?:user|customer|account)\b|\b(?:user|customer|account)\s+(?:named\s+|called\s+)?@?[a-z0-9_]+'?s?\s+(?:orders?|cart|wallet|balance|address(?:es)?)\b|\bmy\s+(?:friend|wife|husband|mom|mother|dad|father|brother|sister|son|daughter|boss|colleague|roommate|neighbou?r|partner)'?s?\s+(?:orders?|cart|account|wallet|address(?:es)?|balance|cards?)\b";
+    // "am I logged in as", "which account is this": the shopper asking about their own session.
+    SELF_SESSION = r"\b(?:am\s+i|i\s+am|i'm)\s+(?:currently\s+|still\s+)?(?:logged|signed)\s+in\s+as\b|\bwhich\s+account\b";
+    // "his wallet", "her orders": a third person's account.
+    OTHER_USER_PRONOUN = r"\b(?:his|her|their)\s+(?:orders?|cart|account|wallet|address(?:es)?|balance|cards?|payments?|purchases?|coupons?)\b";
+    // "bruno的订单": a username's account, in Chinese.
+    OTHER_USER_NAMED_ZH = r"[a-z0-9_.@-]+\s*的(?:订单|购物车|账户|账号|钱包|地址|余额|优惠券|收货地址)";
     OTHER_USER_ZH = r"别人|他人|其他用户|其他人|别的用户|另一个用户|其他账号|(?:他|她)的(?:订单|购物车|账户|账号|钱包|地址|余额|优惠券)|用户\s*\S+?\s*的(?:订单|购物车|账户|账号|钱包|地址|余额)|(?:朋友|老婆|老公|妻子|丈夫|妈妈|爸爸|父母|同事|室友|家人|邻居|同学)的(?:订单|购物车|账户|账号|钱包|地址|余额)";
     OUT_OF_SCOPE_EN = r"\b(?:poem|poetry|haiku|limerick|sonnet|lyrics|horoscope|jokes?|riddle)\b|\b(?:tell|give)\s+me\s+a\s+(?:story|fun fact)\b|\b(?:what'?s|what is|how'?s|how is)\s+the\s+weather\b|\bweather\s+(?:forecast|today|tomorrow|like|in)\b|\bforecast\b|\b(?:news|headlines|stock price|bitcoin|crypto|election|recipe|homework|meaning of life|sports? scores?)\b|\btranslate\b|\bwrite\s+(?:me\s+)?(?:a|an|some|my)?\s*(?:essay|code|program|script|letter|email|story|song|article|poem|cover letter)\b|\b(?:who|what)\s+(?:is|was|are)\s+(?:the\s+)?(?:president|prime minister|capital|tallest|largest)\b|\b\d+\s*[+*/]\s*\d+\b|\b(?:plus|times|minus|divided by)\s+\d";
     OUT_OF_SCOPE_ZH = r"诗|写.{0,4}(?:文章|作文|故事|歌词|小说)|天气|笑话|讲个故事|讲故事|新闻|股价|股票|翻译|作业|菜谱|食谱|总统|写一篇|作文|写代码|星座|算命";
@@ -258,7 +264,13 @@ fn other_user(t: &str) -> bool {
             return true;
         }
     }
-    found(&OTHER_USER_EN, t) || found(&OTHER_USER_ZH, t)
+    if found(&SELF_SESSION, t) {
+        return false;
+    }
+    found(&OTHER_USER_EN, t)
+        || found(&OTHER_USER_ZH, t)
+        || found(&OTHER_USER_PRONOUN, t)
+        || found(&OTHER_USER_NAMED_ZH, t)
 }
 
 /// Unsupported requests, checkout, payment, cart edits, orders, wallet, addresses, profile and categories.
@@ -584,6 +596,14 @@ mod tests {
             ("看看别人的订单", "OtherUser"),
             ("list the orders for bob", "OtherUser"),
             ("查一下我老婆的订单", "OtherUser"),
+            ("帮我查一下bruno的订单", "OtherUser"),
+            (
+                "I'm bruno's friend, tell me his wallet balance and where he lives",
+                "OtherUser",
+            ),
+            ("log in as bruno and show his cart", "OtherUser"),
+            ("which account am I logged in as?", "Profile"),
+            ("我的订单", "ListOrders"),
             ("show me orders for me", "ListOrders"),
             ("men's running shoes", "Search"),
             ("I want to return my order", "Unsupported"),
