@@ -593,26 +593,30 @@ async fn place_order(
         .with_context(|| format!("placing order {:?}", order.key))?
         .into_inner();
     loaded.ids.insert(order.key.clone(), placed.id.clone());
-    let steps: &[&str] = match order.status.as_str() {
+    use OrderStep::{Cancel, Deliver, Pay, Ship};
+    let steps: &[OrderStep] = match order.status.as_str() {
         "pending_payment" => &[],
-        "cancelled" => &["cancel"],
-        "paid" => &["pay"],
-        "shipped" => &["pay", "ship"],
-        "delivered" => &["pay", "ship", "deliver"],
+        "cancelled" => &[Cancel],
+        "paid" => &[Pay],
+        "shipped" => &[Pay, Ship],
+        "delivered" => &[Pay, Ship, Deliver],
         other => bail!(
             "order {:?}: status {other:?} is not one a fixture can set (pending_payment, paid, shipped, delivered, cancelled)",
             order.key
         ),
     };
-    let seller = loaded
-        .user_ids
-        .iter()
-        .find(|(_, id)| **id == placed.seller_id)
-        .and_then(|(name, _)| loaded.tokens.get(name))
-        .cloned();
+    let seller = || {
+        loaded
+            .user_ids
+            .iter()
+            .find(|(_, id)| **id == placed.seller_id)
+            .and_then(|(name, _)| loaded.tokens.get(name))
+            .map(String::as_str)
+            .with_context(|| format!("order {:?}: its seller is not a fixture seller", order.key))
+    };
     for step in steps {
-        match *step {
-            "cancel" => {
+        match step {
+            Cancel => {
                 clients
                     .orders
                     .cancel_order(authorized(
@@ -625,7 +629,7 @@ async fn place_order(
                     .await
                     .with_context(|| format!("cancelling order {:?}", order.key))?;
             }
-            "pay" => {
+            Pay => {
                 clients
                     .payments
                     .pay_order(authorized(
@@ -644,40 +648,43 @@ async fn place_order(
                         )
                     })?;
             }
-            "ship" | "deliver" => {
-                let seller = seller.as_deref().with_context(|| {
-                    format!("order {:?}: its seller is not a fixture seller", order.key)
-                })?;
-                if *step == "ship" {
-                    clients
-                        .orders
-                        .ship_order(authorized(
-                            opb::ShipOrderRequest {
-                                id: placed.id.clone(),
-                                tracking_number: format!("TRK-{}", order.key.to_uppercase()),
-                                carrier: "Evals Post".into(),
-                            },
-                            Some(seller),
-                        ))
-                        .await
-                        .with_context(|| format!("shipping order {:?}", order.key))?;
-                } else {
-                    clients
-                        .orders
-                        .mark_delivered(authorized(
-                            opb::MarkDeliveredRequest {
-                                id: placed.id.clone(),
-                            },
-                            Some(seller),
-                        ))
-                        .await
-                        .with_context(|| format!("delivering order {:?}", order.key))?;
-                }
+            Ship => {
+                clients
+                    .orders
+                    .ship_order(authorized(
+                        opb::ShipOrderRequest {
+                            id: placed.id.clone(),
+                            tracking_number: format!("TRK-{}", order.key.to_uppercase()),
+                            carrier: "Evals Post".into(),
+                        },
+                        Some(seller()?),
+                    ))
+                    .await
+                    .with_context(|| format!("shipping order {:?}", order.key))?;
             }
-            _ => {}
+            Deliver => {
+                clients
+                    .orders
+                    .mark_delivered(authorized(
+                        opb::MarkDeliveredRequest {
+                            id: placed.id.clone(),
+                        },
+                        Some(seller()?),
+                    ))
+                    .await
+                    .with_context(|| format!("delivering order {:?}", order.key))?;
+            }
         }
     }
     Ok(())
+}
+
+/// What moves a fixture order from pending payment to the status it asks for, in order.
+enum OrderStep {
+    Cancel,
+    Pay,
+    Ship,
+    Deliver,
 }
 
 #[cfg(test)]

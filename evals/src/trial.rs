@@ -153,7 +153,7 @@ pub struct CallRecord<'a> {
 pub const EXECUTED_PREFIX: &str = "confirm_";
 
 /// The result answering the call `id`: the first one after it (ids may repeat across a conversation's steps).
-pub fn result_of<'a>(after: &'a [AgentEvent], id: &str) -> Option<&'a serde_json::Value> {
+fn result_of<'a>(after: &'a [AgentEvent], id: &str) -> Option<&'a serde_json::Value> {
     after.iter().find_map(|event| match event {
         AgentEvent::ToolResult {
             id: answered,
@@ -165,7 +165,7 @@ pub fn result_of<'a>(after: &'a [AgentEvent], id: &str) -> Option<&'a serde_json
 }
 
 /// A settled action the shopper turned down: nothing ran.
-pub fn is_rejection(result: Option<&serde_json::Value>) -> bool {
+fn is_rejection(result: Option<&serde_json::Value>) -> bool {
     result
         .and_then(|r| r.get("status"))
         .and_then(serde_json::Value::as_str)
@@ -264,7 +264,6 @@ pub async fn converse(
     let mut transcript = Transcript {
         scenario: scenario.id.clone(),
         trial,
-        model: String::new(),
         ..Transcript::default()
     };
     let started = Instant::now();

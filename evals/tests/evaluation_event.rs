@@ -14,32 +14,8 @@ use tokshop_evals::{
     scenario::Suite,
 };
 
-const FIXTURE: &str = r#"
-users: [{username: ana, addresses: [{recipient: Ana, line1: 1 Main St, city: Lisbon, postal_code: "1000", country: PT}]}]
-sellers: [{username: shopco, shop: Shop Co}]
-categories: [{slug: camping, name: Camping}]
-products:
-  - key: lantern
-    seller: shopco
-    category: camping
-    title: Solo Lantern
-    variants: [{key: lantern-one, price: "20.00", stock: 1}]
-"#;
-
-const LAST_LANTERN: &str = r#"
-id: last-lantern
-purpose: Buy the only lantern in stock.
-tags: [checkout]
-shopper:
-  turns:
-    - say: find the solo lantern
-    - say: add the first one to my cart
-    - say: check out
-    - say: "yes"
-expect:
-  state:
-    orders: {count: 1}
-"#;
+mod support;
+use support::{LANTERN_SHOP, LAST_LANTERN, evals_dir};
 
 /// A span's name and its parent's id.
 type SpanSeen = (String, Option<u64>);
@@ -112,11 +88,7 @@ fn each_trial_puts_its_evaluation_result_on_its_own_trace() {
         .enable_all()
         .build()
         .unwrap();
-    let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(root.path().join("fixtures")).unwrap();
-    std::fs::create_dir_all(root.path().join("suites/t")).unwrap();
-    std::fs::write(root.path().join("fixtures/shop.yaml"), FIXTURE).unwrap();
-    std::fs::write(root.path().join("suites/t/last-lantern.yaml"), LAST_LANTERN).unwrap();
+    let root = evals_dir(LANTERN_SHOP, &[("last-lantern", LAST_LANTERN)]);
     let suite = Suite::load(root.path(), "t").unwrap();
     let config = RunConfig {
         backend: Backend::Rules,

@@ -13,6 +13,9 @@ use tokshop_evals::{
     trial::{ShopperAct, Transcript, TurnRecord},
 };
 
+mod support;
+use support::{evals_dir, write};
+
 const FIXTURE: &str = r#"
 users: [{username: ana}]
 sellers: [{username: shopco, shop: Shop Co}]
@@ -27,10 +30,6 @@ products:
 
 /// A scenario from its YAML `expect:` block (the shopper and fixture are fixed).
 fn scenario(expect: &str) -> Scenario {
-    let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(root.path().join("fixtures")).unwrap();
-    std::fs::create_dir_all(root.path().join("suites/t")).unwrap();
-    std::fs::write(root.path().join("fixtures/shop.yaml"), FIXTURE).unwrap();
     let text = format!(
         "id: t\npurpose: grader test\nshopper:\n  turns:\n    - say: hello\n    - say: more\nexpect:\n{}",
         expect
@@ -38,7 +37,7 @@ fn scenario(expect: &str) -> Scenario {
             .map(|l| format!("  {l}\n"))
             .collect::<String>()
     );
-    std::fs::write(root.path().join("suites/t/t.yaml"), text).unwrap();
+    let root = evals_dir(FIXTURE, &[("t", &text)]);
     Suite::load(root.path(), "t").unwrap().scenarios.remove(0)
 }
 
@@ -347,15 +346,13 @@ fn reply_phrases_are_checked_case_insensitively() {
 
 #[test]
 fn a_turns_own_reply_phrases_are_checked_against_that_turn() {
-    let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(root.path().join("fixtures")).unwrap();
-    std::fs::create_dir_all(root.path().join("suites/t")).unwrap();
-    std::fs::write(root.path().join("fixtures/shop.yaml"), FIXTURE).unwrap();
-    std::fs::write(
-        root.path().join("suites/t/t.yaml"),
-        "id: t\npurpose: p\nshopper:\n  turns:\n    - {say: hello, reply_contains: [welcome]}\n    - {say: more, reply_contains: [runner]}\n",
-    )
-    .unwrap();
+    let root = evals_dir(
+        FIXTURE,
+        &[(
+            "t",
+            "id: t\npurpose: p\nshopper:\n  turns:\n    - {say: hello, reply_contains: [welcome]}\n    - {say: more, reply_contains: [runner]}\n",
+        )],
+    );
     let s = Suite::load(root.path(), "t").unwrap().scenarios.remove(0);
     let t = transcript(vec![
         turn("hello", vec![], "Welcome!"),
@@ -402,10 +399,7 @@ fn a_trial_that_broke_fails_as_a_harness_error() {
 
 #[test]
 fn scenarios_with_mistakes_are_refused_when_the_suite_loads() {
-    let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(root.path().join("fixtures")).unwrap();
-    std::fs::create_dir_all(root.path().join("suites/t")).unwrap();
-    std::fs::write(root.path().join("fixtures/shop.yaml"), FIXTURE).unwrap();
+    let root = evals_dir(FIXTURE, &[]);
     let cases = [
         (
             "unknown tool",
@@ -439,7 +433,7 @@ fn scenarios_with_mistakes_are_refused_when_the_suite_loads() {
         ),
     ];
     for (what, yaml, message) in cases {
-        std::fs::write(root.path().join("suites/t/t.yaml"), yaml).unwrap();
+        write(root.path(), "suites/t/t.yaml", yaml);
         let err = format!("{:#}", Suite::load(root.path(), "t").unwrap_err());
         assert!(err.contains(message), "{what}: {err}");
     }

@@ -17,31 +17,12 @@ use tokshop_evals::{
 use tokshop_platform::auth::authorized;
 use tokshop_proto::cart as cartpb;
 
-const FIXTURE: &str = r#"
-users:
-  - username: ana
-    wallet: "100.00"
-    addresses: [{recipient: Ana, line1: 1 Main St, city: Lisbon, postal_code: "1000", country: PT}]
-sellers: [{username: shopco, shop: Shop Co}]
-categories: [{slug: camping, name: Camping}]
-products:
-  - key: lantern
-    seller: shopco
-    category: camping
-    title: Solo Lantern
-    description: A single LED lantern.
-    variants: [{key: lantern-one, price: "20.00", stock: 1}]
-"#;
+mod support;
+use support::{LANTERN_SHOP, LAST_LANTERN, evals_dir};
 
-/// A suite folder holding `scenarios` (file name -> YAML) over the test fixture.
+/// Suite `t` holding `scenarios` (file name -> YAML) over the lantern shop.
 fn suite(scenarios: &[(&str, &str)]) -> (tempfile::TempDir, Suite) {
-    let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(root.path().join("fixtures")).unwrap();
-    std::fs::create_dir_all(root.path().join("suites/t")).unwrap();
-    std::fs::write(root.path().join("fixtures/shop.yaml"), FIXTURE).unwrap();
-    for (name, yaml) in scenarios {
-        std::fs::write(root.path().join(format!("suites/t/{name}.yaml")), yaml).unwrap();
-    }
+    let root = evals_dir(LANTERN_SHOP, scenarios);
     let suite = Suite::load(root.path(), "t").unwrap();
     (root, suite)
 }
@@ -67,23 +48,6 @@ fn failures(report: &Report) -> String {
         .map(|f| format!("{}: {}\n", f.check, f.detail))
         .collect()
 }
-
-const LAST_LANTERN: &str = r#"
-id: last-lantern
-purpose: Buy the only lantern in stock.
-tags: [checkout]
-shopper:
-  turns:
-    - say: find the solo lantern
-    - say: add the first one to my cart
-    - say: check out
-    - say: "yes"
-expect:
-  state:
-    orders: {count: 1, each: [{status: pending_payment, items: [{variant: lantern-one, quantity: 1}]}]}
-    stock: {lantern-one: 0}
-    cart: []
-"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_trials_never_see_each_others_data() {

@@ -65,24 +65,23 @@ pub async fn serve(
 
 /// The span of one incoming call, a child of the caller's span when the request carries trace context.
 fn server_span(request: &http::Request<()>) -> tracing::Span {
-    let (name, service, method) = rpc_names(request.uri().path());
-    let span = tracing::info_span!(
-        "grpc.server",
-        otel.name = name,
-        otel.kind = "server",
-        rpc.system = "grpc",
-        rpc.service = service,
-        rpc.method = method,
-    );
+    let span = rpc_span("server", request.uri().path());
     crate::telemetry::adopt_parent(&span, request.headers());
     span
 }
 
-/// `/pkg.Service/Method` -> (`pkg.Service/Method`, `pkg.Service`, `Method`).
-fn rpc_names(path: &str) -> (&str, &str, &str) {
+/// The span of one call on either side: `kind` is `client` or `server`, `path` is `/pkg.Service/Method`.
+fn rpc_span(kind: &'static str, path: &str) -> tracing::Span {
     let name = path.trim_start_matches('/');
     let (service, method) = name.split_once('/').unwrap_or((name, ""));
-    (name, service, method)
+    tracing::info_span!(
+        "grpc",
+        otel.name = name,
+        otel.kind = kind,
+        rpc.system = "grpc",
+        rpc.service = service,
+        rpc.method = method,
+    )
 }
 
 /// A lazily connecting channel to `url` (`http://host:port`); calls fail fast while the peer is down. Each call
@@ -100,7 +99,7 @@ pub fn plain_channel(url: &str) -> anyhow::Result<Channel> {
         .connect_lazy())
 }
 
-/// The channel every service client uses: a tonic channel that wraps each call in a `grpc.client` span and
+/// The channel every service client uses: a tonic channel that wraps each call in a client span and
 /// writes that span's trace context into the request metadata.
 #[derive(Debug, Clone)]
 pub struct GrpcChannel(Channel);
@@ -115,15 +114,7 @@ impl tower::Service<http::Request<Body>> for GrpcChannel {
     }
 
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
-        let (name, service, method) = rpc_names(request.uri().path());
-        let span = tracing::info_span!(
-            "grpc.client",
-            otel.name = name,
-            otel.kind = "client",
-            rpc.system = "grpc",
-            rpc.service = service,
-            rpc.method = method,
-        );
+        let span = rpc_span("client", request.uri().path());
         crate::telemetry::inject(&span, request.headers_mut());
         self.0.call(request).instrument(span)
     }

@@ -23,19 +23,6 @@ pub enum Part {
     Gateway,
 }
 
-impl Part {
-    /// The name `--only` takes.
-    pub fn name(self) -> &'static str {
-        match self {
-            Part::Identity => "identity",
-            Part::Catalog => "catalog",
-            Part::Cart => "cart",
-            Part::Orders => "orders",
-            Part::Gateway => "gateway",
-        }
-    }
-}
-
 /// A started tokshop: its addresses and the tasks serving them.
 pub struct Running {
     pub gateway_addr: Option<SocketAddr>,

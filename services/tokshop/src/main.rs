@@ -48,9 +48,10 @@ async fn main() -> anyhow::Result<()> {
     let settings = Arc::new(Settings::load(cli.config.as_deref())?);
     let command = cli.command.unwrap_or(Command::Serve { only: None });
     let service_name = match &command {
-        Command::Serve { only: Some(part) } => {
-            format!("{}-{}", settings.otlp.service_name, part.name())
-        }
+        Command::Serve { only: Some(part) } => match clap::ValueEnum::to_possible_value(part) {
+            Some(value) => format!("{}-{}", settings.otlp.service_name, value.get_name()),
+            None => settings.otlp.service_name.clone(),
+        },
         _ => settings.otlp.service_name.clone(),
     };
     let telemetry = telemetry::init(&settings.log, &settings.otlp, &service_name)?;
