@@ -33,11 +33,6 @@ struct Export {
 }
 
 impl Telemetry {
-    /// Whether spans are exported to a collector.
-    pub fn exporting(&self) -> bool {
-        self.export.is_some()
-    }
-
     /// Exports what is buffered and stops the exporter. Runs on a plain thread: the exporter's own runtime may
     /// not be dropped from inside an async context.
     pub fn shutdown(self) {
