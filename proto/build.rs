@@ -2,12 +2,13 @@
 
 use std::path::PathBuf;
 
-const PROTOS: [&str; 5] = [
+const PROTOS: [&str; 6] = [
     "identity.proto",
     "catalog.proto",
     "cart.proto",
     "order.proto",
     "payment.proto",
+    "social.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -65,6 +65,7 @@ impl Instance {
             channel(running.catalog_addr, "catalog")?,
             channel(running.cart_addr, "cart")?,
             channel(running.orders_addr, "orders")?,
+            channel(running.social_addr, "social")?,
         );
         let keys = TokenKeys::from_settings(&settings)?;
         Ok(Instance {

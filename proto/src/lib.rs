@@ -35,11 +35,16 @@ pub mod tokshop {
             tonic::include_proto!("tokshop.payment.v1");
         }
     }
+    pub mod social {
+        pub mod v1 {
+            tonic::include_proto!("tokshop.social.v1");
+        }
+    }
 }
 
 pub use tokshop::{
     cart::v1 as cart, catalog::v1 as catalog, identity::v1 as identity, order::v1 as order,
-    payment::v1 as payment,
+    payment::v1 as payment, social::v1 as social,
 };
 
 /// Encoded `FileDescriptorSet` of every tokshop proto, for gRPC server reflection.

@@ -25,6 +25,11 @@ use tokshop_proto::{
     identity::identity_service_client::IdentityServiceClient,
     order::{coupon_service_client::CouponServiceClient, order_service_client::OrderServiceClient},
     payment::payment_service_client::PaymentServiceClient,
+    social::{
+        interaction_service_client::InteractionServiceClient,
+        message_service_client::MessageServiceClient, post_service_client::PostServiceClient,
+        relation_service_client::RelationServiceClient,
+    },
 };
 
 pub use error::ToolError;
@@ -38,15 +43,21 @@ pub struct Clients {
     pub orders: OrderServiceClient<GrpcChannel>,
     pub coupons: CouponServiceClient<GrpcChannel>,
     pub payments: PaymentServiceClient<GrpcChannel>,
+    pub relations: RelationServiceClient<GrpcChannel>,
+    pub interactions: InteractionServiceClient<GrpcChannel>,
+    pub posts: PostServiceClient<GrpcChannel>,
+    pub messages: MessageServiceClient<GrpcChannel>,
 }
 
 impl Clients {
-    /// From the channels to identity, catalog, cart and the orders service (orders, coupons, payments).
+    /// From the channels to identity, catalog, cart, the orders service (orders, coupons, payments) and the
+    /// social service (relations, interactions, posts, messages).
     pub fn new(
         identity: GrpcChannel,
         catalog: GrpcChannel,
         cart: GrpcChannel,
         orders: GrpcChannel,
+        social: GrpcChannel,
     ) -> Self {
         Self {
             identity: IdentityServiceClient::new(identity),
@@ -55,6 +66,10 @@ impl Clients {
             orders: OrderServiceClient::new(orders.clone()),
             coupons: CouponServiceClient::new(orders.clone()),
             payments: PaymentServiceClient::new(orders),
+            relations: RelationServiceClient::new(social.clone()),
+            interactions: InteractionServiceClient::new(social.clone()),
+            posts: PostServiceClient::new(social.clone()),
+            messages: MessageServiceClient::new(social),
         }
     }
 }

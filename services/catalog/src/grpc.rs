@@ -424,6 +424,65 @@ impl CatalogService for CatalogApi {
         reply(result.await)
     }
 
+    async fn get_product_cards(
+        &self,
+        request: Request<pb::GetProductCardsRequest>,
+    ) -> Reply<pb::GetProductCardsResponse> {
+        let result = async {
+            let mut ids = request.into_inner().ids;
+            if ids.len() > MAX_VARIANT_LOOKUP {
+                return Err(ServiceError::invalid(
+                    "ids",
+                    format!("at most {MAX_VARIANT_LOOKUP} ids per call"),
+                ));
+            }
+            let mut seen = std::collections::HashSet::new();
+            ids.retain(|id| seen.insert(id.clone()));
+            let mut rows: std::collections::HashMap<String, _> = self
+                .store
+                .product_cards(&ids)
+                .await?
+                .into_iter()
+                .map(|row| (row.id.clone(), row))
+                .collect();
+            let cards = ids
+                .iter()
+                .filter_map(|id| rows.remove(id))
+                .map(|row| pb::ProductCard {
+                    image_url: json_list::<String>(&row.image_urls)
+                        .into_iter()
+                        .next()
+                        .unwrap_or_default(),
+                    min_price: Some(pb::Money {
+                        amount_minor: row.min_price,
+                        currency: row.currency,
+                    }),
+                    in_stock: row.in_stock == 1,
+                    listed: row.listed == 1,
+                    id: row.id,
+                    title: row.title,
+                    seller_id: row.seller_id,
+                })
+                .collect();
+            Ok(pb::GetProductCardsResponse { cards })
+        };
+        reply(result.await)
+    }
+
+    async fn count_seller_products(
+        &self,
+        request: Request<pb::CountSellerProductsRequest>,
+    ) -> Reply<pb::CountSellerProductsResponse> {
+        let result = async {
+            let listed = self
+                .store
+                .count_listed(&request.into_inner().seller_id)
+                .await?;
+            Ok(pb::CountSellerProductsResponse { listed })
+        };
+        reply(result.await)
+    }
+
     async fn get_variants(
         &self,
         request: Request<pb::GetVariantsRequest>,

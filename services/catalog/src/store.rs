@@ -17,6 +17,19 @@ use tokshop_platform::{
 
 use crate::search::{self, Arg, SearchQuery};
 
+/// A product as social views show it.
+#[derive(Debug, Clone, FromRow)]
+pub struct ProductCardRow {
+    pub id: String,
+    pub title: String,
+    pub seller_id: String,
+    pub currency: String,
+    pub listed: i64,
+    pub image_urls: String,
+    pub min_price: i64,
+    pub in_stock: i64,
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub struct CategoryRow {
     pub id: String,
@@ -307,6 +320,39 @@ impl Store {
             query = query.bind(id);
         }
         Ok(query.fetch_all(self.db.pool()).await?)
+    }
+
+    /// Products by id as cards: lowest price (over listed variants, else over all), whether a listed variant
+    /// has stock, first image, listing state. Unknown ids are left out.
+    pub async fn product_cards(&self, ids: &[String]) -> ServiceResult<Vec<ProductCardRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT p.id, p.title, p.seller_id, p.currency, p.listed, p.image_urls, \
+             COALESCE(p.min_price, (SELECT MIN(v.price_minor) FROM variants v WHERE v.product_id = p.id), 0) AS min_price, \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id AND v.listed = 1 AND v.stock > 0) \
+             THEN 1 ELSE 0 END AS BIGINT) AS in_stock \
+             FROM products p WHERE p.id IN ({})",
+            placeholders.join(", ")
+        );
+        // Built only from numbered placeholders; every value is bound.
+        let mut query = sqlx::query_as::<_, ProductCardRow>(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            query = query.bind(id);
+        }
+        Ok(query.fetch_all(self.db.pool()).await?)
+    }
+
+    /// How many listed products a seller has.
+    pub async fn count_listed(&self, seller_id: &str) -> ServiceResult<i64> {
+        let (count,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM products WHERE seller_id = $1 AND listed = 1")
+                .bind(seller_id)
+                .fetch_one(self.db.pool())
+                .await?;
+        Ok(count)
     }
 
     /// One page of products matching `query`, with the cursor of the next page if there is one.

@@ -131,6 +131,7 @@ impl From<tonic::Status> for ApiError {
         let (code, param) = tokshop_platform::error::status_details(&status);
         let (http, default_code) = match status.code() {
             Code::InvalidArgument => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_parameter"),
+            Code::OutOfRange => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             Code::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
             Code::PermissionDenied => (StatusCode::FORBIDDEN, "forbidden"),
             Code::NotFound => (StatusCode::NOT_FOUND, "not_found"),

@@ -52,6 +52,8 @@ pub struct GatewayDeps {
     pub cart: GrpcChannel,
     /// Orders, coupons and payments (one service process).
     pub orders: GrpcChannel,
+    /// Relations, interactions, posts and messages (one service process).
+    pub social: GrpcChannel,
     /// Where Idempotency-Key records live.
     pub db: tokshop_platform::db::Db,
 }

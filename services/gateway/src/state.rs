@@ -10,6 +10,11 @@ use tokshop_proto::{
     identity::identity_service_client::IdentityServiceClient,
     order::{coupon_service_client::CouponServiceClient, order_service_client::OrderServiceClient},
     payment::payment_service_client::PaymentServiceClient,
+    social::{
+        interaction_service_client::InteractionServiceClient,
+        message_service_client::MessageServiceClient, post_service_client::PostServiceClient,
+        relation_service_client::RelationServiceClient,
+    },
 };
 use tonic_health::pb::health_client::HealthClient;
 
@@ -25,6 +30,10 @@ pub struct AppState {
     orders: OrderServiceClient<GrpcChannel>,
     coupons: CouponServiceClient<GrpcChannel>,
     payments: PaymentServiceClient<GrpcChannel>,
+    relations: RelationServiceClient<GrpcChannel>,
+    interactions: InteractionServiceClient<GrpcChannel>,
+    posts: PostServiceClient<GrpcChannel>,
+    messages: MessageServiceClient<GrpcChannel>,
     /// Every backend service readiness checks: (short name, gRPC service name, health client).
     backends: Arc<[(&'static str, &'static str, HealthClient<GrpcChannel>)]>,
     pub metrics: Arc<Metrics>,
@@ -42,6 +51,7 @@ impl AppState {
             deps.catalog.clone(),
             deps.cart.clone(),
             deps.orders.clone(),
+            deps.social.clone(),
         );
         let agent = tokshop_agent::runner::Agent::new(
             tokshop_agent::store::Store::new(deps.db.clone()),
@@ -59,6 +69,10 @@ impl AppState {
             orders: OrderServiceClient::new(deps.orders.clone()),
             coupons: CouponServiceClient::new(deps.orders.clone()),
             payments: PaymentServiceClient::new(deps.orders.clone()),
+            relations: RelationServiceClient::new(deps.social.clone()),
+            interactions: InteractionServiceClient::new(deps.social.clone()),
+            posts: PostServiceClient::new(deps.social.clone()),
+            messages: MessageServiceClient::new(deps.social.clone()),
             backends: Arc::new([
                 (
                     "identity",
@@ -79,6 +93,11 @@ impl AppState {
                     "orders",
                     "tokshop.order.v1.OrderService",
                     HealthClient::new(deps.orders),
+                ),
+                (
+                    "social",
+                    "tokshop.social.v1.RelationService",
+                    HealthClient::new(deps.social),
                 ),
             ]),
             settings: deps.settings,
@@ -117,6 +136,22 @@ impl AppState {
 
     pub fn payments(&self) -> PaymentServiceClient<GrpcChannel> {
         self.payments.clone()
+    }
+
+    pub fn relations(&self) -> RelationServiceClient<GrpcChannel> {
+        self.relations.clone()
+    }
+
+    pub fn interactions(&self) -> InteractionServiceClient<GrpcChannel> {
+        self.interactions.clone()
+    }
+
+    pub fn posts(&self) -> PostServiceClient<GrpcChannel> {
+        self.posts.clone()
+    }
+
+    pub fn messages(&self) -> MessageServiceClient<GrpcChannel> {
+        self.messages.clone()
     }
 
     /// The backend services and their health clients, for readiness.

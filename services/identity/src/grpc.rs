@@ -281,16 +281,30 @@ impl IdentityService for IdentityApi {
     ) -> Reply<pb::PublicProfile> {
         let result = async {
             let user = self.store.get_user(&request.into_inner().user_id).await?;
-            Ok(pb::PublicProfile {
-                id: user.id,
-                username: user.username,
-                display_name: user.display_name,
-                avatar_url: user.avatar_url,
-                bio: user.bio,
-                is_seller: user.is_seller == 1,
-                shop_name: user.shop_name.unwrap_or_default(),
-                joined_at_ms: user.created_at_ms,
-            })
+            Ok(public_profile(user))
+        };
+        reply(result.await)
+    }
+
+    async fn get_public_profiles(
+        &self,
+        request: Request<pb::GetPublicProfilesRequest>,
+    ) -> Reply<pb::GetPublicProfilesResponse> {
+        let result = async {
+            let ids = request.into_inner().user_ids;
+            let mut found: std::collections::HashMap<String, UserRow> = self
+                .store
+                .get_users(&ids)
+                .await?
+                .into_iter()
+                .map(|u| (u.id.clone(), u))
+                .collect();
+            let profiles = ids
+                .iter()
+                .filter_map(|id| found.remove(id))
+                .map(public_profile)
+                .collect();
+            Ok(pb::GetPublicProfilesResponse { profiles })
         };
         reply(result.await)
     }
@@ -388,5 +402,19 @@ impl IdentityService for IdentityApi {
             Ok(address_message(row))
         };
         reply(result.await)
+    }
+}
+
+/// What anyone may see of a user.
+fn public_profile(user: UserRow) -> pb::PublicProfile {
+    pb::PublicProfile {
+        id: user.id,
+        username: user.username,
+        display_name: user.display_name,
+        avatar_url: user.avatar_url,
+        bio: user.bio,
+        is_seller: user.is_seller == 1,
+        shop_name: user.shop_name.unwrap_or_default(),
+        joined_at_ms: user.created_at_ms,
     }
 }

@@ -145,6 +145,27 @@ impl Store {
             .ok_or(ServiceError::not_found("user"))
     }
 
+    /// Users by id, at most 100; unknown ids are left out.
+    pub async fn get_users(&self, ids: &[String]) -> ServiceResult<Vec<UserRow>> {
+        if ids.len() > 100 {
+            return Err(ServiceError::invalid("user_ids", "at most 100 ids at a time"));
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders = (1..=ids.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id IN ({placeholders})");
+        // Built only from numbered placeholders; every value is bound.
+        let mut query = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            query = query.bind(id);
+        }
+        Ok(query.fetch_all(self.db.pool()).await?)
+    }
+
     pub async fn update_profile(
         &self,
         id: &str,

@@ -49,6 +49,7 @@ pub struct Settings {
     pub shop: ShopSettings,
     pub orders: OrderSettings,
     pub llm: LlmSettings,
+    pub social: SocialSettings,
 }
 
 impl Default for Settings {
@@ -66,6 +67,7 @@ impl Default for Settings {
             shop: ShopSettings::default(),
             orders: OrderSettings::default(),
             llm: LlmSettings::default(),
+            social: SocialSettings::default(),
         }
     }
 }
@@ -123,6 +125,8 @@ pub struct ServicesSettings {
     pub cart: ServiceEndpoint,
     /// Orders, coupons and payments: one service over one database, so money and order state change together.
     pub orders: ServiceEndpoint,
+    /// Follows, likes, favorites, comments, posts with media, feeds and direct messages.
+    pub social: ServiceEndpoint,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -299,11 +303,51 @@ impl Default for LlmSettings {
     }
 }
 
+/// The social service: content policy, media storage and upload limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SocialSettings {
+    /// Words (matched case-insensitively as whole words) that comments, post text and messages may not contain.
+    pub blocked_words: Vec<String>,
+    /// Folder of the local media store; `<data_dir>/media` when unset. Ignored when `s3_bucket` is set.
+    pub media_dir: Option<PathBuf>,
+    /// Largest image upload, in bytes.
+    pub max_image_bytes: u64,
+    /// Largest video upload, in bytes.
+    pub max_video_bytes: u64,
+    /// The ffmpeg program that extracts video cover frames; a placeholder cover is used when it cannot run.
+    pub ffmpeg: String,
+    /// S3-compatible storage instead of the local folder, when a bucket is set.
+    pub s3_bucket: Option<String>,
+    /// `https://host[:port]` of the S3-compatible endpoint (path-style requests).
+    pub s3_endpoint: Option<String>,
+    pub s3_region: String,
+    pub s3_access_key: Option<String>,
+    pub s3_secret_key: Option<Secret>,
+}
+
+impl Default for SocialSettings {
+    fn default() -> Self {
+        Self {
+            blocked_words: Vec::new(),
+            media_dir: None,
+            max_image_bytes: 10 * 1024 * 1024,
+            max_video_bytes: 50 * 1024 * 1024,
+            ffmpeg: "ffmpeg".into(),
+            s3_bucket: None,
+            s3_endpoint: None,
+            s3_region: "us-east-1".into(),
+            s3_access_key: None,
+            s3_secret_key: None,
+        }
+    }
+}
+
 /// Sections whose fields may be set from the environment; `services` nests one level deeper.
 const SECTIONS: &[&str] = &[
-    "database", "gateway", "auth", "admin", "seed", "log", "otlp", "shop", "orders", "llm",
+    "database", "gateway", "auth", "admin", "seed", "log", "otlp", "shop", "orders", "llm", "social",
 ];
-const SERVICES: &[&str] = &["identity", "catalog", "cart", "orders"];
+const SERVICES: &[&str] = &["identity", "catalog", "cart", "orders", "social"];
 
 /// `TOKSHOP_*` variables that are not settings: the config file path and test/bench knobs.
 const NOT_SETTINGS: [&str; 3] = ["CONFIG", "TEST_POSTGRES_URL", "BENCH_PRODUCTS"];

@@ -17,6 +17,16 @@ pub enum ServiceError {
     /// The request is well-formed but a field's value is not acceptable.
     #[error("{message}")]
     Invalid { param: String, message: String },
+    /// Well-formed, but refused by a rule that has its own code (`content_policy`, `unsupported_media_type`).
+    #[error("{message}")]
+    Refused {
+        code: &'static str,
+        param: String,
+        message: String,
+    },
+    /// Larger than the configured limit (an upload, say).
+    #[error("{message}")]
+    TooLarge { param: String, message: String },
     /// No caller identity, or one that is expired, tampered with or revoked.
     #[error("{0}")]
     Unauthenticated(String),
@@ -45,6 +55,25 @@ pub enum ServiceError {
 impl ServiceError {
     pub fn invalid(param: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Invalid {
+            param: param.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn refused(
+        code: &'static str,
+        param: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self::Refused {
+            code,
+            param: param.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn too_large(param: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::TooLarge {
             param: param.into(),
             message: message.into(),
         }
@@ -92,6 +121,8 @@ impl ServiceError {
     pub fn code(&self) -> String {
         match self {
             Self::Invalid { .. } => "invalid_parameter".into(),
+            Self::Refused { code, .. } => (*code).into(),
+            Self::TooLarge { .. } => "too_large".into(),
             Self::Unauthenticated(_) => "unauthenticated".into(),
             Self::Forbidden(_) => "forbidden".into(),
             Self::NotFound { what } => format!("{}_not_found", what.replace(' ', "_")),
@@ -113,7 +144,10 @@ impl From<ServiceError> for Status {
     fn from(err: ServiceError) -> Self {
         let code = err.code();
         let (grpc_code, param) = match &err {
-            ServiceError::Invalid { param, .. } => (Code::InvalidArgument, Some(param.clone())),
+            ServiceError::Invalid { param, .. } | ServiceError::Refused { param, .. } => {
+                (Code::InvalidArgument, Some(param.clone()))
+            }
+            ServiceError::TooLarge { param, .. } => (Code::OutOfRange, Some(param.clone())),
             ServiceError::Unauthenticated(_) => (Code::Unauthenticated, None),
             ServiceError::Forbidden(_) => (Code::PermissionDenied, None),
             ServiceError::NotFound { .. } => (Code::NotFound, None),

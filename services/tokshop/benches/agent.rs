@@ -58,6 +58,7 @@ async fn run(backend: &str) {
         channel(running.catalog_addr),
         channel(running.cart_addr),
         channel(running.orders_addr),
+        channel(running.social_addr),
     );
     let registry = Registry::shop();
 

@@ -20,6 +20,7 @@ pub enum Part {
     Catalog,
     Cart,
     Orders,
+    Social,
     Gateway,
 }
 
@@ -30,6 +31,7 @@ pub struct Running {
     pub catalog_addr: Option<SocketAddr>,
     pub cart_addr: Option<SocketAddr>,
     pub orders_addr: Option<SocketAddr>,
+    pub social_addr: Option<SocketAddr>,
     pub seed_report: Option<seed::SeedReport>,
     shutdown: CancellationToken,
     tasks: JoinSet<anyhow::Result<()>>,
@@ -102,6 +104,7 @@ pub async fn start(
         catalog_addr: None,
         cart_addr: None,
         orders_addr: None,
+        social_addr: None,
         seed_report: None,
         shutdown: shutdown.clone(),
         tasks: JoinSet::new(),
@@ -109,7 +112,13 @@ pub async fn start(
     };
     let runs = |part| only.is_none() || only == Some(part);
 
-    let ctx = if [Part::Identity, Part::Catalog, Part::Cart, Part::Orders]
+    let ctx = if [
+        Part::Identity,
+        Part::Catalog,
+        Part::Cart,
+        Part::Orders,
+        Part::Social,
+    ]
         .into_iter()
         .any(runs)
     {
@@ -171,6 +180,22 @@ pub async fn start(
             .spawn(tokshop_orders::run_sweeper(ctx.clone(), shutdown.clone()));
     }
 
+    if let Some(ctx) = ctx.as_ref().filter(|_| runs(Part::Social)) {
+        let upstreams = tokshop_social::Upstreams {
+            identity: channel_to(running.identity_addr, &services.identity.url, "identity")?,
+            catalog: channel_to(running.catalog_addr, &services.catalog.url, "catalog")?,
+        };
+        let listener = bind(services.social.listen, "social service").await?;
+        running.social_addr = Some(listener.local_addr()?);
+        let router = tokshop_social::router(ctx, upstreams).await?;
+        running
+            .tasks
+            .spawn(grpc::serve(router, listener, shutdown.clone()));
+        let relay = events::Relay::new(ctx.db.clone(), Arc::new(ctx.bus.clone()))
+            .only(tokshop_social::EVENT_TOPICS);
+        running.tasks.spawn(relay.run(shutdown.clone()));
+    }
+
     if let Some(ctx) = ctx.as_ref().filter(|_| runs(Part::Orders)) {
         // The process running the orders service relays its committed events to its bus, where its consumers
         // are. It starts once every consumer has subscribed, so no pending event is published past one.
@@ -184,6 +209,7 @@ pub async fn start(
         let catalog = channel_to(running.catalog_addr, &services.catalog.url, "catalog")?;
         let cart = channel_to(running.cart_addr, &services.cart.url, "cart")?;
         let orders = channel_to(running.orders_addr, &services.orders.url, "orders")?;
+        let social = channel_to(running.social_addr, &services.social.url, "social")?;
         let (keys, db) = match &ctx {
             Some(ctx) => (ctx.keys.clone(), ctx.db.clone()),
             None => {
@@ -214,6 +240,7 @@ pub async fn start(
             catalog,
             cart,
             orders,
+            social,
             db,
         };
         running

@@ -111,6 +111,7 @@ async fn serve(settings: Arc<Settings>, only: Option<Part>) -> anyhow::Result<()
         ("catalog", running.catalog_addr),
         ("cart", running.cart_addr),
         ("orders", running.orders_addr),
+        ("social", running.social_addr),
     ] {
         if let Some(addr) = addr {
             tracing::info!(service = name, %addr, "gRPC service listening");

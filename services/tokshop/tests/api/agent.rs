@@ -34,6 +34,7 @@ async fn agent(app: &TestApp, model: Arc<dyn ChatModel>, limits: Limits) -> Agen
         channel(running.catalog_addr),
         channel(running.cart_addr),
         channel(running.orders_addr),
+        channel(running.social_addr),
     );
     Agent::new(
         Store::new(db),

