@@ -12,6 +12,7 @@ pub mod orders;
 pub mod payments;
 pub mod products;
 pub mod seller;
+pub mod social;
 pub mod users;
 
 use utoipa_axum::router::OpenApiRouter;
