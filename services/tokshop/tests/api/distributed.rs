@@ -1,6 +1,7 @@
-//! The distributed shape in one test: identity, catalog, cart, orders and gateway each started alone
+//! The distributed shape in one test: identity, catalog, cart, orders, social and gateway each started alone
 //! (`serve --only`), sharing one PostgreSQL database and finding each other through `services.*.url`. A
-//! purchase crosses every part, and the orders process's event consumers reach the catalog over gRPC.
+//! purchase crosses every part, and the orders process's event consumers reach the catalog over gRPC; two
+//! shoppers become friends and message each other through the social part, which reaches identity over gRPC.
 
 use std::sync::Arc;
 
@@ -57,12 +58,25 @@ async fn parts_run_alone_and_find_each_other() {
     .await
     .unwrap();
     let orders_url = format!("http://{}", orders.orders_addr.unwrap());
+    let social = tokshop::start(
+        base(&|s| {
+            s.services.identity.url = Some(identity_url.clone());
+            s.services.catalog.url = Some(catalog_url.clone());
+        }),
+        Some(Part::Social),
+        shutdown.clone(),
+    )
+    .await
+    .unwrap();
+    assert!(social.identity_addr.is_none() && social.gateway_addr.is_none());
+    let social_url = format!("http://{}", social.social_addr.unwrap());
     let gateway = tokshop::start(
         base(&|s| {
             s.services.identity.url = Some(identity_url.clone());
             s.services.catalog.url = Some(catalog_url.clone());
             s.services.cart.url = Some(cart_url.clone());
             s.services.orders.url = Some(orders_url.clone());
+            s.services.social.url = Some(social_url.clone());
         }),
         Some(Part::Gateway),
         shutdown.clone(),
@@ -99,6 +113,7 @@ async fn parts_run_alone_and_find_each_other() {
         .unwrap();
     assert_eq!(products.status(), 200);
     buy_across_parts(&client, &api, token).await;
+    befriend_across_parts(&client, &api, token).await;
 
     // A part started alone without the shared secret refuses to start rather than mint tokens nobody accepts.
     let mut no_secret = crate::common::test_settings(&data_dir);
@@ -119,6 +134,7 @@ async fn parts_run_alone_and_find_each_other() {
     identity.wait().await.unwrap();
     cart.wait().await.unwrap();
     orders.wait().await.unwrap();
+    social.wait().await.unwrap();
     gateway.wait().await.unwrap();
     shared.stop().await;
 }
@@ -240,3 +256,53 @@ async fn buy_across_parts(client: &reqwest::Client, api: &str, buyer: &str) {
     }
     assert_eq!(sold, 1);
 }
+
+/// A second shopper and `token`'s user follow each other through the social part, then message each other.
+async fn befriend_across_parts(client: &reqwest::Client, api: &str, token: &str) {
+    let friend: serde_json::Value = client
+        .post(format!("{api}/api/v1/auth/register"))
+        .json(&json!({"username": "spread_friend", "email": "friend@example.com", "password": "s3cret-pass"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let friend_token = friend["access_token"].as_str().unwrap().to_owned();
+    let friend_id = friend["user"]["id"].as_str().unwrap().to_owned();
+    let me: serde_json::Value = client
+        .get(format!("{api}/api/v1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let my_id = me["id"].as_str().unwrap().to_owned();
+    let put = reqwest::Method::PUT;
+    let follow = send(client, put.clone(), format!("{api}/api/v1/users/{friend_id}/follow"), token.into(), json!({})).await;
+    assert_eq!(follow["following"], true, "{follow}");
+    let back = send(client, put, format!("{api}/api/v1/users/{my_id}/follow"), friend_token.clone(), json!({})).await;
+    assert_eq!(back["friends"], true, "{back}");
+    let message = send(
+        client,
+        reqwest::Method::POST,
+        format!("{api}/api/v1/messages"),
+        friend_token,
+        json!({"to_user_id": my_id, "text": "hello across parts"}),
+    )
+    .await;
+    assert_eq!(message["seq"], 1, "{message}");
+    let history: serde_json::Value = client
+        .get(format!("{api}/api/v1/messages/with/{friend_id}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(history["messages"][0]["text"], "hello across parts", "{history}");
+}
+
