@@ -1,5 +1,5 @@
 //! A scenario's world: categories, sellers, shoppers with wallets, addresses and cards, products and their stock,
-//! coupons, carts and existing orders. Loaded through the services' own gRPC APIs into a fresh instance, so a
+//! coupons, carts, existing orders, and the social side (follows, posts, comments, favorites, messages). Loaded through the services' own gRPC APIs into a fresh instance, so a
 //! fixture can only describe states the shop itself can reach.
 
 use std::collections::{BTreeMap, HashMap};
@@ -12,7 +12,7 @@ use tokshop_proto::{
     catalog::{self as cpb, Money},
     identity as ipb,
     order::{self as opb, CouponScope},
-    payment as ppb,
+    payment as ppb, social as spb,
 };
 use tokshop_tools::Clients;
 
@@ -30,8 +30,58 @@ pub struct Fixture {
     /// Cart lines by username.
     pub carts: BTreeMap<String, Vec<LineFixture>>,
     pub orders: Vec<OrderFixture>,
+    /// Who follows whom, by username (users and sellers alike).
+    pub follows: Vec<FollowFixture>,
+    pub posts: Vec<PostFixture>,
+    pub comments: Vec<CommentFixture>,
+    /// Favorite products (by key) by username.
+    pub favorites: BTreeMap<String, Vec<String>>,
+    /// Direct messages, oldest first; sender and recipient must follow each other.
+    pub messages: Vec<MessageFixture>,
     /// The user the agent acts for; the first user when unset.
     pub shopper: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FollowFixture {
+    pub user: String,
+    pub follows: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostFixture {
+    pub key: String,
+    pub author: String,
+    pub text: String,
+    /// Linked products, by key.
+    #[serde(default)]
+    pub products: Vec<String>,
+}
+
+/// A comment on a product or a post (by key), or a reply to another fixture comment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommentFixture {
+    #[serde(default)]
+    pub key: Option<String>,
+    pub author: String,
+    #[serde(default)]
+    pub product: Option<String>,
+    #[serde(default)]
+    pub post: Option<String>,
+    #[serde(default)]
+    pub parent: Option<String>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageFixture {
+    pub from: String,
+    pub to: String,
+    pub text: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -167,6 +217,17 @@ impl Fixture {
                 .extend(lines.iter().cloned());
         }
         merged.orders.extend(extra.orders.iter().cloned());
+        merged.follows.extend(extra.follows.iter().cloned());
+        merged.posts.extend(extra.posts.iter().cloned());
+        merged.comments.extend(extra.comments.iter().cloned());
+        for (user, products) in &extra.favorites {
+            merged
+                .favorites
+                .entry(user.clone())
+                .or_default()
+                .extend(products.iter().cloned());
+        }
+        merged.messages.extend(extra.messages.iter().cloned());
         if extra.shopper.is_some() {
             merged.shopper = extra.shopper.clone();
         }
@@ -195,6 +256,8 @@ impl Fixture {
         }
         keys.extend(self.coupons.iter().map(|c| c.key.as_str()));
         keys.extend(self.orders.iter().map(|o| o.key.as_str()));
+        keys.extend(self.posts.iter().map(|p| p.key.as_str()));
+        keys.extend(self.comments.iter().filter_map(|c| c.key.as_deref()));
         for user in &self.users {
             keys.extend(user.addresses.iter().filter_map(|a| a.key.as_deref()));
         }
@@ -507,7 +570,120 @@ pub async fn load(
     for order in &fixture.orders {
         place_order(&mut clients, &mut loaded, order).await?;
     }
+    load_social(fixture, &mut clients, &mut loaded).await?;
     Ok(loaded)
+}
+
+/// Follows, posts, comments, favorites and messages, each made by its own user through the social service.
+async fn load_social(
+    fixture: &Fixture,
+    clients: &mut Clients,
+    loaded: &mut Loaded,
+) -> anyhow::Result<()> {
+    let user_id = |loaded: &Loaded, name: &str| {
+        loaded
+            .user_ids
+            .get(name)
+            .cloned()
+            .with_context(|| format!("no fixture user or seller is named {name:?}"))
+    };
+    for follow in &fixture.follows {
+        let token = loaded.token(&follow.user)?.to_owned();
+        clients
+            .relations
+            .follow(authorized(
+                spb::FollowRequest {
+                    user_id: user_id(loaded, &follow.follows)?,
+                },
+                Some(&token),
+            ))
+            .await
+            .with_context(|| format!("{} following {}", follow.user, follow.follows))?;
+    }
+    for post in &fixture.posts {
+        let token = loaded.token(&post.author)?.to_owned();
+        let product_ids = post
+            .products
+            .iter()
+            .map(|key| loaded.id(key).map(str::to_owned))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let published = clients
+            .posts
+            .publish_post(authorized(
+                spb::PublishPostRequest {
+                    text: post.text.clone(),
+                    media_ids: Vec::new(),
+                    product_ids,
+                    request_id: format!("fixture-post-{}", post.key),
+                },
+                Some(&token),
+            ))
+            .await
+            .with_context(|| format!("publishing post {:?}", post.key))?
+            .into_inner();
+        loaded.ids.insert(post.key.clone(), published.id);
+    }
+    for (i, comment) in fixture.comments.iter().enumerate() {
+        let token = loaded.token(&comment.author)?.to_owned();
+        let id_of = |key: &Option<String>| -> anyhow::Result<String> {
+            key.as_deref()
+                .map_or(Ok(String::new()), |k| loaded.id(k).map(str::to_owned))
+        };
+        let added = clients
+            .interactions
+            .add_comment(authorized(
+                spb::AddCommentRequest {
+                    product_id: id_of(&comment.product)?,
+                    post_id: id_of(&comment.post)?,
+                    parent_id: id_of(&comment.parent)?,
+                    text: comment.text.clone(),
+                    request_id: format!("fixture-comment-{i}"),
+                },
+                Some(&token),
+            ))
+            .await
+            .with_context(|| format!("{} commenting {:?}", comment.author, comment.text))?
+            .into_inner();
+        if let Some(key) = &comment.key {
+            loaded.ids.insert(key.clone(), added.id);
+        }
+    }
+    for (user, products) in &fixture.favorites {
+        let token = loaded.token(user)?.to_owned();
+        for key in products {
+            clients
+                .interactions
+                .favorite_product(authorized(
+                    spb::ProductRef {
+                        product_id: loaded.id(key)?.to_owned(),
+                    },
+                    Some(&token),
+                ))
+                .await
+                .with_context(|| format!("{user} favoriting {key:?}"))?;
+        }
+    }
+    for (i, message) in fixture.messages.iter().enumerate() {
+        let token = loaded.token(&message.from)?.to_owned();
+        clients
+            .messages
+            .send_message(authorized(
+                spb::SendMessageRequest {
+                    to_user_id: user_id(loaded, &message.to)?,
+                    text: message.text.clone(),
+                    request_id: format!("fixture-message-{i}"),
+                },
+                Some(&token),
+            ))
+            .await
+            .with_context(|| {
+                format!(
+                    "{} messaging {} (do they follow each other?)",
+                    message.from, message.to
+                )
+            })?;
+    }
+    Ok(())
 }
 
 async fn register(clients: &mut Clients, username: &str) -> anyhow::Result<ipb::AuthSession> {

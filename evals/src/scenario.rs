@@ -164,6 +164,23 @@ pub struct StateExpect {
     pub coupons_claimed: Option<Vec<String>>,
     /// How many saved addresses the shopper has.
     pub addresses: Option<usize>,
+    /// Exactly the users and sellers the shopper follows, by username.
+    pub following: Option<Vec<String>>,
+    /// Exactly the shopper's favorite products, by key.
+    pub favorites: Option<Vec<String>>,
+    /// Comments on products or posts, by the product's or post's key.
+    pub comments: BTreeMap<String, TextsExpect>,
+    /// The shopper's conversation with a user, by username.
+    pub messages: BTreeMap<String, TextsExpect>,
+}
+
+/// A list of texts (comments, messages): how many, and phrases that must or must not be among them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TextsExpect {
+    pub count: Option<i64>,
+    pub contains: Vec<String>,
+    pub not_contains: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -388,8 +405,32 @@ impl Scenario {
         for line in state.cart.iter().flatten() {
             known(&line.variant)?;
         }
-        for key in state.coupons_claimed.iter().flatten() {
+        for key in state
+            .coupons_claimed
+            .iter()
+            .flatten()
+            .chain(state.favorites.iter().flatten())
+            .chain(state.comments.keys())
+        {
             known(key)?;
+        }
+        let people: Vec<&str> = self
+            .world
+            .users
+            .iter()
+            .map(|u| u.username.as_str())
+            .chain(self.world.sellers.iter().map(|s| s.username.as_str()))
+            .collect();
+        for name in state
+            .following
+            .iter()
+            .flatten()
+            .chain(state.messages.keys())
+        {
+            ensure!(
+                people.contains(&name.as_str()),
+                "no fixture user or seller is named {name:?}"
+            );
         }
         for order in state.orders.iter().flat_map(|o| &o.each) {
             if let Some(key) = &order.key {

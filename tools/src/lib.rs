@@ -10,6 +10,7 @@ mod coupons;
 mod error;
 mod orders;
 mod payments;
+mod social;
 mod view;
 
 use std::{collections::BTreeMap, sync::Arc};
@@ -206,6 +207,7 @@ impl Registry {
         orders::register(&mut registry);
         payments::register(&mut registry);
         account::register(&mut registry);
+        social::register(&mut registry);
         registry
     }
 
@@ -237,7 +239,7 @@ mod tests {
     #[test]
     fn every_tool_has_a_clean_object_schema() {
         let registry = Registry::shop();
-        assert_eq!(registry.len(), 24);
+        assert_eq!(registry.len(), 37);
         for tool in registry.iter() {
             let schema = tool.parameters();
             assert_eq!(schema["type"], "object", "{}", tool.name());
@@ -275,9 +277,12 @@ mod tests {
                 "change_order_address",
                 "checkout",
                 "claim_coupon",
+                "comment",
                 "confirm_receipt",
+                "follow_user",
                 "pay_order",
-                "request_return"
+                "request_return",
+                "send_message"
             ]
         );
     }

@@ -197,7 +197,7 @@ impl<'a> Conversation<'a> {
     }
 
     /// The latest successful result of any of `tools`.
-    fn latest_ok(&self, tools: &[&str]) -> Option<&Observation> {
+    pub fn latest_ok(&self, tools: &[&str]) -> Option<&Observation> {
         self.observations
             .iter()
             .rev()

@@ -5,6 +5,7 @@
 //! results (a product description, a seller's note) can never become an intent.
 
 use super::slots::{self, Reference, SearchFilters};
+use super::social::{self, Social};
 use super::text::{Re, cut, found, normalize};
 
 /// What the latest user message asks for.
@@ -60,6 +61,8 @@ pub enum Intent {
     PaymentMethods,
     Profile,
     Categories,
+    /// Following, profiles, likes, favorites, comments, feeds and direct messages.
+    Social(Social),
     /// Coupons for a product ("any coupons for the second one?").
     ProductCoupons(ItemRequest),
     MyCoupons,
@@ -75,7 +78,6 @@ pub enum Unsupported {
     AddAddress,
     TopUp,
     AddCard,
-    Wishlist,
     Review,
 }
 
@@ -115,7 +117,11 @@ impl ItemRequest {
 }
 
 patterns! {
-    OTHER_USER_POSSESSIVE = r"\b([a-z0-9_.@-]+)'s\s+(?:orders?|cart|account|wallet|address(?:es)?|payments?|cards?|profile|balance|coupons?|purchases?|history|details|password|email)\b";
+    OTHER_USER_POSSESSIVE = r"\b([a-z0-9_.@-]+)'s\s+(?:orders?|cart|account|wallet|address(?:es)?|payments?|cards?|balance|coupons?|purchases?|history|details|password|email|messages?|inbox|dms?|direct\s+messages|chats?|conversations?|favou?rites|wish\s*list)\b";
+    // "messages between bruno and carla": a conversation the shopper is not part of.
+    OTHER_USER_BETWEEN = r"\b(?:messages?|chats?|conversations?|dms?)\b.*\bbetween\s+@?([a-z0-9_.-]+)\s+and\s+@?([a-z0-9_.-]+)";
+    OTHER_USER_BETWEEN_ZH = r"([a-z0-9_.-]+)\s*(?:和|跟|与)\s*([a-z0-9_.-]+)\s*(?:之间)?的(?:聊天|对话|消息|私信)";
+    OTHER_USER_INBOX_ZH = r"[a-z0-9_.-]+\s*的(?:收件箱|收藏|聊天记录)";
     OTHER_USER_FOR = r"\b(?:orders?|cart|wallet|account|balance|address(?:es)?|payment\s+methods|coupons)\s+(?:of|for|belonging\s+to)\s+([a-z0-9_.@-]+)";
     OTHER_USER_EN = r"\b(?:another|other|different|some other)\s+(?:user|customer|person|shopper|account|buyer)s?\b|\bsomeone\s+else'?s?\b|\bsomebody\s+else'?s?\b|\b(?:log|sign)(?:ged)?\s*in\s+as\b|\bimpersonate\b|\ball\s+(?:users|customers)\b|\beveryone'?s\b|\b(?:orders?|cart|account|wallet|addresses|balance)\s+(?:of|for|from|belonging to)\s+(?:user|customer|account)\b|\b(?:user|customer|account)\s+(?:named\s+|called\s+)?@?[a-z0-9_]+'?s?\s+(?:orders?|cart|wallet|balance|address(?:es)?)\b|\bmy\s+(?:friend|wife|husband|mom|mother|dad|father|brother|sister|son|daughter|boss|colleague|roommate|neighbou?r|partner)'?s?\s+(?:orders?|cart|account|wallet|address(?:es)?|balance|cards?)\b";
     // "am I logged in as", "which account is this": the shopper asking about their own session.
@@ -139,7 +145,6 @@ patterns! {
     ADD_ADDRESS = r"\b(?:add|new|create|save)\s+(?:an?\s+|my\s+)?(?:new\s+)?(?:shipping\s+|delivery\s+)?address\b|\b(?:delete|remove)\s+(?:my\s+|the\s+|an?\s+)?(?:shipping\s+)?address\b|(?:新增|添加|增加|新建|删除)(?:一个)?(?:收货)?地址";
     TOP_UP = r"\btop\s*up\b|\badd\s+(?:money|funds|credit)\b|\brecharge\b|充值";
     ADD_CARD = r"\b(?:add|save|link|register)\s+(?:a\s+|my\s+|new\s+)*(?:credit\s+|debit\s+)?card\b|(?:添加|绑定|新增)(?:一张)?(?:银行卡|信用卡|卡)";
-    WISHLIST = r"\b(?:wish\s*list|favou?rites?|save\s+(?:it\s+)?for\s+later|bookmark)\b|收藏|心愿单";
     REVIEW = r"\b(?:review|rate|rating)\b|评价|评论|打分";
 
     CHECK_OUT_NEXT = r"\bcheck\s*out\s+(\w+)(?:\s+(\w+))?";
@@ -183,6 +188,10 @@ pub fn detect(raw: &str) -> Intent {
     if full.is_empty() {
         return Intent::Help;
     }
+    // The shopper's own words for a message or a comment: whatever they say is text to send, not a request.
+    if let Some(request) = social::writing(raw) {
+        return Intent::Social(request);
+    }
     if other_user(&full) {
         return Intent::OtherUser;
     }
@@ -204,6 +213,9 @@ pub fn detect(raw: &str) -> Intent {
     let t = t.trim().to_owned();
     if found(&HELP, &t) {
         return Intent::Help;
+    }
+    if let Some(request) = social::reading(&t) {
+        return Intent::Social(request);
     }
     account_or_order_intent(raw, &t)
         .or_else(|| product_intent(&t))
@@ -264,6 +276,17 @@ fn other_user(t: &str) -> bool {
             return true;
         }
     }
+    for re in [&OTHER_USER_BETWEEN, &OTHER_USER_BETWEEN_ZH] {
+        if let Some(caps) = super::text::captures(re, t) {
+            let me = |i| matches!(caps.get(i).map(|m| m.as_str()), Some("me" | "i" | "myself"));
+            if !me(1) && !me(2) {
+                return true;
+            }
+        }
+    }
+    if found(&OTHER_USER_INBOX_ZH, t) {
+        return true;
+    }
     if found(&SELF_SESSION, t) {
         return false;
     }
@@ -275,8 +298,7 @@ fn other_user(t: &str) -> bool {
 
 /// Unsupported requests, checkout, payment, cart edits, orders, wallet, addresses, profile and categories.
 fn account_or_order_intent(raw: &str, t: &str) -> Option<Intent> {
-    let unsupported: [(&Re, Unsupported); 7] = [
-        (&WISHLIST, Unsupported::Wishlist),
+    let unsupported: [(&Re, Unsupported); 6] = [
         (&CHANGE_ADDRESS, Unsupported::ChangeAddress),
         (&ADD_ADDRESS, Unsupported::AddAddress),
         (&TOP_UP, Unsupported::TopUp),
@@ -616,7 +638,16 @@ mod tests {
             ("check out the new tents", "Search"),
             ("check out my cart", "Checkout"),
             ("let's check out now", "Checkout"),
-            ("add it to my wishlist", "Unsupported"),
+            ("add it to my wishlist", "Social"),
+            ("follow trailco", "Social"),
+            ("tell bruno 'check out now'", "Social"),
+            (
+                "show me the messages between bruno and trailco",
+                "OtherUser",
+            ),
+            ("看看bruno和trailco的聊天记录", "OtherUser"),
+            ("read bruno's messages", "OtherUser"),
+            ("show me trailco's profile", "Social"),
             ("what did I buy last week", "ListOrders"),
             ("我买了什么", "ListOrders"),
             ("the blue one", "Show"),

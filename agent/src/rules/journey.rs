@@ -29,7 +29,7 @@ pub enum Step {
     Reply(String),
 }
 
-fn call(tool: &'static str, args: Value) -> Step {
+pub(super) fn call(tool: &'static str, args: Value) -> Step {
     Step::Call(vec![(tool, args)])
 }
 
@@ -64,13 +64,13 @@ pub fn plan(messages: &[ChatMessage]) -> (Step, Lang) {
 }
 
 /// Plans one step against a conversation.
-struct Planner<'c, 'a> {
-    conv: &'c Conversation<'a>,
-    lang: Lang,
+pub(super) struct Planner<'c, 'a> {
+    pub(super) conv: &'c Conversation<'a>,
+    pub(super) lang: Lang,
 }
 
 /// A product picked from what was shown.
-enum Picked<'c> {
+pub(super) enum Picked<'c> {
     One(&'c Value),
     /// Several fit: their 1-based list positions and entries.
     Many(Vec<(usize, &'c Value)>),
@@ -116,7 +116,7 @@ struct PendingChoice {
     quantity: Option<u32>,
 }
 
-fn str_of<'v>(value: &'v Value, key: &str) -> &'v str {
+pub(super) fn str_of<'v>(value: &'v Value, key: &str) -> &'v str {
     value.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
@@ -138,7 +138,7 @@ fn amount(n: f64) -> Value {
 }
 
 /// The arguments of a `search_products` call for these filters.
-fn search_args(filters: &SearchFilters) -> Value {
+pub(super) fn search_args(filters: &SearchFilters) -> Value {
     let mut args = Map::new();
     if !filters.query.is_empty() {
         args.insert("query".into(), json!(filters.query));
@@ -276,7 +276,7 @@ fn by_price<'v>(
 }
 
 impl<'c, 'a> Planner<'c, 'a> {
-    fn reply(&self, obs: &Observation) -> Step {
+    pub(super) fn reply(&self, obs: &Observation) -> Step {
         Step::Reply(reply::any(obs, self.conv, self.lang))
     }
 
@@ -300,7 +300,7 @@ impl<'c, 'a> Planner<'c, 'a> {
     }
 
     /// A journey that is a single call and a reply from its result.
-    fn simple(&self, tool: &'static str, args: Value) -> Step {
+    pub(super) fn simple(&self, tool: &'static str, args: Value) -> Step {
         match self.conv.turn_result(tool) {
             Some(obs) => self.reply(obs),
             None => call(tool, args),
@@ -351,6 +351,7 @@ impl<'c, 'a> Planner<'c, 'a> {
             Intent::MyCoupons => self.simple("my_coupons", json!({})),
             Intent::ProductCoupons(request) => self.product_coupons(request),
             Intent::ClaimCoupon(request) => self.claim_coupon(request),
+            Intent::Social(request) => self.social(request),
         }
     }
 
@@ -392,7 +393,7 @@ impl<'c, 'a> Planner<'c, 'a> {
     }
 
     /// The product a request refers to, among what was shown.
-    fn pick_product(&self, request: &ItemRequest) -> Picked<'c> {
+    pub(super) fn pick_product(&self, request: &ItemRequest) -> Picked<'c> {
         let conv: &'c Conversation<'a> = self.conv;
         let list = conv.product_list();
         let focus = conv.focus_product();

@@ -32,6 +32,7 @@ pub mod intent;
 pub mod journey;
 pub mod reply;
 pub mod slots;
+pub mod social;
 pub mod text;
 
 pub use journey::{Step, plan};

@@ -130,7 +130,6 @@ pub fn unsupported(what: Unsupported, lang: Lang) -> String {
         Unsupported::TopUp => ("Topping up the wallet is", "钱包充值"),
         Unsupported::AddCard => ("Saving a new card is", "添加新卡"),
         Unsupported::Review => ("Reviews and ratings are", "评价"),
-        Unsupported::Wishlist => ("Wishlists and favourites are", "收藏和心愿单"),
     };
     match lang {
         Lang::En => format!(
@@ -962,6 +961,9 @@ pub fn approved(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> Strin
             )
             .to_owned();
     }
+    if let Some(text) = super::social::reply::approved(obs, lang) {
+        return text;
+    }
     let order = obs.result.get("order").unwrap_or(&Value::Null);
     match obs.tool.as_str() {
         "checkout" => match lang {
@@ -1074,6 +1076,9 @@ fn paid(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> String {
 
 /// A failed tool call, in plain words.
 pub fn error(obs: &Observation, lang: Lang) -> String {
+    if let Some(text) = super::social::reply::error(obs, lang) {
+        return text;
+    }
     let code = obs.error().unwrap_or("");
     let message = clip(s(&obs.result, "message"), 200);
     let available = obs.result.get("available").and_then(Value::as_i64);
@@ -1201,7 +1206,8 @@ pub fn any(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> String {
         "list_categories" => categories(obs, lang),
         "list_coupons" => coupons(obs, lang),
         "my_coupons" => my_coupons(obs, lang),
-        _ => lang.pick("Done.", "已完成。").to_owned(),
+        _ => super::social::reply::any(obs, conv, lang)
+            .unwrap_or_else(|| lang.pick("Done.", "已完成。").to_owned()),
     }
 }
 

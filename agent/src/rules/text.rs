@@ -19,11 +19,13 @@ pub enum Lang {
 
 impl Lang {
     /// Chinese when the text is mainly Chinese. One Chinese character carries about as much as three Latin
-    /// letters, so "add 蓝色 42" stays English while "我要 iPhone 15" is Chinese.
+    /// letters, so "add 蓝色 42" stays English while "我要 iPhone 15" is Chinese. A message that opens in Chinese
+    /// is Chinese whatever Latin name follows ("关注trailco").
     pub fn of(text: &str) -> Lang {
         let cjk = text.chars().filter(|c| is_cjk(*c)).count();
         let latin = text.chars().filter(char::is_ascii_alphabetic).count();
-        if cjk > 0 && cjk * 3 >= latin {
+        let opens_in_chinese = text.trim_start().chars().next().is_some_and(is_cjk);
+        if cjk > 0 && (cjk * 3 >= latin || opens_in_chinese) {
             Lang::Zh
         } else {
             Lang::En
@@ -254,6 +256,7 @@ mod tests {
         assert_eq!(Lang::of("找80元以下的跑鞋"), Lang::Zh);
         assert_eq!(Lang::of("add the blue 42"), Lang::En);
         assert_eq!(Lang::of("add 蓝色 42 to my cart"), Lang::En);
+        assert_eq!(Lang::of("关注trailco"), Lang::Zh);
         assert_eq!(
             normalize("  Ｆｉｎｄ　８０元，“跑鞋”。"),
             "find 80元,\"跑鞋\"."

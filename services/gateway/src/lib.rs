@@ -33,7 +33,6 @@ use tower::ServiceBuilder;
 use tower_http::{
     compression::CompressionLayer,
     cors::{AllowOrigin, CorsLayer},
-    limit::RequestBodyLimitLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
 };
@@ -64,6 +63,7 @@ const DOCS_HTML: &str = include_str!("docs.html");
 /// Builds the full axum Router (all routes + middleware) for these deps.
 pub fn router(deps: GatewayDeps) -> anyhow::Result<Router> {
     let gateway = deps.settings.gateway.clone();
+    let body_limits = routes::media::BodyLimits::new(&deps.settings);
     let state = AppState::new(deps)?;
 
     let (api, openapi) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
@@ -86,7 +86,7 @@ pub fn router(deps: GatewayDeps) -> anyhow::Result<Router> {
         .layer(from_fn_with_state(state.limiter.clone(), ratelimit::limit))
         .layer(from_fn_with_state(timeout, middleware::deadline))
         .layer(from_fn_with_state(state.clone(), idempotency::layer))
-        .layer(RequestBodyLimitLayer::new(gateway.body_limit_bytes))
+        .layer(from_fn_with_state(body_limits, routes::media::limit_body))
         .layer(DefaultBodyLimit::max(gateway.body_limit_bytes));
 
     let router = api

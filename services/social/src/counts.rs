@@ -4,7 +4,8 @@
 //! concurrency and repeats. [`repair`] recomputes them all from the rows.
 
 use sqlx::{Any, Transaction};
-use tokshop_platform::ServiceResult;
+use tokshop_platform::{ServiceResult, db::Db};
+use tokshop_proto::social as pb;
 
 /// A column of `user_counts`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,4 +83,68 @@ pub async fn bump_product(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Recomputes every stored count from the rows it counts, in one transaction, and reports how many rows of each
+/// kind were wrong (and are now corrected).
+pub async fn repair(db: &Db) -> ServiceResult<pb::RepairCountsResponse> {
+    let mut tx = db.begin_write().await?;
+    // Every user and product something is counted for gets a row, so a missing row is repaired too.
+    for sql in [
+        "INSERT INTO user_counts (user_id) SELECT id FROM (\
+         SELECT follower_id AS id FROM follows UNION SELECT followee_id FROM follows \
+         UNION SELECT author_id FROM posts UNION SELECT user_id FROM favorites) AS ids \
+         WHERE true ON CONFLICT (user_id) DO NOTHING",
+        "INSERT INTO product_counts (product_id) SELECT id FROM (\
+         SELECT product_id AS id FROM favorites UNION SELECT product_id FROM comments WHERE product_id <> '') AS ids \
+         WHERE true ON CONFLICT (product_id) DO NOTHING",
+    ] {
+        sqlx::query(sql).execute(&mut *tx).await?;
+    }
+    let users = format!(
+        "UPDATE user_counts SET following = {following}, followers = {followers}, posts = {posts}, \
+         likes_received = {likes}, favorites = {favorites} \
+         WHERE following <> {following} OR followers <> {followers} OR posts <> {posts} \
+         OR likes_received <> {likes} OR favorites <> {favorites}",
+        following = "(SELECT COUNT(*) FROM follows f WHERE f.follower_id = user_counts.user_id)",
+        followers = "(SELECT COUNT(*) FROM follows f WHERE f.followee_id = user_counts.user_id)",
+        posts = "(SELECT COUNT(*) FROM posts p WHERE p.author_id = user_counts.user_id)",
+        likes = "(SELECT COUNT(*) FROM post_likes l JOIN posts p ON p.id = l.post_id \
+                 WHERE p.author_id = user_counts.user_id)",
+        favorites = "(SELECT COUNT(*) FROM favorites v WHERE v.user_id = user_counts.user_id)",
+    );
+    let posts = format!(
+        "UPDATE posts SET like_count = {likes}, comment_count = {comments} \
+         WHERE like_count <> {likes} OR comment_count <> {comments}",
+        likes = "(SELECT COUNT(*) FROM post_likes l WHERE l.post_id = posts.id)",
+        comments = "(SELECT COUNT(*) FROM comments c WHERE c.post_id = posts.id)",
+    );
+    let products = format!(
+        "UPDATE product_counts SET favorites = {favorites}, comments = {comments} \
+         WHERE favorites <> {favorites} OR comments <> {comments}",
+        favorites =
+            "(SELECT COUNT(*) FROM favorites v WHERE v.product_id = product_counts.product_id)",
+        comments =
+            "(SELECT COUNT(*) FROM comments c WHERE c.product_id = product_counts.product_id)",
+    );
+    let comments = format!(
+        "UPDATE comments SET reply_count = {replies} WHERE reply_count <> {replies}",
+        replies = "(SELECT COUNT(*) FROM comments r WHERE r.parent_id = comments.id)",
+    );
+    let mut fixed = [0_i64; 4];
+    for (slot, sql) in fixed.iter_mut().zip([users, posts, products, comments]) {
+        // Built from constant text only.
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut *tx)
+            .await?;
+        *slot = i64::try_from(done.rows_affected()).unwrap_or(i64::MAX);
+    }
+    tx.commit().await?;
+    let [users_fixed, posts_fixed, products_fixed, comments_fixed] = fixed;
+    Ok(pb::RepairCountsResponse {
+        users_fixed,
+        posts_fixed,
+        products_fixed,
+        comments_fixed,
+    })
 }

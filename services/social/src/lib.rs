@@ -8,8 +8,13 @@
 
 mod counts;
 mod directory;
+mod interactions;
+pub mod media;
+mod messages;
 mod page;
 mod policy;
+mod posts;
+mod relations;
 
 use std::sync::Arc;
 
@@ -21,10 +26,19 @@ use tokshop_platform::{
     grpc::GrpcChannel,
     migrations,
 };
+use tokshop_proto::social::{
+    interaction_service_server::InteractionServiceServer,
+    relation_service_server::RelationServiceServer,
+};
 use tonic::{Request, transport::server::Router};
 
 pub use directory::Directory;
 pub use policy::ContentPolicy;
+
+/// Recomputes every stored social count from the rows (see [`counts::repair`]).
+pub async fn repair_counts(db: &Db) -> ServiceResult<tokshop_proto::social::RepairCountsResponse> {
+    counts::repair(db).await
+}
 
 pub const RELATION_SERVICE: &str = "tokshop.social.v1.RelationService";
 pub const INTERACTION_SERVICE: &str = "tokshop.social.v1.InteractionService";
@@ -103,6 +117,10 @@ pub async fn router(ctx: &ServiceContext, upstreams: Upstreams) -> anyhow::Resul
     };
     let router = tokshop_platform::grpc::router_with_health(&SERVICE_NAMES).await?;
     // Each area adds its service here.
-    let _ = &social;
+    let router = router.add_service(messages::service(&social));
+    let router = router.add_service(posts::service(social.clone()).await?);
+    let router = router
+        .add_service(RelationServiceServer::new(relations::RelationApi::new(social.clone())))
+        .add_service(InteractionServiceServer::new(interactions::InteractionApi::new(social.clone())));
     Ok(router)
 }

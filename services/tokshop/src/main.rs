@@ -31,6 +31,9 @@ enum Command {
     /// Check the books in the configured database: every ledger transaction balances, wallets match their
     /// accounts, and each order's payments and refunds match its state. Exits non-zero on any problem.
     VerifyLedger,
+    /// Recompute every stored social count (followers, likes, favorites, comments, replies) in the configured
+    /// database from the rows they count, and print how many rows were corrected.
+    RepairCounts,
     /// Chat with the shopping agent of a running tokshop from the terminal.
     Chat {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -86,6 +89,17 @@ async fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<()> {
             }
             anyhow::ensure!(report.balanced, "the ledger does not balance");
             println!("balanced");
+            Ok(())
+        }
+        Command::RepairCounts => {
+            let db = tokshop_platform::db::Db::connect(&settings.database_url(), 1).await?;
+            let report = tokshop_social::repair_counts(&db).await;
+            db.close().await;
+            let report = report.map_err(|e| anyhow::anyhow!("repairing social counts: {e:?}"))?;
+            println!(
+                "corrected {} user, {} post, {} product and {} comment count rows",
+                report.users_fixed, report.posts_fixed, report.products_fixed, report.comments_fixed
+            );
             Ok(())
         }
     }

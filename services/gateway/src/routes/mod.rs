@@ -7,10 +7,15 @@ pub mod categories;
 pub mod chat;
 pub mod coupons;
 pub mod health;
+pub mod interactions;
 pub mod me;
+pub mod media;
+pub mod messages;
 pub mod orders;
 pub mod payments;
+pub mod posts;
 pub mod products;
+pub mod relations;
 pub mod seller;
 pub mod social;
 pub mod users;
@@ -34,5 +39,10 @@ pub fn all() -> OpenApiRouter<AppState> {
         .merge(coupons::router())
         .merge(orders::router())
         .merge(payments::router())
+        .merge(messages::router())
+        .merge(relations::router())
+        .merge(interactions::router())
+        .merge(posts::router())
+        .merge(media::router())
         .merge(health::router())
 }

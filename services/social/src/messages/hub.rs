@@ -1,0 +1,285 @@
+//! Live delivery of direct messages inside one process: a broadcast channel per recipient, made when their first
+//! stream subscribes and dropped when the last one leaves. The hub is only a doorbell; the database is the
+//! truth. A stream replays from the database, then forwards live messages in seq order, and whenever it sees a
+//! gap (a lagging receiver, or two commits published out of order) it reads the database again, so a stream
+//! never misses or repeats a message.
+
+use std::{
+    collections::HashMap,
+    future::Future,
+    sync::{Arc, Mutex, PoisonError},
+};
+
+use tokio::sync::{broadcast, mpsc};
+use tokshop_platform::ServiceResult;
+use tokshop_proto::social as pb;
+
+/// Messages a receiver may fall behind by before it lags and catches up from the database.
+pub const CHANNEL_CAPACITY: usize = 64;
+
+type Channels = HashMap<String, broadcast::Sender<pb::Message>>;
+
+#[derive(Clone, Debug)]
+pub struct Hub {
+    channels: Arc<Mutex<Channels>>,
+    capacity: usize,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self::new(CHANNEL_CAPACITY)
+    }
+}
+
+impl Hub {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            channels: Arc::default(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Channels> {
+        // The map stays consistent even if a holder panicked: every change is a single insert or remove.
+        self.channels.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts receiving the messages published to `user_id` from now on.
+    pub fn subscribe(&self, user_id: &str) -> Subscription {
+        let mut channels = self.lock();
+        let receiver = match channels.get(user_id) {
+            Some(sender) => sender.subscribe(),
+            None => {
+                let (sender, receiver) = broadcast::channel(self.capacity);
+                channels.insert(user_id.to_owned(), sender);
+                receiver
+            }
+        };
+        Subscription {
+            hub: self.clone(),
+            user_id: user_id.to_owned(),
+            receiver: Some(receiver),
+        }
+    }
+
+    /// Hands a committed message to every live stream of its recipient (none listening is fine).
+    pub fn publish(&self, message: &pb::Message) {
+        if let Some(sender) = self.lock().get(&message.to_user_id) {
+            let _ = sender.send(message.clone());
+        }
+    }
+
+    /// How many users have a live stream open.
+    #[cfg(test)]
+    pub fn listening(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+/// One live stream's place in the hub; leaving (dropping it) removes the user's channel with its last stream.
+#[derive(Debug)]
+pub struct Subscription {
+    hub: Hub,
+    user_id: String,
+    receiver: Option<broadcast::Receiver<pb::Message>>,
+}
+
+impl Subscription {
+    async fn recv(&mut self) -> Result<pb::Message, broadcast::error::RecvError> {
+        match self.receiver.as_mut() {
+            Some(receiver) => receiver.recv().await,
+            None => Err(broadcast::error::RecvError::Closed),
+        }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let mut channels = self.hub.lock();
+        drop(self.receiver.take());
+        if channels
+            .get(&self.user_id)
+            .is_some_and(|sender| sender.receiver_count() == 0)
+        {
+            channels.remove(&self.user_id);
+        }
+    }
+}
+
+/// Feeds `out` every message after `after_seq`: first what `read_after` finds stored, then live messages from
+/// `subscription` (which must have been made before this is called, so nothing falls between the two). Ends
+/// when the receiving side of `out` is dropped (the client hung up) or a read fails (the error is sent last).
+pub async fn deliver<R, F>(
+    mut subscription: Subscription,
+    after_seq: i64,
+    read_after: R,
+    out: mpsc::Sender<ServiceResult<pb::Message>>,
+) where
+    R: Fn(i64) -> F,
+    F: Future<Output = ServiceResult<Vec<pb::Message>>>,
+{
+    let mut last = after_seq;
+    if !catch_up(&mut last, &read_after, &out).await {
+        return;
+    }
+    loop {
+        let received = tokio::select! {
+            () = out.closed() => return,
+            received = subscription.recv() => received,
+        };
+        let delivered = match received {
+            Ok(message) if message.seq <= last => true,
+            Ok(message) if message.seq == last + 1 => {
+                last = message.seq;
+                out.send(Ok(message)).await.is_ok()
+            }
+            // A gap: a message committed before this one is still on its way (or was lost to lag); the
+            // database has both.
+            Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                catch_up(&mut last, &read_after, &out).await
+            }
+            Err(broadcast::error::RecvError::Closed) => false,
+        };
+        if !delivered {
+            return;
+        }
+    }
+}
+
+/// Sends every stored message after `last`, advancing it; false when the stream should end.
+async fn catch_up<R, F>(
+    last: &mut i64,
+    read_after: &R,
+    out: &mpsc::Sender<ServiceResult<pb::Message>>,
+) -> bool
+where
+    R: Fn(i64) -> F,
+    F: Future<Output = ServiceResult<Vec<pb::Message>>>,
+{
+    loop {
+        let batch = match read_after(*last).await {
+            Ok(batch) => batch,
+            Err(err) => {
+                let _ = out.send(Err(err)).await;
+                return false;
+            }
+        };
+        if batch.is_empty() {
+            return true;
+        }
+        for message in batch {
+            if message.seq > *last {
+                *last = message.seq;
+                if out.send(Ok(message)).await.is_err() {
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::sync::Mutex as StdMutex;
+
+    use super::*;
+
+    fn message(seq: i64) -> pb::Message {
+        pb::Message {
+            id: format!("msg_{seq}"),
+            seq,
+            to_user_id: "usr_b".into(),
+            ..Default::default()
+        }
+    }
+
+    /// A stored inbox the test appends to, read like the database (seq order, in small batches).
+    #[derive(Clone, Default)]
+    struct Inbox(Arc<StdMutex<Vec<pb::Message>>>);
+
+    impl Inbox {
+        fn store(&self, seq: i64) -> pb::Message {
+            let message = message(seq);
+            self.0.lock().unwrap().push(message.clone());
+            message
+        }
+
+        fn reader(self) -> impl Fn(i64) -> std::future::Ready<ServiceResult<Vec<pb::Message>>> {
+            let inbox = self;
+            move |after| {
+                let stored = inbox.0.lock().unwrap();
+                let batch = stored
+                    .iter()
+                    .filter(|m| m.seq > after)
+                    .take(2)
+                    .cloned()
+                    .collect();
+                std::future::ready(Ok(batch))
+            }
+        }
+    }
+
+    async fn next_seqs(rx: &mut mpsc::Receiver<ServiceResult<pb::Message>>, n: usize) -> Vec<i64> {
+        let mut seqs = Vec::new();
+        for _ in 0..n {
+            let message = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv())
+                .await
+                .expect("a message in time")
+                .expect("stream open")
+                .expect("no error");
+            seqs.push(message.seq);
+        }
+        seqs
+    }
+
+    #[tokio::test]
+    async fn replays_then_forwards_live_without_repeats_or_gaps() {
+        let hub = Hub::new(2);
+        let inbox = Inbox::default();
+        for seq in 1..=3 {
+            inbox.store(seq);
+        }
+        let subscription = hub.subscribe("usr_b");
+        // Committed after subscribing but published only later: replayed once, its live copy skipped.
+        let late = inbox.store(4);
+        let (tx, mut rx) = mpsc::channel(1);
+        let task = tokio::spawn(deliver(subscription, 1, inbox.clone().reader(), tx));
+        assert_eq!(next_seqs(&mut rx, 3).await, vec![2, 3, 4]);
+        hub.publish(&late);
+        // Published out of commit order: 6 before 5 makes the stream read the database, which has both.
+        let five = inbox.store(5);
+        let six = inbox.store(6);
+        hub.publish(&six);
+        hub.publish(&five);
+        assert_eq!(next_seqs(&mut rx, 2).await, vec![5, 6]);
+        // More than the channel holds at once: the receiver lags and catches up from the database.
+        for seq in 7..=12 {
+            let m = inbox.store(seq);
+            hub.publish(&m);
+        }
+        assert_eq!(next_seqs(&mut rx, 6).await, (7..=12).collect::<Vec<_>>());
+        let m = inbox.store(13);
+        hub.publish(&m);
+        assert_eq!(next_seqs(&mut rx, 1).await, vec![13]);
+        // Hanging up ends the stream and frees the recipient's channel.
+        drop(rx);
+        task.await.unwrap();
+        assert_eq!(hub.listening(), 0);
+    }
+
+    #[test]
+    fn channels_live_as_long_as_their_streams() {
+        let hub = Hub::default();
+        let first = hub.subscribe("usr_b");
+        let second = hub.subscribe("usr_b");
+        assert_eq!(hub.listening(), 1);
+        drop(first);
+        assert_eq!(hub.listening(), 1);
+        drop(second);
+        assert_eq!(hub.listening(), 0);
+        // Publishing with nobody listening is a no-op.
+        hub.publish(&message(1));
+    }
+}

@@ -1,0 +1,213 @@
+//! Direct messages between friends (mutual follows) and their live stream. Sending numbers each recipient's
+//! inbox 1, 2, 3, ... in commit order; a stream replays the inbox after the last seq its client saw and then
+//! forwards new messages as they commit, so a reconnect misses and repeats nothing.
+
+mod hub;
+mod store;
+
+use std::pin::Pin;
+
+use futures::Stream;
+use tokio::sync::mpsc;
+use tokio_stream::{StreamExt as _, wrappers::ReceiverStream};
+use tokshop_platform::{
+    ServiceError, ServiceResult,
+    grpc::{Reply, reply},
+};
+use tokshop_proto::social::{
+    self as pb,
+    message_service_server::{MessageService, MessageServiceServer},
+};
+use tonic::{Request, Response, Status};
+
+use self::{
+    hub::Hub,
+    store::{MessageRow, NewMessage, Store},
+};
+use crate::{
+    Social,
+    page::{self, Cursor},
+};
+
+/// Longest message, in characters.
+pub const MAX_TEXT: usize = 1000;
+/// Longest retry key a sender may give.
+const MAX_REQUEST_ID: usize = 255;
+/// Messages a stream buffers for a slow client before it waits.
+const STREAM_BUFFER: usize = 16;
+
+#[derive(Clone, Debug)]
+pub struct MessagesApi {
+    social: Social,
+    store: Store,
+    hub: Hub,
+}
+
+pub(crate) fn service(social: &Social) -> MessageServiceServer<MessagesApi> {
+    MessageServiceServer::new(MessagesApi {
+        social: social.clone(),
+        store: Store::new(social.db.clone()),
+        hub: Hub::default(),
+    })
+}
+
+fn rows(rows: Vec<MessageRow>) -> Vec<pb::Message> {
+    rows.into_iter().map(pb::Message::from).collect()
+}
+
+impl MessagesApi {
+    async fn send(
+        &self,
+        sender_id: &str,
+        req: pb::SendMessageRequest,
+    ) -> ServiceResult<pb::Message> {
+        let recipient_id = req.to_user_id.trim();
+        if recipient_id.is_empty() {
+            return Err(ServiceError::invalid(
+                "to_user_id",
+                "name the friend to message",
+            ));
+        }
+        if recipient_id == sender_id {
+            return Err(ServiceError::invalid(
+                "to_user_id",
+                "you cannot message yourself",
+            ));
+        }
+        let text = self.social.policy.check("text", &req.text, 1, MAX_TEXT)?;
+        let request_id = req.request_id.trim();
+        if request_id.chars().count() > MAX_REQUEST_ID {
+            return Err(ServiceError::invalid(
+                "request_id",
+                format!("request_id must be at most {MAX_REQUEST_ID} characters"),
+            ));
+        }
+        self.social.directory.profile(recipient_id).await?;
+        let sent: pb::Message = self
+            .store
+            .send(&NewMessage {
+                sender_id,
+                recipient_id,
+                text: &text,
+                request_id: (!request_id.is_empty()).then_some(request_id),
+            })
+            .await?
+            .into();
+        self.hub.publish(&sent);
+        Ok(sent)
+    }
+
+    async fn conversations(
+        &self,
+        user_id: &str,
+        limit: i64,
+    ) -> ServiceResult<Vec<pb::Conversation>> {
+        let latest = self.store.latest_per_conversation(user_id, limit).await?;
+        let others: Vec<String> = latest
+            .iter()
+            .map(|m| {
+                if m.sender_id == user_id {
+                    m.recipient_id.clone()
+                } else {
+                    m.sender_id.clone()
+                }
+            })
+            .collect();
+        let mut cards = self
+            .social
+            .directory
+            .user_cards(Some(user_id), &others)
+            .await?;
+        Ok(latest
+            .into_iter()
+            .zip(others)
+            .map(|(message, other)| pb::Conversation {
+                // A user who has since gone still shows by id.
+                with: Some(cards.remove(&other).unwrap_or(pb::UserCard {
+                    id: other,
+                    ..Default::default()
+                })),
+                last_message: Some(message.into()),
+            })
+            .collect())
+    }
+}
+
+type MessageStream = Pin<Box<dyn Stream<Item = Result<pb::Message, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl MessageService for MessagesApi {
+    async fn send_message(&self, request: Request<pb::SendMessageRequest>) -> Reply<pb::Message> {
+        let result = async {
+            let caller = self.social.caller(&request)?;
+            self.send(&caller.user_id, request.into_inner()).await
+        };
+        reply(result.await)
+    }
+
+    async fn list_messages(
+        &self,
+        request: Request<pb::ListMessagesRequest>,
+    ) -> Reply<pb::ListMessagesResponse> {
+        let result = async {
+            let caller = self.social.caller(&request)?;
+            let req = request.into_inner();
+            let with = req.with_user_id.trim();
+            if with.is_empty() {
+                return Err(ServiceError::invalid(
+                    "with_user_id",
+                    "name the user whose conversation to list",
+                ));
+            }
+            let limit = page::limit(req.limit)?;
+            let cursor = Cursor::decode(&req.cursor)?;
+            let found = self
+                .store
+                .conversation(&caller.user_id, with, &cursor, limit + 1)
+                .await?;
+            let (found, next_cursor) = page::finish(found, limit, |m| (m.sent_at_ms, m.id.clone()));
+            Ok(pb::ListMessagesResponse {
+                messages: rows(found),
+                next_cursor,
+            })
+        };
+        reply(result.await)
+    }
+
+    async fn list_conversations(
+        &self,
+        request: Request<pb::ListConversationsRequest>,
+    ) -> Reply<pb::ListConversationsResponse> {
+        let result = async {
+            let caller = self.social.caller(&request)?;
+            let limit = page::limit(request.get_ref().limit)?;
+            Ok(pb::ListConversationsResponse {
+                conversations: self.conversations(&caller.user_id, limit).await?,
+            })
+        };
+        reply(result.await)
+    }
+
+    type SubscribeStream = MessageStream;
+
+    async fn subscribe(&self, request: Request<pb::SubscribeRequest>) -> Reply<MessageStream> {
+        let caller = self.social.caller(&request).map_err(Status::from)?;
+        let after_seq = request.get_ref().after_seq;
+        if after_seq < 0 {
+            return Err(ServiceError::invalid("after_seq", "after_seq must be 0 or more").into());
+        }
+        // Registered before the replay reads the database, so a message committed in between is not lost.
+        let subscription = self.hub.subscribe(&caller.user_id);
+        let store = self.store.clone();
+        let user_id = caller.user_id;
+        let read_after = move |after: i64| {
+            let store = store.clone();
+            let user_id = user_id.clone();
+            async move { store.inbox_after(&user_id, after).await.map(rows) }
+        };
+        let (out, received) = mpsc::channel(STREAM_BUFFER);
+        tokio::spawn(hub::deliver(subscription, after_seq, read_after, out));
+        let stream = ReceiverStream::new(received).map(|item| item.map_err(Status::from));
+        Ok(Response::new(Box::pin(stream)))
+    }
+}

@@ -1,0 +1,383 @@
+//! The tonic surface of posts: media uploads and downloads, publishing and deleting posts, and the feeds. Checks
+//! here; SQL in `store`; views in `feed`.
+
+mod feed;
+mod store;
+
+use std::{collections::HashSet, pin::Pin};
+
+use futures::{Stream, StreamExt};
+use tokshop_platform::{
+    ServiceError, ServiceResult,
+    grpc::{Reply, reply},
+};
+use tokshop_proto::social::{self as pb, media_chunk, post_service_server::PostService};
+use tonic::{Request, Status, Streaming};
+
+use self::{
+    feed::{media_view, placeholder_notice, views},
+    store::{Feed, MediaRow, NewPost, Store},
+};
+use crate::{
+    Social,
+    media::{Library, PLACEHOLDER_ID, PLACEHOLDER_PNG, PLACEHOLDER_TYPE},
+    page::{self, Cursor},
+    user_or_self,
+};
+
+/// Most media and most linked products one post may carry.
+const MAX_ATTACHED: usize = 9;
+const MAX_TEXT: usize = 2000;
+
+#[derive(Clone, Debug)]
+pub(crate) struct PostApi {
+    social: Social,
+    store: Store,
+    media: Library,
+}
+
+/// Trimmed ids in the given order, each once.
+fn clean_ids(ids: Vec<String>, param: &str) -> ServiceResult<Vec<String>> {
+    let mut seen = HashSet::new();
+    let ids: Vec<String> = ids
+        .into_iter()
+        .map(|id| id.trim().to_owned())
+        .filter(|id| !id.is_empty() && seen.insert(id.clone()))
+        .collect();
+    if ids.len() > MAX_ATTACHED {
+        return Err(ServiceError::invalid(
+            param,
+            format!("a post may carry at most {MAX_ATTACHED} {param}"),
+        ));
+    }
+    Ok(ids)
+}
+
+type MediaStream = Pin<Box<dyn Stream<Item = Result<pb::MediaChunk, Status>> + Send>>;
+
+impl PostApi {
+    pub async fn new(social: Social) -> anyhow::Result<Self> {
+        Ok(Self {
+            store: Store::new(social.db.clone()),
+            media: Library::open(&social.settings).await?,
+            social,
+        })
+    }
+
+    async fn upload(
+        &self,
+        user_id: &str,
+        chunks: Streaming<pb::UploadMediaChunk>,
+    ) -> ServiceResult<pb::Media> {
+        let received = self.media.receive(chunks).await?;
+        self.media.keep(&received).await?;
+        let known = self
+            .store
+            .media(std::slice::from_ref(&received.id))
+            .await?
+            .pop();
+        let (row, cover) = match known {
+            Some(row) => (row, None),
+            None => {
+                let cover = if received.format.is_video() {
+                    self.media.cover(&received).await?
+                } else {
+                    None
+                };
+                let row = MediaRow {
+                    id: received.id.clone(),
+                    kind: received.format.kind().to_owned(),
+                    content_type: received.format.content_type().to_owned(),
+                    size: i64::try_from(received.size).unwrap_or(i64::MAX),
+                    cover_id: cover.as_ref().map(|c| c.id.clone()).unwrap_or_default(),
+                    cover_placeholder: received.format.is_video() && cover.is_none(),
+                };
+                let cover = cover.map(|c| MediaRow {
+                    id: c.id,
+                    kind: "image".into(),
+                    content_type: "image/jpeg".into(),
+                    size: i64::try_from(c.size).unwrap_or(i64::MAX),
+                    cover_id: String::new(),
+                    cover_placeholder: false,
+                });
+                (row, cover)
+            }
+        };
+        let new = self
+            .store
+            .record_media(user_id, &row, cover.as_ref())
+            .await?;
+        Ok(media_view(&row, !new))
+    }
+
+    async fn download(&self, id: &str) -> ServiceResult<MediaStream> {
+        let id = id.trim();
+        if id == PLACEHOLDER_ID {
+            let info = pb::MediaInfo {
+                id: id.to_owned(),
+                content_type: PLACEHOLDER_TYPE.into(),
+                size: PLACEHOLDER_PNG.len() as i64,
+            };
+            let chunks = [
+                media_chunk::Part::Info(info),
+                media_chunk::Part::Data(PLACEHOLDER_PNG.to_vec()),
+            ];
+            return Ok(Box::pin(futures::stream::iter(
+                chunks.map(|part| Ok(pb::MediaChunk { part: Some(part) })),
+            )));
+        }
+        let row = self
+            .store
+            .media(&[id.to_owned()])
+            .await?
+            .pop()
+            .ok_or(ServiceError::not_found("media"))?;
+        let object = self
+            .media
+            .read(&row.id)
+            .await?
+            .ok_or(ServiceError::not_found("media"))?;
+        let info = pb::MediaInfo {
+            id: row.id.clone(),
+            content_type: row.content_type,
+            size: i64::try_from(object.size).unwrap_or(i64::MAX),
+        };
+        let head = futures::stream::once(async move {
+            Ok(pb::MediaChunk {
+                part: Some(media_chunk::Part::Info(info)),
+            })
+        });
+        let media_id = row.id;
+        let body = object.bytes.map(move |chunk| match chunk {
+            Ok(bytes) => Ok(pb::MediaChunk {
+                part: Some(media_chunk::Part::Data(bytes.to_vec())),
+            }),
+            Err(err) => {
+                tracing::error!(%media_id, error = %err, "reading a media object failed mid-stream");
+                Err(Status::internal("reading the media object failed"))
+            }
+        });
+        Ok(Box::pin(head.chain(body)))
+    }
+
+    async fn publish(
+        &self,
+        author_id: &str,
+        req: pb::PublishPostRequest,
+    ) -> ServiceResult<pb::Post> {
+        let text = self.social.policy.check("text", &req.text, 0, MAX_TEXT)?;
+        let media_ids = clean_ids(req.media_ids, "media_ids")?;
+        let product_ids = clean_ids(req.product_ids, "product_ids")?;
+        if text.is_empty() && media_ids.is_empty() {
+            return Err(ServiceError::invalid("text", "a post needs text or media"));
+        }
+        let mine = self.store.uploaded_by(author_id, &media_ids).await?;
+        if let Some(missing) = media_ids.iter().find(|id| !mine.contains(*id)) {
+            return Err(ServiceError::invalid(
+                "media_ids",
+                format!("{missing} is not media you uploaded"),
+            ));
+        }
+        if !product_ids.is_empty() {
+            let cards = self.social.directory.products(&product_ids).await?;
+            if let Some(missing) = product_ids
+                .iter()
+                .find(|id| !cards.get(*id).is_some_and(|card| card.available))
+            {
+                return Err(ServiceError::invalid(
+                    "product_ids",
+                    format!("{missing} is not a listed product"),
+                ));
+            }
+        }
+        let notices = self
+            .store
+            .media(&media_ids)
+            .await?
+            .iter()
+            .filter(|m| m.kind == "video" && m.cover_placeholder)
+            .map(|m| placeholder_notice(&m.id))
+            .collect();
+        let request_id = Some(req.request_id.trim().to_owned()).filter(|id| !id.is_empty());
+        let post = NewPost {
+            text,
+            media_ids,
+            product_ids,
+            notices,
+            request_id,
+        };
+        let row = self.store.publish(author_id, post).await?;
+        self.one(Some(author_id), row).await
+    }
+
+    async fn one(&self, viewer: Option<&str>, row: store::PostRow) -> ServiceResult<pb::Post> {
+        views(&self.social, &self.store, viewer, vec![row])
+            .await?
+            .pop()
+            .ok_or(ServiceError::not_found("post"))
+    }
+
+    async fn get(&self, viewer: Option<&str>, post_id: &str) -> ServiceResult<pb::Post> {
+        let row = self
+            .store
+            .post(post_id.trim())
+            .await?
+            .ok_or(ServiceError::not_found("post"))?;
+        self.one(viewer, row).await
+    }
+
+    async fn delete(&self, caller: &str, post_id: &str) -> ServiceResult<pb::DeletePostResponse> {
+        let row = self
+            .store
+            .post(post_id.trim())
+            .await?
+            .ok_or(ServiceError::not_found("post"))?;
+        if row.author_id != caller {
+            return Err(ServiceError::forbidden("only its author may delete a post"));
+        }
+        if !self.store.delete(&row).await? {
+            return Err(ServiceError::not_found("post"));
+        }
+        Ok(pb::DeletePostResponse { post_id: row.id })
+    }
+
+    async fn page(
+        &self,
+        viewer: Option<&str>,
+        feed: Feed<'_>,
+        limit: i32,
+        cursor: &str,
+        latest_time_ms: i64,
+    ) -> ServiceResult<pb::FeedPage> {
+        let limit = page::limit(limit)?;
+        let after = match (cursor.is_empty(), latest_time_ms) {
+            (true, t) if t > 0 => Cursor {
+                at_ms: t,
+                id: String::new(),
+            },
+            _ => Cursor::decode(cursor)?,
+        };
+        let rows = self.store.page(feed, &after, limit).await?;
+        let (rows, next_cursor) = page::finish(rows, limit, |r| (r.created_at_ms, r.id.clone()));
+        let next_time_ms = rows.last().map(|r| r.created_at_ms).unwrap_or_default();
+        Ok(pb::FeedPage {
+            posts: views(&self.social, &self.store, viewer, rows).await?,
+            next_cursor,
+            next_time_ms,
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl PostService for PostApi {
+    async fn upload_media(
+        &self,
+        request: Request<Streaming<pb::UploadMediaChunk>>,
+    ) -> Reply<pb::Media> {
+        let result = async {
+            let caller = self.social.caller(&request)?;
+            self.upload(&caller.user_id, request.into_inner()).await
+        };
+        reply(result.await)
+    }
+
+    type GetMediaStream = MediaStream;
+
+    async fn get_media(
+        &self,
+        request: Request<pb::GetMediaRequest>,
+    ) -> Reply<Self::GetMediaStream> {
+        reply(self.download(&request.get_ref().id).await)
+    }
+
+    async fn publish_post(&self, request: Request<pb::PublishPostRequest>) -> Reply<pb::Post> {
+        let result = async {
+            let caller = self.social.caller(&request)?;
+            self.publish(&caller.user_id, request.into_inner()).await
+        };
+        reply(result.await)
+    }
+
+    async fn get_post(&self, request: Request<pb::GetPostRequest>) -> Reply<pb::Post> {
+        let result = async {
+            let viewer = self.social.viewer(&request)?;
+            self.get(
+                viewer.as_ref().map(|v| v.user_id.as_str()),
+                &request.get_ref().post_id,
+            )
+            .await
+        };
+        reply(result.await)
+    }
+
+    async fn delete_post(
+        &self,
+        request: Request<pb::GetPostRequest>,
+    ) -> Reply<pb::DeletePostResponse> {
+        let result = async {
+            let caller = self.social.caller(&request)?;
+            self.delete(&caller.user_id, &request.get_ref().post_id)
+                .await
+        };
+        reply(result.await)
+    }
+
+    async fn list_user_posts(
+        &self,
+        request: Request<pb::ListUserPostsRequest>,
+    ) -> Reply<pb::FeedPage> {
+        let result = async {
+            let viewer = self.social.viewer(&request)?;
+            let req = request.get_ref();
+            let user_id = user_or_self(req.user_id.trim(), viewer.as_ref())?;
+            self.social.directory.profile(&user_id).await?;
+            let viewer = viewer.as_ref().map(|v| v.user_id.as_str());
+            self.page(viewer, Feed::Author(&user_id), req.limit, &req.cursor, 0)
+                .await
+        };
+        reply(result.await)
+    }
+
+    async fn following_feed(&self, request: Request<pb::FeedRequest>) -> Reply<pb::FeedPage> {
+        let result = async {
+            let caller = self.social.caller(&request)?;
+            let req = request.get_ref();
+            let me = caller.user_id.as_str();
+            self.page(
+                Some(me),
+                Feed::FollowedBy(me),
+                req.limit,
+                &req.cursor,
+                req.latest_time_ms,
+            )
+            .await
+        };
+        reply(result.await)
+    }
+
+    async fn discovery_feed(&self, request: Request<pb::FeedRequest>) -> Reply<pb::FeedPage> {
+        let result = async {
+            let viewer = self.social.viewer(&request)?;
+            let req = request.get_ref();
+            let viewer = viewer.as_ref().map(|v| v.user_id.as_str());
+            self.page(
+                viewer,
+                Feed::Everyone,
+                req.limit,
+                &req.cursor,
+                req.latest_time_ms,
+            )
+            .await
+        };
+        reply(result.await)
+    }
+}
+
+/// The tonic service, ready to add to the router.
+pub(crate) async fn service(
+    social: Social,
+) -> anyhow::Result<pb::post_service_server::PostServiceServer<PostApi>> {
+    Ok(pb::post_service_server::PostServiceServer::new(
+        PostApi::new(social).await?,
+    ))
+}

@@ -1,0 +1,444 @@
+//! Media uploads over REST: the type comes from the bytes, caps per kind, truncated uploads, one object per
+//! content, downloads with caching headers, posts carrying media, and video covers (a real frame with ffmpeg, a
+//! placeholder without). Every refusal leaves the media folder empty.
+
+use std::{path::PathBuf, time::Duration};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokshop_platform::auth::authorized;
+use tokshop_proto::social::{
+    UploadMediaChunk, UploadMediaHeader, post_service_client::PostServiceClient,
+    upload_media_chunk::Part,
+};
+
+use crate::common::TestApp;
+
+const MAX_IMAGE: u64 = 64 * 1024;
+const MAX_VIDEO: u64 = 1024 * 1024;
+
+crate::on_both_databases!(
+    with |s| {
+        s.social.max_image_bytes = super::MAX_IMAGE;
+        s.social.max_video_bytes = super::MAX_VIDEO;
+    };
+    wrong_type_is_refused_and_nothing_stored,
+    too_large_is_refused_and_nothing_stored,
+    truncated_upload_is_refused_and_nothing_stored,
+    same_file_twice_is_one_object,
+    download_serves_bytes_with_caching_headers,
+    post_carries_uploaded_media,
+    video_gets_a_real_cover_frame_with_ffmpeg,
+);
+
+/// Uploads without ffmpeg: the cover is the built-in placeholder and posts say so.
+mod without_ffmpeg {
+    use super::*;
+
+    crate::on_both_databases!(
+        with |s| s.social.ffmpeg = "ffmpeg-is-not-installed-here".into();
+        video_without_ffmpeg_gets_a_placeholder_cover,
+    );
+
+    async fn video_without_ffmpeg_gets_a_placeholder_cover(app: &TestApp) {
+        let token = app.buyer("vera").await;
+        // An MP4 as far as the bytes tell; ffmpeg never reads it here.
+        let mut mp4 = b"\0\0\0\x18ftypmp42\0\0\0\0mp42isom".to_vec();
+        mp4.extend_from_slice(&[7u8; 500]);
+        let media = upload(app, &token, "video/mp4", mp4).await.expect(201).body;
+        assert_eq!(media["kind"], "video");
+        assert_eq!(media["content_type"], "video/mp4");
+        assert_eq!(media["cover_placeholder"], true);
+        let cover_url = media["cover_url"].as_str().unwrap();
+        assert_eq!(cover_url, "/api/v1/media/med_placeholder");
+        let cover = app
+            .client
+            .get(format!("{}{cover_url}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(cover.status(), StatusCode::OK);
+        assert_eq!(cover.headers()["content-type"], "image/png");
+        assert!(
+            cover
+                .bytes()
+                .await
+                .unwrap()
+                .starts_with(b"\x89PNG\r\n\x1a\n")
+        );
+
+        let post = app
+            .post(
+                "/api/v1/posts",
+                Some(&token),
+                json!({"text": "my clip", "media_ids": [media["id"]]}),
+            )
+            .await
+            .expect(201)
+            .body;
+        let notices = post["notices"].as_array().unwrap();
+        assert_eq!(notices.len(), 1);
+        let notice = notices[0].as_str().unwrap();
+        assert!(
+            notice.contains("placeholder") && notice.contains("ffmpeg"),
+            "{notice}"
+        );
+        assert_eq!(post["media"][0]["cover_placeholder"], true);
+        // Only the video itself was stored.
+        assert_eq!(stored(app), vec![media["id"].as_str().unwrap().to_owned()]);
+    }
+}
+
+/// A PNG of `len` bytes (a real signature, then filler; the service reads only the signature).
+fn png(len: usize, seed: u8) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    bytes.resize(len.max(bytes.len()), seed);
+    bytes
+}
+
+fn media_dir(app: &TestApp) -> PathBuf {
+    app.settings.data_dir.join("media")
+}
+
+/// Every file in the media folder, staged ones included, sorted.
+fn stored(app: &TestApp) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(media_dir(app))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+struct Upload {
+    status: StatusCode,
+    body: Value,
+}
+
+impl Upload {
+    fn expect(self, status: u16) -> Self {
+        assert_eq!(self.status.as_u16(), status, "{}", self.body);
+        self
+    }
+
+    fn expect_error(self, status: u16, code: &str) -> Self {
+        assert_eq!(self.status.as_u16(), status, "{}", self.body);
+        assert_eq!(self.body["code"], code, "{}", self.body);
+        assert_eq!(self.body["param"], "file", "{}", self.body);
+        self
+    }
+}
+
+async fn upload(app: &TestApp, token: &str, content_type: &str, bytes: Vec<u8>) -> Upload {
+    let response = app
+        .client
+        .post(format!("{}/api/v1/media?filename=upload.bin", app.base))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = response.json().await.unwrap_or(Value::Null);
+    Upload { status, body }
+}
+
+async fn wrong_type_is_refused_and_nothing_stored(app: &TestApp) {
+    let token = app.buyer("wanda").await;
+    let text = b"this is a text file, not a picture at all".to_vec();
+    upload(app, &token, "image/png", text)
+        .await
+        .expect_error(422, "unsupported_media_type");
+    // A RIFF file that is not WebP, and a file shorter than any signature.
+    upload(
+        app,
+        &token,
+        "image/webp",
+        b"RIFF\x10\0\0\0WAVEfmt data".to_vec(),
+    )
+    .await
+    .expect_error(422, "unsupported_media_type");
+    upload(app, &token, "image/jpeg", vec![0xFF, 0xD8])
+        .await
+        .expect_error(422, "unsupported_media_type");
+    assert!(stored(app).is_empty(), "{:?}", stored(app));
+    let anonymous = app
+        .client
+        .post(format!("{}/api/v1/media", app.base))
+        .body(png(100, 1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+}
+
+async fn too_large_is_refused_and_nothing_stored(app: &TestApp) {
+    let token = app.buyer("xena").await;
+    let cap = usize::try_from(MAX_IMAGE).unwrap();
+    let reply = upload(app, &token, "image/png", png(cap + 1, 2))
+        .await
+        .expect_error(413, "too_large");
+    assert!(
+        reply.body["message"].as_str().unwrap().contains("images"),
+        "{}",
+        reply.body
+    );
+    // Bigger than any upload may be: refused from its declared length before it is read.
+    let huge = png(usize::try_from(MAX_VIDEO).unwrap() + 200 * 1024, 3);
+    upload(app, &token, "image/png", huge)
+        .await
+        .expect_error(413, "too_large");
+    assert!(stored(app).is_empty(), "{:?}", stored(app));
+    // Exactly at the cap is fine.
+    upload(app, &token, "image/png", png(cap, 2))
+        .await
+        .expect(201);
+    assert_eq!(stored(app).len(), 1);
+}
+
+async fn truncated_upload_is_refused_and_nothing_stored(app: &TestApp) {
+    let token = app.buyer("yuri").await;
+    // Straight to the service: a header that declares more bytes than follow.
+    let addr = app.running().social_addr.unwrap();
+    let mut posts = PostServiceClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    let chunks = vec![
+        UploadMediaChunk {
+            part: Some(Part::Header(UploadMediaHeader {
+                filename: "cut.png".into(),
+                declared_type: "image/png".into(),
+                declared_size: 1000,
+            })),
+        },
+        UploadMediaChunk {
+            part: Some(Part::Data(png(400, 4))),
+        },
+    ];
+    let status = posts
+        .upload_media(authorized(tokio_stream::iter(chunks), Some(&token)))
+        .await
+        .unwrap_err();
+    let (code, param) = tokshop_platform::error::status_details(&status);
+    assert_eq!(code.as_deref(), Some("truncated_upload"), "{status:?}");
+    assert_eq!(param.as_deref(), Some("file"));
+    assert!(status.message().contains("400 of the 1000"), "{status:?}");
+    assert!(stored(app).is_empty(), "{:?}", stored(app));
+
+    // Over HTTP: a body that breaks off midway. The client sees its request fail; the server keeps nothing.
+    let first: Result<Vec<u8>, std::io::Error> = Ok(png(30_000, 5));
+    let broken: Result<Vec<u8>, std::io::Error> = Err(std::io::Error::other("connection lost"));
+    let body = reqwest::Body::wrap_stream(tokio_stream::iter(vec![first, broken]));
+    let sent = app
+        .client
+        .post(format!("{}/api/v1/media", app.base))
+        .bearer_auth(&token)
+        .header("content-type", "image/png")
+        .body(body)
+        .send()
+        .await;
+    assert!(sent.is_err() || sent.unwrap().status().is_client_error());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(stored(app).is_empty(), "{:?}", stored(app));
+
+    // An empty body is no upload.
+    upload(app, &token, "image/png", Vec::new())
+        .await
+        .expect_error(422, "truncated_upload");
+    assert!(stored(app).is_empty(), "{:?}", stored(app));
+}
+
+async fn same_file_twice_is_one_object(app: &TestApp) {
+    let zoe = app.buyer("zoe").await;
+    let amy = app.buyer("amy").await;
+    let file = png(5000, 6);
+    let first = upload(app, &zoe, "image/png", file.clone())
+        .await
+        .expect(201)
+        .body;
+    let id = first["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("med_") && id.len() == 4 + 64, "{id}");
+    assert_eq!(first["existed"], false);
+    assert_eq!(first["kind"], "image");
+    assert_eq!(first["content_type"], "image/png");
+    assert_eq!(first["size"], 5000);
+    assert_eq!(first["url"], format!("/api/v1/media/{id}"));
+    assert_eq!(first["cover_url"], Value::Null);
+
+    // Declared as something else: the bytes decide, and it is the same object.
+    let again = upload(app, &zoe, "application/octet-stream", file.clone())
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(again["id"], id);
+    assert_eq!(again["existed"], true);
+    assert_eq!(again["content_type"], "image/png");
+    let by_amy = upload(app, &amy, "image/png", file).await.expect(201).body;
+    assert_eq!(by_amy["id"], id);
+    assert_eq!(by_amy["existed"], true);
+    assert_eq!(stored(app), vec![id.clone()]);
+
+    // Both uploaders may post it.
+    for token in [&zoe, &amy] {
+        app.post("/api/v1/posts", Some(token), json!({"media_ids": [id]}))
+            .await
+            .expect(201);
+    }
+}
+
+async fn download_serves_bytes_with_caching_headers(app: &TestApp) {
+    let token = app.buyer("bea").await;
+    // Larger than one 64 KiB chunk of the stream, under the image cap.
+    let mut gif = b"GIF89a".to_vec();
+    gif.extend((0..60_000u32).map(|i| (i % 251) as u8));
+    let media = upload(app, &token, "image/gif", gif.clone())
+        .await
+        .expect(201)
+        .body;
+    let url = format!("{}{}", app.base, media["url"].as_str().unwrap());
+    let response = app.client.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers().clone();
+    assert_eq!(headers["content-type"], "image/gif");
+    assert_eq!(headers["content-length"], gif.len().to_string().as_str());
+    assert_eq!(
+        headers["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(response.bytes().await.unwrap().to_vec(), gif);
+
+    let missing = format!("/api/v1/media/med_{}", "a".repeat(64));
+    app.get(&missing, None)
+        .await
+        .expect_error(404, "media_not_found", None);
+}
+
+async fn post_carries_uploaded_media(app: &TestApp) {
+    let cleo = app.buyer("cleo").await;
+    let dan = app.buyer("dan").await;
+    let a = upload(app, &cleo, "image/png", png(1000, 7))
+        .await
+        .expect(201)
+        .body;
+    let b = upload(app, &cleo, "image/jpeg", {
+        let mut jpeg = vec![0xFF, 0xD8, 0xFF, 0xE0];
+        jpeg.resize(2000, 8);
+        jpeg
+    })
+    .await
+    .expect(201)
+    .body;
+    let post = app
+        .post(
+            "/api/v1/posts",
+            Some(&cleo),
+            json!({"text": "two pictures", "media_ids": [b["id"], a["id"]]}),
+        )
+        .await
+        .expect(201)
+        .body;
+    let media = post["media"].as_array().unwrap();
+    assert_eq!(media.len(), 2);
+    assert_eq!(media[0]["id"], b["id"], "in the author's order");
+    assert_eq!(media[0]["content_type"], "image/jpeg");
+    assert_eq!(media[1]["url"], a["url"]);
+    assert_eq!(post["notices"], json!([]));
+
+    // Someone else's upload cannot be attached by id.
+    app.post("/api/v1/posts", Some(&dan), json!({"media_ids": [a["id"]]}))
+        .await
+        .expect_error(422, "invalid_parameter", Some("media_ids"));
+    let feed = app
+        .get("/api/v1/feed/discover", Some(&dan))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(feed["posts"][0]["media"][1]["id"], a["id"]);
+    let image = app
+        .client
+        .get(format!("{}{}", app.base, media[0]["url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(image.headers()["content-type"], "image/jpeg");
+    assert_eq!(image.bytes().await.unwrap().len(), 2000);
+}
+
+/// A one-second 64x64 MP4 made by ffmpeg, which must be installed for this test.
+fn tiny_mp4(dir: &std::path::Path) -> Vec<u8> {
+    let out = dir.join("clip.mp4");
+    let made = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=duration=1:size=64x64:rate=5",
+        ])
+        .args(["-pix_fmt", "yuv420p"])
+        .arg(&out)
+        .status();
+    match made {
+        Ok(status) if status.success() => std::fs::read(&out).unwrap(),
+        Ok(status) => panic!("ffmpeg could not make a test video ({status})"),
+        Err(err) => panic!(
+            "this test needs ffmpeg to make a test video and extract its cover, and it cannot run ({err}); \
+             install ffmpeg (e.g. `apt-get install ffmpeg`)"
+        ),
+    }
+}
+
+async fn video_gets_a_real_cover_frame_with_ffmpeg(app: &TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let mp4 = tiny_mp4(dir.path());
+    let token = app.buyer("eve").await;
+    let media = upload(app, &token, "video/mp4", mp4.clone())
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(media["kind"], "video");
+    assert_eq!(media["content_type"], "video/mp4");
+    assert_eq!(media["size"], mp4.len());
+    assert_eq!(media["cover_placeholder"], false);
+    let cover_url = media["cover_url"].as_str().unwrap();
+    assert!(
+        cover_url.starts_with("/api/v1/media/med_") && cover_url != media["url"],
+        "{cover_url}"
+    );
+    let cover = app
+        .client
+        .get(format!("{}{cover_url}", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cover.status(), StatusCode::OK);
+    assert_eq!(cover.headers()["content-type"], "image/jpeg");
+    let jpeg = cover.bytes().await.unwrap();
+    assert!(
+        jpeg.starts_with(&[0xFF, 0xD8, 0xFF]) && jpeg.len() > 100,
+        "a real JPEG frame"
+    );
+    // The video and its cover, nothing staged left behind.
+    assert_eq!(stored(app).len(), 2, "{:?}", stored(app));
+
+    // The same video again reuses the cover.
+    let again = upload(app, &token, "video/mp4", mp4).await.expect(201).body;
+    assert_eq!(again["existed"], true);
+    assert_eq!(again["cover_url"], media["cover_url"]);
+    let post = app
+        .call(
+            Method::POST,
+            "/api/v1/posts",
+            Some(&token),
+            Some(json!({"media_ids": [media["id"]]})),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(post["notices"], json!([]));
+    assert_eq!(post["media"][0]["cover_url"], media["cover_url"]);
+}

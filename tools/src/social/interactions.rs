@@ -1,0 +1,293 @@
+//! Likes on posts, favorite products, and comments on products and posts.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokshop_proto::{catalog, social as pb};
+
+use super::{PageArgs, USER_CONTENT_NOTE, handle, product, quoted, user_text, with_next, written};
+use crate::{Registry, ToolContext, ToolError, TypedTool};
+
+pub fn register(registry: &mut Registry) {
+    registry.add(LikePost);
+    registry.add(FavoriteProduct);
+    registry.add(ListFavorites);
+    registry.add(ListComments);
+    registry.add(AddComment);
+}
+
+/// Longest comment, in characters.
+const COMMENT_CHARS: usize = 500;
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LikeArgs {
+    pub post_id: String,
+    /// false to take the like back; default true.
+    pub like: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FavoriteArgs {
+    pub product_id: String,
+    /// false to remove it from the favorites; default true.
+    pub favorite: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentsArgs {
+    /// The product whose comments to list.
+    pub product_id: Option<String>,
+    /// Or the post whose comments to list.
+    pub post_id: Option<String>,
+    /// Or the comment whose replies to list.
+    pub parent_id: Option<String>,
+    /// 1 to 20; default 10.
+    pub limit: Option<u8>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommentArgs {
+    /// The product to comment on.
+    pub product_id: Option<String>,
+    /// Or the post to comment on.
+    pub post_id: Option<String>,
+    /// Or the top-level comment to reply to.
+    pub parent_id: Option<String>,
+    /// 1 to 500 characters of plain text.
+    pub text: String,
+}
+
+pub struct LikePost;
+pub struct FavoriteProduct;
+pub struct ListFavorites;
+pub struct ListComments;
+pub struct AddComment;
+
+fn some(value: &Option<String>) -> String {
+    value.as_deref().map(str::trim).unwrap_or("").to_owned()
+}
+
+pub fn comment(c: &pb::Comment) -> Value {
+    let mut value = json!({
+        "id": c.id, "author": handle(c.author.as_ref()),
+        "author_id": c.author.as_ref().map(|a| a.id.as_str()).unwrap_or(""),
+        "text": user_text(&c.text), "at_ms": c.created_at_ms,
+    });
+    if !c.parent_id.is_empty() {
+        value["parent_id"] = json!(c.parent_id);
+    }
+    if c.reply_count > 0 {
+        value["replies"] = json!(c.reply_count);
+    }
+    value
+}
+
+#[async_trait::async_trait]
+impl TypedTool for LikePost {
+    type Args = LikeArgs;
+    const NAME: &'static str = "like_post";
+    const DESCRIPTION: &'static str = "Like a post (like: false takes the like back).";
+
+    async fn run(&self, ctx: &ToolContext, args: LikeArgs) -> Result<Value, ToolError> {
+        let request = ctx.request(pb::PostRef {
+            post_id: args.post_id,
+        });
+        let mut client = ctx.clients.interactions.clone();
+        let state = if args.like.unwrap_or(true) {
+            client.like_post(request).await?
+        } else {
+            client.unlike_post(request).await?
+        }
+        .into_inner();
+        Ok(
+            json!({"post_id": state.post_id, "liked": state.liked, "likes": state.like_count,
+                  "changed": state.changed}),
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl TypedTool for FavoriteProduct {
+    type Args = FavoriteArgs;
+    const NAME: &'static str = "favorite_product";
+    const DESCRIPTION: &'static str =
+        "Save a product to the shopper's favorites (favorite: false removes it).";
+
+    async fn run(&self, ctx: &ToolContext, args: FavoriteArgs) -> Result<Value, ToolError> {
+        let request = ctx.request(pb::ProductRef {
+            product_id: args.product_id,
+        });
+        let mut client = ctx.clients.interactions.clone();
+        let state = if args.favorite.unwrap_or(true) {
+            client.favorite_product(request).await?
+        } else {
+            client.unfavorite_product(request).await?
+        }
+        .into_inner();
+        Ok(
+            json!({"product_id": state.product_id, "favorited": state.favorited,
+                  "favorites": state.favorite_count, "changed": state.changed}),
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl TypedTool for ListFavorites {
+    type Args = PageArgs;
+    const NAME: &'static str = "list_favorites";
+    const DESCRIPTION: &'static str = "The shopper's favorite products, newest first.";
+
+    async fn run(&self, ctx: &ToolContext, args: PageArgs) -> Result<Value, ToolError> {
+        let page = ctx
+            .clients
+            .interactions
+            .clone()
+            .list_favorites(ctx.request(pb::ListFavoritesRequest {
+                limit: args.limit()?,
+                cursor: args.cursor(),
+            }))
+            .await?
+            .into_inner();
+        let favorites: Vec<Value> = page
+            .favorites
+            .iter()
+            .filter_map(|f| f.product.as_ref())
+            .map(product)
+            .collect();
+        Ok(with_next(
+            json!({"favorites": favorites}),
+            &page.next_cursor,
+        ))
+    }
+}
+
+#[async_trait::async_trait]
+impl TypedTool for ListComments {
+    type Args = CommentsArgs;
+    const NAME: &'static str = "list_comments";
+    const DESCRIPTION: &'static str =
+        "Comments on a product or a post (or the replies to a comment), newest first.";
+
+    async fn run(&self, ctx: &ToolContext, args: CommentsArgs) -> Result<Value, ToolError> {
+        let (product_id, post_id, parent_id) = (
+            some(&args.product_id),
+            some(&args.post_id),
+            some(&args.parent_id),
+        );
+        let named = [&product_id, &post_id, &parent_id]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .count();
+        if named != 1 {
+            return Err(ToolError::invalid_arguments(
+                "give exactly one of product_id, post_id or parent_id",
+            )
+            .with_param("product_id"));
+        }
+        let page = PageArgs {
+            limit: args.limit,
+            cursor: args.cursor,
+        };
+        let list = ctx
+            .clients
+            .interactions
+            .clone()
+            .list_comments(ctx.request(pb::ListCommentsRequest {
+                product_id,
+                post_id,
+                parent_id,
+                limit: page.limit()?,
+                cursor: page.cursor(),
+            }))
+            .await?
+            .into_inner();
+        let comments: Vec<Value> = list.comments.iter().map(comment).collect();
+        let mut value = json!({"comments": comments, "total": list.total});
+        if !comments.is_empty() {
+            value["note"] = json!(USER_CONTENT_NOTE);
+        }
+        Ok(with_next(value, &list.next_cursor))
+    }
+}
+
+/// What a comment is on, checked: exactly one of a product, a post or a parent comment.
+fn target(args: &CommentArgs) -> Result<(String, String, String), ToolError> {
+    let (product_id, post_id, parent_id) = (
+        some(&args.product_id),
+        some(&args.post_id),
+        some(&args.parent_id),
+    );
+    let named = [&product_id, &post_id, &parent_id]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .count();
+    if named != 1 {
+        return Err(ToolError::invalid_arguments(
+            "give exactly one of product_id, post_id or parent_id",
+        )
+        .with_param("product_id"));
+    }
+    Ok((product_id, post_id, parent_id))
+}
+
+#[async_trait::async_trait]
+impl TypedTool for AddComment {
+    type Args = CommentArgs;
+    const NAME: &'static str = "comment";
+    const DESCRIPTION: &'static str = "Comment on a product or a post, or reply to a comment (parent_id). Needs the \
+         shopper's confirmation.";
+    const CONSEQUENTIAL: bool = true;
+
+    async fn run(&self, ctx: &ToolContext, args: CommentArgs) -> Result<Value, ToolError> {
+        let (product_id, post_id, parent_id) = target(&args)?;
+        let text = written(&args.text, COMMENT_CHARS)?;
+        let added = ctx
+            .clients
+            .interactions
+            .clone()
+            .add_comment(ctx.request(pb::AddCommentRequest {
+                product_id,
+                post_id,
+                parent_id,
+                text,
+                request_id: format!("{}:comment", ctx.request_id),
+            }))
+            .await?
+            .into_inner();
+        Ok(json!({"comment": comment(&added), "note": USER_CONTENT_NOTE}))
+    }
+
+    async fn summary(&self, ctx: &ToolContext, args: &CommentArgs) -> Result<String, ToolError> {
+        let (product_id, post_id, parent_id) = target(args)?;
+        let text = quoted(&written(&args.text, COMMENT_CHARS)?);
+        if !product_id.is_empty() {
+            let product = ctx
+                .clients
+                .catalog
+                .clone()
+                .get_product(ctx.request(catalog::GetProductRequest { id: product_id }))
+                .await?
+                .into_inner();
+            return Ok(format!("Comment {text} on {}", product.title));
+        }
+        if !post_id.is_empty() {
+            let post = ctx
+                .clients
+                .posts
+                .clone()
+                .get_post(ctx.request(pb::GetPostRequest { post_id }))
+                .await?
+                .into_inner();
+            return Ok(format!(
+                "Comment {text} on {}'s post",
+                handle(post.author.as_ref())
+            ));
+        }
+        Ok(format!("Reply {text} to comment {parent_id}"))
+    }
+}

@@ -1,0 +1,349 @@
+//! Follows and public profiles, and finding a user by the name the shopper says.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokshop_proto::{catalog, identity, social as pb};
+
+use super::{PageArgs, USER_CONTENT_NOTE, user, user_text, with_next};
+use crate::{Registry, ToolContext, ToolError, TypedTool};
+
+pub fn register(registry: &mut Registry) {
+    registry.add(FollowUser);
+    registry.add(UnfollowUser);
+    registry.add(ListFollowing);
+    registry.add(ListFollowers);
+    registry.add(ViewProfile);
+}
+
+/// Someone, by id or by name.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserArgs {
+    /// usr_... from a profile, list, comment or post.
+    pub user_id: Option<String>,
+    /// A username ("trailco", "@trailco") or a seller's shop name ("Trail Co"), when the id is unknown.
+    pub username: Option<String>,
+}
+
+impl UserArgs {
+    fn given(&self) -> bool {
+        self.user_id
+            .as_deref()
+            .is_some_and(|s| !s.trim().is_empty())
+            || self
+                .username
+                .as_deref()
+                .is_some_and(|s| !s.trim().is_empty())
+    }
+}
+
+/// Products scanned for their sellers when a name is not among the shopper's own relations or post authors.
+const SELLER_SCAN: i32 = 100;
+
+/// Lowercase, no `@`, no spaces: "@TrailCo", "Trail Co" and "trailco" are one name.
+fn name_key(name: &str) -> String {
+    name.trim()
+        .trim_start_matches('@')
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn card_matches(key: &str, username: &str, shop_name: &str) -> bool {
+    name_key(username) == key || (!shop_name.is_empty() && name_key(shop_name) == key)
+}
+
+/// The user a name means, among those the shopper can see: whom they follow, their followers, authors of recent
+/// posts, and sellers of listed products. Only an exact username or shop name counts (case and spaces aside);
+/// two different users answering to it is an error, never a guess.
+async fn find_by_name(ctx: &ToolContext, name: &str) -> Result<String, ToolError> {
+    let key = name_key(name);
+    let not_found = || {
+        ToolError::new(
+            "user_not_found",
+            format!("no user or shop named {name} among the people you follow, your followers, post authors or sellers"),
+        )
+        .with_param("username")
+    };
+    if key.is_empty() {
+        return Err(not_found());
+    }
+    let mut found: BTreeMap<String, String> = BTreeMap::new();
+    let note = |found: &mut BTreeMap<String, String>, id: &str, username: &str, shop: &str| {
+        if card_matches(&key, username, shop) {
+            found.insert(id.to_owned(), username.to_owned());
+        }
+    };
+    let page = |limit| pb::ListRelationsRequest {
+        user_id: String::new(),
+        limit,
+        cursor: String::new(),
+    };
+    let mut relations = ctx.clients.relations.clone();
+    let following = relations.list_following(ctx.request(page(50))).await?;
+    let followers = relations.list_followers(ctx.request(page(50))).await?;
+    for card in following
+        .into_inner()
+        .users
+        .iter()
+        .chain(&followers.into_inner().users)
+    {
+        note(&mut found, &card.id, &card.username, &card.shop_name);
+    }
+    if found.is_empty() {
+        let feed = ctx
+            .clients
+            .posts
+            .clone()
+            .discovery_feed(ctx.request(pb::FeedRequest {
+                limit: 50,
+                cursor: String::new(),
+                latest_time_ms: 0,
+            }))
+            .await?
+            .into_inner();
+        for card in feed.posts.iter().filter_map(|p| p.author.as_ref()) {
+            note(&mut found, &card.id, &card.username, &card.shop_name);
+        }
+    }
+    if found.is_empty() {
+        let products = ctx
+            .clients
+            .catalog
+            .clone()
+            .search_products(ctx.request(catalog::SearchProductsRequest {
+                sort: catalog::SortOrder::Newest as i32,
+                limit: SELLER_SCAN,
+                ..Default::default()
+            }))
+            .await?
+            .into_inner()
+            .products;
+        let mut sellers: Vec<String> = products.into_iter().map(|p| p.seller_id).collect();
+        sellers.sort();
+        sellers.dedup();
+        if !sellers.is_empty() {
+            let profiles = ctx
+                .clients
+                .identity
+                .clone()
+                .get_public_profiles(
+                    ctx.request(identity::GetPublicProfilesRequest { user_ids: sellers }),
+                )
+                .await?
+                .into_inner()
+                .profiles;
+            for p in &profiles {
+                note(&mut found, &p.id, &p.username, &p.shop_name);
+            }
+        }
+    }
+    let mut ids = found.into_iter();
+    match (ids.next(), ids.next()) {
+        (Some((id, _)), None) => Ok(id),
+        (Some((_, a)), Some((_, b))) => Err(ToolError::new(
+            "ambiguous_user",
+            format!("{name} could be @{a} or @{b}; give the username"),
+        )
+        .with_param("username")),
+        (None, _) => Err(not_found()),
+    }
+}
+
+/// The id of the user the arguments name (the id as given, else found by name).
+pub async fn user_id(ctx: &ToolContext, args: &UserArgs) -> Result<String, ToolError> {
+    match (&args.user_id, &args.username) {
+        (Some(id), _) if !id.trim().is_empty() => Ok(id.trim().to_owned()),
+        (_, Some(name)) if !name.trim().is_empty() => find_by_name(ctx, name).await,
+        _ => Err(ToolError::invalid_arguments("give user_id or username").with_param("user_id")),
+    }
+}
+
+/// The public profile of the user the arguments name (the shopper's own when they name nobody).
+pub async fn profile(ctx: &ToolContext, args: &UserArgs) -> Result<pb::Profile, ToolError> {
+    let id = if args.given() {
+        user_id(ctx, args).await?
+    } else {
+        String::new()
+    };
+    Ok(ctx
+        .clients
+        .relations
+        .clone()
+        .get_profile(ctx.request(pb::GetProfileRequest { user_id: id }))
+        .await?
+        .into_inner())
+}
+
+/// "@trailco (Trail Co)" for a summary.
+pub fn label(card: Option<&pb::UserCard>) -> String {
+    match card {
+        Some(c) if c.is_seller && !c.shop_name.is_empty() => {
+            format!("@{} ({})", c.username, c.shop_name)
+        }
+        Some(c) => format!("@{}", c.username),
+        None => "that user".to_owned(),
+    }
+}
+
+fn relation_view(r: &pb::Relation) -> Value {
+    let mut value = json!({
+        "following": r.following, "followed_by": r.followed_by, "friends": r.friends,
+        "changed": r.changed, "followers": r.followers,
+    });
+    if let Some(card) = &r.user {
+        value["user"] = user(card);
+    }
+    value
+}
+
+pub struct FollowUser;
+pub struct UnfollowUser;
+pub struct ListFollowing;
+pub struct ListFollowers;
+pub struct ViewProfile;
+
+#[async_trait::async_trait]
+impl TypedTool for FollowUser {
+    type Args = UserArgs;
+    const NAME: &'static str = "follow_user";
+    const DESCRIPTION: &'static str = "Follow a user or seller, by user_id or username/shop name. Needs the shopper's confirmation.";
+    const CONSEQUENTIAL: bool = true;
+
+    async fn run(&self, ctx: &ToolContext, args: UserArgs) -> Result<Value, ToolError> {
+        let user_id = user_id(ctx, &args).await?;
+        let relation = ctx
+            .clients
+            .relations
+            .clone()
+            .follow(ctx.request(pb::FollowRequest { user_id }))
+            .await?
+            .into_inner();
+        Ok(json!({"relation": relation_view(&relation)}))
+    }
+
+    async fn summary(&self, ctx: &ToolContext, args: &UserArgs) -> Result<String, ToolError> {
+        if !args.given() {
+            return Err(
+                ToolError::invalid_arguments("give user_id or username").with_param("user_id")
+            );
+        }
+        let profile = profile(ctx, args).await?;
+        Ok(format!("Follow {}", label(profile.user.as_ref())))
+    }
+}
+
+#[async_trait::async_trait]
+impl TypedTool for UnfollowUser {
+    type Args = UserArgs;
+    const NAME: &'static str = "unfollow_user";
+    const DESCRIPTION: &'static str =
+        "Stop following a user or seller, by user_id or username/shop name.";
+
+    async fn run(&self, ctx: &ToolContext, args: UserArgs) -> Result<Value, ToolError> {
+        let user_id = user_id(ctx, &args).await?;
+        let relation = ctx
+            .clients
+            .relations
+            .clone()
+            .unfollow(ctx.request(pb::FollowRequest { user_id }))
+            .await?
+            .into_inner();
+        Ok(json!({"relation": relation_view(&relation)}))
+    }
+}
+
+async fn relations_page(
+    ctx: &ToolContext,
+    args: &PageArgs,
+    followers: bool,
+) -> Result<Value, ToolError> {
+    let request = ctx.request(pb::ListRelationsRequest {
+        user_id: String::new(),
+        limit: args.limit()?,
+        cursor: args.cursor(),
+    });
+    let mut client = ctx.clients.relations.clone();
+    let page = if followers {
+        client.list_followers(request).await?
+    } else {
+        client.list_following(request).await?
+    }
+    .into_inner();
+    let users: Vec<Value> = page.users.iter().map(user).collect();
+    Ok(with_next(json!({"users": users}), &page.next_cursor))
+}
+
+#[async_trait::async_trait]
+impl TypedTool for ListFollowing {
+    type Args = PageArgs;
+    const NAME: &'static str = "list_following";
+    const DESCRIPTION: &'static str = "The users and sellers the shopper follows, newest first.";
+
+    async fn run(&self, ctx: &ToolContext, args: PageArgs) -> Result<Value, ToolError> {
+        relations_page(ctx, &args, false).await
+    }
+}
+
+#[async_trait::async_trait]
+impl TypedTool for ListFollowers {
+    type Args = PageArgs;
+    const NAME: &'static str = "list_followers";
+    const DESCRIPTION: &'static str = "The users who follow the shopper, newest first.";
+
+    async fn run(&self, ctx: &ToolContext, args: PageArgs) -> Result<Value, ToolError> {
+        relations_page(ctx, &args, true).await
+    }
+}
+
+#[async_trait::async_trait]
+impl TypedTool for ViewProfile {
+    type Args = UserArgs;
+    const NAME: &'static str = "view_profile";
+    const DESCRIPTION: &'static str = "A public profile with follower, following, friend, post and product counts; \
+         by user_id or username/shop name, the shopper's own when empty.";
+
+    async fn run(&self, ctx: &ToolContext, args: UserArgs) -> Result<Value, ToolError> {
+        let profile = profile(ctx, &args).await?;
+        let counts = profile.counts.unwrap_or_default();
+        let mut value = json!({
+            "counts": {
+                "followers": counts.followers, "following": counts.following, "friends": counts.friends,
+                "posts": counts.posts, "products": counts.products, "likes_received": counts.likes_received,
+                "favorites": counts.favorites,
+            },
+            "joined_at_ms": profile.joined_at_ms,
+        });
+        if let Some(card) = &profile.user {
+            value["user"] = user(card);
+        }
+        if !profile.bio.is_empty() {
+            value["bio"] = json!(user_text(&profile.bio));
+            value["note"] = json!(USER_CONTENT_NOTE);
+        }
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_by_username_or_shop_name() {
+        let key = name_key("@TrailCo");
+        assert_eq!(key, "trailco");
+        assert!(card_matches(&key, "trailco", ""));
+        assert!(card_matches(
+            &name_key("Trail Co"),
+            "tc_official",
+            "Trail Co"
+        ));
+        assert!(!card_matches(&key, "trailco2", "Trail Company"));
+        assert!(!card_matches("", "bruno", ""));
+    }
+}
