@@ -57,7 +57,9 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     let Some(key) = request.headers().get(HEADER).cloned() else {
         return next.run(request).await;
     };
-    if !mutating {
+    // An upload is streamed, not buffered here, and needs no key: its id is its content hash, so sending the
+    // same file again stores nothing new and answers with the same media.
+    if !mutating || crate::routes::media::BodyLimits::is_upload(&request) {
         return next.run(request).await;
     }
     let key = match key.to_str() {

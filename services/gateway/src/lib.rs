@@ -31,7 +31,10 @@ use tokshop_platform::grpc::GrpcChannel;
 use tokshop_platform::{auth::TokenKeys, config::Settings};
 use tower::ServiceBuilder;
 use tower_http::{
-    compression::CompressionLayer,
+    compression::{
+        CompressionLayer,
+        predicate::{DefaultPredicate, NotForContentType, Predicate},
+    },
     cors::{AllowOrigin, CorsLayer},
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
@@ -80,7 +83,11 @@ pub fn router(deps: GatewayDeps) -> anyhow::Result<Router> {
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(cors(&gateway.cors_origins)?)
-        .layer(CompressionLayer::new())
+        // Images are already skipped by the default predicate; videos are compressed too, and a gzipped video
+        // would lose its Content-Length for nothing.
+        .layer(CompressionLayer::new().compress_when(
+            DefaultPredicate::new().and(NotForContentType::const_new("video/")),
+        ))
         .layer(from_fn(middleware::json_errors))
         .layer(from_fn_with_state(state.metrics.clone(), metrics::track))
         .layer(from_fn_with_state(state.limiter.clone(), ratelimit::limit))

@@ -56,7 +56,8 @@ impl BodyLimits {
         }
     }
 
-    fn is_upload(request: &Request) -> bool {
+    /// A media upload: its body is a file streamed through, not a JSON request.
+    pub fn is_upload(request: &Request) -> bool {
         request.method() == Method::POST && request.uri().path() == UPLOAD_PATH
     }
 }

@@ -31,6 +31,16 @@ crate::on_both_databases!(
     video_gets_a_real_cover_frame_with_ffmpeg,
 );
 
+/// Uploads larger than the gateway's JSON body limit, sent with an Idempotency-Key.
+mod small_json_limit {
+    use super::upload_with_idempotency_key_streams_past_the_json_limit;
+
+    crate::on_both_databases!(
+        with |s| s.gateway.body_limit_bytes = 16 * 1024;
+        upload_with_idempotency_key_streams_past_the_json_limit,
+    );
+}
+
 /// Uploads without ffmpeg: the cover is the built-in placeholder and posts say so.
 mod without_ffmpeg {
     use super::*;
@@ -190,6 +200,13 @@ async fn too_large_is_refused_and_nothing_stored(app: &TestApp) {
         .await
         .expect_error(413, "too_large");
     assert!(stored(app).is_empty(), "{:?}", stored(app));
+    // Only uploads get the larger limit: other routes keep the gateway's default.
+    let big_text = "x".repeat(2 * 1024 * 1024);
+    let reply = app
+        .post("/api/v1/posts", Some(&token), json!({ "text": big_text }))
+        .await;
+    assert_eq!(reply.status.as_u16(), 413, "{}", reply.text);
+    assert_eq!(reply.body["code"], "payload_too_large");
     // Exactly at the cap is fine.
     upload(app, &token, "image/png", png(cap, 2))
         .await
@@ -442,3 +459,34 @@ async fn video_gets_a_real_cover_frame_with_ffmpeg(app: &TestApp) {
     assert_eq!(post["notices"], json!([]));
     assert_eq!(post["media"][0]["cover_url"], media["cover_url"]);
 }
+
+/// The idempotency layer buffers JSON bodies up to the gateway limit; an upload streams past it, key or not, and
+/// sending it again answers with the same object.
+async fn upload_with_idempotency_key_streams_past_the_json_limit(app: &TestApp) {
+    let token = app.buyer("ivy").await;
+    let file = png(48 * 1024, 9);
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let response = app
+            .client
+            .post(format!("{}/api/v1/media", app.base))
+            .bearer_auth(&token)
+            .header("content-type", "image/png")
+            .header("idempotency-key", "upload-1")
+            .body(file.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.unwrap();
+        ids.push(body["id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(ids[0], ids[1]);
+    assert_eq!(stored(app), vec![ids[0].clone()]);
+    // A JSON body over the limit is still refused.
+    let big = "x".repeat(20 * 1024);
+    app.post("/api/v1/posts", Some(&token), json!({"text": big}))
+        .await
+        .expect(413);
+}
+

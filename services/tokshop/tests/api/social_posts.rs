@@ -7,6 +7,9 @@ use std::collections::HashSet;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use tokshop_platform::auth::authorized;
+use tokshop_proto::social::{PublishPostRequest, post_service_client::PostServiceClient};
+
 use crate::common::{TestApp, product_body};
 
 crate::on_both_databases!(
@@ -115,6 +118,34 @@ async fn publish_text_post_and_read_it(app: &TestApp) {
         .expect(200)
         .body;
     assert_eq!(ids(&mine).len(), 2);
+
+    // Straight to the service: the same request id is the same post, counted once.
+    let addr = app.running().social_addr.unwrap();
+    let mut posts = PostServiceClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    let request = PublishPostRequest {
+        text: "retried".into(),
+        request_id: "req-7".into(),
+        ..Default::default()
+    };
+    let once = posts
+        .publish_post(authorized(request.clone(), Some(&alice)))
+        .await
+        .unwrap()
+        .into_inner();
+    let twice = posts
+        .publish_post(authorized(request, Some(&alice)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(once.id, twice.id);
+    let profile = app
+        .get(&format!("/api/v1/users/{alice_id}/social-profile"), None)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(profile["counts"]["posts"], 3);
 
     app.get("/api/v1/posts/pst_nope", None)
         .await
