@@ -85,9 +85,10 @@ pub fn router(deps: GatewayDeps) -> anyhow::Result<Router> {
         .layer(cors(&gateway.cors_origins)?)
         // Images are already skipped by the default predicate; videos are compressed too, and a gzipped video
         // would lose its Content-Length for nothing.
-        .layer(CompressionLayer::new().compress_when(
-            DefaultPredicate::new().and(NotForContentType::const_new("video/")),
-        ))
+        .layer(
+            CompressionLayer::new()
+                .compress_when(DefaultPredicate::new().and(NotForContentType::const_new("video/"))),
+        )
         .layer(from_fn(middleware::json_errors))
         .layer(from_fn_with_state(state.metrics.clone(), metrics::track))
         .layer(from_fn_with_state(state.limiter.clone(), ratelimit::limit))

@@ -148,7 +148,10 @@ impl Store {
     /// Users by id, at most 100; unknown ids are left out.
     pub async fn get_users(&self, ids: &[String]) -> ServiceResult<Vec<UserRow>> {
         if ids.len() > 100 {
-            return Err(ServiceError::invalid("user_ids", "at most 100 ids at a time"));
+            return Err(ServiceError::invalid(
+                "user_ids",
+                "at most 100 ids at a time",
+            ));
         }
         if ids.is_empty() {
             return Ok(Vec::new());

@@ -345,7 +345,8 @@ impl Default for SocialSettings {
 
 /// Sections whose fields may be set from the environment; `services` nests one level deeper.
 const SECTIONS: &[&str] = &[
-    "database", "gateway", "auth", "admin", "seed", "log", "otlp", "shop", "orders", "llm", "social",
+    "database", "gateway", "auth", "admin", "seed", "log", "otlp", "shop", "orders", "llm",
+    "social",
 ];
 const SERVICES: &[&str] = &["identity", "catalog", "cart", "orders", "social"];
 

@@ -9,7 +9,9 @@ use tokshop_proto::{
         CountSellerProductsRequest, GetProductCardsRequest,
         catalog_service_client::CatalogServiceClient,
     },
-    identity::{GetPublicProfilesRequest, PublicProfile, identity_service_client::IdentityServiceClient},
+    identity::{
+        GetPublicProfilesRequest, PublicProfile, identity_service_client::IdentityServiceClient,
+    },
     social as pb,
 };
 
@@ -131,13 +133,18 @@ impl Directory {
     }
 
     /// Product cards by id; unknown ids are missing from the map.
-    pub async fn products(&self, ids: &[String]) -> ServiceResult<HashMap<String, pb::ProductCard>> {
+    pub async fn products(
+        &self,
+        ids: &[String],
+    ) -> ServiceResult<HashMap<String, pb::ProductCard>> {
         let mut found = HashMap::new();
         for chunk in distinct(ids).chunks(BATCH) {
             let response = self
                 .catalog
                 .clone()
-                .get_product_cards(GetProductCardsRequest { ids: chunk.to_vec() })
+                .get_product_cards(GetProductCardsRequest {
+                    ids: chunk.to_vec(),
+                })
                 .await
                 .map_err(|status| ServiceError::unavailable("catalog", status))?;
             found.extend(response.into_inner().cards.into_iter().map(|c| {

@@ -120,7 +120,11 @@ pub async fn router(ctx: &ServiceContext, upstreams: Upstreams) -> anyhow::Resul
     let router = router.add_service(messages::service(&social));
     let router = router.add_service(posts::service(social.clone()).await?);
     let router = router
-        .add_service(RelationServiceServer::new(relations::RelationApi::new(social.clone())))
-        .add_service(InteractionServiceServer::new(interactions::InteractionApi::new(social.clone())));
+        .add_service(RelationServiceServer::new(relations::RelationApi::new(
+            social.clone(),
+        )))
+        .add_service(InteractionServiceServer::new(
+            interactions::InteractionApi::new(social.clone()),
+        ));
     Ok(router)
 }

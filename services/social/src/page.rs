@@ -59,7 +59,11 @@ impl Cursor {
 
 /// Cuts `rows` (fetched with `LIMIT limit + 1`) to one page and returns the next page's cursor, empty when
 /// this page is the last. `key` gives a row's (time, id).
-pub fn finish<T>(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> (i64, String)) -> (Vec<T>, String) {
+pub fn finish<T>(
+    mut rows: Vec<T>,
+    limit: i64,
+    key: impl Fn(&T) -> (i64, String),
+) -> (Vec<T>, String) {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     if rows.len() <= limit {
         return (rows, String::new());

@@ -48,7 +48,9 @@ impl ContentPolicy {
             return Err(ServiceError::refused(
                 CODE,
                 param,
-                format!("{param} must be plain text: HTML tags are not allowed by the content policy"),
+                format!(
+                    "{param} must be plain text: HTML tags are not allowed by the content policy"
+                ),
             ));
         }
         if let Some(word) = self.blocked_word_in(text) {
@@ -99,7 +101,9 @@ mod tests {
 
     #[test]
     fn accepts_plain_text_and_trims() {
-        let text = policy().check("text", "  I <3 these shoes, 2 < 3  ", 1, 500).unwrap();
+        let text = policy()
+            .check("text", "  I <3 these shoes, 2 < 3  ", 1, 500)
+            .unwrap();
         assert_eq!(text, "I <3 these shoes, 2 < 3");
         // A blocked word inside another word is not that word.
         assert!(policy().check("text", "scampi for dinner", 1, 500).is_ok());
@@ -108,11 +112,20 @@ mod tests {
     #[test]
     fn refuses_blocked_words_markup_and_bad_lengths() {
         let p = policy();
-        for bad in ["what a SCAM!", "a fake deal here", "这是垃圾", "<script>alert(1)</script>", "x</b>"] {
+        for bad in [
+            "what a SCAM!",
+            "a fake deal here",
+            "这是垃圾",
+            "<script>alert(1)</script>",
+            "x</b>",
+        ] {
             let err = p.check("text", bad, 1, 500).unwrap_err();
             assert_eq!(err.code(), CODE, "{bad}");
         }
-        assert_eq!(p.check("text", "   ", 1, 500).unwrap_err().code(), "invalid_parameter");
+        assert_eq!(
+            p.check("text", "   ", 1, 500).unwrap_err().code(),
+            "invalid_parameter"
+        );
         assert!(p.check("text", &"é".repeat(500), 1, 500).is_ok());
         assert!(p.check("text", &"é".repeat(501), 1, 500).is_err());
         assert!(p.check("text", "bell\u{7}", 1, 500).is_err());

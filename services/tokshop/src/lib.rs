@@ -119,8 +119,8 @@ pub async fn start(
         Part::Orders,
         Part::Social,
     ]
-        .into_iter()
-        .any(runs)
+    .into_iter()
+    .any(runs)
     {
         let ctx = ServiceContext::from_settings(settings.clone()).await?;
         running.db = Some(ctx.db.clone());

@@ -98,7 +98,10 @@ async fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<()> {
             let report = report.map_err(|e| anyhow::anyhow!("repairing social counts: {e:?}"))?;
             println!(
                 "corrected {} user, {} post, {} product and {} comment count rows",
-                report.users_fixed, report.posts_fixed, report.products_fixed, report.comments_fixed
+                report.users_fixed,
+                report.posts_fixed,
+                report.products_fixed,
+                report.comments_fixed
             );
             Ok(())
         }

@@ -229,9 +229,7 @@ async fn stream_messages(
                     .unwrap_or_else(|_| Event::default().event("error").data("unencodable message"))
             }
             // The service ends the stream after an error; the client reconnects with its last id.
-            Err(status) => Event::default()
-                .event("error")
-                .data(status.message()),
+            Err(status) => Event::default().event("error").data(status.message()),
         })
         .map(Ok::<_, Infallible>);
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))

@@ -281,9 +281,23 @@ async fn befriend_across_parts(client: &reqwest::Client, api: &str, token: &str)
         .unwrap();
     let my_id = me["id"].as_str().unwrap().to_owned();
     let put = reqwest::Method::PUT;
-    let follow = send(client, put.clone(), format!("{api}/api/v1/users/{friend_id}/follow"), token.into(), json!({})).await;
+    let follow = send(
+        client,
+        put.clone(),
+        format!("{api}/api/v1/users/{friend_id}/follow"),
+        token.into(),
+        json!({}),
+    )
+    .await;
     assert_eq!(follow["following"], true, "{follow}");
-    let back = send(client, put, format!("{api}/api/v1/users/{my_id}/follow"), friend_token.clone(), json!({})).await;
+    let back = send(
+        client,
+        put,
+        format!("{api}/api/v1/users/{my_id}/follow"),
+        friend_token.clone(),
+        json!({}),
+    )
+    .await;
     assert_eq!(back["friends"], true, "{back}");
     let message = send(
         client,
@@ -303,6 +317,8 @@ async fn befriend_across_parts(client: &reqwest::Client, api: &str, token: &str)
         .json()
         .await
         .unwrap();
-    assert_eq!(history["messages"][0]["text"], "hello across parts", "{history}");
+    assert_eq!(
+        history["messages"][0]["text"], "hello across parts",
+        "{history}"
+    );
 }
-

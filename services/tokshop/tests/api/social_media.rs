@@ -489,4 +489,3 @@ async fn upload_with_idempotency_key_streams_past_the_json_limit(app: &TestApp) 
         .await
         .expect(413);
 }
-
