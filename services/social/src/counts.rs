@@ -4,7 +4,7 @@
 //! concurrency and repeats. [`repair`] recomputes them all from the rows.
 
 use sqlx::{Any, Transaction};
-use tokshop_platform::{ServiceResult, db::Db};
+use tokshop_platform::{ServiceResult, db::Db, time::now_ms};
 use tokshop_proto::social as pb;
 
 /// A column of `user_counts`.
@@ -42,6 +42,66 @@ impl ProductCount {
             Self::Favorites => "favorites",
             Self::Comments => "comments",
         }
+    }
+}
+
+/// A relation kept as one row per pair (a follow, a like, a favorite), whose rows the counts above count.
+#[derive(Debug, Clone, Copy)]
+pub struct PairTable {
+    table: &'static str,
+    left: &'static str,
+    right: &'static str,
+}
+
+pub const FOLLOWS: PairTable = PairTable {
+    table: "follows",
+    left: "follower_id",
+    right: "followee_id",
+};
+pub const POST_LIKES: PairTable = PairTable {
+    table: "post_likes",
+    left: "post_id",
+    right: "user_id",
+};
+pub const FAVORITES: PairTable = PairTable {
+    table: "favorites",
+    left: "user_id",
+    right: "product_id",
+};
+
+impl PairTable {
+    /// Adds (`present`) or removes the row for (`left`, `right`); true only when a row really was added or
+    /// removed, so a repeat changes nothing and the caller bumps counts only for a real change.
+    pub async fn set(
+        self,
+        tx: &mut Transaction<'static, Any>,
+        left: &str,
+        right: &str,
+        present: bool,
+    ) -> ServiceResult<bool> {
+        let Self {
+            table,
+            left: l,
+            right: r,
+        } = self;
+        // Table and column names come from the constants above, never from input.
+        let query = if present {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO {table} ({l}, {r}, created_at_ms) VALUES ($1, $2, $3) \
+                 ON CONFLICT ({l}, {r}) DO NOTHING"
+            )))
+            .bind(left)
+            .bind(right)
+            .bind(now_ms())
+        } else {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE {l} = $1 AND {r} = $2"
+            )))
+            .bind(left)
+            .bind(right)
+        };
+        let done = query.execute(&mut **tx).await?;
+        Ok(done.rows_affected() == 1)
     }
 }
 

@@ -74,25 +74,9 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         let (author,) = author.ok_or(ServiceError::not_found("post"))?;
-        let changed = if like {
-            sqlx::query(
-                "INSERT INTO post_likes (post_id, user_id, created_at_ms) VALUES ($1, $2, $3) \
-                 ON CONFLICT (post_id, user_id) DO NOTHING",
-            )
-            .bind(post_id)
-            .bind(user_id)
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await?
-        } else {
-            sqlx::query("DELETE FROM post_likes WHERE post_id = $1 AND user_id = $2")
-                .bind(post_id)
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?
-        }
-        .rows_affected()
-            == 1;
+        let changed = counts::POST_LIKES
+            .set(&mut tx, post_id, user_id, like)
+            .await?;
         if changed {
             let delta: i64 = if like { 1 } else { -1 };
             sqlx::query("UPDATE posts SET like_count = like_count + $2 WHERE id = $1")
@@ -130,25 +114,9 @@ impl Store {
         favorite: bool,
     ) -> ServiceResult<(bool, i64)> {
         let mut tx = self.db.begin_write().await?;
-        let changed = if favorite {
-            sqlx::query(
-                "INSERT INTO favorites (user_id, product_id, created_at_ms) VALUES ($1, $2, $3) \
-                 ON CONFLICT (user_id, product_id) DO NOTHING",
-            )
-            .bind(user_id)
-            .bind(product_id)
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await?
-        } else {
-            sqlx::query("DELETE FROM favorites WHERE user_id = $1 AND product_id = $2")
-                .bind(user_id)
-                .bind(product_id)
-                .execute(&mut *tx)
-                .await?
-        }
-        .rows_affected()
-            == 1;
+        let changed = counts::FAVORITES
+            .set(&mut tx, user_id, product_id, favorite)
+            .await?;
         if changed {
             let delta: i64 = if favorite { 1 } else { -1 };
             counts::bump_product(&mut tx, product_id, ProductCount::Favorites, delta).await?;

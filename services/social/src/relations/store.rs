@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use sqlx::FromRow;
-use tokshop_platform::{ServiceResult, db::Db, events, time::now_ms};
+use tokshop_platform::{ServiceResult, db::Db, events};
 
 use crate::{
     counts::{self, UserCount},
@@ -58,25 +58,9 @@ impl Store {
         follow: bool,
     ) -> ServiceResult<bool> {
         let mut tx = self.db.begin_write().await?;
-        let changed = if follow {
-            sqlx::query(
-                "INSERT INTO follows (follower_id, followee_id, created_at_ms) VALUES ($1, $2, $3) \
-                 ON CONFLICT (follower_id, followee_id) DO NOTHING",
-            )
-            .bind(follower)
-            .bind(followee)
-            .bind(now_ms())
-            .execute(&mut *tx)
-            .await?
-        } else {
-            sqlx::query("DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2")
-                .bind(follower)
-                .bind(followee)
-                .execute(&mut *tx)
-                .await?
-        }
-        .rows_affected()
-            == 1;
+        let changed = counts::FOLLOWS
+            .set(&mut tx, follower, followee, follow)
+            .await?;
         if changed {
             let delta = if follow { 1 } else { -1 };
             counts::bump_user(&mut tx, follower, UserCount::Following, delta).await?;
