@@ -10,7 +10,11 @@ use tokshop_agent::{
     rules::RulePlanner,
     runner::{Agent, AgentEvent, Caller, Limits},
 };
-use tokshop_evals::{fixture, scenario::Suite, trial::Instance};
+use tokshop_evals::{
+    fixture::{self, ProductFixture, SellerFixture, VariantFixture},
+    scenario::Suite,
+    trial::Instance,
+};
 use tokshop_platform::auth::authorized;
 use tokshop_proto::social as spb;
 use tokshop_tools::Clients;
@@ -89,13 +93,33 @@ async fn comments(clients: &Clients, token: &str, product_id: &str) -> Vec<Strin
 async fn follows_and_comments_happen_only_after_the_shoppers_yes() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let suite = Suite::load(root, "core").unwrap();
-    // Any scenario without extras carries the standard shop.
-    let world = &suite
+    // Any scenario without extras carries the standard shop; a seller who has never posted is added, so finding
+    // them by shop name goes through the catalogue's sellers.
+    let mut world = suite
         .scenarios
         .iter()
         .find(|s| s.id == "social-list-following")
         .unwrap()
-        .world;
+        .world
+        .clone();
+    world.sellers.push(SellerFixture {
+        username: "lampworks".into(),
+        shop: "Lamp Works".into(),
+    });
+    world.products.push(ProductFixture {
+        key: "desk-lamp".into(),
+        seller: "lampworks".into(),
+        category: "kitchen".into(),
+        title: "Brass Desk Lamp".into(),
+        description: String::new(),
+        variants: vec![VariantFixture {
+            key: "desk-lamp-brass".into(),
+            options: Default::default(),
+            price: "45.00".into(),
+            stock: 2,
+        }],
+    });
+    let world = &world;
     let instance = Instance::start().await.unwrap();
     let loaded = fixture::load(world, &instance.clients, &instance.keys)
         .await
@@ -147,8 +171,29 @@ async fn follows_and_comments_happen_only_after_the_shoppers_yes() {
     assert_eq!(after.len(), 3);
     assert_eq!(after[0], "Comfortable from the first run");
 
-    // A message to carla (who follows ana, not back) is refused before anything is put to the shopper.
-    let (reply, events) = say(&agent, &ana, &conversation, "send carla a message: hello!").await;
+    // A seller known only from the catalogue, by shop name.
+    let (_, events) = say(&agent, &ana, &conversation, "follow lamp works").await;
+    assert_eq!(
+        asked_to_confirm(&events),
+        ["Follow @lampworks (Lamp Works)"]
+    );
+    let (_, events) = say(&agent, &ana, &conversation, "no").await;
+    assert!(asked_to_confirm(&events).is_empty());
+    assert!(
+        !following(clients, &token)
+            .await
+            .contains(&"lampworks".to_owned())
+    );
+    // Nobody by that name: no action to approve.
+    let (reply, events) = say(&agent, &ana, &conversation, "follow nosuchshop").await;
+    assert!(asked_to_confirm(&events).is_empty());
+    assert!(
+        reply.contains("couldn't find a user or shop called \"nosuchshop\""),
+        "{reply}"
+    );
+
+    // A message to dora (who follows ana, not back) is refused before anything is put to the shopper.
+    let (reply, events) = say(&agent, &ana, &conversation, "send dora a message: hello!").await;
     assert!(asked_to_confirm(&events).is_empty());
     assert!(reply.contains("only message friends"), "{reply}");
 

@@ -1,7 +1,7 @@
 //! The rule-based planner: a model backend that needs no LLM. It is the offline default, so it covers the
 //! common shopping journeys (search with filters, picking from a list, cart edits, checkout, payment, order
-//! status, cancellation, wallet, addresses, coupons) in English and Chinese, deterministically, and says plainly
-//! what it cannot do.
+//! status, cancellation, wallet, addresses, coupons) and the social ones (follows, profiles, favorites, comments,
+//! feeds, messages to friends) in English and Chinese, deterministically, and says plainly what it cannot do.
 //!
 //! Pieces, each small and pure:
 //! - [`text`]: normalisation, reply language, numbers (English words, Chinese numerals);
@@ -9,7 +9,8 @@
 //! - [`intent`]: the intent of the latest user message (only user messages are ever read for intents);
 //! - [`context`]: the conversation's tool results paired with their calls, and lookups over them;
 //! - [`journey`]: from intent and context to the next step (tool calls or a reply), with loop guards;
-//! - [`reply`]: reply templates filled only from tool results.
+//! - [`reply`]: reply templates filled only from tool results;
+//! - [`social`]: the social intents, journeys and replies.
 
 use crate::model::{
     ChatModel, DeltaSink, ModelError, ModelRequest, ModelResponse, ToolCall, ToolSpec, Usage,

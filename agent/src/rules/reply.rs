@@ -64,12 +64,16 @@ pub fn help(lang: Lang) -> String {
          - pick from a list: \"show me the second one\", \"add the blue 42 to my cart\", \"buy the cheaper one\"\n\
          - cart: \"what's in my cart\", \"remove the red one\", \"change the quantity to 2\", \"clear my cart\"\n\
          - orders: \"check out\", \"pay with my wallet\", \"where is my order\", \"my orders\", \"cancel my order\"\n\
+         - social: \"follow trailco\", \"who do I follow\", \"favorite this\", \"show comments on it\", \
+         \"comment 'great shoes' on it\", \"show my feed\", \"tell bruno 'hi'\", \"my messages\"\n\
          - also: wallet balance, my addresses, payment methods, coupons for a product, categories.",
         "我可以帮你：\n\
          - 搜索：“找80元以下的跑鞋”、“50到100元的夹克，价格从低到高”、“只看有货的”\n\
          - 从列表里选：“看看第二个”、“把蓝色42码加入购物车”、“买便宜的那个”\n\
          - 购物车：“我的购物车”、“删掉红色的”、“数量改成2件”、“清空购物车”\n\
          - 订单：“结账”、“用钱包付款”、“我的订单到哪了”、“我的订单”、“取消订单”\n\
+         - 社交：“关注trailco”、“我关注了谁”、“收藏这个”、“看看这个商品的评论”、“在这个商品下面评论：很好穿”、“看看我的动态”、\
+         “给bruno发消息：你好”、“我的私信”\n\
          - 还有：钱包余额、收货地址、支付方式、商品优惠券、商品分类。",
     )
     .to_owned()

@@ -41,6 +41,10 @@ pub struct ReadArgs {
 }
 
 pub struct SendMessage;
+
+fn not_friends(message: &str) -> ToolError {
+    ToolError::new("not_friends", message).with_param("user_id")
+}
 pub struct ReadMessages;
 
 fn who(user_id: &Option<String>, username: &Option<String>) -> UserArgs {
@@ -75,7 +79,12 @@ impl TypedTool for SendMessage {
                 text,
                 request_id: format!("{}:send_message", ctx.request_id),
             }))
-            .await?
+            .await
+            // Friendship can end between the confirmation and the send: say so in the tool's own words.
+            .map_err(|status| match ToolError::from(status) {
+                err if err.code == "forbidden" => not_friends(&err.message),
+                err => err,
+            })?
             .into_inner();
         Ok(json!({"message": message(&sent, true), "note": USER_CONTENT_NOTE}))
     }
@@ -84,7 +93,7 @@ impl TypedTool for SendMessage {
     async fn summary(&self, ctx: &ToolContext, args: &SendArgs) -> Result<String, ToolError> {
         let text = quoted(&written(&args.text, MESSAGE_CHARS)?);
         let target = who(&args.user_id, &args.username);
-        if target.user_id.is_none() && target.username.is_none() {
+        if !target.given() {
             return Err(
                 ToolError::invalid_arguments("give user_id or username").with_param("user_id")
             );
@@ -92,14 +101,10 @@ impl TypedTool for SendMessage {
         let profile = profile(ctx, &target).await?;
         let card = profile.user.as_ref();
         if !card.is_some_and(|c| c.viewer_follows && c.follows_viewer) {
-            return Err(ToolError::new(
-                "not_friends",
-                format!(
-                    "you can only message friends (people you follow who follow you back); {} is not one",
-                    label(card)
-                ),
-            )
-            .with_param("user_id"));
+            return Err(not_friends(&format!(
+                "you can only message friends (people you follow who follow you back); {} is not one",
+                label(card)
+            )));
         }
         Ok(format!("Send {} the message {text}", label(card)))
     }

@@ -29,7 +29,7 @@ pub struct UserArgs {
 }
 
 impl UserArgs {
-    fn given(&self) -> bool {
+    pub fn given(&self) -> bool {
         self.user_id
             .as_deref()
             .is_some_and(|s| !s.trim().is_empty())

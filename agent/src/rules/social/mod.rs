@@ -87,7 +87,7 @@ patterns! {
     FOLLOWERS = r"\bmy\s+followers\b|\bwho\s+follows\s+me\b|\bwho(?:'s|\s+is)\s+following\s+me\b|我的粉丝|谁关注了我|关注我的人|粉丝列表";
     FOLLOW = r"^(?:please\s+|can\s+you\s+|could\s+you\s+|i\s+want\s+to\s+|i'd\s+like\s+to\s+|let's\s+)?follow\s+@?(.+?)(?:\s+for\s+me)?[.!?]*$|^(?:请|帮我|我要|我想)?\s*关注(?:一下)?\s*@?(.+?)[.!?]*$";
     MY_PROFILE = r"\bmy\s+(?:public\s+|social\s+)profile\b|\bmy\s+(?:follower|social)\s+(?:counts?|stats)\b|我的主页|我的个人主页";
-    PROFILE_OF = r"\b(?:profile|page)\s+(?:of|for)\s+@?(.+?)[.!?]*$|(?:^|\s)@?([a-z0-9_.-]+)'s\s+(?:public\s+)?(?:profile|page)\b|^(?:show|view|open)\s+(?:me\s+)?@([a-z0-9_.-]+)$|(?:^|看看|查看|打开)\s*@?([a-z0-9_. -]+?)\s*的(?:主页|个人主页|资料|个人资料)";
+    PROFILE_OF = r"\bprofile\s+(?:of|for)\s+@?(.+?)[.!?]*$|(?:^|\s)@?([a-z0-9_.-]+)'s\s+(?:public\s+)?(?:profile|page)\b|^(?:show|view|open)\s+(?:me\s+)?@([a-z0-9_.-]+)$|(?:^|看看|查看|打开)\s*@?([a-z0-9_. -]+?)\s*的(?:主页|个人主页|资料|个人资料)";
     SELLER_WORDS = r"^(?:the|this|that|its)\s+(?:seller|shop|store)$|^(?:seller|them|him|her)$|^(?:这个|该|这家|那个)?(?:卖家|店铺|商家|店)$";
     LIKE = r"\blike\s+(?:the\s+|this\s+|that\s+)?(?:[a-z0-9]+\s+)?post\b|点赞|点个赞|赞一下|赞一个";
     UNFAVORITE = r"\bunfavou?rite\b|\b(?:remove|delete|take)\b.*\bfrom\s+(?:my\s+)?(?:favou?rites|wish\s*list)\b|取消收藏";
@@ -97,7 +97,7 @@ patterns! {
     COMMENTS = r"\b(?:show|see|read|view|list|check|get)\b.*\bcomments\b|\bcomments\s+(?:on|for|about|of|under)\b|\bwhat\s+(?:are\s+)?(?:people|others|buyers|shoppers)\s+say(?:ing)?\b|\bany\s+comments\b|评论区|(?:看|查看|读)(?:看|一下)?.*评论|评论(?:有哪些|怎么样|都说了什么|说了什么)|大家怎么说";
     COMMENTS_WORDS = r"\b(?:show|see|read|view|list|check|get|me|any|the|comments|on|for|about|of|under|what|are|people|others|buyers|shoppers|say|saying)\b|评论区|评论|有哪些|怎么样|都说了什么|说了什么|大家怎么说|看看|查看|看一下|读|的";
     POST_WORD = r"\bposts?\b|帖子|动态";
-    FEED = r"\bfeed\b|\bdiscover\b|\bexplore\b|\b(?:latest|new|recent|trending)\s+posts\b|\bposts\s+from\b|\bwhat'?s\s+new\s+from\b|\bwhat\s+are\s+people\s+posting\b|动态|帖子|发现页|推荐页|广场";
+    FEED = r"^(?:my\s+)?feed[.!?]*$|\b(?:my|the|show|open|see|view|check|following)\s+(?:(?:my|the)\s+)?feed\b|^(?:discover|explore)[.!]*$|\b(?:show|open|go\s+to|see|check)\s+(?:me\s+)?(?:the\s+)?(?:discover|explore)\b|\bdiscover(?:y)?\s+(?:feed|page|tab)\b|\b(?:latest|new|recent|trending)\s+posts\b|\bposts\s+from\b|\bwhat'?s\s+new\s+from\b|\bwhat\s+are\s+people\s+posting\b|动态|帖子|发现页|推荐页|广场";
     DISCOVER = r"\bdiscover\b|\bexplore\b|\btrending\b|\beveryone\b|\ball\s+posts\b|\bpeople\s+posting\b|发现|推荐|广场|大家";
     MESSAGES = r"\b(?:my|new|unread|any)\s+(?:messages|dms|inbox|chats|conversations)\b|\b(?:read|show|check|open|see|view|list)\b.*\b(?:messages|dms|inbox|chats?|conversations?)\b|\b(?:messages|chat|conversation|dms)\s+(?:from|with)\s+@?[a-z0-9_.-]+|我的(?:消息|私信)|(?:看|查看|读|打开)(?:看|一下)?.*(?:消息|私信|聊天)|收件箱|(?:和|跟|与)\s*@?[a-z0-9_.-]+\s*的(?:聊天|对话|消息|私信)|[a-z0-9_.-]+\s*(?:给我)?发(?:来)?的(?:消息|私信)";
     MESSAGES_WITH = r"\b(?:from|with)\s+@?([a-z0-9_.-]+)|(?:和|跟|与)\s*@?([a-z0-9_.-]+)\s*的|([a-z0-9_.-]+)\s*(?:给我)?发(?:来)?的";
@@ -450,6 +450,9 @@ mod tests {
             ("follow up on my order", None),
             ("i like the first one", None),
             ("find trail shoes", None),
+            ("find dog feed bowls", None),
+            ("show me the product page for the trail runner", None),
+            ("explore the feed", Some(Social::Feed { discover: true })),
         ];
         for (text, expected) in cases {
             assert_eq!(reading(text), expected, "{text}");

@@ -129,8 +129,6 @@ pub fn error(obs: &Observation, lang: Lang) -> Option<String> {
             format!("That text isn't allowed by the shop's content rules ({message}); nothing was posted.")
         }
         ("content_policy", Lang::Zh) => format!("这段文字不符合社区内容规则（{message}），没有发布。"),
-        ("cannot_follow_self" | "self_follow", Lang::En) => "You can't follow yourself.".to_owned(),
-        ("cannot_follow_self" | "self_follow", Lang::Zh) => "不能关注自己。".to_owned(),
         _ => return None,
     })
 }
