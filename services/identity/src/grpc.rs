@@ -280,7 +280,12 @@ impl IdentityService for IdentityApi {
         request: Request<pb::GetPublicProfileRequest>,
     ) -> Reply<pb::PublicProfile> {
         let result = async {
-            let user = self.store.get_user(&request.into_inner().user_id).await?;
+            let request = request.into_inner();
+            let user = if request.user_id.is_empty() && !request.username.is_empty() {
+                self.store.find_by_username(&request.username).await?
+            } else {
+                self.store.get_user(&request.user_id).await?
+            };
             Ok(public_profile(user))
         };
         reply(result.await)

@@ -136,6 +136,20 @@ impl Store {
             .await?)
     }
 
+    /// The user with this username, case-insensitively; never matched by email.
+    pub async fn find_by_username(&self, username: &str) -> ServiceResult<UserRow> {
+        let sql: &str = concatcp!(
+            "SELECT ",
+            USER_COLUMNS,
+            " FROM users WHERE username_key = $1"
+        );
+        sqlx::query_as::<_, UserRow>(sql)
+            .bind(username.to_ascii_lowercase())
+            .fetch_optional(self.db.pool())
+            .await?
+            .ok_or(ServiceError::not_found("user"))
+    }
+
     pub async fn get_user(&self, id: &str) -> ServiceResult<UserRow> {
         let sql: &str = concatcp!("SELECT ", USER_COLUMNS, " FROM users WHERE id = $1");
         sqlx::query_as::<_, UserRow>(sql)

@@ -10,7 +10,8 @@ use tokshop_proto::{
         catalog_service_client::CatalogServiceClient,
     },
     identity::{
-        GetPublicProfilesRequest, PublicProfile, identity_service_client::IdentityServiceClient,
+        GetPublicProfileRequest, GetPublicProfilesRequest, PublicProfile,
+        identity_service_client::IdentityServiceClient,
     },
     social as pb,
 };
@@ -74,6 +75,29 @@ impl Directory {
             .await?
             .remove(id)
             .ok_or(ServiceError::not_found("user"))
+    }
+
+    /// The user with this username (case-insensitive, a leading `@` ignored); `user not found` otherwise.
+    pub async fn profile_by_username(&self, username: &str) -> ServiceResult<PublicProfile> {
+        let username = username.trim().trim_start_matches('@');
+        if username.is_empty() {
+            return Err(ServiceError::not_found("user"));
+        }
+        match self
+            .identity
+            .clone()
+            .get_public_profile(GetPublicProfileRequest {
+                username: username.to_owned(),
+                ..Default::default()
+            })
+            .await
+        {
+            Ok(response) => Ok(response.into_inner()),
+            Err(status) if status.code() == tonic::Code::NotFound => {
+                Err(ServiceError::not_found("user"))
+            }
+            Err(status) => Err(ServiceError::unavailable("identity", status)),
+        }
     }
 
     /// Of `ids`, those the viewer follows and those who follow the viewer.

@@ -57,20 +57,39 @@ fn card_matches(key: &str, username: &str, shop_name: &str) -> bool {
     name_key(username) == key || (!shop_name.is_empty() && name_key(shop_name) == key)
 }
 
-/// The user a name means, among those the shopper can see: whom they follow, their followers, authors of recent
-/// posts, and sellers of listed products. Only an exact username or shop name counts (case and spaces aside);
-/// two different users answering to it is an error, never a guess.
+/// The user a name means: the user with that exact username (case and a leading @ aside), else the one whose
+/// shop name it is among those the shopper can see (whom they follow, their followers, authors of recent posts,
+/// sellers of listed products). Two different users answering to a shop name is an error, never a guess.
 async fn find_by_name(ctx: &ToolContext, name: &str) -> Result<String, ToolError> {
     let key = name_key(name);
     let not_found = || {
         ToolError::new(
             "user_not_found",
-            format!("no user or shop named {name} among the people you follow, your followers, post authors or sellers"),
+            format!("no user named {name}, and no shop of that name among the people you follow, your followers, post authors or sellers"),
         )
         .with_param("username")
     };
     if key.is_empty() {
         return Err(not_found());
+    }
+    // A username is unique: an exact one is the answer. Shop names are not, so those are looked for below.
+    let by_username = ctx
+        .clients
+        .relations
+        .clone()
+        .get_profile(ctx.request(pb::GetProfileRequest {
+            username: name.to_owned(),
+            ..Default::default()
+        }))
+        .await;
+    match by_username {
+        Ok(profile) => {
+            if let Some(card) = profile.into_inner().user {
+                return Ok(card.id);
+            }
+        }
+        Err(status) if status.code() == tonic::Code::NotFound => {}
+        Err(status) => return Err(status.into()),
     }
     let mut found: BTreeMap<String, String> = BTreeMap::new();
     let note = |found: &mut BTreeMap<String, String>, id: &str, username: &str, shop: &str| {
@@ -174,7 +193,10 @@ pub async fn profile(ctx: &ToolContext, args: &UserArgs) -> Result<pb::Profile, 
         .clients
         .relations
         .clone()
-        .get_profile(ctx.request(pb::GetProfileRequest { user_id: id }))
+        .get_profile(ctx.request(pb::GetProfileRequest {
+            user_id: id,
+            ..Default::default()
+        }))
         .await?
         .into_inner())
 }

@@ -229,8 +229,16 @@ async fn social_profile(
     caller: MaybeAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<SocialProfile>> {
-    let request = pb::GetProfileRequest {
-        user_id: user_id(id),
+    // `@name` names the user by username.
+    let request = match id.strip_prefix('@') {
+        Some(username) => pb::GetProfileRequest {
+            username: username.to_owned(),
+            ..Default::default()
+        },
+        None => pb::GetProfileRequest {
+            user_id: user_id(id),
+            ..Default::default()
+        },
     };
     let profile = state
         .relations()

@@ -58,7 +58,10 @@ async fn get_user(
 ) -> ApiResult<Json<PublicProfile>> {
     let profile = state
         .identity()
-        .get_public_profile(pb::GetPublicProfileRequest { user_id })
+        .get_public_profile(pb::GetPublicProfileRequest {
+            user_id,
+            ..Default::default()
+        })
         .await?
         .into_inner();
     Ok(Json(profile.into()))

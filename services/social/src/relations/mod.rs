@@ -129,8 +129,16 @@ impl RelationApi {
         viewer: Option<&Principal>,
         req: pb::GetProfileRequest,
     ) -> ServiceResult<pb::Profile> {
-        let user_id = user_or_self(req.user_id.trim(), viewer)?;
-        let profile = self.social.directory.profile(&user_id).await?;
+        let profile = if req.user_id.trim().is_empty() && !req.username.trim().is_empty() {
+            self.social
+                .directory
+                .profile_by_username(&req.username)
+                .await?
+        } else {
+            let user_id = user_or_self(req.user_id.trim(), viewer)?;
+            self.social.directory.profile(&user_id).await?
+        };
+        let user_id = profile.id.clone();
         let (viewer_follows, follows_viewer) = match viewer {
             Some(v) if v.user_id != user_id => {
                 let (following, followers) = self

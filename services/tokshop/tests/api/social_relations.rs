@@ -318,6 +318,18 @@ async fn profile_shows_counts(app: &TestApp) {
     assert_eq!(counts["products"], 2);
     assert_eq!(counts["posts"], 0);
 
+    // By username (`@name`, any letter case): the same profile; an unknown username is 404.
+    let by_name = app
+        .get("/api/v1/users/@BOOT_SHOP/social-profile", Some(&ben))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(by_name["user"]["id"], seller_id.as_str());
+    assert_eq!(by_name["counts"]["followers"], 2);
+    app.get("/api/v1/users/@nobody_here/social-profile", None)
+        .await
+        .expect_error(404, "user_not_found", None);
+
     let mine = profile(app, "me", Some(&ann)).await;
     assert_eq!(mine["user"]["id"], ann_id.as_str());
     assert_eq!(mine["user"]["is_seller"], false);
