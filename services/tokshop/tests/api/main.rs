@@ -18,6 +18,7 @@ mod orders;
 mod payments;
 mod search;
 mod shop;
+mod social_events;
 mod social_interactions;
 mod social_media;
 mod social_messages;
