@@ -174,21 +174,8 @@ impl TypedTool for ListComments {
         "Comments on a product or a post (or the replies to a comment), newest first.";
 
     async fn run(&self, ctx: &ToolContext, args: CommentsArgs) -> Result<Value, ToolError> {
-        let (product_id, post_id, parent_id) = (
-            some(&args.product_id),
-            some(&args.post_id),
-            some(&args.parent_id),
-        );
-        let named = [&product_id, &post_id, &parent_id]
-            .iter()
-            .filter(|s| !s.is_empty())
-            .count();
-        if named != 1 {
-            return Err(ToolError::invalid_arguments(
-                "give exactly one of product_id, post_id or parent_id",
-            )
-            .with_param("product_id"));
-        }
+        let (product_id, post_id, parent_id) =
+            one_target(&args.product_id, &args.post_id, &args.parent_id)?;
         let page = PageArgs {
             limit: args.limit,
             cursor: args.cursor,
@@ -215,13 +202,13 @@ impl TypedTool for ListComments {
     }
 }
 
-/// What a comment is on, checked: exactly one of a product, a post or a parent comment.
-fn target(args: &CommentArgs) -> Result<(String, String, String), ToolError> {
-    let (product_id, post_id, parent_id) = (
-        some(&args.product_id),
-        some(&args.post_id),
-        some(&args.parent_id),
-    );
+/// What a comment is (or comments are) on, checked: exactly one of a product, a post or a parent comment.
+fn one_target(
+    product_id: &Option<String>,
+    post_id: &Option<String>,
+    parent_id: &Option<String>,
+) -> Result<(String, String, String), ToolError> {
+    let (product_id, post_id, parent_id) = (some(product_id), some(post_id), some(parent_id));
     let named = [&product_id, &post_id, &parent_id]
         .iter()
         .filter(|s| !s.is_empty())
@@ -233,6 +220,11 @@ fn target(args: &CommentArgs) -> Result<(String, String, String), ToolError> {
         .with_param("product_id"));
     }
     Ok((product_id, post_id, parent_id))
+}
+
+/// What a new comment is on.
+fn target(args: &CommentArgs) -> Result<(String, String, String), ToolError> {
+    one_target(&args.product_id, &args.post_id, &args.parent_id)
 }
 
 #[async_trait::async_trait]
