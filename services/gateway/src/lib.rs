@@ -76,8 +76,6 @@ pub fn router(deps: GatewayDeps) -> anyhow::Result<Router> {
         .context("serializing the OpenAPI document")?
         .into();
 
-    let timeout = (gateway.request_timeout_secs > 0)
-        .then(|| Duration::from_secs(gateway.request_timeout_secs));
     let middleware = ServiceBuilder::new()
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
@@ -92,7 +90,10 @@ pub fn router(deps: GatewayDeps) -> anyhow::Result<Router> {
         .layer(from_fn(middleware::json_errors))
         .layer(from_fn_with_state(state.metrics.clone(), metrics::track))
         .layer(from_fn_with_state(state.limiter.clone(), ratelimit::limit))
-        .layer(from_fn_with_state(timeout, middleware::deadline))
+        .layer(from_fn_with_state(
+            middleware::Deadlines::new(&gateway),
+            middleware::deadline,
+        ))
         .layer(from_fn_with_state(state.clone(), idempotency::layer))
         .layer(from_fn_with_state(body_limits, routes::media::limit_body))
         .layer(DefaultBodyLimit::max(gateway.body_limit_bytes));

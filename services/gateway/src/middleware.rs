@@ -13,12 +13,34 @@ use axum::{
 
 use crate::error::ApiError;
 
-/// Fails a request that takes longer than the deadline with a 504 JSON error.
+/// How long a request may take until its response starts: uploads have their own, longer deadline.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadlines {
+    pub default: Option<Duration>,
+    pub upload: Option<Duration>,
+}
+
+impl Deadlines {
+    pub fn new(settings: &tokshop_platform::config::GatewaySettings) -> Self {
+        let secs = |s: u64| (s > 0).then(|| Duration::from_secs(s));
+        Self {
+            default: secs(settings.request_timeout_secs),
+            upload: secs(settings.upload_timeout_secs),
+        }
+    }
+}
+
+/// Fails a request that takes longer than its deadline with a 504 JSON error.
 pub async fn deadline(
-    State(limit): State<Option<Duration>>,
+    State(deadlines): State<Deadlines>,
     request: Request,
     next: Next,
 ) -> Response {
+    let limit = if crate::routes::media::BodyLimits::is_upload(&request) {
+        deadlines.upload
+    } else {
+        deadlines.default
+    };
     let Some(limit) = limit else {
         return next.run(request).await;
     };

@@ -98,7 +98,10 @@ pub struct GatewaySettings {
     /// Sustained requests per second allowed per client address; 0 disables the limit.
     pub rate_limit_per_second: u32,
     pub rate_limit_burst: u32,
+    /// Longest a request may take until its response starts; 0 disables the deadline.
     pub request_timeout_secs: u64,
+    /// The same for media uploads, whose response starts only once the whole file has arrived.
+    pub upload_timeout_secs: u64,
     /// Largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
 }
@@ -111,6 +114,7 @@ impl Default for GatewaySettings {
             rate_limit_per_second: 50,
             rate_limit_burst: 100,
             request_timeout_secs: 30,
+            upload_timeout_secs: 600,
             body_limit_bytes: 1024 * 1024,
         }
     }

@@ -41,6 +41,19 @@ mod small_json_limit {
     );
 }
 
+/// A request deadline of one second, and the uploads' own, longer one.
+mod slow_upload {
+    use super::upload_slower_than_the_request_deadline_succeeds;
+
+    crate::on_both_databases!(
+        with |s| {
+            s.gateway.request_timeout_secs = 1;
+            s.gateway.upload_timeout_secs = 30;
+        };
+        upload_slower_than_the_request_deadline_succeeds,
+    );
+}
+
 /// Uploads without ffmpeg: the cover is the built-in placeholder and posts say so.
 mod without_ffmpeg {
     use super::*;
@@ -488,4 +501,28 @@ async fn upload_with_idempotency_key_streams_past_the_json_limit(app: &TestApp) 
     app.post("/api/v1/posts", Some(&token), json!({"text": big}))
         .await
         .expect(413);
+}
+
+/// A file that takes longer to arrive than the request deadline still uploads: the response of an upload starts
+/// only once the whole file is in, so uploads have their own deadline.
+async fn upload_slower_than_the_request_deadline_succeeds(app: &TestApp) {
+    let token = app.buyer("sam").await;
+    let file = png(40_000, 3);
+    let pieces: Vec<Vec<u8>> = file.chunks(10_000).map(<[u8]>::to_vec).collect();
+    let slow = futures::StreamExt::then(tokio_stream::iter(pieces), |piece| async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        Ok::<_, std::io::Error>(piece)
+    });
+    let response = app
+        .client
+        .post(format!("{}/api/v1/media", app.base))
+        .bearer_auth(&token)
+        .header("content-type", "image/png")
+        .body(reqwest::Body::wrap_stream(slow))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["size"], 40_000);
 }
