@@ -3,97 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use serde_json::{Value, json};
-use tokshop_agent::model::{
-    ChatMessage, ChatModel, ModelRequest, ModelResponse, ToolCall, ToolSpec,
-};
+use tokshop_agent::model::{ChatModel, ToolSpec};
 use tokshop_agent::rules::RulePlanner;
 
-/// A conversation under construction.
-#[derive(Default, Clone)]
-struct Convo {
-    messages: Vec<ChatMessage>,
-    calls: usize,
-}
-
-impl Convo {
-    fn new() -> Self {
-        Self::default()
-    }
-
-    fn user(mut self, text: &str) -> Self {
-        self.messages.push(ChatMessage::user(text));
-        self
-    }
-
-    fn assistant(mut self, text: &str) -> Self {
-        self.messages.push(ChatMessage::assistant(text, Vec::new()));
-        self
-    }
-
-    /// An assistant call of `name` and its result.
-    fn tool(mut self, name: &str, args: Value, result: Value) -> Self {
-        self.calls += 1;
-        let call = ToolCall {
-            id: format!("c{}", self.calls),
-            name: name.to_owned(),
-            arguments: args,
-        };
-        self.messages
-            .push(ChatMessage::assistant("", vec![call.clone()]));
-        self.messages.push(ChatMessage::tool(&call, &result));
-        self
-    }
-
-    /// An action the shopper approved, as the agent records it.
-    fn approved(mut self, name: &str, args: Value, result: Value) -> Self {
-        let call = ToolCall {
-            id: "confirm_pa_1".to_owned(),
-            name: name.to_owned(),
-            arguments: args,
-        };
-        self.messages
-            .push(ChatMessage::assistant("", vec![call.clone()]));
-        self.messages.push(ChatMessage::tool(&call, &result));
-        self
-    }
-
-    fn request(&self) -> ModelRequest {
-        ModelRequest {
-            system: "You are the tokshop shopping assistant.".to_owned(),
-            messages: self.messages.clone(),
-            tools: Vec::new(),
-            max_output_tokens: None,
-        }
-    }
-
-    fn respond(&self) -> ModelResponse {
-        RulePlanner.respond(&self.request())
-    }
-}
-
-/// The single call of a response, as (name, arguments).
-fn one_call(response: &ModelResponse) -> (&str, &Value) {
-    assert_eq!(
-        response.tool_calls.len(),
-        1,
-        "expected one call, got {:?} / {:?}",
-        response.tool_calls,
-        response.text
-    );
-    let call = &response.tool_calls[0];
-    (call.name.as_str(), &call.arguments)
-}
-
-fn reply(response: &ModelResponse) -> &str {
-    assert!(
-        response.tool_calls.is_empty(),
-        "expected a reply, got calls {:?}",
-        response.tool_calls
-    );
-    assert_eq!(response.finish_reason, "stop");
-    &response.text
-}
+use support::{Convo, one_call, reply};
 
 fn has_chinese(text: &str) -> bool {
     text.chars().any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c))

@@ -4,84 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use serde_json::{Value, json};
-use tokshop_agent::model::{ChatMessage, ModelRequest, ModelResponse, ToolCall};
-use tokshop_agent::rules::RulePlanner;
 
-#[derive(Default, Clone)]
-struct Convo {
-    messages: Vec<ChatMessage>,
-    calls: usize,
-}
-
-impl Convo {
-    fn new() -> Self {
-        Self::default()
-    }
-
-    fn user(mut self, text: &str) -> Self {
-        self.messages.push(ChatMessage::user(text));
-        self
-    }
-
-    fn assistant(mut self, text: &str) -> Self {
-        self.messages.push(ChatMessage::assistant(text, Vec::new()));
-        self
-    }
-
-    fn push(mut self, id: String, name: &str, args: Value, result: Value) -> Self {
-        let call = ToolCall {
-            id,
-            name: name.to_owned(),
-            arguments: args,
-        };
-        self.messages
-            .push(ChatMessage::assistant("", vec![call.clone()]));
-        self.messages.push(ChatMessage::tool(&call, &result));
-        self
-    }
-
-    fn tool(mut self, name: &str, args: Value, result: Value) -> Self {
-        self.calls += 1;
-        let id = format!("c{}", self.calls);
-        self.push(id, name, args, result)
-    }
-
-    /// An action the shopper approved, as the agent records it.
-    fn approved(self, name: &str, args: Value, result: Value) -> Self {
-        self.push("confirm_pa_1".to_owned(), name, args, result)
-    }
-
-    fn respond(&self) -> ModelResponse {
-        RulePlanner.respond(&ModelRequest {
-            system: "You are the tokshop shopping assistant.".to_owned(),
-            messages: self.messages.clone(),
-            tools: Vec::new(),
-            max_output_tokens: None,
-        })
-    }
-}
-
-fn one_call(response: &ModelResponse) -> (&str, &Value) {
-    assert_eq!(
-        response.tool_calls.len(),
-        1,
-        "expected one call, got {:?} / {:?}",
-        response.tool_calls,
-        response.text
-    );
-    let call = &response.tool_calls[0];
-    (call.name.as_str(), &call.arguments)
-}
-
-fn reply(response: &ModelResponse) -> &str {
-    assert!(
-        response.tool_calls.is_empty(),
-        "expected a reply, got calls {:?}",
-        response.tool_calls
-    );
-    &response.text
-}
+use support::{Convo, one_call, reply};
 
 fn pending(summary: &str) -> Value {
     json!({"status": "confirmation_required", "pending_action_id": "pa_1", "summary": summary,
