@@ -21,6 +21,19 @@ const DEFAULT_PAGE: i64 = 20;
 const MAX_PAGE: i64 = 100;
 const MAX_VARIANT_LOOKUP: usize = 100;
 
+/// The ids of a batch lookup without repeats, in the order asked; more than [`MAX_VARIANT_LOOKUP`] is refused.
+fn lookup_ids(mut ids: Vec<String>) -> ServiceResult<Vec<String>> {
+    if ids.len() > MAX_VARIANT_LOOKUP {
+        return Err(ServiceError::invalid(
+            "ids",
+            format!("at most {MAX_VARIANT_LOOKUP} ids per call"),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
+    Ok(ids)
+}
+
 #[derive(Clone, Debug)]
 pub struct CatalogApi {
     store: Store,
@@ -429,15 +442,7 @@ impl CatalogService for CatalogApi {
         request: Request<pb::GetProductCardsRequest>,
     ) -> Reply<pb::GetProductCardsResponse> {
         let result = async {
-            let mut ids = request.into_inner().ids;
-            if ids.len() > MAX_VARIANT_LOOKUP {
-                return Err(ServiceError::invalid(
-                    "ids",
-                    format!("at most {MAX_VARIANT_LOOKUP} ids per call"),
-                ));
-            }
-            let mut seen = std::collections::HashSet::new();
-            ids.retain(|id| seen.insert(id.clone()));
+            let ids = lookup_ids(request.into_inner().ids)?;
             let mut rows: std::collections::HashMap<String, _> = self
                 .store
                 .product_cards(&ids)
@@ -488,15 +493,7 @@ impl CatalogService for CatalogApi {
         request: Request<pb::GetVariantsRequest>,
     ) -> Reply<pb::GetVariantsResponse> {
         let result = async {
-            let mut ids = request.into_inner().ids;
-            if ids.len() > MAX_VARIANT_LOOKUP {
-                return Err(ServiceError::invalid(
-                    "ids",
-                    format!("at most {MAX_VARIANT_LOOKUP} ids per call"),
-                ));
-            }
-            let mut seen = std::collections::HashSet::new();
-            ids.retain(|id| seen.insert(id.clone()));
+            let ids = lookup_ids(request.into_inner().ids)?;
             let mut rows: std::collections::HashMap<String, _> = self
                 .store
                 .variant_details(&ids)
