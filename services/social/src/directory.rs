@@ -209,6 +209,14 @@ impl Directory {
     }
 }
 
+/// The card of a user the identity service no longer knows: the id alone, so the entry still shows.
+pub fn unknown_user(id: &str) -> pb::UserCard {
+    pb::UserCard {
+        id: id.to_owned(),
+        ..Default::default()
+    }
+}
+
 /// A profile as a card, without relation flags.
 pub fn card_of(profile: PublicProfile) -> pb::UserCard {
     pb::UserCard {

@@ -15,6 +15,7 @@ use tonic::Request;
 
 use crate::{
     Social, counts,
+    directory::unknown_user,
     page::{self, Cursor},
 };
 use store::{CommentRow, Store, Target, Thread};
@@ -53,7 +54,8 @@ impl InteractionApi {
         let post_id = required("post_id", &req.post_id)?;
         let (changed, like_count) = self.store.set_like(&post_id, &caller.user_id, like).await?;
         Ok(pb::LikeState {
-            liked: self.store.liked(&post_id, &caller.user_id).await?,
+            // After the call the post is liked exactly when the caller asked it to be.
+            liked: like,
             post_id,
             like_count,
             changed,
@@ -75,7 +77,7 @@ impl InteractionApi {
             .set_favorite(&product_id, &caller.user_id, favorite)
             .await?;
         Ok(pb::FavoriteState {
-            favorited: self.store.favorited(&product_id, &caller.user_id).await?,
+            favorited: favorite,
             product_id,
             favorite_count,
             changed,
@@ -116,8 +118,9 @@ impl InteractionApi {
         })
     }
 
-    /// Where a new comment goes: its parent's product or post for a reply, else exactly one of the two.
-    async fn target(&self, req: &pb::AddCommentRequest) -> ServiceResult<Target> {
+    /// Where a new comment goes (its parent's product or post for a reply, else exactly one of the two), and the
+    /// seller of that product, who may delete it.
+    async fn target(&self, req: &pb::AddCommentRequest) -> ServiceResult<(Target, Option<String>)> {
         let parent_id = req.parent_id.trim();
         if !parent_id.is_empty() {
             let parent = self
@@ -131,22 +134,23 @@ impl InteractionApi {
                     "replies go one level deep: reply to the top-level comment instead",
                 ));
             }
-            return Ok(Target {
+            let seller = self.seller_of(&parent.product_id).await?;
+            let target = Target {
                 product_id: parent.product_id,
                 post_id: parent.post_id,
                 parent_id: parent.id,
-            });
+            };
+            return Ok((target, seller));
         }
         let product_id = req.product_id.trim();
         let post_id = req.post_id.trim();
-        match (product_id.is_empty(), post_id.is_empty()) {
-            (false, true) => {
-                self.social.directory.product(product_id).await?;
-            }
+        let seller = match (product_id.is_empty(), post_id.is_empty()) {
+            (false, true) => Some(self.social.directory.product(product_id).await?.seller_id),
             (true, false) => {
                 if !self.store.post_exists(post_id).await? {
                     return Err(ServiceError::not_found("post"));
                 }
+                None
             }
             _ => {
                 return Err(ServiceError::invalid(
@@ -154,12 +158,13 @@ impl InteractionApi {
                     "comment on exactly one of a product, a post or a comment (parent_id)",
                 ));
             }
-        }
-        Ok(Target {
+        };
+        let target = Target {
             product_id: product_id.to_owned(),
             post_id: post_id.to_owned(),
             parent_id: String::new(),
-        })
+        };
+        Ok((target, seller))
     }
 
     /// The seller of the product a comment is on, if it is on a product the catalog still knows.
@@ -195,12 +200,12 @@ impl InteractionApi {
                 let deletable =
                     viewer_id.is_some_and(|v| v == r.author_id || seller.is_some_and(|s| s == v));
                 pb::Comment {
-                    author: Some(cards.get(&r.author_id).cloned().unwrap_or_else(|| {
-                        pb::UserCard {
-                            id: r.author_id.clone(),
-                            ..Default::default()
-                        }
-                    })),
+                    author: Some(
+                        cards
+                            .get(&r.author_id)
+                            .cloned()
+                            .unwrap_or_else(|| unknown_user(&r.author_id)),
+                    ),
                     id: r.id,
                     product_id: r.product_id,
                     post_id: r.post_id,
@@ -223,12 +228,11 @@ impl InteractionApi {
             .social
             .policy
             .check("text", &req.text, 1, MAX_COMMENT)?;
-        let target = self.target(&req).await?;
+        let (target, seller) = self.target(&req).await?;
         let row = self
             .store
             .add_comment(&target, &caller.user_id, &text, req.request_id.trim())
             .await?;
-        let seller = self.seller_of(&row.product_id).await?;
         let mut shown = self
             .shown(Some(caller), vec![row], seller.as_deref())
             .await?;

@@ -143,28 +143,6 @@ impl Store {
         Ok((changed, count.map_or(0, |(n,)| n)))
     }
 
-    /// Whether `user_id` has liked `post_id`.
-    pub async fn liked(&self, post_id: &str, user_id: &str) -> ServiceResult<bool> {
-        let row: Option<(i64,)> =
-            sqlx::query_as("SELECT 1 FROM post_likes WHERE post_id = $1 AND user_id = $2")
-                .bind(post_id)
-                .bind(user_id)
-                .fetch_optional(self.db.pool())
-                .await?;
-        Ok(row.is_some())
-    }
-
-    /// Whether `user_id` has favorited `product_id`.
-    pub async fn favorited(&self, product_id: &str, user_id: &str) -> ServiceResult<bool> {
-        let row: Option<(i64,)> =
-            sqlx::query_as("SELECT 1 FROM favorites WHERE user_id = $1 AND product_id = $2")
-                .bind(user_id)
-                .bind(product_id)
-                .fetch_optional(self.db.pool())
-                .await?;
-        Ok(row.is_some())
-    }
-
     /// One page (`limit + 1` rows) of a user's favorites, newest first.
     pub async fn favorites(
         &self,

@@ -26,6 +26,7 @@ use self::{
 };
 use crate::{
     Social,
+    directory::unknown_user,
     page::{self, Cursor},
 };
 
@@ -123,10 +124,7 @@ impl MessagesApi {
             .zip(others)
             .map(|(message, other)| pb::Conversation {
                 // A user who has since gone still shows by id.
-                with: Some(cards.remove(&other).unwrap_or(pb::UserCard {
-                    id: other,
-                    ..Default::default()
-                })),
+                with: Some(cards.remove(&other).unwrap_or_else(|| unknown_user(&other))),
                 last_message: Some(message.into()),
             })
             .collect())

@@ -7,7 +7,7 @@ use tokshop_platform::ServiceResult;
 use tokshop_proto::social as pb;
 
 use super::store::{MediaRow, PostRow, Store};
-use crate::{Social, media::PLACEHOLDER_ID};
+use crate::{Social, directory::unknown_user, media::PLACEHOLDER_ID};
 
 /// The gateway path of a media object.
 pub fn media_url(id: &str) -> String {
@@ -77,10 +77,7 @@ pub async fn views(
             let author = cards
                 .get(&row.author_id)
                 .cloned()
-                .unwrap_or_else(|| pb::UserCard {
-                    id: row.author_id.clone(),
-                    ..Default::default()
-                });
+                .unwrap_or_else(|| unknown_user(&row.author_id));
             pb::Post {
                 author: Some(author),
                 media: row

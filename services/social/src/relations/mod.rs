@@ -62,7 +62,8 @@ impl RelationApi {
             .store
             .set_follow(&caller.user_id, target, follow)
             .await?;
-        let following = self.store.follows(&caller.user_id, target).await?;
+        // After the call the caller follows `target` exactly when they asked to.
+        let following = follow;
         let followed_by = self.store.follows(target, &caller.user_id).await?;
         let followers = self.store.counts(target).await?.followers;
         Ok(pb::Relation {
