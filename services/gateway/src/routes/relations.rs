@@ -221,7 +221,7 @@ async fn friends(
 
 /// A user's public profile with following, follower, friend, post, product, like and favorite counts.
 #[utoipa::path(get, path = "/api/v1/users/{id}/social-profile", tag = "social",
-    params(("id" = String, Path, description = "User id, or `me`")),
+    params(("id" = String, Path, description = "User id, `me`, or `@username`")),
     responses((status = 200, description = "The profile", body = SocialProfile),
         (status = 404, description = "No such user", body = ErrorBody)))]
 async fn social_profile(
