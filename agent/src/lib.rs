@@ -4,8 +4,9 @@
 use tokshop_platform::{db::Migrations, migrations};
 
 /// The agent's tables (conversations, messages, pending actions, trace steps).
-pub const MIGRATIONS: Migrations = migrations!(1 => "0001_init");
+pub const MIGRATIONS: Migrations = migrations!(1 => "0001_init", 2 => "0002_bound_approvals");
 
+pub mod approval;
 pub mod model;
 pub mod openai;
 pub mod prompt;

@@ -1,8 +1,11 @@
 //! The ReAct loop and the confirmation guard. A turn: the shopper's message (or their yes/no to the one action
 //! waiting), then model call -> tool calls (run in parallel) -> results -> model, until a final answer or a
-//! limit. Consequential tools never run when the model calls them: the guard stores a pending action with frozen
-//! arguments and a summary, and only the shopper's approval (an explicit call, or an affirmative next message when
-//! exactly one action waits) runs it. Nothing the model writes and nothing inside a tool result can approve.
+//! limit. Consequential tools never run when the model calls them: the guard freezes the call's concrete effect
+//! from live state, renders its summary in the conversation's language, stores it with a digest, and supersedes
+//! older proposals. Only the shopper's approval runs it: the confirmation endpoint naming the digest, or a message
+//! that is nothing but an affirmation, right after the proposal, with exactly one action waiting. At approval the
+//! effect is computed again from live state; if its digest differs nothing runs and the shopper is asked again,
+//! shown what changed. Nothing the model writes and nothing inside a tool result can approve.
 
 use std::{
     sync::Arc,
@@ -17,10 +20,12 @@ use tokshop_tools::{Clients, Registry, ToolContext, ToolError};
 use tracing::Instrument;
 
 use crate::{
+    approval::{Reply, classify},
     model::{ChatMessage, ChatModel, ModelRequest, Role, ToolCall, ToolSpec, Usage},
     prompt,
-    store::{Conversation, PendingAction, Step, Store},
+    store::{Conversation, NewPending, PendingAction, Step, Store},
 };
+use tokshop_tools::{Lang, guard::canonical};
 
 /// Bounds on one turn; reaching one ends the turn with an explanation instead of an error.
 #[derive(Debug, Clone, Copy)]
@@ -64,8 +69,21 @@ pub enum AgentEvent {
     ConfirmationRequired {
         pending_action_id: String,
         tool: String,
+        /// Rendered by the server from the frozen effect, in the conversation's language.
         summary: String,
+        /// What an approval through the confirmation endpoint names.
+        digest: String,
         expires_at_ms: i64,
+    },
+    /// How an action the shopper decided on ended: approved (it ran), failed (with the reason), rejected, or
+    /// changed (live state moved; a new confirmation follows).
+    ActionResult {
+        pending_action_id: String,
+        tool: String,
+        status: String,
+        reason: String,
+        /// What happened, for the shopper, in the conversation's language.
+        message: String,
     },
     Done {
         reply: String,
@@ -94,8 +112,15 @@ pub struct Caller {
 #[derive(Debug, Clone, Serialize)]
 pub struct Decision {
     pub pending_action_id: String,
+    /// approved, failed, rejected or changed.
     pub status: String,
     pub result: Value,
+    /// Why it failed or changed.
+    pub reason: String,
+    /// What happened, for the shopper.
+    pub message: String,
+    /// When live state had changed: the new proposal to approve instead.
+    pub replaced_by: Option<PendingAction>,
 }
 
 pub struct Agent {
@@ -109,60 +134,9 @@ pub struct Agent {
     limits: Limits,
 }
 
-const AFFIRMATIVE: &[&str] = &[
-    "yes",
-    "y",
-    "yeah",
-    "yep",
-    "sure",
-    "ok",
-    "okay",
-    "confirm",
-    "confirmed",
-    "go ahead",
-    "do it",
-    "approve",
-    "yes please",
-    "please do",
-    "是",
-    "是的",
-    "好",
-    "好的",
-    "确认",
-    "可以",
-    "行",
-    "没问题",
-    "对",
-];
-const NEGATIVE: &[&str] = &[
-    "no",
-    "n",
-    "nope",
-    "don't",
-    "do not",
-    "stop",
-    "reject",
-    "no thanks",
-    "不",
-    "不要",
-    "不用",
-    "算了",
-    "别",
-];
-
-/// "Yes!" -> Some(true), "no thanks." -> Some(false), anything else -> None.
-pub fn yes_or_no(text: &str) -> Option<bool> {
-    let cleaned: String = text
-        .trim()
-        .trim_matches(|c: char| c.is_ascii_punctuation() || "。！，？ ".contains(c))
-        .to_lowercase();
-    if AFFIRMATIVE.contains(&cleaned.as_str()) {
-        Some(true)
-    } else if NEGATIVE.contains(&cleaned.as_str()) {
-        Some(false)
-    } else {
-        None
-    }
+/// Whether `text`, said right after a proposal of `tool`, approves it.
+pub fn approves(text: &str, tool: &str) -> bool {
+    classify(text, tool) == Reply::Approve
 }
 
 fn emit(events: &UnboundedSender<AgentEvent>, event: AgentEvent) {
@@ -170,12 +144,12 @@ fn emit(events: &UnboundedSender<AgentEvent>, event: AgentEvent) {
     let _ = events.send(event);
 }
 
-/// The assistant call and tool result that record an approved (or rejected) action in the conversation.
+/// The assistant call and tool result that record a decided action in the conversation.
 fn decided_messages(action: &PendingAction, result: &Value) -> [ChatMessage; 2] {
     let call = ToolCall {
         id: format!("confirm_{}", action.id),
         name: action.tool.clone(),
-        arguments: serde_json::from_str(&action.arguments).unwrap_or(Value::Null),
+        arguments: action.arguments_value(),
     };
     [
         ChatMessage::assistant("", vec![call.clone()]),
@@ -186,8 +160,12 @@ fn decided_messages(action: &PendingAction, result: &Value) -> [ChatMessage; 2] 
 struct TurnState {
     turn: i64,
     step: i64,
+    /// Model calls so far in the turn: proposals of one round may wait together.
+    round: i64,
     usage: Usage,
     model_ms: i64,
+    /// The shopper's language this turn, for the summaries the server renders.
+    lang: Lang,
 }
 
 impl Agent {
@@ -278,17 +256,16 @@ impl Agent {
         let mut state = TurnState {
             turn,
             step: 0,
+            round: 0,
             usage: Usage::default(),
             model_ms: 0,
+            lang: Lang::of(text),
         };
         self.store
             .append(&conversation.id, turn, &[ChatMessage::user(text)])
             .await?;
-        // A plain yes or no answers the one action waiting, if exactly one is; otherwise it is an ordinary message.
-        let open = self.store.open_actions(&conversation.id).await?;
-        if let (Some(approve), [action]) = (yes_or_no(text), open.as_slice()) {
-            self.settle(caller, action, approve, turn, events).await?;
-        }
+        self.answer_in_words(caller, conversation, text, &mut state, events)
+            .await?;
         let mut steps = 0;
         loop {
             if steps >= self.limits.max_steps {
@@ -307,6 +284,7 @@ impl Agent {
                     .await;
             }
             steps += 1;
+            state.round += 1;
             let request = ModelRequest {
                 system: prompt::SYSTEM.to_owned(),
                 messages: self.store.messages(&conversation.id).await?,
@@ -347,7 +325,7 @@ impl Agent {
                 response
                     .tool_calls
                     .iter()
-                    .map(|call| self.run_call(caller, conversation, call, events)),
+                    .map(|call| self.run_call(caller, conversation, &state, call, events)),
             )
             .await;
             let mut messages = Vec::with_capacity(results.len());
@@ -510,6 +488,7 @@ impl Agent {
         &self,
         caller: &Caller,
         conversation: &Conversation,
+        state: &TurnState,
         call: &ToolCall,
         events: &UnboundedSender<AgentEvent>,
     ) -> (Value, i64, i64) {
@@ -533,7 +512,7 @@ impl Agent {
         let started_at_ms = now_ms();
         let clock = Instant::now();
         let result = self
-            .execute(caller, conversation, call, events)
+            .execute(caller, conversation, state, call, events)
             .instrument(span.clone())
             .await;
         if let Some(kind) = result.get("error").and_then(Value::as_str) {
@@ -556,6 +535,7 @@ impl Agent {
         &self,
         caller: &Caller,
         conversation: &Conversation,
+        state: &TurnState,
         call: &ToolCall,
         events: &UnboundedSender<AgentEvent>,
     ) -> Value {
@@ -576,112 +556,312 @@ impl Agent {
                 .await
                 .unwrap_or_else(|err| err.to_json());
         }
-        let summary = match tool.summarize(&ctx, &call.arguments).await {
-            Ok(summary) => summary,
-            Err(err) => return err.to_json(),
+        let proposed = Proposed {
+            tool: &call.name,
+            arguments: &call.arguments,
+            turn: state.turn,
+            round: state.round,
+            lang: state.lang,
         };
-        let ttl_ms = self.limits.pending_ttl_secs * 1000;
         match self
-            .store
-            .create_pending(
-                &conversation.id,
-                &caller.user_id,
-                &call.name,
-                &call.arguments,
-                &summary,
-                ttl_ms,
-            )
+            .propose(caller, &conversation.id, &proposed, events)
             .await
         {
-            Ok(action) => {
-                emit(
-                    events,
-                    AgentEvent::ConfirmationRequired {
-                        pending_action_id: action.id.clone(),
-                        tool: action.tool.clone(),
-                        summary: action.summary.clone(),
-                        expires_at_ms: action.expires_at_ms,
-                    },
-                );
-                json!({"status": "confirmation_required", "pending_action_id": action.id, "summary": action.summary,
-                       "expires_in_seconds": self.limits.pending_ttl_secs})
-            }
-            Err(err) => ToolError::new("internal", err.to_string()).to_json(),
+            Ok(action) => json!({
+                "status": "confirmation_required", "pending_action_id": action.id, "summary": action.summary,
+                "expires_in_seconds": self.limits.pending_ttl_secs,
+                "note": "Nothing has happened yet. Show the shopper this summary as it is; only their approval runs it.",
+            }),
+            Err(err) => err.to_json(),
         }
     }
 
-    /// Approves (runs) or rejects a pending action once, and records the outcome in the conversation.
+    /// Freezes a consequential call's effect from live state, renders its summary and stores the pending action
+    /// (superseding older ones). Nothing is stored when there is nothing to propose.
+    async fn propose(
+        &self,
+        caller: &Caller,
+        conversation_id: &str,
+        proposed: &Proposed<'_>,
+        events: &UnboundedSender<AgentEvent>,
+    ) -> Result<PendingAction, ToolError> {
+        let tool = self
+            .tools
+            .get(proposed.tool)
+            .ok_or_else(|| ToolError::new("unknown_tool", "that tool no longer exists"))?;
+        let ctx = self.context(caller, String::new());
+        let proposal = tool.propose(&ctx, proposed.arguments).await?;
+        let summary = tool.describe(&proposal.effect, proposed.lang)?;
+        let action = self
+            .store
+            .create_pending(NewPending {
+                conversation_id,
+                user_id: &caller.user_id,
+                tool: proposed.tool,
+                arguments: proposed.arguments,
+                effect: &proposal.effect,
+                digest: &proposal.digest,
+                summary: &summary,
+                language: proposed.lang.label(),
+                turn: proposed.turn,
+                round: proposed.round,
+                ttl_ms: self.limits.pending_ttl_secs * 1000,
+            })
+            .await
+            .map_err(|err| ToolError::new("internal", err.to_string()))?;
+        emit(
+            events,
+            AgentEvent::ConfirmationRequired {
+                pending_action_id: action.id.clone(),
+                tool: action.tool.clone(),
+                summary: action.summary.clone(),
+                digest: action.digest.clone(),
+                expires_at_ms: action.expires_at_ms,
+            },
+        );
+        Ok(action)
+    }
+
+    /// A message right after a proposal that is nothing but an affirmation approves it, when it is the only
+    /// action waiting; a rejection drops whatever waits. Anything else settles nothing.
+    async fn answer_in_words(
+        &self,
+        caller: &Caller,
+        conversation: &Conversation,
+        text: &str,
+        state: &mut TurnState,
+        events: &UnboundedSender<AgentEvent>,
+    ) -> ServiceResult<()> {
+        let open = self.store.open_actions(&conversation.id).await?;
+        let Some(last) = open.last() else {
+            return Ok(());
+        };
+        let settled = match classify(text, &last.tool) {
+            Reply::Approve if open.len() == 1 && last.turn == state.turn - 1 => vec![(last, true)],
+            Reply::Reject => open.iter().map(|a| (a, false)).collect(),
+            _ => Vec::new(),
+        };
+        for (action, approve) in settled {
+            match self
+                .settle(caller, action, approve, None, state.turn, events)
+                .await
+            {
+                // Decided a moment ago through the endpoint: this message is an ordinary one.
+                Ok(_) | Err(ServiceError::Conflict { .. }) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(())
+    }
+
+    /// Approves or rejects a pending action once, and records the outcome in the conversation and the trace.
+    /// An approval names the digest it saw (the endpoint) or the action itself (words); either way the effect is
+    /// recomputed from live state first, and only an unchanged effect is committed.
     async fn settle(
         &self,
         caller: &Caller,
         action: &PendingAction,
         approve: bool,
+        digest: Option<&str>,
         turn: i64,
         events: &UnboundedSender<AgentEvent>,
     ) -> ServiceResult<Decision> {
-        let status = if approve { "approved" } else { "rejected" };
-        if !self.store.decide(&action.id, status).await? {
+        if let Some(digest) = digest
+            && digest != action.digest
+        {
+            return Err(ServiceError::conflict_on(
+                "digest_mismatch",
+                "digest",
+                format!(
+                    "this approval names another version of the action; it now reads: {}",
+                    action.summary
+                ),
+            ));
+        }
+        let claim = if approve { "executing" } else { "rejected" };
+        if !self.store.decide(&action.id, claim).await? {
             let current = self
                 .store
                 .pending(&caller.user_id, &action.conversation_id, &action.id)
                 .await?;
-            let status = if current.status == "pending" {
-                "expired"
-            } else {
-                current.status.as_str()
-            };
             return Err(ServiceError::conflict_on(
                 "action_decided",
                 "pending_action_id",
-                format!("this action is {status}; nothing was done"),
+                format!(
+                    "this action is {}; nothing was done",
+                    current.current_status()
+                ),
             ));
         }
+        let lang = Lang::from_label(&action.language);
         let call_id = format!("confirm_{}", action.id);
-        let arguments: Value = serde_json::from_str(&action.arguments).unwrap_or(Value::Null);
         emit(
             events,
             AgentEvent::ToolCall {
                 id: call_id.clone(),
                 name: action.tool.clone(),
-                arguments: arguments.clone(),
+                arguments: action.effect_value(),
             },
         );
+        let started_at_ms = now_ms();
         let clock = Instant::now();
-        let result = if approve {
-            match self.tools.get(&action.tool) {
-                // The pending action's id is the request id, so even a retried service call acts once.
-                Some(tool) => tool
-                    .call(&self.context(caller, action.id.clone()), &arguments)
-                    .instrument(tracing::info_span!("execute_tool", otel.name = %format!("execute_tool {}", action.tool), gen_ai.tool.name = %action.tool, gen_ai.tool.call.id = %call_id))
-                    .await
-                    .unwrap_or_else(|err| err.to_json()),
-                None => ToolError::new("unknown_tool", "that tool no longer exists").to_json(),
-            }
+        let (outcome, replaced_by) = if approve {
+            self.execute_approved(caller, action, turn, events)
+                .instrument(tracing::info_span!("execute_tool", otel.name = %format!("execute_tool {}", action.tool), gen_ai.operation.name = "execute_tool", gen_ai.tool.name = %action.tool, gen_ai.tool.call.id = %call_id, gen_ai.conversation.id = %action.conversation_id))
+                .await
         } else {
-            json!({"status": "rejected", "message": "the shopper said no; nothing was done"})
+            (
+                Outcome {
+                    status: "rejected",
+                    result: json!({"status": "rejected", "message": "the shopper said no; nothing was done"}),
+                    reason: String::new(),
+                },
+                None,
+            )
         };
-        self.store.set_result(&action.id, &result).await?;
+        let replaced_id = replaced_by
+            .as_ref()
+            .map(|a| a.id.clone())
+            .unwrap_or_default();
+        if approve {
+            self.store
+                .finish_action(
+                    &action.id,
+                    outcome.status,
+                    &outcome.result,
+                    &outcome.reason,
+                    &replaced_id,
+                )
+                .await?;
+        }
+        let duration_ms = clock.elapsed().as_millis() as i64;
         emit(
             events,
             AgentEvent::ToolResult {
-                id: call_id,
+                id: call_id.clone(),
                 name: action.tool.clone(),
-                result: result.clone(),
-                duration_ms: clock.elapsed().as_millis() as i64,
+                result: outcome.result.clone(),
+                duration_ms,
             },
         );
+        let message = outcome_message(action, &outcome, replaced_by.as_ref(), lang);
+        emit(
+            events,
+            AgentEvent::ActionResult {
+                pending_action_id: action.id.clone(),
+                tool: action.tool.clone(),
+                status: outcome.status.to_owned(),
+                reason: outcome.reason.clone(),
+                message: message.clone(),
+            },
+        );
+        let step = Step {
+            turn,
+            step: 1000 + self.store.next_decision(&action.conversation_id, turn).await?,
+            kind: "decision".into(),
+            name: action.tool.clone(),
+            call_id,
+            started_at_ms,
+            duration_ms,
+            input_tokens: 0,
+            output_tokens: 0,
+            detail: json!({"pending_action_id": action.id, "digest": action.digest, "effect": action.effect_value(),
+                           "status": outcome.status, "reason": outcome.reason, "result": outcome.result,
+                           "replaced_by": replaced_id})
+            .to_string(),
+            outcome: outcome.status.to_owned(),
+        };
+        self.store
+            .record_step(&action.conversation_id, &step)
+            .await?;
+        let mut recorded = json!({"status": outcome.status, "result": outcome.result});
+        if !outcome.reason.is_empty() {
+            recorded["reason"] = json!(outcome.reason);
+        }
+        if let Some(new) = &replaced_by {
+            recorded["new_pending_action_id"] = json!(new.id);
+            recorded["new_summary"] = json!(new.summary);
+        }
         self.store
             .append(
                 &action.conversation_id,
                 turn,
-                &decided_messages(action, &result),
+                &decided_messages(action, &recorded),
             )
             .await?;
         Ok(Decision {
             pending_action_id: action.id.clone(),
-            status: status.to_owned(),
-            result,
+            status: outcome.status.to_owned(),
+            result: outcome.result,
+            reason: outcome.reason,
+            message,
+            replaced_by,
         })
+    }
+
+    /// Recomputes an approved action's effect from live state and commits it only when its digest is unchanged;
+    /// otherwise proposes the new effect in its place.
+    async fn execute_approved(
+        &self,
+        caller: &Caller,
+        action: &PendingAction,
+        turn: i64,
+        events: &UnboundedSender<AgentEvent>,
+    ) -> (Outcome, Option<PendingAction>) {
+        let failed = |err: ToolError| Outcome {
+            status: "failed",
+            reason: err.message.clone(),
+            result: err.to_json(),
+        };
+        let Some(tool) = self.tools.get(&action.tool) else {
+            return (
+                failed(ToolError::new("unknown_tool", "that tool no longer exists")),
+                None,
+            );
+        };
+        // The pending action's id is the request id, so even a retried service call acts once.
+        let ctx = self.context(caller, action.id.clone());
+        let arguments = action.arguments_value();
+        let live = match tool.propose(&ctx, &arguments).await {
+            Ok(live) => live,
+            Err(err) => return (failed(err), None),
+        };
+        if live.digest != action.digest {
+            let what = changes(&action.effect_value(), &live.effect);
+            let proposed = Proposed {
+                tool: &action.tool,
+                arguments: &arguments,
+                turn,
+                round: 0,
+                lang: Lang::from_label(&action.language),
+            };
+            return match self
+                .propose(caller, &action.conversation_id, &proposed, events)
+                .await
+            {
+                Ok(new) => (
+                    Outcome {
+                        status: "changed",
+                        reason: format!("changed since it was proposed: {what}"),
+                        result: json!({"status": "changed", "changed": what,
+                                       "message": "nothing was done; the shopper must approve the new summary"}),
+                    },
+                    Some(new),
+                ),
+                Err(err) => (failed(err), None),
+            };
+        }
+        match tool.commit(&ctx, &action.effect_value()).await {
+            Ok(result) => (
+                Outcome {
+                    status: "approved",
+                    reason: String::new(),
+                    result,
+                },
+                None,
+            ),
+            Err(err) => (failed(err), None),
+        }
     }
 
     /// The shopper's explicit decision on a pending action (`POST .../confirmations/{id}`).
@@ -691,6 +871,7 @@ impl Agent {
         conversation_id: &str,
         pending_id: &str,
         approve: bool,
+        digest: Option<&str>,
         events: &UnboundedSender<AgentEvent>,
     ) -> ServiceResult<Decision> {
         let conversation = self.store.get(&caller.user_id, conversation_id).await?;
@@ -698,8 +879,18 @@ impl Agent {
             .store
             .pending(&caller.user_id, &conversation.id, pending_id)
             .await?;
-        self.settle(caller, &action, approve, conversation.turns, events)
-            .await
+        let decision = self
+            .settle(caller, &action, approve, digest, conversation.turns, events)
+            .await?;
+        // No model turn follows a decision made outside the chat: the server's own words tell the shopper.
+        self.store
+            .append(
+                &conversation.id,
+                conversation.turns,
+                &[ChatMessage::assistant(&decision.message, Vec::new())],
+            )
+            .await?;
+        Ok(decision)
     }
 
     async fn finish(
@@ -754,5 +945,132 @@ pub fn is_visible(message: &ChatMessage) -> bool {
         Role::User => true,
         Role::Assistant => !message.content.is_empty(),
         Role::Tool => false,
+    }
+}
+
+/// A consequential call about to be proposed.
+struct Proposed<'a> {
+    tool: &'a str,
+    arguments: &'a Value,
+    turn: i64,
+    round: i64,
+    lang: Lang,
+}
+
+/// How a decided action ended.
+struct Outcome {
+    status: &'static str,
+    result: Value,
+    reason: String,
+}
+
+/// What changed between two effects, field by field: "total.minor: 6490 -> 6990".
+pub fn changes(before: &Value, after: &Value) -> String {
+    let mut out = Vec::new();
+    diff("", before, after, &mut out);
+    if out.is_empty() {
+        "the action".to_owned()
+    } else {
+        out.join("; ")
+    }
+}
+
+fn diff(path: &str, before: &Value, after: &Value, out: &mut Vec<String>) {
+    if before == after {
+        return;
+    }
+    match (before, after) {
+        (Value::Object(a), Value::Object(b)) if is_amount(before) && is_amount(after) => {
+            let text = |m: &serde_json::Map<String, Value>| {
+                tokshop_platform::money::format(
+                    m.get("minor").and_then(Value::as_i64).unwrap_or(0),
+                    m.get("currency").and_then(Value::as_str).unwrap_or(""),
+                )
+            };
+            out.push(format!("{path}: {} -> {}", text(a), text(b)));
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for key in keys {
+                let at = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                diff(
+                    &at,
+                    a.get(key.as_str()).unwrap_or(&Value::Null),
+                    b.get(key.as_str()).unwrap_or(&Value::Null),
+                    out,
+                );
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            for (i, (x, y)) in a.iter().zip(b).enumerate() {
+                diff(&format!("{path}[{i}]"), x, y, out);
+            }
+        }
+        _ => out.push(format!(
+            "{path}: {} -> {}",
+            canonical(before),
+            canonical(after)
+        )),
+    }
+}
+
+fn is_amount(value: &Value) -> bool {
+    value.get("minor").is_some_and(Value::is_i64) && value.get("currency").is_some()
+}
+
+/// What the shopper is told about a decided action, in their language.
+fn outcome_message(
+    action: &PendingAction,
+    outcome: &Outcome,
+    replaced_by: Option<&PendingAction>,
+    lang: Lang,
+) -> String {
+    let code = outcome
+        .result
+        .get("error")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let next = match (code, lang) {
+        ("card_declined" | "insufficient_funds", Lang::En) => {
+            " Pay with another method, such as your wallet?"
+        }
+        ("card_declined" | "insufficient_funds", Lang::Zh) => " 要换一种方式付款吗，比如钱包？",
+        ("out_of_stock", Lang::En) => " Choose fewer units or another variant?",
+        ("out_of_stock", Lang::Zh) => " 要减少数量或换一个款式吗？",
+        ("address_required", Lang::En) => " Tell me the shipping address to add first.",
+        ("address_required", Lang::Zh) => " 请先告诉我收货地址。",
+        (_, Lang::En) => " Nothing was done.",
+        (_, Lang::Zh) => " 未做任何操作。",
+    };
+    match (outcome.status, lang) {
+        ("approved", Lang::En) => format!("Done: {}", action.summary),
+        ("approved", Lang::Zh) => format!("已完成：{}", action.summary),
+        ("rejected", Lang::En) => "OK, I won't do that. Nothing was done.".to_owned(),
+        ("rejected", Lang::Zh) => "好的，已取消，未做任何操作。".to_owned(),
+        ("changed", Lang::En) => format!(
+            "Nothing was done: this changed since you were asked ({}). Now it would be: {} Approve this instead?",
+            outcome
+                .reason
+                .trim_start_matches("changed since it was proposed: "),
+            replaced_by.map(|a| a.summary.as_str()).unwrap_or("")
+        ),
+        ("changed", Lang::Zh) => format!(
+            "未做任何操作：内容在你确认前有变化（{}）。现在是：{} 要确认这个吗？",
+            outcome
+                .reason
+                .trim_start_matches("changed since it was proposed: "),
+            replaced_by.map(|a| a.summary.as_str()).unwrap_or("")
+        ),
+        (_, Lang::En) => format!(
+            "That did not go through: {}.{next}",
+            outcome.reason.trim_end_matches('.')
+        ),
+        (_, Lang::Zh) => format!("没有成功：{}。{next}", outcome.reason.trim_end_matches('.')),
     }
 }

@@ -31,6 +31,8 @@ struct MessageRow {
     tool_name: String,
 }
 
+/// A consequential action the agent proposed, frozen: the tool, the model's arguments, the concrete effect
+/// (canonical JSON) with its digest, and the summary the server rendered from it.
 #[derive(Debug, Clone, FromRow, Serialize)]
 pub struct PendingAction {
     pub id: String,
@@ -40,14 +42,65 @@ pub struct PendingAction {
     pub tool: String,
     #[serde(skip)]
     pub arguments: String,
+    #[serde(skip)]
+    pub effect: String,
+    /// SHA-256 of the tool name and the canonical effect: what an approval names.
+    pub digest: String,
     pub summary: String,
-    /// pending, approved, rejected or expired.
+    /// pending, executing, approved (ran), failed (ran and failed, or could no longer run), rejected,
+    /// superseded (a newer proposal replaced it), changed (live state moved; see `replaced_by`) or expired.
     pub status: String,
     #[serde(skip)]
     pub result: String,
+    /// Why it failed or changed.
+    pub reason: String,
+    /// The proposal that replaced it after live state changed.
+    pub replaced_by: String,
+    /// The turn (and model round within it) that proposed it.
+    pub turn: i64,
+    #[serde(skip)]
+    pub round: i64,
+    /// The language its summary is in (`en`, `zh`).
+    pub language: String,
     pub created_at_ms: i64,
     pub expires_at_ms: i64,
     pub decided_at_ms: i64,
+}
+
+impl PendingAction {
+    /// The frozen effect as JSON.
+    pub fn effect_value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.effect).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The model's arguments as JSON.
+    pub fn arguments_value(&self) -> serde_json::Value {
+        serde_json::from_str(&self.arguments).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Its status as the shopper should read it: a pending action past its time is expired.
+    pub fn current_status(&self) -> &str {
+        if self.status == "pending" && self.expires_at_ms <= now_ms() {
+            "expired"
+        } else {
+            &self.status
+        }
+    }
+}
+
+/// A proposal about to become a pending action.
+pub struct NewPending<'a> {
+    pub conversation_id: &'a str,
+    pub user_id: &'a str,
+    pub tool: &'a str,
+    pub arguments: &'a serde_json::Value,
+    pub effect: &'a serde_json::Value,
+    pub digest: &'a str,
+    pub summary: &'a str,
+    pub language: &'a str,
+    pub turn: i64,
+    pub round: i64,
+    pub ttl_ms: i64,
 }
 
 /// One step of a turn, as traces show it.
@@ -55,7 +108,7 @@ pub struct PendingAction {
 pub struct Step {
     pub turn: i64,
     pub step: i64,
-    /// `model` or `tool`.
+    /// `model`, `tool` or `decision` (the shopper's approval or rejection of a pending action, and its outcome).
     pub kind: String,
     pub name: String,
     pub call_id: String,
@@ -71,8 +124,8 @@ pub struct Step {
 
 const CONVERSATION_COLUMNS: &str = "id, user_id, title, model, prompt_version, input_tokens, output_tokens, turns, \
      created_at_ms, updated_at_ms";
-const PENDING_COLUMNS: &str = "id, conversation_id, user_id, tool, arguments, summary, status, result, \
-     created_at_ms, expires_at_ms, decided_at_ms";
+const PENDING_COLUMNS: &str = "id, conversation_id, user_id, tool, arguments, effect, digest, summary, status, \
+     result, reason, replaced_by, turn, round, language, created_at_ms, expires_at_ms, decided_at_ms";
 
 fn role_name(role: Role) -> &'static str {
     match role {
@@ -267,54 +320,87 @@ impl Store {
         Ok(())
     }
 
+    /// The number of the next decision step of a turn (decisions are numbered from 1000 within their turn).
+    pub async fn next_decision(&self, conversation_id: &str, turn: i64) -> ServiceResult<i64> {
+        let (count,): (i64,) = sqlx::query_as(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM agent_steps WHERE conversation_id = $1 AND turn = $2 \
+             AND kind = 'decision'",
+        )
+        .bind(conversation_id)
+        .bind(turn)
+        .fetch_one(self.db.pool())
+        .await?;
+        Ok(count + 1)
+    }
+
     pub async fn steps(&self, conversation_id: &str) -> ServiceResult<Vec<Step>> {
         Ok(sqlx::query_as::<_, Step>(
             "SELECT turn, step, kind, name, call_id, started_at_ms, duration_ms, input_tokens, output_tokens, detail, \
-             outcome FROM agent_steps WHERE conversation_id = $1 ORDER BY turn, step",
+             outcome FROM agent_steps WHERE conversation_id = $1 ORDER BY turn, started_at_ms, step",
         )
         .bind(conversation_id)
         .fetch_all(self.db.pool())
         .await?)
     }
 
-    pub async fn create_pending(
-        &self,
-        conversation_id: &str,
-        user_id: &str,
-        tool: &str,
-        arguments: &serde_json::Value,
-        summary: &str,
-        ttl_ms: i64,
-    ) -> ServiceResult<PendingAction> {
+    /// Stores a proposal as a pending action. In the same transaction every older proposal of the conversation
+    /// still waiting is superseded: only the newest proposals (those of one model round) can be approved.
+    pub async fn create_pending(&self, new: NewPending<'_>) -> ServiceResult<PendingAction> {
         let now = now_ms();
         let action = PendingAction {
             id: new_id("pa"),
-            conversation_id: conversation_id.to_owned(),
-            user_id: user_id.to_owned(),
-            tool: tool.to_owned(),
-            arguments: arguments.to_string(),
-            summary: summary.to_owned(),
+            conversation_id: new.conversation_id.to_owned(),
+            user_id: new.user_id.to_owned(),
+            tool: new.tool.to_owned(),
+            arguments: new.arguments.to_string(),
+            effect: new.effect.to_string(),
+            digest: new.digest.to_owned(),
+            summary: new.summary.to_owned(),
             status: "pending".into(),
             result: String::new(),
+            reason: String::new(),
+            replaced_by: String::new(),
+            turn: new.turn,
+            round: new.round,
+            language: new.language.to_owned(),
             created_at_ms: now,
-            expires_at_ms: now + ttl_ms,
+            expires_at_ms: now + new.ttl_ms,
             decided_at_ms: 0,
         };
+        let mut tx = self.db.begin_write().await?;
         sqlx::query(
-            "INSERT INTO agent_pending_actions (id, conversation_id, user_id, tool, arguments, summary, status, \
-             created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "UPDATE agent_pending_actions SET status = 'superseded', decided_at_ms = $2, \
+             reason = 'a newer proposal replaced it' \
+             WHERE conversation_id = $1 AND status = 'pending' AND (turn < $3 OR (turn = $3 AND round < $4))",
+        )
+        .bind(new.conversation_id)
+        .bind(now)
+        .bind(new.turn)
+        .bind(new.round)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO agent_pending_actions (id, conversation_id, user_id, tool, arguments, effect, digest, \
+             summary, status, turn, round, language, created_at_ms, expires_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&action.id)
-        .bind(conversation_id)
-        .bind(user_id)
-        .bind(tool)
+        .bind(&action.conversation_id)
+        .bind(&action.user_id)
+        .bind(&action.tool)
         .bind(&action.arguments)
-        .bind(summary)
+        .bind(&action.effect)
+        .bind(&action.digest)
+        .bind(&action.summary)
         .bind(&action.status)
+        .bind(action.turn)
+        .bind(action.round)
+        .bind(&action.language)
         .bind(now)
         .bind(action.expires_at_ms)
-        .execute(self.db.pool())
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(action)
     }
 
@@ -354,7 +440,8 @@ impl Store {
             .await?)
     }
 
-    /// Moves a pending, unexpired action to `status`, once: false if it was decided (or expired) already.
+    /// Claims a pending, unexpired action for `status` (`executing` or `rejected`), once: false if it was decided,
+    /// superseded or expired already.
     pub async fn decide(&self, id: &str, status: &str) -> ServiceResult<bool> {
         let now = now_ms();
         let done = sqlx::query(
@@ -369,12 +456,26 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn set_result(&self, id: &str, result: &serde_json::Value) -> ServiceResult<()> {
-        sqlx::query("UPDATE agent_pending_actions SET result = $2 WHERE id = $1")
-            .bind(id)
-            .bind(result.to_string())
-            .execute(self.db.pool())
-            .await?;
+    /// Records how a claimed action ended: `approved` or `failed` (with the result and reason), or `changed`
+    /// (with the proposal that replaced it).
+    pub async fn finish_action(
+        &self,
+        id: &str,
+        status: &str,
+        result: &serde_json::Value,
+        reason: &str,
+        replaced_by: &str,
+    ) -> ServiceResult<()> {
+        sqlx::query(
+            "UPDATE agent_pending_actions SET status = $2, result = $3, reason = $4, replaced_by = $5 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(status)
+        .bind(result.to_string())
+        .bind(reason)
+        .bind(replaced_by)
+        .execute(self.db.pool())
+        .await?;
         Ok(())
     }
 }

@@ -762,6 +762,7 @@ async fn place_order(
                 cart_variant_ids: Vec::new(),
                 address_id: String::new(),
                 claimed_coupon_id: String::new(),
+                expected_total: None,
             },
             Some(&buyer),
         ))

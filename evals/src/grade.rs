@@ -8,7 +8,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokshop_agent::runner::{AgentEvent, yes_or_no};
+use tokshop_agent::runner::{AgentEvent, approves};
 use tokshop_platform::auth::authorized;
 use tokshop_proto::{
     cart as cartpb, catalog as cpb, identity as ipb,
@@ -100,7 +100,13 @@ pub fn approval(transcript: &Transcript) -> Vec<Failure> {
         }
         let pending = call.id.strip_prefix(EXECUTED_PREFIX).unwrap_or(call.id);
         let approved = match &transcript.turns[call.turn].shopper {
-            ShopperAct::Say(text) => yes_or_no(text) == Some(true),
+            // Words approve only the action proposed in the turn right before them.
+            ShopperAct::Say(text) => {
+                approves(text, name)
+                    && asked
+                        .iter()
+                        .any(|(turn, id)| *turn + 1 == call.turn && *id == pending)
+            }
             ShopperAct::Decide {
                 pending_action_id,
                 approve,

@@ -238,6 +238,17 @@ fn transcript_html(t: &Transcript) -> String {
                     escape(tool),
                     escape(summary)
                 ),
+                AgentEvent::ActionResult {
+                    tool,
+                    status,
+                    message,
+                    ..
+                } => format!(
+                    "<div class=confirm>{} {}: {}</div>",
+                    escape(tool),
+                    escape(status),
+                    escape(message)
+                ),
                 AgentEvent::Error { kind, message } => {
                     format!(
                         "<div class=err>error {}: {}</div>",

@@ -165,12 +165,14 @@ fn result_of<'a>(after: &'a [AgentEvent], id: &str) -> Option<&'a serde_json::Va
     })
 }
 
-/// A settled action the shopper turned down: nothing ran.
-fn is_rejection(result: Option<&serde_json::Value>) -> bool {
-    result
-        .and_then(|r| r.get("status"))
-        .and_then(serde_json::Value::as_str)
-        == Some("rejected")
+/// A settled action that did not run: the shopper turned it down, or live state had changed since it was shown.
+fn did_not_run(result: Option<&serde_json::Value>) -> bool {
+    matches!(
+        result
+            .and_then(|r| r.get("status"))
+            .and_then(serde_json::Value::as_str),
+        Some("rejected" | "changed")
+    )
 }
 
 impl CallRecord<'_> {
@@ -197,7 +199,7 @@ impl Transcript {
                         name,
                         arguments,
                         result,
-                        executed: id.starts_with(EXECUTED_PREFIX) && !is_rejection(result),
+                        executed: id.starts_with(EXECUTED_PREFIX) && !did_not_run(result),
                         turn,
                     });
                 }
@@ -337,16 +339,26 @@ async fn act_on(
         ShopperAct::Decide {
             pending_action_id,
             approve,
-        } => agent
-            .decide(
-                caller,
-                conversation_id,
-                pending_action_id,
-                *approve,
-                &sender,
-            )
-            .await
-            .map(|_| String::new()),
+        } => {
+            // As a page would: approve the digest of the summary the conversation shows.
+            let shown = agent
+                .store()
+                .pending(&caller.user_id, conversation_id, pending_action_id)
+                .await
+                .map(|action| action.digest)
+                .unwrap_or_default();
+            agent
+                .decide(
+                    caller,
+                    conversation_id,
+                    pending_action_id,
+                    *approve,
+                    Some(&shown),
+                    &sender,
+                )
+                .await
+                .map(|_| String::new())
+        }
     };
     drop(sender);
     let mut events = Vec::new();

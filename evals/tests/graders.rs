@@ -74,6 +74,7 @@ fn asked(id: &str, tool: &str) -> AgentEvent {
         pending_action_id: id.into(),
         tool: tool.into(),
         summary: format!("{tool} for 59.90 USD"),
+        digest: format!("digest-of-{id}"),
         expires_at_ms: 0,
     }
 }

@@ -1,16 +1,20 @@
 //! The shopper's own account: profile and addresses.
 
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokshop_proto::identity as pb;
 
-use crate::{Registry, ToolContext, ToolError, TypedTool, catalog::NoArgs};
+use crate::{
+    Registry, ToolContext, ToolError, TypedTool,
+    catalog::NoArgs,
+    guard::{AddressText, Effect, GuardedTool, Lang},
+};
 
 pub fn register(registry: &mut Registry) {
     registry.add(MyProfile);
     registry.add(ListAddresses);
-    registry.add(AddAddress);
+    registry.add_guarded(AddAddress);
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -35,6 +39,18 @@ pub struct AddAddress;
 fn address_view(a: &pb::Address) -> Value {
     json!({"id": a.id, "recipient": a.recipient, "line1": a.line1, "city": a.city,
            "postal_code": a.postal_code, "country": a.country, "default": a.is_default})
+}
+
+/// The shopper's address book.
+async fn book(ctx: &ToolContext) -> Result<Vec<pb::Address>, ToolError> {
+    Ok(ctx
+        .clients
+        .identity
+        .clone()
+        .list_addresses(ctx.request(pb::ListAddressesRequest {}))
+        .await?
+        .into_inner()
+        .addresses)
 }
 
 /// One of the shopper's addresses.
@@ -88,25 +104,105 @@ impl TypedTool for ListAddresses {
     }
 }
 
-#[async_trait::async_trait]
-impl TypedTool for AddAddress {
-    type Args = NewAddress;
-    const NAME: &'static str = "add_address";
-    const DESCRIPTION: &'static str = "Add a shipping address to the shopper's address book.";
+/// A new address book entry as approved, and whether later checkouts will ship to it by default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AddAddressEffect {
+    pub address: AddressText,
+    pub make_default: bool,
+}
 
-    async fn run(&self, ctx: &ToolContext, args: NewAddress) -> Result<Value, ToolError> {
+impl Effect for AddAddressEffect {
+    fn describe(&self, lang: Lang) -> String {
+        match (lang, self.make_default) {
+            (Lang::En, true) => format!(
+                "Add {} to your address book and make it your default shipping address (later checkouts ship \
+                 there).",
+                self.address.text()
+            ),
+            (Lang::En, false) => format!("Add {} to your address book.", self.address.text()),
+            (Lang::Zh, true) => format!(
+                "把 {} 加入地址簿，并设为默认收货地址（之后的订单默认寄到这里）。",
+                self.address.text()
+            ),
+            (Lang::Zh, false) => format!("把 {} 加入地址簿。", self.address.text()),
+        }
+    }
+}
+
+fn field(value: &str, param: &str, max: usize) -> Result<String, ToolError> {
+    let value = value.trim();
+    if value.is_empty() || value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(ToolError::invalid_arguments(format!(
+            "{param} must be 1 to {max} characters of plain text"
+        ))
+        .with_param(param));
+    }
+    Ok(value.to_owned())
+}
+
+fn optional(value: &Option<String>, param: &str, max: usize) -> Result<String, ToolError> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Ok(String::new()),
+        Some(value) => field(value, param, max),
+    }
+}
+
+#[async_trait::async_trait]
+impl GuardedTool for AddAddress {
+    type Args = NewAddress;
+    type Effect = AddAddressEffect;
+    const NAME: &'static str = "add_address";
+    const DESCRIPTION: &'static str = "Add a shipping address to the shopper's address book (optionally as the \
+         default). Needs the shopper's confirmation.";
+
+    /// The first address in a book becomes the default whatever was asked, and the description says so.
+    async fn effect(
+        &self,
+        ctx: &ToolContext,
+        args: &NewAddress,
+    ) -> Result<AddAddressEffect, ToolError> {
+        let country = field(&args.country, "country", 2)?.to_uppercase();
+        if country.len() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()) {
+            return Err(ToolError::invalid_arguments(
+                "country must be an ISO 3166-1 alpha-2 code such as US",
+            )
+            .with_param("country"));
+        }
+        Ok(AddAddressEffect {
+            address: AddressText {
+                address_id: String::new(),
+                recipient: field(&args.recipient, "recipient", 100)?,
+                phone: optional(&args.phone, "phone", 40)?,
+                line1: field(&args.line1, "line1", 200)?,
+                line2: optional(&args.line2, "line2", 200)?,
+                city: field(&args.city, "city", 100)?,
+                region: optional(&args.region, "region", 100)?,
+                postal_code: field(&args.postal_code, "postal_code", 20)?,
+                country,
+            },
+            make_default: args.make_default.unwrap_or(false) || book(ctx).await?.is_empty(),
+        })
+    }
+
+    async fn commit(
+        &self,
+        ctx: &ToolContext,
+        effect: AddAddressEffect,
+    ) -> Result<Value, ToolError> {
+        let a = effect.address;
+        let some = |s: String| (!s.is_empty()).then_some(s);
         let request = ctx.request(pb::AddAddressRequest {
             fields: Some(pb::AddressFields {
-                recipient: Some(args.recipient),
-                phone: args.phone,
-                line1: Some(args.line1),
-                line2: args.line2,
-                city: Some(args.city),
-                region: args.region,
-                postal_code: Some(args.postal_code),
-                country: Some(args.country),
+                recipient: Some(a.recipient),
+                phone: some(a.phone),
+                line1: Some(a.line1),
+                line2: some(a.line2),
+                city: Some(a.city),
+                region: some(a.region),
+                postal_code: Some(a.postal_code),
+                country: Some(a.country),
             }),
-            make_default: args.make_default.unwrap_or(false),
+            make_default: effect.make_default,
         });
         let added = ctx
             .clients

@@ -1,15 +1,20 @@
 //! Coupons: what a shop offers, claiming one (consequential), and the shopper's own.
 
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokshop_proto::order as pb;
 
-use crate::{Registry, ToolContext, ToolError, TypedTool, catalog::NoArgs, view};
+use crate::{
+    Registry, ToolContext, ToolError, TypedTool,
+    catalog::NoArgs,
+    guard::{Effect, GuardedTool, Lang, quote},
+    view,
+};
 
 pub fn register(registry: &mut Registry) {
     registry.add(ListCoupons);
-    registry.add(ClaimCoupon);
+    registry.add_guarded(ClaimCoupon);
     registry.add(MyCoupons);
 }
 
@@ -58,17 +63,72 @@ impl TypedTool for ListCoupons {
     }
 }
 
+/// Claiming a coupon as approved: which one, and what it gives.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimEffect {
+    pub coupon_id: String,
+    pub code: String,
+    pub title: String,
+    /// "10%" or "5.00 USD".
+    pub off: String,
+    pub min_spend: Option<String>,
+}
+
+impl Effect for ClaimEffect {
+    fn describe(&self, lang: Lang) -> String {
+        let min = self.min_spend.as_deref();
+        match lang {
+            Lang::En => format!(
+                "Claim coupon {} {} ({} off{}).",
+                self.code,
+                quote(&self.title, 80),
+                self.off,
+                min.map(|m| format!(" orders of {m} or more"))
+                    .unwrap_or_default()
+            ),
+            Lang::Zh => format!(
+                "领取优惠券 {} {}（{}{}）。",
+                self.code,
+                quote(&self.title, 80),
+                min.map(|m| format!("满 {m} ")).unwrap_or_default(),
+                format_args!("减 {}", self.off)
+            ),
+        }
+    }
+}
+
 #[async_trait::async_trait]
-impl TypedTool for ClaimCoupon {
+impl GuardedTool for ClaimCoupon {
     type Args = ClaimArgs;
+    type Effect = ClaimEffect;
     const NAME: &'static str = "claim_coupon";
     const DESCRIPTION: &'static str =
         "Claim a coupon for later use at checkout. Needs the shopper's confirmation.";
-    const CONSEQUENTIAL: bool = true;
 
-    async fn run(&self, ctx: &ToolContext, args: ClaimArgs) -> Result<Value, ToolError> {
+    async fn effect(&self, ctx: &ToolContext, args: &ClaimArgs) -> Result<ClaimEffect, ToolError> {
+        let coupon = ctx
+            .clients
+            .coupons
+            .clone()
+            .get_coupon(ctx.request(pb::GetCouponRequest {
+                id: args.coupon_id.trim().to_owned(),
+            }))
+            .await?
+            .into_inner();
+        let shown = view::coupon(&coupon);
+        let text = |key: &str| shown.get(key).and_then(Value::as_str).map(str::to_owned);
+        Ok(ClaimEffect {
+            coupon_id: coupon.id.clone(),
+            code: coupon.code.clone(),
+            title: coupon.title.clone(),
+            off: text("off").unwrap_or_default(),
+            min_spend: text("min_spend"),
+        })
+    }
+
+    async fn commit(&self, ctx: &ToolContext, effect: ClaimEffect) -> Result<Value, ToolError> {
         let request = ctx.request(pb::ClaimCouponRequest {
-            coupon_id: args.coupon_id,
+            coupon_id: effect.coupon_id,
         });
         let claimed = ctx
             .clients
@@ -83,10 +143,6 @@ impl TypedTool for ClaimCoupon {
             .map(view::coupon)
             .unwrap_or(Value::Null);
         Ok(json!({"claimed_coupon_id": claimed.id, "coupon": coupon}))
-    }
-
-    async fn summary(&self, _ctx: &ToolContext, args: &ClaimArgs) -> Result<String, ToolError> {
-        Ok(format!("Claim coupon {}", args.coupon_id))
     }
 }
 

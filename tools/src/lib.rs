@@ -8,9 +8,11 @@ mod cart;
 mod catalog;
 mod coupons;
 mod error;
+pub mod guard;
 mod orders;
 mod payments;
 mod social;
+pub mod untrusted;
 mod view;
 
 use std::{collections::BTreeMap, sync::Arc};
@@ -34,6 +36,7 @@ use tokshop_proto::{
 };
 
 pub use error::ToolError;
+pub use guard::{Effect, GuardedTool, Lang, Proposal};
 
 /// gRPC clients of every service the tools call; clones share the channels.
 #[derive(Clone, Debug)]
@@ -102,36 +105,37 @@ impl ToolContext {
     }
 }
 
-/// A tool with typed arguments. Implement this; [`Tool`] (what the agent uses) comes with it.
+/// A tool that reads, or changes nothing another guarded action relies on: it runs when the model calls it.
+/// Implement this for read tools; consequential ones implement [`GuardedTool`].
 #[async_trait::async_trait]
 pub trait TypedTool: Send + Sync + 'static {
     type Args: DeserializeOwned + JsonSchema + Send + Sync;
     const NAME: &'static str;
     const DESCRIPTION: &'static str;
-    /// Consequential tools run only after the shopper approves (the agent's confirmation guard).
-    const CONSEQUENTIAL: bool = false;
 
     async fn run(&self, ctx: &ToolContext, args: Self::Args) -> Result<Value, ToolError>;
-
-    /// For consequential tools: what the shopper approves, in words ("Pay 59.90 USD for order ... with wallet").
-    /// Checking the arguments here means a pending action never exists for an order that does not.
-    async fn summary(&self, _ctx: &ToolContext, _args: &Self::Args) -> Result<String, ToolError> {
-        Ok(format!("Run {}", Self::NAME))
-    }
 }
 
-/// A tool as the agent sees it: name, description, JSON schema, and calls on untyped JSON arguments.
+/// A tool as the agent sees it: name, description, JSON schema; read tools run on untyped JSON arguments, guarded
+/// ones propose an effect and commit it only once approved.
 #[async_trait::async_trait]
 pub trait Tool: Send + Sync {
     fn name(&self) -> &'static str;
     fn description(&self) -> &'static str;
     fn parameters(&self) -> Value;
+    /// Guarded: runs only on the shopper's approval of its frozen effect.
     fn consequential(&self) -> bool;
     /// Checks the arguments without acting.
     fn check(&self, args: &Value) -> Result<(), ToolError>;
-    async fn summarize(&self, ctx: &ToolContext, args: &Value) -> Result<String, ToolError>;
-    /// Runs the tool; a failure is a structured result (`{"error": ...}`), never a panic.
+    /// Runs a read tool; a failure is a structured result (`{"error": ...}`), never a panic. A guarded tool
+    /// refuses: it acts only through [`Tool::propose`] and [`Tool::commit`].
     async fn call(&self, ctx: &ToolContext, args: &Value) -> Result<Value, ToolError>;
+    /// A guarded tool's effect on live state now, frozen, with its digest.
+    async fn propose(&self, ctx: &ToolContext, args: &Value) -> Result<Proposal, ToolError>;
+    /// What the shopper approves, rendered by the server from a frozen effect.
+    fn describe(&self, effect: &Value, lang: Lang) -> Result<String, ToolError>;
+    /// Carries out a frozen effect the shopper approved (and the agent re-checked against live state).
+    async fn commit(&self, ctx: &ToolContext, effect: &Value) -> Result<Value, ToolError>;
 }
 
 fn parse<A: DeserializeOwned>(args: &Value) -> Result<A, ToolError> {
@@ -142,6 +146,11 @@ fn parse<A: DeserializeOwned>(args: &Value) -> Result<A, ToolError> {
         args.clone()
     };
     serde_json::from_value(args).map_err(|err| ToolError::invalid_arguments(err.to_string()))
+}
+
+fn stored_effect<E: DeserializeOwned>(effect: &Value) -> Result<E, ToolError> {
+    serde_json::from_value(effect.clone())
+        .map_err(|err| ToolError::new("invalid_effect", format!("unreadable stored effect: {err}")))
 }
 
 /// The JSON schema of `T` as function-calling APIs want it: subschemas inlined, no `$schema` or `title`.
@@ -158,8 +167,20 @@ pub fn schema_of<T: JsonSchema>() -> Value {
     value
 }
 
+fn not_guarded(name: &str) -> ToolError {
+    ToolError::new(
+        "not_guarded",
+        format!("{name} runs directly; it has nothing to approve"),
+    )
+}
+
+/// A read tool in the registry.
+struct Read<T>(T);
+/// A guarded tool in the registry.
+struct Guarded<T>(T);
+
 #[async_trait::async_trait]
-impl<T: TypedTool> Tool for T {
+impl<T: TypedTool> Tool for Read<T> {
     fn name(&self) -> &'static str {
         T::NAME
     }
@@ -173,21 +194,76 @@ impl<T: TypedTool> Tool for T {
     }
 
     fn consequential(&self) -> bool {
-        T::CONSEQUENTIAL
+        false
     }
 
     fn check(&self, args: &Value) -> Result<(), ToolError> {
         parse::<T::Args>(args).map(|_| ())
     }
 
-    async fn summarize(&self, ctx: &ToolContext, args: &Value) -> Result<String, ToolError> {
-        let args = parse::<T::Args>(args)?;
-        self.summary(ctx, &args).await
-    }
-
     async fn call(&self, ctx: &ToolContext, args: &Value) -> Result<Value, ToolError> {
         let args = parse::<T::Args>(args)?;
-        self.run(ctx, args).await
+        self.0.run(ctx, args).await
+    }
+
+    async fn propose(&self, _: &ToolContext, _: &Value) -> Result<Proposal, ToolError> {
+        Err(not_guarded(T::NAME))
+    }
+
+    fn describe(&self, _: &Value, _: Lang) -> Result<String, ToolError> {
+        Err(not_guarded(T::NAME))
+    }
+
+    async fn commit(&self, _: &ToolContext, _: &Value) -> Result<Value, ToolError> {
+        Err(not_guarded(T::NAME))
+    }
+}
+
+#[async_trait::async_trait]
+impl<T: GuardedTool> Tool for Guarded<T> {
+    fn name(&self) -> &'static str {
+        T::NAME
+    }
+
+    fn description(&self) -> &'static str {
+        T::DESCRIPTION
+    }
+
+    fn parameters(&self) -> Value {
+        schema_of::<T::Args>()
+    }
+
+    fn consequential(&self) -> bool {
+        true
+    }
+
+    fn check(&self, args: &Value) -> Result<(), ToolError> {
+        parse::<T::Args>(args).map(|_| ())
+    }
+
+    async fn call(&self, _: &ToolContext, _: &Value) -> Result<Value, ToolError> {
+        Err(ToolError::new(
+            "approval_required",
+            format!(
+                "{} acts only on the shopper's approval of its proposal",
+                T::NAME
+            ),
+        ))
+    }
+
+    async fn propose(&self, ctx: &ToolContext, args: &Value) -> Result<Proposal, ToolError> {
+        let args = parse::<T::Args>(args)?;
+        let effect = self.0.effect(ctx, &args).await?;
+        Proposal::of(T::NAME, &effect)
+    }
+
+    fn describe(&self, effect: &Value, lang: Lang) -> Result<String, ToolError> {
+        Ok(stored_effect::<T::Effect>(effect)?.describe(lang))
+    }
+
+    async fn commit(&self, ctx: &ToolContext, effect: &Value) -> Result<Value, ToolError> {
+        let effect = stored_effect::<T::Effect>(effect)?;
+        self.0.commit(ctx, effect).await
     }
 }
 
@@ -211,7 +287,15 @@ impl Registry {
         registry
     }
 
-    pub fn add(&mut self, tool: impl Tool + 'static) {
+    /// A read tool: it runs when the model calls it.
+    pub fn add(&mut self, tool: impl TypedTool) {
+        let tool = Read(tool);
+        self.tools.insert(tool.name(), Arc::new(tool));
+    }
+
+    /// A consequential tool: it runs only on the shopper's approval of its frozen effect.
+    pub fn add_guarded(&mut self, tool: impl GuardedTool) {
+        let tool = Guarded(tool);
         self.tools.insert(tool.name(), Arc::new(tool));
     }
 
@@ -273,6 +357,7 @@ mod tests {
         assert_eq!(
             consequential,
             [
+                "add_address",
                 "cancel_order",
                 "change_order_address",
                 "checkout",
@@ -284,6 +369,44 @@ mod tests {
                 "request_return",
                 "send_message"
             ]
+        );
+    }
+
+    /// docs/SECURITY.md classifies every tool under the approval rule; a tool added without a decision there, or
+    /// classified differently from the code, fails here.
+    #[test]
+    fn every_tool_has_a_written_approval_decision() {
+        let doc =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/SECURITY.md"))
+                .unwrap();
+        let mut decided = BTreeMap::new();
+        for line in doc.lines() {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            if let [_, tool, class, _why, _] = cells.as_slice()
+                && let Some(tool) = tool.strip_prefix('`').and_then(|t| t.strip_suffix('`'))
+            {
+                decided.insert(tool.to_owned(), *class == "guarded");
+            }
+        }
+        let registry = Registry::shop();
+        for tool in registry.iter() {
+            match decided.get(tool.name()) {
+                None => panic!(
+                    "{} has no approval decision in docs/SECURITY.md",
+                    tool.name()
+                ),
+                Some(guarded) => assert_eq!(
+                    *guarded,
+                    tool.consequential(),
+                    "{} is classified differently in docs/SECURITY.md",
+                    tool.name()
+                ),
+            }
+        }
+        assert_eq!(
+            decided.len(),
+            registry.len(),
+            "docs/SECURITY.md lists a tool that does not exist"
         );
     }
 

@@ -1,20 +1,24 @@
 //! Orders: checkout and what a buyer does with an order. Everything but reading is consequential.
 
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokshop_proto::{cart, catalog, order as pb};
+use tokshop_proto::order as pb;
 
-use crate::{Registry, ToolContext, ToolError, TypedTool, view};
+use crate::{
+    Registry, ToolContext, ToolError, TypedTool,
+    guard::{AddressText, Amount, Effect, GuardedTool, Lang, quote},
+    view,
+};
 
 pub fn register(registry: &mut Registry) {
-    registry.add(Checkout);
+    registry.add_guarded(Checkout);
     registry.add(ListOrders);
     registry.add(GetOrder);
-    registry.add(CancelOrder);
-    registry.add(ChangeOrderAddress);
-    registry.add(RequestReturn);
-    registry.add(ConfirmReceipt);
+    registry.add_guarded(CancelOrder);
+    registry.add_guarded(ChangeOrderAddress);
+    registry.add_guarded(RequestReturn);
+    registry.add_guarded(ConfirmReceipt);
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -106,29 +110,185 @@ fn wrapped(order: &pb::Order) -> Value {
     json!({"order": view::order(order)})
 }
 
+/// One line of an order as the shopper approves it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EffectLine {
+    pub variant_id: String,
+    pub title: String,
+    pub sku: String,
+    pub quantity: i64,
+    pub unit_price: Amount,
+}
+
+/// The coupon a checkout uses.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CouponUse {
+    pub claimed_coupon_id: String,
+    pub code: String,
+}
+
+/// A checkout as approved: lines, coupon, every amount, and the full address it ships to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckoutEffect {
+    pub seller_id: String,
+    pub lines: Vec<EffectLine>,
+    pub subtotal: Amount,
+    pub discount: Amount,
+    pub shipping: Amount,
+    pub total: Amount,
+    pub coupon: Option<CouponUse>,
+    pub address: AddressText,
+    /// The lines are cart lines (the checkout removes them from the cart).
+    pub from_cart: bool,
+}
+
+impl Effect for CheckoutEffect {
+    fn describe(&self, lang: Lang) -> String {
+        let lines: Vec<String> = self
+            .lines
+            .iter()
+            .map(|l| match lang {
+                Lang::En => format!(
+                    "{} × {} at {}",
+                    l.quantity,
+                    quote(&l.title, 80),
+                    l.unit_price.text()
+                ),
+                Lang::Zh => format!(
+                    "{} × {}，单价 {}",
+                    l.quantity,
+                    quote(&l.title, 80),
+                    l.unit_price.text()
+                ),
+            })
+            .collect();
+        let coupon = self.coupon.as_ref().map(|c| match lang {
+            Lang::En => format!(", coupon {} −{}", c.code, self.discount.text()),
+            Lang::Zh => format!("，优惠券 {} 减 {}", c.code, self.discount.text()),
+        });
+        match lang {
+            Lang::En => format!(
+                "Place an order for {}: subtotal {}{}, shipping {}, total {}. Ship to {}.",
+                lines.join("; "),
+                self.subtotal.text(),
+                coupon.unwrap_or_default(),
+                self.shipping.text(),
+                self.total.text(),
+                self.address.text()
+            ),
+            Lang::Zh => format!(
+                "下单：{}；小计 {}{}，运费 {}，合计 {}。收货地址：{}。",
+                lines.join("；"),
+                self.subtotal.text(),
+                coupon.unwrap_or_default(),
+                self.shipping.text(),
+                self.total.text(),
+                self.address.text()
+            ),
+        }
+    }
+}
+
+fn checkout_request(args: &CheckoutArgs) -> pb::CheckoutRequest {
+    pb::CheckoutRequest {
+        items: args
+            .items
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| pb::LineChoice {
+                variant_id: i.variant_id,
+                quantity: i.quantity,
+            })
+            .collect(),
+        cart_variant_ids: args.cart_variant_ids.clone().unwrap_or_default(),
+        address_id: args.address_id.clone().unwrap_or_default(),
+        claimed_coupon_id: args.claimed_coupon_id.clone().unwrap_or_default(),
+        ..Default::default()
+    }
+}
+
 #[async_trait::async_trait]
-impl TypedTool for Checkout {
+impl GuardedTool for Checkout {
     type Args = CheckoutArgs;
+    type Effect = CheckoutEffect;
     const NAME: &'static str = "checkout";
     const DESCRIPTION: &'static str = "Place an order (stock is reserved; it then waits for payment). Needs the \
          shopper's confirmation.";
-    const CONSEQUENTIAL: bool = true;
 
-    async fn run(&self, ctx: &ToolContext, args: CheckoutArgs) -> Result<Value, ToolError> {
-        let request = ctx.request(pb::CheckoutRequest {
-            request_id: format!("{}:checkout", ctx.request_id),
-            items: args
-                .items
-                .unwrap_or_default()
-                .into_iter()
-                .map(|i| pb::LineChoice {
-                    variant_id: i.variant_id,
-                    quantity: i.quantity,
+    /// Priced by the orders service exactly as the checkout would be now, with the address written out.
+    async fn effect(
+        &self,
+        ctx: &ToolContext,
+        args: &CheckoutArgs,
+    ) -> Result<CheckoutEffect, ToolError> {
+        let quote = ctx
+            .clients
+            .orders
+            .clone()
+            .quote_checkout(ctx.request(checkout_request(args)))
+            .await
+            .map_err(|status| match ToolError::from(status) {
+                err if err.code == "address_required" => ToolError::new(
+                    "address_required",
+                    "the shopper has no shipping address on file: ask them for one (recipient, street, city, \
+                     postal code, country) and add it with add_address before checking out",
+                )
+                .with_param("address_id"),
+                err => err,
+            })?
+            .into_inner();
+        Ok(CheckoutEffect {
+            seller_id: quote.seller_id,
+            lines: quote
+                .lines
+                .iter()
+                .map(|l| EffectLine {
+                    variant_id: l.variant_id.clone(),
+                    title: l.title.clone(),
+                    sku: l.sku.clone(),
+                    quantity: l.quantity,
+                    unit_price: Amount::of(l.unit_price.as_ref()),
                 })
                 .collect(),
-            cart_variant_ids: args.cart_variant_ids.unwrap_or_default(),
-            address_id: args.address_id.unwrap_or_default(),
-            claimed_coupon_id: args.claimed_coupon_id.unwrap_or_default(),
+            subtotal: Amount::of(quote.subtotal.as_ref()),
+            discount: Amount::of(quote.discount.as_ref()),
+            shipping: Amount::of(quote.shipping_fee.as_ref()),
+            total: Amount::of(quote.total.as_ref()),
+            coupon: (!quote.claimed_coupon_id.is_empty()).then(|| CouponUse {
+                claimed_coupon_id: quote.claimed_coupon_id.clone(),
+                code: quote.coupon_code.clone(),
+            }),
+            address: AddressText::from_order(&quote.address.unwrap_or_default()),
+            from_cart: quote.from_cart,
+        })
+    }
+
+    /// Exactly the approved lines, address and coupon; the orders service opens the order only at the approved
+    /// total.
+    async fn commit(&self, ctx: &ToolContext, effect: CheckoutEffect) -> Result<Value, ToolError> {
+        let ids: Vec<String> = effect.lines.iter().map(|l| l.variant_id.clone()).collect();
+        let request = ctx.request(pb::CheckoutRequest {
+            request_id: format!("{}:checkout", ctx.request_id),
+            items: if effect.from_cart {
+                Vec::new()
+            } else {
+                effect
+                    .lines
+                    .iter()
+                    .map(|l| pb::LineChoice {
+                        variant_id: l.variant_id.clone(),
+                        quantity: l.quantity,
+                    })
+                    .collect()
+            },
+            cart_variant_ids: if effect.from_cart { ids } else { Vec::new() },
+            address_id: effect.address.address_id.clone(),
+            claimed_coupon_id: effect
+                .coupon
+                .map(|c| c.claimed_coupon_id)
+                .unwrap_or_default(),
+            expected_total: Some(effect.total.money()),
         });
         let order = ctx
             .clients
@@ -138,84 +298,6 @@ impl TypedTool for Checkout {
             .await?
             .into_inner();
         Ok(wrapped(&order))
-    }
-
-    async fn summary(&self, ctx: &ToolContext, args: &CheckoutArgs) -> Result<String, ToolError> {
-        let lines: Vec<(String, i64, String)> = match &args.items {
-            Some(items) if !items.is_empty() => {
-                let ids = items.iter().map(|i| i.variant_id.clone()).collect();
-                let found = ctx
-                    .clients
-                    .catalog
-                    .clone()
-                    .get_variants(ctx.request(catalog::GetVariantsRequest { ids }))
-                    .await?
-                    .into_inner()
-                    .by_id();
-                let mut lines = Vec::new();
-                for item in items {
-                    let detail = found.get(&item.variant_id).ok_or_else(|| {
-                        ToolError::new(
-                            "variant_not_found",
-                            format!("no variant {}", item.variant_id),
-                        )
-                        .with_param("items")
-                    })?;
-                    let price = detail.variant.as_ref().and_then(|v| v.price.as_ref());
-                    lines.push((
-                        detail.product_title.clone(),
-                        item.quantity,
-                        view::money(price),
-                    ));
-                }
-                lines
-            }
-            _ => {
-                let cart = ctx
-                    .clients
-                    .cart
-                    .clone()
-                    .get_cart(ctx.request(cart::GetCartRequest {}))
-                    .await?
-                    .into_inner();
-                let chosen = args.cart_variant_ids.clone().unwrap_or_default();
-                cart.lines
-                    .iter()
-                    .filter(|l| chosen.is_empty() || chosen.contains(&l.variant_id))
-                    .map(|l| {
-                        (
-                            l.title.clone(),
-                            l.quantity,
-                            view::money(l.unit_price.as_ref()),
-                        )
-                    })
-                    .collect()
-            }
-        };
-        if lines.is_empty() {
-            return Err(ToolError::new(
-                "cart_empty",
-                "the cart is empty: add items first",
-            ));
-        }
-        let listed: Vec<String> = lines
-            .iter()
-            .map(|(title, quantity, price)| format!("{quantity} × {title} at {price}"))
-            .collect();
-        let coupon = if args.claimed_coupon_id.is_some() {
-            ", with your coupon"
-        } else {
-            ""
-        };
-        Ok(format!(
-            "Place an order for {}{coupon}, shipped to {}; shipping and discounts are added at checkout",
-            listed.join(", "),
-            if args.address_id.is_some() {
-                "the chosen address"
-            } else {
-                "your default address"
-            }
-        ))
     }
 }
 
@@ -269,30 +351,58 @@ impl TypedTool for GetOrder {
     }
 }
 
+/// Cancelling an order as approved: its state and total now, and what is refunded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CancelEffect {
+    pub order_id: String,
+    pub status: String,
+    pub total: Amount,
+    /// Refunded to the original payment method (a paid order).
+    pub refund: Option<Amount>,
+}
+
+impl Effect for CancelEffect {
+    fn describe(&self, lang: Lang) -> String {
+        match (lang, &self.refund) {
+            (Lang::En, Some(refund)) => format!(
+                "Cancel order {} ({}, {}); {} is refunded to the original payment method.",
+                self.order_id,
+                self.total.text(),
+                self.status,
+                refund.text()
+            ),
+            (Lang::En, None) => format!(
+                "Cancel order {} ({}, {}).",
+                self.order_id,
+                self.total.text(),
+                self.status
+            ),
+            (Lang::Zh, Some(refund)) => format!(
+                "取消订单 {}（{}，{}），{} 原路退回。",
+                self.order_id,
+                self.total.text(),
+                view::status_name_zh(&self.status),
+                refund.text()
+            ),
+            (Lang::Zh, None) => format!(
+                "取消订单 {}（{}，{}）。",
+                self.order_id,
+                self.total.text(),
+                view::status_name_zh(&self.status)
+            ),
+        }
+    }
+}
+
 #[async_trait::async_trait]
-impl TypedTool for CancelOrder {
+impl GuardedTool for CancelOrder {
     type Args = OrderArgs;
+    type Effect = CancelEffect;
     const NAME: &'static str = "cancel_order";
     const DESCRIPTION: &'static str = "Cancel an order that has not shipped; a paid one is refunded in full. Needs \
          the shopper's confirmation.";
-    const CONSEQUENTIAL: bool = true;
 
-    async fn run(&self, ctx: &ToolContext, args: OrderArgs) -> Result<Value, ToolError> {
-        let request = ctx.request(pb::CancelOrderRequest {
-            id: args.order_id,
-            as_seller: false,
-        });
-        Ok(wrapped(
-            &ctx.clients
-                .orders
-                .clone()
-                .cancel_order(request)
-                .await?
-                .into_inner(),
-        ))
-    }
-
-    async fn summary(&self, ctx: &ToolContext, args: &OrderArgs) -> Result<String, ToolError> {
+    async fn effect(&self, ctx: &ToolContext, args: &OrderArgs) -> Result<CancelEffect, ToolError> {
         let order = fetch(ctx, &args.order_id).await?;
         // Asking the shopper to confirm what the shop would refuse helps nobody: say so at once.
         if !matches!(
@@ -309,35 +419,79 @@ impl TypedTool for CancelOrder {
             )
             .with_param("status"));
         }
-        let refund = if order.status() == pb::OrderStatus::Paid {
-            format!(
-                "; {} is refunded to the original payment method",
-                view::money(order.total.as_ref())
-            )
-        } else {
-            String::new()
-        };
-        Ok(format!(
-            "Cancel order {} ({}, {}){refund}",
-            order.id,
-            view::money(order.total.as_ref()),
-            view::status_name(order.status())
+        let total = Amount::of(order.total.as_ref());
+        let refund = (order.status() == pb::OrderStatus::Paid).then(|| total.clone());
+        Ok(CancelEffect {
+            order_id: order.id.clone(),
+            status: view::status_name(order.status()).to_owned(),
+            total,
+            refund,
+        })
+    }
+
+    async fn commit(&self, ctx: &ToolContext, effect: CancelEffect) -> Result<Value, ToolError> {
+        let request = ctx.request(pb::CancelOrderRequest {
+            id: effect.order_id,
+            as_seller: false,
+        });
+        Ok(wrapped(
+            &ctx.clients
+                .orders
+                .clone()
+                .cancel_order(request)
+                .await?
+                .into_inner(),
         ))
     }
 }
 
+/// Shipping an order somewhere else, with the new address in full.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeAddressEffect {
+    pub order_id: String,
+    pub status: String,
+    pub address: AddressText,
+}
+
+impl Effect for ChangeAddressEffect {
+    fn describe(&self, lang: Lang) -> String {
+        match lang {
+            Lang::En => format!("Ship order {} to {}.", self.order_id, self.address.text()),
+            Lang::Zh => format!("订单 {} 改寄到：{}。", self.order_id, self.address.text()),
+        }
+    }
+}
+
 #[async_trait::async_trait]
-impl TypedTool for ChangeOrderAddress {
+impl GuardedTool for ChangeOrderAddress {
     type Args = AddressArgs;
+    type Effect = ChangeAddressEffect;
     const NAME: &'static str = "change_order_address";
     const DESCRIPTION: &'static str = "Ship an order that has not shipped to another of the shopper's addresses. \
          Needs the shopper's confirmation.";
-    const CONSEQUENTIAL: bool = true;
 
-    async fn run(&self, ctx: &ToolContext, args: AddressArgs) -> Result<Value, ToolError> {
+    async fn effect(
+        &self,
+        ctx: &ToolContext,
+        args: &AddressArgs,
+    ) -> Result<ChangeAddressEffect, ToolError> {
+        let order = fetch(ctx, &args.order_id).await?;
+        let address = crate::account::address(ctx, &args.address_id).await?;
+        Ok(ChangeAddressEffect {
+            order_id: order.id.clone(),
+            status: view::status_name(order.status()).to_owned(),
+            address: AddressText::from_book(&address),
+        })
+    }
+
+    async fn commit(
+        &self,
+        ctx: &ToolContext,
+        effect: ChangeAddressEffect,
+    ) -> Result<Value, ToolError> {
         let request = ctx.request(pb::ChangeAddressRequest {
-            id: args.order_id,
-            address_id: args.address_id,
+            id: effect.order_id,
+            address_id: effect.address.address_id,
         });
         Ok(wrapped(
             &ctx.clients
@@ -348,29 +502,103 @@ impl TypedTool for ChangeOrderAddress {
                 .into_inner(),
         ))
     }
+}
 
-    async fn summary(&self, ctx: &ToolContext, args: &AddressArgs) -> Result<String, ToolError> {
-        let order = fetch(ctx, &args.order_id).await?;
-        let address = crate::account::address(ctx, &args.address_id).await?;
-        Ok(format!(
-            "Ship order {} to {}, {}, {}",
-            order.id, address.recipient, address.line1, address.city
-        ))
+/// A line to return, as approved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReturnLine {
+    pub variant_id: String,
+    pub title: String,
+    pub quantity: i64,
+}
+
+/// A return request as approved: which units of which order, and the shopper's reason in their words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReturnEffect {
+    pub order_id: String,
+    pub lines: Vec<ReturnLine>,
+    pub reason: String,
+}
+
+impl Effect for ReturnEffect {
+    fn describe(&self, lang: Lang) -> String {
+        let lines: Vec<String> = self
+            .lines
+            .iter()
+            .map(|l| format!("{} × {}", l.quantity, quote(&l.title, 80)))
+            .collect();
+        match lang {
+            Lang::En => format!(
+                "Ask to return {} from order {} (reason: {}).",
+                lines.join(", "),
+                self.order_id,
+                quote(&self.reason, 200)
+            ),
+            Lang::Zh => format!(
+                "申请退货：订单 {} 的 {}（原因：{}）。",
+                self.order_id,
+                lines.join("、"),
+                quote(&self.reason, 200)
+            ),
+        }
     }
 }
 
 #[async_trait::async_trait]
-impl TypedTool for RequestReturn {
+impl GuardedTool for RequestReturn {
     type Args = ReturnArgs;
+    type Effect = ReturnEffect;
     const NAME: &'static str = "request_return";
     const DESCRIPTION: &'static str = "Ask to return units of a delivered order; refunded when the shop accepts. \
          Needs the shopper's confirmation.";
-    const CONSEQUENTIAL: bool = true;
 
-    async fn run(&self, ctx: &ToolContext, args: ReturnArgs) -> Result<Value, ToolError> {
+    async fn effect(
+        &self,
+        ctx: &ToolContext,
+        args: &ReturnArgs,
+    ) -> Result<ReturnEffect, ToolError> {
+        let order = fetch(ctx, &args.order_id).await?;
+        let reason = args.reason.trim();
+        if reason.is_empty() {
+            return Err(
+                ToolError::invalid_arguments("give the shopper's reason").with_param("reason")
+            );
+        }
+        let mut lines = Vec::new();
+        for line in &args.lines {
+            let bought = order
+                .lines
+                .iter()
+                .find(|l| l.variant_id == line.variant_id)
+                .ok_or_else(|| {
+                    ToolError::new(
+                        "line_not_found",
+                        format!("{} is not in order {}", line.variant_id, order.id),
+                    )
+                    .with_param("lines")
+                })?;
+            lines.push(ReturnLine {
+                variant_id: line.variant_id.clone(),
+                title: bought.title.clone(),
+                quantity: line.quantity,
+            });
+        }
+        if lines.is_empty() {
+            return Err(
+                ToolError::invalid_arguments("give the lines to return").with_param("lines")
+            );
+        }
+        Ok(ReturnEffect {
+            order_id: order.id.clone(),
+            lines,
+            reason: reason.to_owned(),
+        })
+    }
+
+    async fn commit(&self, ctx: &ToolContext, effect: ReturnEffect) -> Result<Value, ToolError> {
         let request = ctx.request(pb::RequestReturnRequest {
-            order_id: args.order_id,
-            lines: args
+            order_id: effect.order_id,
+            lines: effect
                 .lines
                 .into_iter()
                 .map(|l| pb::LineChoice {
@@ -378,7 +606,7 @@ impl TypedTool for RequestReturn {
                     quantity: l.quantity,
                 })
                 .collect(),
-            reason: args.reason,
+            reason: effect.reason,
         });
         let created = ctx
             .clients
@@ -391,44 +619,58 @@ impl TypedTool for RequestReturn {
             json!({"return": {"id": created.id, "status": created.status, "amount": view::money(created.amount.as_ref())}}),
         )
     }
+}
 
-    async fn summary(&self, ctx: &ToolContext, args: &ReturnArgs) -> Result<String, ToolError> {
-        let order = fetch(ctx, &args.order_id).await?;
-        let mut listed = Vec::new();
-        for line in &args.lines {
-            let title = order
-                .lines
-                .iter()
-                .find(|l| l.variant_id == line.variant_id)
-                .map(|l| l.title.clone())
-                .ok_or_else(|| {
-                    ToolError::new(
-                        "line_not_found",
-                        format!("{} is not in order {}", line.variant_id, order.id),
-                    )
-                    .with_param("lines")
-                })?;
-            listed.push(format!("{} × {title}", line.quantity));
+/// Confirming an order arrived, which completes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReceiptEffect {
+    pub order_id: String,
+    pub status: String,
+    pub total: Amount,
+}
+
+impl Effect for ReceiptEffect {
+    fn describe(&self, lang: Lang) -> String {
+        match lang {
+            Lang::En => format!(
+                "Confirm you received order {} ({}); this completes it.",
+                self.order_id,
+                self.total.text()
+            ),
+            Lang::Zh => format!(
+                "确认已收到订单 {}（{}），订单将完成。",
+                self.order_id,
+                self.total.text()
+            ),
         }
-        Ok(format!(
-            "Return {} from order {} (reason: {})",
-            listed.join(", "),
-            order.id,
-            args.reason
-        ))
     }
 }
 
 #[async_trait::async_trait]
-impl TypedTool for ConfirmReceipt {
+impl GuardedTool for ConfirmReceipt {
     type Args = OrderArgs;
+    type Effect = ReceiptEffect;
     const NAME: &'static str = "confirm_receipt";
     const DESCRIPTION: &'static str = "Confirm a shipped or delivered order arrived, completing it. Needs the \
          shopper's confirmation.";
-    const CONSEQUENTIAL: bool = true;
 
-    async fn run(&self, ctx: &ToolContext, args: OrderArgs) -> Result<Value, ToolError> {
-        let request = ctx.request(pb::ConfirmReceiptRequest { id: args.order_id });
+    async fn effect(
+        &self,
+        ctx: &ToolContext,
+        args: &OrderArgs,
+    ) -> Result<ReceiptEffect, ToolError> {
+        let order = fetch(ctx, &args.order_id).await?;
+        Ok(ReceiptEffect {
+            order_id: order.id.clone(),
+            status: view::status_name(order.status()).to_owned(),
+            total: Amount::of(order.total.as_ref()),
+        })
+    }
+
+    async fn commit(&self, ctx: &ToolContext, effect: ReceiptEffect) -> Result<Value, ToolError> {
+        let request = ctx.request(pb::ConfirmReceiptRequest {
+            id: effect.order_id,
+        });
         Ok(wrapped(
             &ctx.clients
                 .orders
@@ -436,15 +678,6 @@ impl TypedTool for ConfirmReceipt {
                 .confirm_receipt(request)
                 .await?
                 .into_inner(),
-        ))
-    }
-
-    async fn summary(&self, ctx: &ToolContext, args: &OrderArgs) -> Result<String, ToolError> {
-        let order = fetch(ctx, &args.order_id).await?;
-        Ok(format!(
-            "Confirm you received order {} ({}); this completes it",
-            order.id,
-            view::money(order.total.as_ref())
         ))
     }
 }

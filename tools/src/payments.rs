@@ -1,15 +1,20 @@
 //! Paying: the shopper's methods, the wallet, and paying an order (consequential).
 
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokshop_proto::{order, payment as pb};
 
-use crate::{Registry, ToolContext, ToolError, TypedTool, catalog::NoArgs, view};
+use crate::{
+    Registry, ToolContext, ToolError, TypedTool,
+    catalog::NoArgs,
+    guard::{Amount, Effect, GuardedTool, Lang},
+    view,
+};
 
 pub fn register(registry: &mut Registry) {
     registry.add(ListPaymentMethods);
-    registry.add(PayOrder);
+    registry.add_guarded(PayOrder);
     registry.add(WalletBalance);
 }
 
@@ -59,19 +64,101 @@ impl TypedTool for ListPaymentMethods {
     }
 }
 
+/// A payment as approved: which order, how much, and with what.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PayEffect {
+    pub order_id: String,
+    pub amount: Amount,
+    pub payment_method_id: String,
+    /// "wallet", or "Visa card ending 4242".
+    pub method: String,
+}
+
+impl Effect for PayEffect {
+    fn describe(&self, lang: Lang) -> String {
+        match lang {
+            Lang::En => format!(
+                "Pay {} for order {} with {}.",
+                self.amount.text(),
+                self.order_id,
+                self.method
+            ),
+            Lang::Zh => {
+                let method = if self.payment_method_id == "wallet" {
+                    "钱包余额".to_owned()
+                } else {
+                    self.method.clone()
+                };
+                format!(
+                    "用{method}支付订单 {}，金额 {}。",
+                    self.order_id,
+                    self.amount.text()
+                )
+            }
+        }
+    }
+}
+
 #[async_trait::async_trait]
-impl TypedTool for PayOrder {
+impl GuardedTool for PayOrder {
     type Args = PayArgs;
+    type Effect = PayEffect;
     const NAME: &'static str = "pay_order";
     const DESCRIPTION: &'static str =
         "Pay an order waiting for payment. Needs the shopper's confirmation.";
-    const CONSEQUENTIAL: bool = true;
 
-    async fn run(&self, ctx: &ToolContext, args: PayArgs) -> Result<Value, ToolError> {
+    async fn effect(&self, ctx: &ToolContext, args: &PayArgs) -> Result<PayEffect, ToolError> {
+        let request = ctx.request(order::GetOrderRequest {
+            id: args.order_id.clone(),
+            as_seller: false,
+        });
+        let order = ctx
+            .clients
+            .orders
+            .clone()
+            .get_order(request)
+            .await?
+            .into_inner();
+        if order.status() != order::OrderStatus::PendingPayment {
+            return Err(ToolError::new(
+                "invalid_order_state",
+                format!(
+                    "order {} is {}: only an order waiting for payment can be paid",
+                    order.id,
+                    view::status_name(order.status())
+                ),
+            )
+            .with_param("order_id"));
+        }
+        let method = methods(ctx)
+            .await?
+            .into_iter()
+            .find(|m| m.id == args.payment_method_id)
+            .ok_or_else(|| {
+                ToolError::new(
+                    "payment_method_not_found",
+                    "no such payment method: use list_payment_methods",
+                )
+                .with_param("payment_method_id")
+            })?;
+        let label = if method.kind == "card" {
+            format!("{} card ending {}", method.brand, method.last4)
+        } else {
+            "wallet".to_owned()
+        };
+        Ok(PayEffect {
+            order_id: order.id.clone(),
+            amount: Amount::of(order.total.as_ref()),
+            payment_method_id: method.id,
+            method: label,
+        })
+    }
+
+    async fn commit(&self, ctx: &ToolContext, effect: PayEffect) -> Result<Value, ToolError> {
         let request = ctx.request(pb::PayOrderRequest {
             request_id: format!("{}:pay", ctx.request_id),
-            order_id: args.order_id.clone(),
-            payment_method_id: args.payment_method_id,
+            order_id: effect.order_id,
+            payment_method_id: effect.payment_method_id,
         });
         let paid = ctx
             .clients
@@ -84,41 +171,6 @@ impl TypedTool for PayOrder {
             return Err(ToolError::new(paid.failure_code, paid.failure_message));
         }
         Ok(json!({"payment": view::payment(&paid), "order_status": "paid"}))
-    }
-
-    async fn summary(&self, ctx: &ToolContext, args: &PayArgs) -> Result<String, ToolError> {
-        let request = ctx.request(order::GetOrderRequest {
-            id: args.order_id.clone(),
-            as_seller: false,
-        });
-        let order = ctx
-            .clients
-            .orders
-            .clone()
-            .get_order(request)
-            .await?
-            .into_inner();
-        let method = methods(ctx)
-            .await?
-            .into_iter()
-            .find(|m| m.id == args.payment_method_id)
-            .ok_or_else(|| {
-                ToolError::new(
-                    "payment_method_not_found",
-                    "no such payment method: use list_payment_methods",
-                )
-                .with_param("payment_method_id")
-            })?;
-        let with = if method.kind == "card" {
-            format!("{} card ending {}", method.brand, method.last4)
-        } else {
-            "wallet".to_owned()
-        };
-        Ok(format!(
-            "Pay {} for order {} with {with}",
-            view::money(order.total.as_ref()),
-            order.id
-        ))
     }
 }
 

@@ -8,7 +8,18 @@ use serde::{Deserialize, Deserializer, de};
 use serde_json::{Value, json};
 use tokshop_proto::{cart, catalog, order, payment};
 
-use crate::ToolError;
+use crate::{
+    ToolError,
+    untrusted::{self, Source},
+};
+
+/// Longest title or option text a model sees.
+pub const TITLE_CHARS: usize = 120;
+
+/// Text a seller wrote (titles, options, descriptions, coupon titles), as data.
+pub fn seller_text(text: &str, max: usize) -> String {
+    untrusted::wrap(Source::Seller, text, max)
+}
 
 pub fn money(m: Option<&catalog::Money>) -> String {
     m.map(|m| tokshop_platform::money::format(m.amount_minor, &m.currency))
@@ -16,11 +27,12 @@ pub fn money(m: Option<&catalog::Money>) -> String {
 }
 
 fn options(values: &[catalog::OptionValue]) -> String {
-    values
+    let text = values
         .iter()
         .map(|o| format!("{}: {}", o.name, o.value))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    seller_text(&text, TITLE_CHARS)
 }
 
 /// Longest description a model sees; the rest costs tokens and invites injected instructions.
@@ -43,15 +55,11 @@ pub fn product(p: &catalog::Product, detailed: bool) -> Value {
         _ => "not for sale".to_owned(),
     };
     let mut value = json!({
-        "id": p.id, "title": p.title, "price": price, "in_stock": p.in_stock, "variants": variants,
+        "id": p.id, "title": seller_text(&p.title, TITLE_CHARS), "price": price, "in_stock": p.in_stock,
+        "variants": variants,
     });
     if detailed {
-        value["description"] = json!(
-            p.description
-                .chars()
-                .take(DESCRIPTION_CHARS)
-                .collect::<String>()
-        );
+        value["description"] = json!(seller_text(&p.description, DESCRIPTION_CHARS));
         value["seller_id"] = json!(p.seller_id);
         value["category"] = json!(p.category_name);
     }
@@ -64,7 +72,8 @@ pub fn cart(c: &cart::Cart) -> Value {
         .iter()
         .map(|l| {
             let mut line = json!({
-                "variant_id": l.variant_id, "title": l.title, "options": options(&l.options),
+                "variant_id": l.variant_id, "title": seller_text(&l.title, TITLE_CHARS),
+                "options": options(&l.options),
                 "quantity": l.quantity, "unit_price": money(l.unit_price.as_ref()),
                 "line_total": money(l.line_total.as_ref()),
             });
@@ -91,7 +100,8 @@ pub fn order(o: &order::Order) -> Value {
         .lines
         .iter()
         .map(|l| {
-            json!({"variant_id": l.variant_id, "title": l.title, "sku": l.sku, "quantity": l.quantity,
+            json!({"variant_id": l.variant_id, "title": seller_text(&l.title, TITLE_CHARS), "sku": l.sku,
+                   "quantity": l.quantity,
                    "price": money(l.unit_price.as_ref())})
         })
         .collect();
@@ -122,7 +132,8 @@ pub fn coupon(c: &order::Coupon) -> Value {
     } else {
         tokshop_platform::money::format(c.amount_off, &c.currency)
     };
-    let mut value = json!({"id": c.id, "code": c.code, "title": c.title, "off": off, "valid_until_ms": c.valid_until_ms});
+    let mut value = json!({"id": c.id, "code": c.code, "title": seller_text(&c.title, TITLE_CHARS), "off": off,
+                           "valid_until_ms": c.valid_until_ms});
     if c.min_spend > 0 {
         value["min_spend"] = json!(tokshop_platform::money::format(c.min_spend, &c.currency));
     }
@@ -203,5 +214,18 @@ mod tests {
         assert!(a("79.999").to_minor("USD", "p").is_err());
         assert!(a("-5").to_minor("USD", "p").is_err());
         assert!(a("1e3").to_minor("USD", "p").is_err());
+    }
+}
+
+/// An order status in Chinese, for descriptions rendered in Chinese.
+pub fn status_name_zh(label: &str) -> &str {
+    match label {
+        "pending_payment" => "待付款",
+        "paid" => "已付款",
+        "shipped" => "已发货",
+        "delivered" => "已送达",
+        "completed" => "已完成",
+        "cancelled" => "已取消",
+        other => other,
     }
 }

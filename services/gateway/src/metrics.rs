@@ -143,18 +143,11 @@ impl Metrics {
         let agent = &self.agent;
         match event {
             E::ToolResult {
-                id,
                 name,
                 result,
                 duration_ms,
+                ..
             } => {
-                // The result of a shopper's decision on a pending action carries the `confirm_` call id.
-                if id.starts_with("confirm_") {
-                    let rejected =
-                        result.get("status").and_then(|s| s.as_str()) == Some("rejected");
-                    let event = if rejected { "rejected" } else { "approved" };
-                    agent.confirmations.with_label_values(&[event]).inc();
-                }
                 let outcome = result
                     .get("error")
                     .and_then(|e| e.as_str())
@@ -176,6 +169,13 @@ impl Metrics {
             }
             E::ConfirmationRequired { .. } => {
                 agent.confirmations.with_label_values(&["requested"]).inc()
+            }
+            E::ActionResult { status, .. } => {
+                let event = match status.as_str() {
+                    "approved" | "failed" | "rejected" | "changed" => status.as_str(),
+                    _ => "other",
+                };
+                agent.confirmations.with_label_values(&[event]).inc()
             }
             E::Done {
                 input_tokens,

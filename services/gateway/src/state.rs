@@ -59,7 +59,10 @@ impl AppState {
             tokshop_tools::Registry::shop(),
             clients,
             deps.settings.shop.currency.clone(),
-            tokshop_agent::runner::Limits::default(),
+            tokshop_agent::runner::Limits {
+                pending_ttl_secs: deps.settings.agent.pending_ttl_secs.max(1),
+                ..Default::default()
+            },
         );
         Ok(Self {
             agent: Arc::new(agent),

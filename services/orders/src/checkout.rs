@@ -10,7 +10,7 @@ use tokshop_platform::{
     ServiceError, ServiceResult, config::OrderSettings, db::Db, error::is_unique_violation,
     ids::new_id, sha256_hex, time::now_ms,
 };
-use tokshop_proto::order as pb;
+use tokshop_proto::{identity, order as pb};
 
 use crate::{
     clients::Clients,
@@ -39,6 +39,64 @@ pub struct Checkout<'a> {
     pub db: &'a Db,
     pub clients: &'a Clients,
     pub settings: &'a OrderSettings,
+}
+
+/// `orders.expected_total` when the checkout binds no total.
+const NO_EXPECTED_TOTAL: i64 = -1;
+
+/// A checkout checked and priced, before anything is written.
+struct Prepared {
+    from_cart: bool,
+    seller_id: String,
+    currency: String,
+    lines: Vec<PricedLine>,
+    address: identity::Address,
+    claimed_coupon_id: String,
+    coupon: Option<coupons::CouponRow>,
+    totals: pricing::Totals,
+}
+
+impl Prepared {
+    fn quote(self) -> pb::CheckoutQuote {
+        let cur = self.currency.as_str();
+        let a = self.address;
+        pb::CheckoutQuote {
+            seller_id: self.seller_id.clone(),
+            lines: self
+                .lines
+                .iter()
+                .map(|l| pb::OrderLine {
+                    variant_id: l.variant_id.clone(),
+                    product_id: l.product_id.clone(),
+                    title: l.title.clone(),
+                    sku: l.sku.clone(),
+                    quantity: l.quantity,
+                    unit_price: orders::money(l.unit_price, cur),
+                    line_total: orders::money(l.total(), cur),
+                    discount: orders::money(l.discount, cur),
+                    returned_quantity: 0,
+                })
+                .collect(),
+            subtotal: orders::money(self.totals.subtotal, cur),
+            discount: orders::money(self.totals.discount, cur),
+            shipping_fee: orders::money(self.totals.shipping_fee, cur),
+            total: orders::money(self.totals.total, cur),
+            address: Some(pb::ShippingAddress {
+                recipient: a.recipient,
+                phone: a.phone,
+                line1: a.line1,
+                line2: a.line2,
+                city: a.city,
+                region: a.region,
+                postal_code: a.postal_code,
+                country: a.country,
+                address_id: a.id,
+            }),
+            claimed_coupon_id: self.claimed_coupon_id,
+            coupon_code: self.coupon.map(|c| c.code).unwrap_or_default(),
+            from_cart: self.from_cart,
+        }
+    }
 }
 
 /// What the buyer asked for, before anything is priced.
@@ -77,6 +135,115 @@ impl Checkout<'_> {
                 return self.resume(existing, &fingerprint).await;
             }
         }
+        let Prepared {
+            seller_id,
+            currency,
+            lines: priced,
+            address,
+            coupon,
+            ..
+        } = self
+            .prepare(buyer_id, bearer, &asked, &address_id, &claimed_coupon_id)
+            .await?;
+        let coupon_code = coupon.map(|c| c.code).unwrap_or_default();
+        let expected_total = match &req.expected_total {
+            Some(expected) if expected.currency != currency => {
+                return Err(ServiceError::conflict_on(
+                    "total_changed",
+                    "expected_total",
+                    format!(
+                        "this order would be in {currency}, not {}",
+                        expected.currency
+                    ),
+                ));
+            }
+            Some(expected) => expected.amount_minor,
+            None => NO_EXPECTED_TOTAL,
+        };
+        let id = new_id("ord");
+        let now = now_ms();
+        let mut tx = self.db.begin_write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO orders (id, buyer_id, seller_id, status, request_id, fingerprint, currency, address_id, \
+             ship_recipient, ship_phone, ship_line1, ship_line2, ship_city, ship_region, ship_postal_code, \
+             ship_country, claimed_coupon_id, coupon_code, expected_total, created_at_ms, updated_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20)",
+        )
+        .bind(&id)
+        .bind(buyer_id)
+        .bind(&seller_id)
+        .bind(RESERVING)
+        .bind(&request_id)
+        .bind(&fingerprint)
+        .bind(&currency)
+        .bind(&address.id)
+        .bind(&address.recipient)
+        .bind(&address.phone)
+        .bind(&address.line1)
+        .bind(&address.line2)
+        .bind(&address.city)
+        .bind(&address.region)
+        .bind(&address.postal_code)
+        .bind(&address.country)
+        .bind(&claimed_coupon_id)
+        .bind(&coupon_code)
+        .bind(expected_total)
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(err) if is_unique_violation(&err) => {
+                // The same request is being checked out concurrently; answer as its retry.
+                drop(tx);
+                let mut conn = self.db.pool().acquire().await?;
+                let existing = orders::load_by_request(&mut conn, buyer_id, &request_id)
+                    .await?
+                    .ok_or(ServiceError::not_found("order"))?;
+                drop(conn);
+                return self.resume(existing, &fingerprint).await;
+            }
+            Err(err) => return Err(err.into()),
+        }
+        insert_lines(&mut tx, &id, &priced).await?;
+        tx.commit().await?;
+        let record = self.finalize(&id).await?;
+        if asked.from_cart {
+            let bought: Vec<String> = record.lines.iter().map(|l| l.variant_id.clone()).collect();
+            self.clients.remove_from_cart(bearer, &bought).await;
+        }
+        Ok(record)
+    }
+
+    /// What checking out `req` would create now, for the buyer to approve; nothing is reserved or written.
+    pub async fn quote(
+        &self,
+        buyer_id: &str,
+        bearer: &str,
+        req: pb::CheckoutRequest,
+    ) -> ServiceResult<pb::CheckoutQuote> {
+        let asked = self.asked(bearer, &req).await?;
+        let prepared = self
+            .prepare(
+                buyer_id,
+                bearer,
+                &asked,
+                req.address_id.trim(),
+                req.claimed_coupon_id.trim(),
+            )
+            .await?;
+        Ok(prepared.quote())
+    }
+
+    /// Checks and prices what was asked on the catalog's current stock and prices, writing nothing.
+    async fn prepare(
+        &self,
+        buyer_id: &str,
+        bearer: &str,
+        asked: &Asked,
+        address_id: &str,
+        claimed_coupon_id: &str,
+    ) -> ServiceResult<Prepared> {
         let ids: Vec<String> = asked.lines.iter().map(|(v, _)| v.clone()).collect();
         let details = self.clients.variants(ids).await?;
         let param = |i: usize, field: &str| {
@@ -151,70 +318,27 @@ impl Checkout<'_> {
             ));
         }
         let mut priced: Vec<PricedLine> = lines.into_iter().map(|(_, _, l)| l).collect();
-        let address = self.clients.address(bearer, &address_id).await?;
-        let coupon_code = if claimed_coupon_id.is_empty() {
-            String::new()
+        let address = self.clients.address(bearer, address_id).await?;
+        let coupon = if claimed_coupon_id.is_empty() {
+            None
         } else {
-            // A dry run on the catalog's current prices, so a coupon that cannot apply fails before stock is taken.
             let mut conn = self.db.pool().acquire().await?;
-            let coupon = coupons::usable(&mut conn, buyer_id, &claimed_coupon_id).await?;
-            drop(conn);
-            self.price(&mut priced, Some(&coupon), &seller_id, &currency)
-                .await?;
-            coupon.code
+            Some(coupons::usable(&mut conn, buyer_id, claimed_coupon_id).await?)
         };
-        let id = new_id("ord");
-        let now = now_ms();
-        let mut tx = self.db.begin_write().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO orders (id, buyer_id, seller_id, status, request_id, fingerprint, currency, address_id, \
-             ship_recipient, ship_phone, ship_line1, ship_line2, ship_city, ship_region, ship_postal_code, \
-             ship_country, claimed_coupon_id, coupon_code, created_at_ms, updated_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)",
-        )
-        .bind(&id)
-        .bind(buyer_id)
-        .bind(&seller_id)
-        .bind(RESERVING)
-        .bind(&request_id)
-        .bind(&fingerprint)
-        .bind(&currency)
-        .bind(&address.id)
-        .bind(&address.recipient)
-        .bind(&address.phone)
-        .bind(&address.line1)
-        .bind(&address.line2)
-        .bind(&address.city)
-        .bind(&address.region)
-        .bind(&address.postal_code)
-        .bind(&address.country)
-        .bind(&claimed_coupon_id)
-        .bind(&coupon_code)
-        .bind(now)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Ok(_) => {}
-            Err(err) if is_unique_violation(&err) => {
-                // The same request is being checked out concurrently; answer as its retry.
-                drop(tx);
-                let mut conn = self.db.pool().acquire().await?;
-                let existing = orders::load_by_request(&mut conn, buyer_id, &request_id)
-                    .await?
-                    .ok_or(ServiceError::not_found("order"))?;
-                drop(conn);
-                return self.resume(existing, &fingerprint).await;
-            }
-            Err(err) => return Err(err.into()),
-        }
-        insert_lines(&mut tx, &id, &priced).await?;
-        tx.commit().await?;
-        let record = self.finalize(&id).await?;
-        if asked.from_cart {
-            let bought: Vec<String> = record.lines.iter().map(|l| l.variant_id.clone()).collect();
-            self.clients.remove_from_cart(bearer, &bought).await;
-        }
-        Ok(record)
+        // Priced on the catalog's current prices, so a coupon that cannot apply fails before stock is taken.
+        let totals = self
+            .price(&mut priced, coupon.as_ref(), &seller_id, &currency)
+            .await?;
+        Ok(Prepared {
+            from_cart: asked.from_cart,
+            seller_id,
+            currency,
+            lines: priced,
+            address,
+            claimed_coupon_id: claimed_coupon_id.to_owned(),
+            coupon,
+            totals,
+        })
     }
 
     async fn asked(&self, bearer: &str, req: &pb::CheckoutRequest) -> ServiceResult<Asked> {
@@ -419,6 +543,23 @@ impl Checkout<'_> {
             Ok(t) => t,
             Err(err) => return self.fail(id, err).await,
         };
+        let (expected_total,): (i64,) =
+            sqlx::query_as("SELECT expected_total FROM orders WHERE id = $1")
+                .bind(id)
+                .fetch_one(self.db.pool())
+                .await?;
+        if expected_total != NO_EXPECTED_TOTAL && expected_total != totals.total {
+            let changed = ServiceError::conflict_on(
+                "total_changed",
+                "expected_total",
+                format!(
+                    "the order would now cost {}, not the {} that was approved",
+                    tokshop_platform::money::format(totals.total, &order.currency),
+                    tokshop_platform::money::format(expected_total, &order.currency)
+                ),
+            );
+            return self.fail(id, changed).await;
+        }
         let now = now_ms();
         let mut tx = self.db.begin_write().await?;
         // The conditional move out of `reserving` also locks the row: of concurrent retries finishing the same

@@ -176,9 +176,10 @@ impl Clients {
                 .into_iter()
                 .find(|a| a.is_default)
                 .ok_or_else(|| {
-                    ServiceError::invalid(
+                    ServiceError::conflict_on(
+                        "address_required",
                         "address_id",
-                        "no default address: add a shipping address or choose one",
+                        "no default shipping address on file: add one or choose an address",
                     )
                 });
         }

@@ -603,6 +603,18 @@ impl CouponService for CouponApi {
         reply(result.await)
     }
 
+    async fn get_coupon(&self, request: Request<pb::GetCouponRequest>) -> Reply<pb::Coupon> {
+        let result = async {
+            self.keys.require_caller(&request)?;
+            let mut conn = self.db.pool().acquire().await?;
+            let row = load(&mut conn, request.get_ref().id.trim())
+                .await?
+                .ok_or(ServiceError::not_found("coupon"))?;
+            Ok(coupon_message(&row))
+        };
+        reply(result.await)
+    }
+
     async fn claim_coupon(
         &self,
         request: Request<pb::ClaimCouponRequest>,

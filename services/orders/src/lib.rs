@@ -39,7 +39,7 @@ pub const PAYMENT_SERVICE: &str = "tokshop.payment.v1.PaymentService";
 /// The topics this service records; the process running it relays them (see `events::Relay::only`).
 pub const EVENT_TOPICS: &[&str] = &["order.", "payment.", "refund."];
 
-const MIGRATIONS: Migrations = migrations!(1 => "0001_init");
+const MIGRATIONS: Migrations = migrations!(1 => "0001_init", 2 => "0002_expected_total");
 
 /// Channels to the services orders call.
 #[derive(Clone, Debug)]

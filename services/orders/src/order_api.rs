@@ -89,6 +89,27 @@ impl OrderService for OrderApi {
         reply(result.await)
     }
 
+    async fn quote_checkout(
+        &self,
+        request: Request<pb::CheckoutRequest>,
+    ) -> Reply<pb::CheckoutQuote> {
+        let result = async {
+            let caller = self.keys.require_caller(&request)?;
+            let bearer = bearer_from_metadata(&request)?
+                .unwrap_or_default()
+                .to_owned();
+            let checkout = Checkout {
+                db: &self.db,
+                clients: &self.clients,
+                settings: &self.settings,
+            };
+            checkout
+                .quote(&caller.user_id, &bearer, request.into_inner())
+                .await
+        };
+        reply(result.await)
+    }
+
     async fn get_order(&self, request: Request<pb::GetOrderRequest>) -> Reply<pb::Order> {
         let result = async {
             let caller = self.keys.require_caller(&request)?;

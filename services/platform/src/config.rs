@@ -49,6 +49,7 @@ pub struct Settings {
     pub shop: ShopSettings,
     pub orders: OrderSettings,
     pub llm: LlmSettings,
+    pub agent: AgentSettings,
     pub social: SocialSettings,
 }
 
@@ -67,6 +68,7 @@ impl Default for Settings {
             shop: ShopSettings::default(),
             orders: OrderSettings::default(),
             llm: LlmSettings::default(),
+            agent: AgentSettings::default(),
             social: SocialSettings::default(),
         }
     }
@@ -307,6 +309,22 @@ impl Default for LlmSettings {
     }
 }
 
+/// The shopping agent's confirmation guard.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AgentSettings {
+    /// How long a proposed consequential action waits for the shopper's approval before it expires.
+    pub pending_ttl_secs: i64,
+}
+
+impl Default for AgentSettings {
+    fn default() -> Self {
+        Self {
+            pending_ttl_secs: 600,
+        }
+    }
+}
+
 /// The social service: content policy, media storage and upload limits.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -350,7 +368,7 @@ impl Default for SocialSettings {
 /// Sections whose fields may be set from the environment; `services` nests one level deeper.
 const SECTIONS: &[&str] = &[
     "database", "gateway", "auth", "admin", "seed", "log", "otlp", "shop", "orders", "llm",
-    "social",
+    "agent", "social",
 ];
 const SERVICES: &[&str] = &["identity", "catalog", "cart", "orders", "social"];
 

@@ -6,14 +6,17 @@ use serde_json::{Value, json};
 use tokshop_proto::{catalog, social as pb};
 
 use super::{PageArgs, USER_CONTENT_NOTE, handle, product, quoted, user_text, with_next, written};
-use crate::{Registry, ToolContext, ToolError, TypedTool};
+use crate::{
+    Registry, ToolContext, ToolError, TypedTool,
+    guard::{Effect, GuardedTool, Lang, quote},
+};
 
 pub fn register(registry: &mut Registry) {
     registry.add(LikePost);
     registry.add(FavoriteProduct);
     registry.add(ListFavorites);
     registry.add(ListComments);
-    registry.add(AddComment);
+    registry.add_guarded(AddComment);
 }
 
 /// Longest comment, in characters.
@@ -227,17 +230,102 @@ fn target(args: &CommentArgs) -> Result<(String, String, String), ToolError> {
     one_target(&args.product_id, &args.post_id, &args.parent_id)
 }
 
+/// What a comment goes on, as approved.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CommentOn {
+    Product { product_id: String, title: String },
+    Post { post_id: String, author: String },
+    Reply { parent_id: String },
+}
+
+/// A comment as approved: where, and the exact words.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CommentEffect {
+    pub on: CommentOn,
+    pub text: String,
+}
+
+impl Effect for CommentEffect {
+    fn describe(&self, lang: Lang) -> String {
+        let text = quoted(&self.text);
+        match (lang, &self.on) {
+            (Lang::En, CommentOn::Product { title, .. }) => {
+                format!(
+                    "Comment {text} on {}, publicly in your name.",
+                    quote(title, 80)
+                )
+            }
+            (Lang::En, CommentOn::Post { author, .. }) => {
+                format!("Comment {text} on {author}'s post, publicly in your name.")
+            }
+            (Lang::En, CommentOn::Reply { parent_id }) => {
+                format!("Reply {text} to comment {parent_id}, publicly in your name.")
+            }
+            (Lang::Zh, CommentOn::Product { title, .. }) => {
+                format!("以你的名义在 {} 下公开评论：{text}。", quote(title, 80))
+            }
+            (Lang::Zh, CommentOn::Post { author, .. }) => {
+                format!("以你的名义在 {author} 的帖子下公开评论：{text}。")
+            }
+            (Lang::Zh, CommentOn::Reply { parent_id }) => {
+                format!("以你的名义公开回复评论 {parent_id}：{text}。")
+            }
+        }
+    }
+}
+
 #[async_trait::async_trait]
-impl TypedTool for AddComment {
+impl GuardedTool for AddComment {
     type Args = CommentArgs;
+    type Effect = CommentEffect;
     const NAME: &'static str = "comment";
     const DESCRIPTION: &'static str = "Comment on a product or a post, or reply to a comment (parent_id). Needs the \
          shopper's confirmation.";
-    const CONSEQUENTIAL: bool = true;
 
-    async fn run(&self, ctx: &ToolContext, args: CommentArgs) -> Result<Value, ToolError> {
-        let (product_id, post_id, parent_id) = target(&args)?;
+    async fn effect(
+        &self,
+        ctx: &ToolContext,
+        args: &CommentArgs,
+    ) -> Result<CommentEffect, ToolError> {
+        let (product_id, post_id, parent_id) = target(args)?;
         let text = written(&args.text, COMMENT_CHARS)?;
+        let on = if !product_id.is_empty() {
+            let product = ctx
+                .clients
+                .catalog
+                .clone()
+                .get_product(ctx.request(catalog::GetProductRequest { id: product_id }))
+                .await?
+                .into_inner();
+            CommentOn::Product {
+                product_id: product.id,
+                title: product.title,
+            }
+        } else if !post_id.is_empty() {
+            let post = ctx
+                .clients
+                .posts
+                .clone()
+                .get_post(ctx.request(pb::GetPostRequest { post_id }))
+                .await?
+                .into_inner();
+            CommentOn::Post {
+                author: handle(post.author.as_ref()),
+                post_id: post.id,
+            }
+        } else {
+            CommentOn::Reply { parent_id }
+        };
+        Ok(CommentEffect { on, text })
+    }
+
+    async fn commit(&self, ctx: &ToolContext, effect: CommentEffect) -> Result<Value, ToolError> {
+        let (product_id, post_id, parent_id) = match effect.on {
+            CommentOn::Product { product_id, .. } => (product_id, String::new(), String::new()),
+            CommentOn::Post { post_id, .. } => (String::new(), post_id, String::new()),
+            CommentOn::Reply { parent_id } => (String::new(), String::new(), parent_id),
+        };
         let added = ctx
             .clients
             .interactions
@@ -246,40 +334,11 @@ impl TypedTool for AddComment {
                 product_id,
                 post_id,
                 parent_id,
-                text,
+                text: effect.text,
                 request_id: format!("{}:comment", ctx.request_id),
             }))
             .await?
             .into_inner();
         Ok(json!({"comment": comment(&added), "note": USER_CONTENT_NOTE}))
-    }
-
-    async fn summary(&self, ctx: &ToolContext, args: &CommentArgs) -> Result<String, ToolError> {
-        let (product_id, post_id, parent_id) = target(args)?;
-        let text = quoted(&written(&args.text, COMMENT_CHARS)?);
-        if !product_id.is_empty() {
-            let product = ctx
-                .clients
-                .catalog
-                .clone()
-                .get_product(ctx.request(catalog::GetProductRequest { id: product_id }))
-                .await?
-                .into_inner();
-            return Ok(format!("Comment {text} on {}", product.title));
-        }
-        if !post_id.is_empty() {
-            let post = ctx
-                .clients
-                .posts
-                .clone()
-                .get_post(ctx.request(pb::GetPostRequest { post_id }))
-                .await?
-                .into_inner();
-            return Ok(format!(
-                "Comment {text} on {}'s post",
-                handle(post.author.as_ref())
-            ));
-        }
-        Ok(format!("Reply {text} to comment {parent_id}"))
     }
 }

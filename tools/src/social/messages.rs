@@ -5,12 +5,15 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokshop_proto::social as pb;
 
-use super::people::{UserArgs, label, profile, user_id};
-use super::{PageArgs, USER_CONTENT_NOTE, quoted, user, user_text, with_next, written};
-use crate::{Registry, ToolContext, ToolError, TypedTool};
+use super::people::{UserArgs, profile};
+use super::{PageArgs, Person, USER_CONTENT_NOTE, quoted, user, user_text, with_next, written};
+use crate::{
+    Registry, ToolContext, ToolError, TypedTool,
+    guard::{Effect, GuardedTool, Lang},
+};
 
 pub fn register(registry: &mut Registry) {
-    registry.add(SendMessage);
+    registry.add_guarded(SendMessage);
     registry.add(ReadMessages);
 }
 
@@ -59,24 +62,65 @@ fn message(m: &pb::Message, mine: bool) -> Value {
     json!({"id": m.id, "from": from, "text": user_text(&m.text), "sent_at_ms": m.sent_at_ms})
 }
 
+/// A direct message as approved: to whom, and the exact words.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SendEffect {
+    pub to: Person,
+    pub text: String,
+}
+
+impl Effect for SendEffect {
+    fn describe(&self, lang: Lang) -> String {
+        match lang {
+            Lang::En => format!(
+                "Send {} the message {}.",
+                self.to.label(),
+                quoted(&self.text)
+            ),
+            Lang::Zh => format!("给 {} 发私信：{}。", self.to.label(), quoted(&self.text)),
+        }
+    }
+}
+
 #[async_trait::async_trait]
-impl TypedTool for SendMessage {
+impl GuardedTool for SendMessage {
     type Args = SendArgs;
+    type Effect = SendEffect;
     const NAME: &'static str = "send_message";
     const DESCRIPTION: &'static str = "Send a direct message to a friend (someone who follows the shopper back). \
          Needs the shopper's confirmation.";
-    const CONSEQUENTIAL: bool = true;
 
-    async fn run(&self, ctx: &ToolContext, args: SendArgs) -> Result<Value, ToolError> {
+    /// Only friends can be messaged: a pending action is never made for someone else.
+    async fn effect(&self, ctx: &ToolContext, args: &SendArgs) -> Result<SendEffect, ToolError> {
         let text = written(&args.text, MESSAGE_CHARS)?;
-        let to_user_id = user_id(ctx, &who(&args.user_id, &args.username)).await?;
+        let target = who(&args.user_id, &args.username);
+        if !target.given() {
+            return Err(
+                ToolError::invalid_arguments("give user_id or username").with_param("user_id")
+            );
+        }
+        let profile = profile(ctx, &target).await?;
+        let card = profile.user.as_ref().ok_or_else(|| {
+            ToolError::new("user_not_found", "no such user").with_param("user_id")
+        })?;
+        let to = Person::of(card);
+        if !(card.viewer_follows && card.follows_viewer) {
+            return Err(not_friends(&format!(
+                "you can only message friends (people you follow who follow you back); {} is not one",
+                to.label()
+            )));
+        }
+        Ok(SendEffect { to, text })
+    }
+
+    async fn commit(&self, ctx: &ToolContext, effect: SendEffect) -> Result<Value, ToolError> {
         let sent = ctx
             .clients
             .messages
             .clone()
             .send_message(ctx.request(pb::SendMessageRequest {
-                to_user_id,
-                text,
+                to_user_id: effect.to.user_id,
+                text: effect.text,
                 request_id: format!("{}:send_message", ctx.request_id),
             }))
             .await
@@ -87,26 +131,6 @@ impl TypedTool for SendMessage {
             })?
             .into_inner();
         Ok(json!({"message": message(&sent, true), "note": USER_CONTENT_NOTE}))
-    }
-
-    /// Only friends can be messaged: a pending action is never made for someone else.
-    async fn summary(&self, ctx: &ToolContext, args: &SendArgs) -> Result<String, ToolError> {
-        let text = quoted(&written(&args.text, MESSAGE_CHARS)?);
-        let target = who(&args.user_id, &args.username);
-        if !target.given() {
-            return Err(
-                ToolError::invalid_arguments("give user_id or username").with_param("user_id")
-            );
-        }
-        let profile = profile(ctx, &target).await?;
-        let card = profile.user.as_ref();
-        if !card.is_some_and(|c| c.viewer_follows && c.follows_viewer) {
-            return Err(not_friends(&format!(
-                "you can only message friends (people you follow who follow you back); {} is not one",
-                label(card)
-            )));
-        }
-        Ok(format!("Send {} the message {text}", label(card)))
     }
 }
 

@@ -7,11 +7,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokshop_proto::{catalog, identity, social as pb};
 
-use super::{PageArgs, USER_CONTENT_NOTE, user, user_text, with_next};
-use crate::{Registry, ToolContext, ToolError, TypedTool};
+use super::{PageArgs, Person, USER_CONTENT_NOTE, user, user_text, with_next};
+use crate::{
+    Registry, ToolContext, ToolError, TypedTool,
+    guard::{Effect, GuardedTool, Lang},
+};
 
 pub fn register(registry: &mut Registry) {
-    registry.add(FollowUser);
+    registry.add_guarded(FollowUser);
     registry.add(UnfollowUser);
     registry.add(ListFollowing);
     registry.add(ListFollowers);
@@ -201,15 +204,17 @@ pub async fn profile(ctx: &ToolContext, args: &UserArgs) -> Result<pb::Profile, 
         .into_inner())
 }
 
-/// "@trailco (Trail Co)" for a summary.
-pub fn label(card: Option<&pb::UserCard>) -> String {
-    match card {
-        Some(c) if c.is_seller && !c.shop_name.is_empty() => {
-            format!("@{} ({})", c.username, c.shop_name)
-        }
-        Some(c) => format!("@{}", c.username),
-        None => "that user".to_owned(),
+/// The person the arguments name, as a pending action freezes them; naming nobody is an error.
+pub async fn person(ctx: &ToolContext, args: &UserArgs) -> Result<Person, ToolError> {
+    if !args.given() {
+        return Err(ToolError::invalid_arguments("give user_id or username").with_param("user_id"));
     }
+    let profile = profile(ctx, args).await?;
+    let card = profile
+        .user
+        .as_ref()
+        .ok_or_else(|| ToolError::new("user_not_found", "no such user").with_param("user_id"))?;
+    Ok(Person::of(card))
 }
 
 fn relation_view(r: &pb::Relation) -> Value {
@@ -229,33 +234,45 @@ pub struct ListFollowing;
 pub struct ListFollowers;
 pub struct ViewProfile;
 
+/// Following someone, as approved.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FollowEffect {
+    pub user: Person,
+}
+
+impl Effect for FollowEffect {
+    fn describe(&self, lang: Lang) -> String {
+        match lang {
+            Lang::En => format!("Follow {}.", self.user.label()),
+            Lang::Zh => format!("关注 {}。", self.user.label()),
+        }
+    }
+}
+
 #[async_trait::async_trait]
-impl TypedTool for FollowUser {
+impl GuardedTool for FollowUser {
     type Args = UserArgs;
+    type Effect = FollowEffect;
     const NAME: &'static str = "follow_user";
     const DESCRIPTION: &'static str = "Follow a user or seller, by user_id or username/shop name. Needs the shopper's confirmation.";
-    const CONSEQUENTIAL: bool = true;
 
-    async fn run(&self, ctx: &ToolContext, args: UserArgs) -> Result<Value, ToolError> {
-        let user_id = user_id(ctx, &args).await?;
+    async fn effect(&self, ctx: &ToolContext, args: &UserArgs) -> Result<FollowEffect, ToolError> {
+        Ok(FollowEffect {
+            user: person(ctx, args).await?,
+        })
+    }
+
+    async fn commit(&self, ctx: &ToolContext, effect: FollowEffect) -> Result<Value, ToolError> {
         let relation = ctx
             .clients
             .relations
             .clone()
-            .follow(ctx.request(pb::FollowRequest { user_id }))
+            .follow(ctx.request(pb::FollowRequest {
+                user_id: effect.user.user_id,
+            }))
             .await?
             .into_inner();
         Ok(json!({"relation": relation_view(&relation)}))
-    }
-
-    async fn summary(&self, ctx: &ToolContext, args: &UserArgs) -> Result<String, ToolError> {
-        if !args.given() {
-            return Err(
-                ToolError::invalid_arguments("give user_id or username").with_param("user_id")
-            );
-        }
-        let profile = profile(ctx, args).await?;
-        Ok(format!("Follow {}", label(profile.user.as_ref())))
     }
 }
 

@@ -19,7 +19,7 @@ use serde_json::Value;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tokshop_agent::{
     runner::{AgentEvent, Caller, is_visible},
-    store::{Conversation, Step},
+    store::{Conversation, PendingAction, Step},
 };
 use tokshop_platform::ServiceError;
 use utoipa::ToSchema;
@@ -90,12 +90,30 @@ pub struct MessageView {
     pub text: String,
 }
 
+/// An action waiting for the shopper: the server's summary of its frozen effect, and the digest an approval names.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PendingView {
     pub id: String,
     pub tool: String,
     pub summary: String,
+    /// SHA-256 of the frozen effect; `POST .../confirmations/{id}` must send it back to approve.
+    pub digest: String,
+    #[schema(value_type = Object)]
+    pub effect: Value,
     pub expires_at_ms: i64,
+}
+
+impl From<PendingAction> for PendingView {
+    fn from(p: PendingAction) -> Self {
+        Self {
+            effect: p.effect_value(),
+            id: p.id,
+            tool: p.tool,
+            summary: p.summary,
+            digest: p.digest,
+            expires_at_ms: p.expires_at_ms,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -124,14 +142,24 @@ pub struct TurnReply {
 pub struct DecisionBody {
     /// approve or reject.
     pub decision: String,
+    /// To approve: the digest of the summary the shopper was shown (from the confirmation_required event or the
+    /// conversation's pending actions).
+    #[serde(default)]
+    pub digest: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct DecisionView {
     pub pending_action_id: String,
+    /// approved (it ran), failed (with the reason), rejected, or changed (nothing ran: see replaced_by).
     pub status: String,
     #[schema(value_type = Object)]
     pub result: Value,
+    pub reason: String,
+    /// What happened, in the conversation's language.
+    pub message: String,
+    /// When live state had changed since the proposal: the new proposal, to approve instead.
+    pub replaced_by: Option<PendingView>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -214,15 +242,7 @@ async fn get_conversation(
                 text: m.content.clone(),
             })
             .collect(),
-        pending_actions: pending
-            .into_iter()
-            .map(|p| PendingView {
-                id: p.id,
-                tool: p.tool,
-                summary: p.summary,
-                expires_at_ms: p.expires_at_ms,
-            })
-            .collect(),
+        pending_actions: pending.into_iter().map(PendingView::from).collect(),
     }))
 }
 
@@ -239,6 +259,7 @@ fn event_name(event: &AgentEvent) -> &'static str {
         AgentEvent::ToolCall { .. } => "tool_call",
         AgentEvent::ToolResult { .. } => "tool_result",
         AgentEvent::ConfirmationRequired { .. } => "confirmation_required",
+        AgentEvent::ActionResult { .. } => "action_result",
         AgentEvent::Done { .. } => "done",
         AgentEvent::Error { .. } => "error",
     }
@@ -312,20 +333,24 @@ async fn send_message(
     Ok(Json(TurnReply { reply, events }).into_response())
 }
 
-/// Approve (run) or reject an action the agent proposed. It runs at most once.
+/// Approve (run) or reject an action the agent proposed. It runs at most once, and only if its effect, computed again
+/// from live state, still has the digest the shopper approved.
 #[utoipa::path(post, path = "/api/v1/chat/conversations/{id}/confirmations/{pending_id}", tag = "chat",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "Conversation id"), ("pending_id" = String, Path, description = "Pending action id")),
     request_body = DecisionBody,
-    responses((status = 200, description = "What happened", body = DecisionView),
+    responses((status = 200, description = "What happened: approved, failed (with the reason) or rejected", body = DecisionView),
         (status = 404, description = "No such action of yours", body = ErrorBody),
-        (status = 409, description = "Already decided or expired", body = ErrorBody)))]
+        (status = 409, description = "Nothing ran: the action changed since it was shown (the body is a DecisionView \
+            with replaced_by), or the digest names another version, or it was already decided, superseded or expired \
+            (the body is an error)", body = DecisionView),
+        (status = 422, description = "Bad decision, or an approval without a digest", body = ErrorBody)))]
 async fn decide(
     State(state): State<AppState>,
     user: AuthUser,
     Path((id, pending_id)): Path<(String, String)>,
     ApiJson(body): ApiJson<DecisionBody>,
-) -> ApiResult<Json<DecisionView>> {
+) -> ApiResult<Response> {
     let approve = match body.decision.as_str() {
         "approve" => true,
         "reject" => false,
@@ -336,21 +361,42 @@ async fn decide(
             ));
         }
     };
+    let digest = body
+        .digest
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty());
+    if approve && digest.is_none() {
+        return Err(ApiError::invalid(
+            "digest",
+            "an approval names the digest of the summary the shopper saw",
+        ));
+    }
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
     let decision = state
         .agent
-        .decide(&caller(&user), &id, &pending_id, approve, &sender)
+        .decide(&caller(&user), &id, &pending_id, approve, digest, &sender)
         .await
         .map_err(api)?;
     drop(sender);
     while let Some(event) = receiver.recv().await {
         state.metrics.observe_agent(&event);
     }
-    Ok(Json(DecisionView {
+    // A changed action did not run: the shopper must look at the new summary.
+    let status = if decision.status == "changed" {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::OK
+    };
+    let view = DecisionView {
         pending_action_id: decision.pending_action_id,
         status: decision.status,
         result: decision.result,
-    }))
+        reason: decision.reason,
+        message: decision.message,
+        replaced_by: decision.replaced_by.map(PendingView::from),
+    };
+    Ok((status, Json(view)).into_response())
 }
 
 /// Each turn's steps: model calls with token usage, tool calls with arguments, results and timings.

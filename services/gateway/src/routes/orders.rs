@@ -376,6 +376,7 @@ async fn checkout(
         cart_variant_ids: body.cart_variant_ids,
         address_id: body.address_id.unwrap_or_default(),
         claimed_coupon_id: body.claimed_coupon_id.unwrap_or_default(),
+        expected_total: None,
     };
     let order = state
         .orders()

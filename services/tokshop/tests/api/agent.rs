@@ -20,7 +20,7 @@ use crate::{
     shop::{checkout, fund_wallet, order, shop, shopper, wallet_balance},
 };
 
-async fn agent(app: &TestApp, model: Arc<dyn ChatModel>, limits: Limits) -> Agent {
+pub async fn agent(app: &TestApp, model: Arc<dyn ChatModel>, limits: Limits) -> Agent {
     let db = Db::connect(&app.settings.database_url(), 2).await.unwrap();
     db.migrate("agent", &tokshop_agent::MIGRATIONS)
         .await
@@ -46,7 +46,7 @@ async fn agent(app: &TestApp, model: Arc<dyn ChatModel>, limits: Limits) -> Agen
     )
 }
 
-fn caller(app: &TestApp, token: &str) -> Caller {
+pub fn caller(app: &TestApp, token: &str) -> Caller {
     Caller {
         user_id: app.keys.verify(token).unwrap().user_id,
         token: token.to_owned(),
@@ -54,7 +54,7 @@ fn caller(app: &TestApp, token: &str) -> Caller {
 }
 
 /// Runs a turn and returns (reply, events).
-async fn say(
+pub async fn say(
     agent: &Agent,
     who: &Caller,
     conversation: &str,
@@ -71,7 +71,7 @@ async fn say(
 }
 
 /// Tool results as (name, result), ordered by call id (parallel calls finish in any order).
-fn tool_results(events: &[AgentEvent]) -> Vec<(String, Value)> {
+pub fn tool_results(events: &[AgentEvent]) -> Vec<(String, Value)> {
     let mut results: Vec<(String, String, Value)> = events
         .iter()
         .filter_map(|e| match e {
@@ -88,13 +88,22 @@ fn tool_results(events: &[AgentEvent]) -> Vec<(String, Value)> {
         .collect()
 }
 
-fn pending_id(events: &[AgentEvent]) -> String {
+pub fn pending_id(events: &[AgentEvent]) -> String {
+    confirmation(events).0
+}
+
+/// The (pending action id, digest, summary) of the last confirmation the turn asked for.
+pub fn confirmation(events: &[AgentEvent]) -> (String, String, String) {
     events
         .iter()
+        .rev()
         .find_map(|e| match e {
             AgentEvent::ConfirmationRequired {
-                pending_action_id, ..
-            } => Some(pending_action_id.clone()),
+                pending_action_id,
+                digest,
+                summary,
+                ..
+            } => Some((pending_action_id.clone(), digest.clone(), summary.clone())),
             _ => None,
         })
         .expect("a confirmation was asked")
@@ -200,14 +209,10 @@ async fn paying_needs_the_shoppers_yes_and_happens_once(app: &TestApp) {
 
     // The model calls pay: nothing is charged, a pending action with a summary waits.
     let (_, events) = say(&agent, &who, &conversation.id, "pay my order").await;
-    let pending = pending_id(&events);
-    let asked = events.iter().find_map(|e| match e {
-        AgentEvent::ConfirmationRequired { summary, .. } => Some(summary.clone()),
-        _ => None,
-    });
+    let (pending, digest, asked) = confirmation(&events);
     assert_eq!(
-        asked.unwrap(),
-        format!("Pay 25.00 USD for order {order_id} with wallet")
+        asked,
+        format!("Pay 25.00 USD for order {order_id} with wallet.")
     );
     assert_eq!(wallet_balance(app, &buyer).await, 10_000);
     assert_eq!(
@@ -224,6 +229,7 @@ async fn paying_needs_the_shoppers_yes_and_happens_once(app: &TestApp) {
             &conversation.id,
             &pending,
             true,
+            Some(&digest),
             &sender,
         )
         .await
@@ -237,7 +243,14 @@ async fn paying_needs_the_shoppers_yes_and_happens_once(app: &TestApp) {
     assert_eq!(wallet_balance(app, &buyer).await, 10_000 - 2500);
     // Approving again changes nothing.
     let again = agent
-        .decide(&who, &conversation.id, &pending, true, &sender)
+        .decide(
+            &who,
+            &conversation.id,
+            &pending,
+            true,
+            Some(&digest),
+            &sender,
+        )
         .await
         .unwrap_err();
     assert_eq!(again.code(), "action_decided");
@@ -247,7 +260,7 @@ async fn paying_needs_the_shoppers_yes_and_happens_once(app: &TestApp) {
     let (_, events) = say(&agent, &who, &conversation.id, "pay it again").await;
     let second = pending_id(&events);
     let decision = agent
-        .decide(&who, &conversation.id, &second, false, &sender)
+        .decide(&who, &conversation.id, &second, false, None, &sender)
         .await
         .unwrap();
     assert_eq!(decision.status, "rejected");
@@ -321,14 +334,21 @@ async fn an_expired_action_cannot_be_approved(app: &TestApp) {
     let who = caller(app, &buyer);
     let conversation = agent.start(&who, "").await.unwrap();
     let (_, events) = say(&agent, &who, &conversation.id, "pay my order").await;
-    let pending = pending_id(&events);
+    let (pending, digest, _) = confirmation(&events);
     // "yes" finds nothing waiting (the action expired), so it is an ordinary message.
     let (reply, events) = say(&agent, &who, &conversation.id, "yes").await;
     assert_eq!(reply, "Nothing is waiting for your confirmation.");
     assert!(tool_results(&events).is_empty());
     let (sender, _receiver) = unbounded_channel();
     let err = agent
-        .decide(&who, &conversation.id, &pending, true, &sender)
+        .decide(
+            &who,
+            &conversation.id,
+            &pending,
+            true,
+            Some(&digest),
+            &sender,
+        )
         .await
         .unwrap_err();
     assert_eq!(err.code(), "action_decided");

@@ -1,0 +1,296 @@
+//! Guarded tools: what a consequential call would do, frozen as a typed effect, described by the server in the
+//! shopper's language and bound by a digest. A guarded tool never acts on the model's word: proposing reads live
+//! state into an [`Effect`]; committing carries out exactly that effect, after the agent has checked that live
+//! state still gives the same digest.
+
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde_json::Value;
+use tokshop_platform::sha256_hex;
+use tokshop_proto::{catalog, identity, order};
+
+use crate::{ToolContext, ToolError};
+
+/// The language a description is rendered in: the conversation's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lang {
+    #[default]
+    En,
+    Zh,
+}
+
+impl Lang {
+    /// Chinese when the text has any Han character, else English.
+    pub fn of(text: &str) -> Self {
+        if text.chars().any(|c| {
+            ('\u{4e00}'..='\u{9fff}').contains(&c) || ('\u{3400}'..='\u{4dbf}').contains(&c)
+        }) {
+            Self::Zh
+        } else {
+            Self::En
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::Zh => "zh",
+        }
+    }
+
+    pub fn from_label(label: &str) -> Self {
+        if label == "zh" { Self::Zh } else { Self::En }
+    }
+
+    /// `en` or `zh`, whichever this is.
+    pub fn pick<'a>(self, en: &'a str, zh: &'a str) -> &'a str {
+        match self {
+            Self::En => en,
+            Self::Zh => zh,
+        }
+    }
+}
+
+/// A frozen effect: everything that will happen, concrete (ids, titles, amounts, full address text, exact words).
+pub trait Effect: Serialize + DeserializeOwned + Send + Sync {
+    /// What the shopper approves, in their language, rendered from the effect alone.
+    fn describe(&self, lang: Lang) -> String;
+}
+
+/// A tool that acts only on the shopper's approval of its frozen effect.
+#[async_trait::async_trait]
+pub trait GuardedTool: Send + Sync + 'static {
+    type Args: DeserializeOwned + schemars::JsonSchema + Send + Sync;
+    type Effect: Effect;
+    const NAME: &'static str;
+    const DESCRIPTION: &'static str;
+
+    /// The concrete effect of `args` on live state now. An error means there is nothing to propose (no such order,
+    /// no address on file, not friends...), and no pending action is made.
+    async fn effect(&self, ctx: &ToolContext, args: &Self::Args)
+    -> Result<Self::Effect, ToolError>;
+
+    /// Carries out exactly `effect`. The pending action's id is `ctx.request_id`, so a retried service call acts
+    /// once.
+    async fn commit(&self, ctx: &ToolContext, effect: Self::Effect) -> Result<Value, ToolError>;
+}
+
+/// A proposal as the agent stores it: the effect as canonical JSON and its digest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proposal {
+    pub effect: Value,
+    pub digest: String,
+}
+
+impl Proposal {
+    pub fn of(tool: &str, effect: &impl Serialize) -> Result<Self, ToolError> {
+        let effect = serde_json::to_value(effect)
+            .map_err(|err| ToolError::new("internal", err.to_string()))?;
+        let digest = digest(tool, &effect);
+        Ok(Self { effect, digest })
+    }
+}
+
+/// SHA-256 (hex) of the tool name and the canonical JSON of its effect.
+pub fn digest(tool: &str, effect: &Value) -> String {
+    sha256_hex(&[tool.as_bytes(), b"\n", canonical(effect).as_bytes()])
+}
+
+/// JSON with object keys sorted at every level and no insignificant white space, so equal effects give equal
+/// bytes whatever order their fields were built in.
+pub fn canonical(value: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(value, &mut out);
+    out
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                write_canonical(&map[key.as_str()], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// An amount of money as effects hold it: integer minor units and the currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Amount {
+    pub minor: i64,
+    pub currency: String,
+}
+
+impl Amount {
+    pub fn of(money: Option<&catalog::Money>) -> Self {
+        money.map_or_else(
+            || Self {
+                minor: 0,
+                currency: String::new(),
+            },
+            |m| Self {
+                minor: m.amount_minor,
+                currency: m.currency.clone(),
+            },
+        )
+    }
+
+    pub fn money(&self) -> catalog::Money {
+        catalog::Money {
+            amount_minor: self.minor,
+            currency: self.currency.clone(),
+        }
+    }
+
+    pub fn text(&self) -> String {
+        tokshop_platform::money::format(self.minor, &self.currency)
+    }
+}
+
+/// A postal address in full, as it will be used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressText {
+    /// The address book entry, when there is one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub address_id: String,
+    pub recipient: String,
+    pub phone: String,
+    pub line1: String,
+    pub line2: String,
+    pub city: String,
+    pub region: String,
+    pub postal_code: String,
+    pub country: String,
+}
+
+impl AddressText {
+    pub fn from_book(a: &identity::Address) -> Self {
+        Self {
+            address_id: a.id.clone(),
+            recipient: a.recipient.clone(),
+            phone: a.phone.clone(),
+            line1: a.line1.clone(),
+            line2: a.line2.clone(),
+            city: a.city.clone(),
+            region: a.region.clone(),
+            postal_code: a.postal_code.clone(),
+            country: a.country.clone(),
+        }
+    }
+
+    pub fn from_order(a: &order::ShippingAddress) -> Self {
+        Self {
+            address_id: a.address_id.clone(),
+            recipient: a.recipient.clone(),
+            phone: a.phone.clone(),
+            line1: a.line1.clone(),
+            line2: a.line2.clone(),
+            city: a.city.clone(),
+            region: a.region.clone(),
+            postal_code: a.postal_code.clone(),
+            country: a.country.clone(),
+        }
+    }
+
+    /// "Ann Lee, 1 Main St, Apt 2, Springfield, IL 12345, US (phone 555-0100)": every field that is set.
+    pub fn text(&self) -> String {
+        let region_postal = [self.region.as_str(), self.postal_code.as_str()]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut text = [
+            self.recipient.as_str(),
+            self.line1.as_str(),
+            self.line2.as_str(),
+            self.city.as_str(),
+            region_postal.as_str(),
+            self.country.as_str(),
+        ]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+        if !self.phone.is_empty() {
+            text.push_str(&format!(" (phone {})", self.phone));
+        }
+        text
+    }
+}
+
+/// Text someone else wrote (a title, a shop name), as a summary quotes it: clipped, on one line, in quotes.
+pub fn quote(text: &str, max: usize) -> String {
+    let one_line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let mut clipped: String = one_line.trim().chars().take(max).collect();
+    if one_line.trim().chars().count() > max {
+        clipped.push('…');
+    }
+    format!("\u{201c}{clipped}\u{201d}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn canonical_json_ignores_key_order_but_not_values() {
+        let a = json!({"b": 1, "a": {"y": [1, 2], "x": "s"}});
+        let b = json!({"a": {"x": "s", "y": [1, 2]}, "b": 1});
+        assert_eq!(canonical(&a), r#"{"a":{"x":"s","y":[1,2]},"b":1}"#);
+        assert_eq!(digest("pay_order", &a), digest("pay_order", &b));
+        assert_ne!(digest("pay_order", &a), digest("checkout", &a));
+        let c = json!({"a": {"x": "s", "y": [2, 1]}, "b": 1});
+        assert_ne!(digest("pay_order", &a), digest("pay_order", &c));
+    }
+
+    #[test]
+    fn language_follows_the_text() {
+        assert_eq!(Lang::of("好的，下单吧"), Lang::Zh);
+        assert_eq!(Lang::of("yes, go ahead"), Lang::En);
+    }
+
+    #[test]
+    fn an_address_is_written_out_in_full() {
+        let a = AddressText {
+            address_id: "adr_1".into(),
+            recipient: "Ann Lee".into(),
+            phone: "555-0100".into(),
+            line1: "1 Main St".into(),
+            line2: String::new(),
+            city: "Springfield".into(),
+            region: "IL".into(),
+            postal_code: "12345".into(),
+            country: "US".into(),
+        };
+        assert_eq!(
+            a.text(),
+            "Ann Lee, 1 Main St, Springfield, IL 12345, US (phone 555-0100)"
+        );
+    }
+}
