@@ -20,11 +20,15 @@ pub enum Lang {
 }
 
 impl Lang {
-    /// Chinese when the text has any Han character, else English.
+    /// Chinese when the text opens in Chinese or is at least a quarter Han characters, else English.
     pub fn of(text: &str) -> Self {
-        if text.chars().any(|c| {
-            ('\u{4e00}'..='\u{9fff}').contains(&c) || ('\u{3400}'..='\u{4dbf}').contains(&c)
-        }) {
+        let han = |c: &char| {
+            ('\u{4e00}'..='\u{9fff}').contains(c) || ('\u{3400}'..='\u{4dbf}').contains(c)
+        };
+        let cjk = text.chars().filter(han).count();
+        let latin = text.chars().filter(char::is_ascii_alphabetic).count();
+        let opens_in_chinese = text.trim_start().chars().next().is_some_and(|c| han(&c));
+        if cjk > 0 && (cjk * 3 >= latin || opens_in_chinese) {
             Self::Zh
         } else {
             Self::En

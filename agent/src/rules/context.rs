@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
+use tokshop_tools::untrusted;
 
+use super::text::Lang;
 use crate::model::{ChatMessage, Role};
 
 /// Tools whose result is a `CART`.
@@ -55,9 +57,18 @@ impl Observation {
         self.result.get("status").and_then(Value::as_str) == Some("rejected")
     }
 
+    /// An approved action that did not run because live state had changed; a new proposal waits.
+    pub fn changed(&self) -> bool {
+        self.result.get("status").and_then(Value::as_str) == Some("changed")
+    }
+
     /// A call that ran and succeeded.
     pub fn ok(&self) -> bool {
-        self.error().is_none() && !self.pending() && !self.rejected() && self.result.is_object()
+        self.error().is_none()
+            && !self.pending()
+            && !self.rejected()
+            && !self.changed()
+            && self.result.is_object()
     }
 
     /// The call the agent recorded after the shopper decided on a pending action (approved, or rejected).
@@ -69,6 +80,38 @@ impl Observation {
         self.args.get(name).and_then(Value::as_str)
     }
 }
+
+/// A decided action's record (`{"status": "approved" | "failed", "result": ...}`) as the tool's own result, so
+/// the planner reads an approved checkout like any checkout; rejected and changed records stay as they are.
+fn decided(record: Value) -> Value {
+    match record.get("status").and_then(Value::as_str) {
+        Some("approved" | "failed") => record.get("result").cloned().unwrap_or(record),
+        _ => record,
+    }
+}
+
+/// Takes other parties' text out of its `<untrusted>` envelope for the planner, which quotes it to the shopper
+/// only as data: text flagged as reading like instructions is withheld, never repeated as if the shop said it.
+fn as_plain_text(value: &mut Value, lang: Lang) {
+    match value {
+        Value::String(text) => {
+            let (plain, flagged) = untrusted::unwrap(text);
+            *text = if flagged {
+                lang.pick(WITHHELD_EN, WITHHELD_ZH).to_owned()
+            } else {
+                plain.to_owned()
+            };
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| as_plain_text(v, lang)),
+        Value::Object(map) => map.values_mut().for_each(|v| as_plain_text(v, lang)),
+        _ => {}
+    }
+}
+
+/// What the planner shows instead of flagged text.
+pub const WITHHELD_EN: &str = "[not shown: this text, written by a seller or another user, contains instructions \
+     aimed at the assistant, which I ignore]";
+pub const WITHHELD_ZH: &str = "[未显示：这段由卖家或其他用户写的文字包含针对助手的指令，已忽略]";
 
 /// The most recent order the conversation knows of.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +131,11 @@ pub struct Conversation<'a> {
 
 impl<'a> Conversation<'a> {
     pub fn new(messages: &'a [ChatMessage]) -> Self {
+        let lang = messages
+            .iter()
+            .rev()
+            .find(|m| m.role == Role::User)
+            .map_or(Lang::En, |m| Lang::of(&m.content));
         let mut calls: HashMap<&str, (&str, &Value)> = HashMap::new();
         let mut observations = Vec::new();
         let mut last_user = None;
@@ -108,8 +156,12 @@ impl<'a> Conversation<'a> {
                         .or_else(|| call.map(|(name, _)| (*name).to_owned()))
                         .unwrap_or_default();
                     let args = call.map(|(_, args)| (*args).clone()).unwrap_or(Value::Null);
-                    let result = serde_json::from_str(&message.content)
+                    let mut result = serde_json::from_str(&message.content)
                         .unwrap_or_else(|_| Value::String(message.content.clone()));
+                    if call_id.starts_with("confirm_") {
+                        result = decided(result);
+                    }
+                    as_plain_text(&mut result, lang);
                     observations.push(Observation {
                         index,
                         call_id,

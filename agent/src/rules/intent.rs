@@ -198,6 +198,12 @@ pub fn detect(raw: &str) -> Intent {
     if found(&OUT_OF_SCOPE_EN, &full) || found(&OUT_OF_SCOPE_ZH, &full) {
         return Intent::OutOfScope;
     }
+    // The same reading of yes and no the guard uses ("sure, do it", "no thanks"), then the planner's own.
+    match crate::approval::classify(raw, "") {
+        crate::approval::Reply::Approve => return Intent::Affirm,
+        crate::approval::Reply::Reject => return Intent::Deny,
+        crate::approval::Reply::Other => {}
+    }
     for (re, intent) in [
         (&GREETING, Intent::Greeting),
         (&THANKS, Intent::Thanks),

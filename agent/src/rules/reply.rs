@@ -965,6 +965,22 @@ pub fn approved(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> Strin
             )
             .to_owned();
     }
+    if obs.changed() {
+        let what = clip(
+            s(&obs.result, "reason").trim_start_matches("changed since it was proposed: "),
+            200,
+        );
+        let now = clip(s(&obs.result, "new_summary"), 400);
+        return match lang {
+            Lang::En => format!(
+                "Nothing was done: something changed since you were asked ({what}). Now it would be: {now} Reply \
+                 \"yes\" to go ahead with this, or \"no\" to cancel."
+            ),
+            Lang::Zh => format!(
+                "未做任何操作：在你确认前有变化（{what}）。现在是：{now} 回复“是”按新的内容继续，回复“否”取消。"
+            ),
+        };
+    }
     if let Some(text) = super::social::reply::approved(obs, lang) {
         return text;
     }
@@ -1111,6 +1127,16 @@ pub fn error(obs: &Observation, lang: Lang) -> String {
             Some(n) => format!("抱歉，库存不足，只剩 {n} 件。可以减少数量再试。"),
             None => "抱歉，库存不足。可以减少数量或换个款式。".to_owned(),
         },
+        ("address_required", Lang::En) => {
+            "You don't have a shipping address yet, so I can't check out. Tell me where to ship: recipient, street, \
+             city, postal code and country."
+                .to_owned()
+        }
+        ("address_required", Lang::Zh) => "你还没有收货地址，暂时无法下单。请告诉我收件人、街道、城市、邮编和国家。".to_owned(),
+        ("total_changed", Lang::En) => {
+            format!("Nothing was ordered: the total changed before the order could be placed ({message}). Say \"check out\" to see the new total.")
+        }
+        ("total_changed", Lang::Zh) => format!("未下单：下单前总价发生了变化（{message}）。说“结账”查看新的总价。"),
         ("variant_unavailable", Lang::En) => "Sorry, that option is no longer available.".to_owned(),
         ("variant_unavailable", Lang::Zh) => "抱歉，这个款式已下架。".to_owned(),
         ("insufficient_funds", Lang::En) => {

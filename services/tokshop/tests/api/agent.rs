@@ -201,7 +201,6 @@ async fn paying_needs_the_shoppers_yes_and_happens_once(app: &TestApp) {
         ScriptedModel::says("Paid."),
         ScriptedModel::calls(&[("p2", "pay_order", pay.clone())]),
         ScriptedModel::says("Please confirm."),
-        ScriptedModel::says("Okay, I won't."),
     ]));
     let agent = agent(app, model, Limits::default()).await;
     let who = caller(app, &buyer);
@@ -256,16 +255,15 @@ async fn paying_needs_the_shoppers_yes_and_happens_once(app: &TestApp) {
     assert_eq!(again.code(), "action_decided");
     assert_eq!(wallet_balance(app, &buyer).await, 10_000 - 2500);
 
-    // A second pay call, rejected: nothing happens.
-    let (_, events) = say(&agent, &who, &conversation.id, "pay it again").await;
-    let second = pending_id(&events);
-    let decision = agent
-        .decide(&who, &conversation.id, &second, false, None, &sender)
-        .await
-        .unwrap();
-    assert_eq!(decision.status, "rejected");
-    let (reply, _) = say(&agent, &who, &conversation.id, "ok thanks").await;
-    assert_eq!(reply, "Okay, I won't.");
+    // A second pay call for the order now paid is refused at once: there is nothing to approve.
+    let (reply, events) = say(&agent, &who, &conversation.id, "pay it again").await;
+    assert_eq!(reply, "Please confirm.");
+    assert_eq!(tool_results(&events)[0].1["error"], "invalid_order_state");
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, AgentEvent::ConfirmationRequired { .. }))
+    );
     assert_eq!(wallet_balance(app, &buyer).await, 10_000 - 2500);
     crate::shop::ledger_balances(app).await;
 }

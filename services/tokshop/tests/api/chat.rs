@@ -61,7 +61,7 @@ async fn rule_planner_takes_a_shopper_from_search_to_a_paid_order(app: &TestApp)
         .expect(201)
         .body;
     assert_eq!(conversation["model"], "rule-planner-1");
-    assert_eq!(conversation["prompt_version"], "shop-system.v1");
+    assert_eq!(conversation["prompt_version"], "shop-system.v2");
     let id = conversation["id"].as_str().unwrap();
 
     let found = say(app, &buyer, id, "find trail shoes under 80, cheapest first").await;
@@ -234,7 +234,7 @@ async fn conversations_belong_to_their_shopper(app: &TestApp) {
         Method::POST,
         &format!("/api/v1/chat/conversations/{id}/confirmations/pa_x"),
         Some(&other),
-        Some(json!({"decision": "approve"})),
+        Some(json!({"decision": "approve", "digest": "0".repeat(64)})),
     )
     .await
     .expect_error(404, "conversation_not_found", None);

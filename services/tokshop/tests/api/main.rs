@@ -6,6 +6,7 @@ mod common;
 
 mod addresses;
 mod agent;
+mod approvals;
 mod auth;
 mod cart;
 mod catalog;
