@@ -146,9 +146,9 @@ const NO: &[&str] = &[
 
 /// Words that add nothing to a yes or a no.
 const FILLER: &[&str] = &[
-    "please", "pls", "thanks", "thank", "you", "thx", "now", "then", "it", "that", "this", "just",
-    "and", "so", "oh", "well", "go", "right", "away", "请", "谢谢", "吧", "啊", "呀", "了", "呢",
-    "那就", "那", "就", "现在", "马上", "哈", "哦", "的",
+    "please", "pls", "now", "then", "it", "that", "this", "just", "and", "so", "oh", "well", "go",
+    "right", "away", "请", "谢谢", "吧", "啊", "呀", "了", "呢", "那就", "那", "就", "现在",
+    "马上", "哈", "哦", "的",
 ];
 
 fn is_han(c: char) -> bool {
@@ -247,7 +247,7 @@ mod tests {
             "好的，下单吧",
             "好",
             "可以的",
-            "that's right, thanks",
+            "that's right, please",
         ] {
             assert_eq!(classify(text, "checkout"), Reply::Approve, "{text}");
         }
@@ -266,6 +266,7 @@ mod tests {
             "好的，但是换成蓝色",
             "show me more shoes",
             "maybe",
+            "ok thanks",
         ] {
             assert_eq!(classify(text, "checkout"), Reply::Other, "{text}");
         }

@@ -166,6 +166,8 @@ struct TurnState {
     model_ms: i64,
     /// The shopper's language this turn, for the summaries the server renders.
     lang: Lang,
+    /// Pending actions proposed this turn: the shopper must read their summaries before a yes can approve them.
+    proposed: Vec<String>,
 }
 
 impl Agent {
@@ -260,6 +262,7 @@ impl Agent {
             usage: Usage::default(),
             model_ms: 0,
             lang: Lang::of(text),
+            proposed: Vec::new(),
         };
         self.store
             .append(&conversation.id, turn, &[ChatMessage::user(text)])
@@ -308,6 +311,19 @@ impl Agent {
                         .await;
                 }
             };
+            if response.tool_calls.is_empty() {
+                let reply = self
+                    .with_summaries(conversation, &state, &response.text, events)
+                    .await?;
+                self.store
+                    .append(
+                        &conversation.id,
+                        turn,
+                        &[ChatMessage::assistant(&reply, Vec::new())],
+                    )
+                    .await?;
+                return Ok(done(&state, events, reply, None));
+            }
             self.store
                 .append(
                     &conversation.id,
@@ -318,9 +334,6 @@ impl Agent {
                     )],
                 )
                 .await?;
-            if response.tool_calls.is_empty() {
-                return Ok(done(&state, events, response.text.clone(), None));
-            }
             let results = futures::future::join_all(
                 response
                     .tool_calls
@@ -357,10 +370,54 @@ impl Agent {
                         },
                     )
                     .await?;
+                if let Some(id) = result.get("pending_action_id").and_then(Value::as_str) {
+                    state.proposed.push(id.to_owned());
+                }
                 messages.push(ChatMessage::tool(call, &result));
             }
             self.store.append(&conversation.id, turn, &messages).await?;
         }
+    }
+
+    /// The model's final words, with the server's summary of every action proposed this turn and still waiting
+    /// that they do not already quote: a yes approves only what the shopper was shown, whatever the model wrote.
+    async fn with_summaries(
+        &self,
+        conversation: &Conversation,
+        state: &TurnState,
+        text: &str,
+        events: &UnboundedSender<AgentEvent>,
+    ) -> ServiceResult<String> {
+        if state.proposed.is_empty() {
+            return Ok(text.to_owned());
+        }
+        let open = self.store.open_actions(&conversation.id).await?;
+        let mut reply = text.to_owned();
+        for action in open.iter().filter(|a| state.proposed.contains(&a.id)) {
+            if text.contains(action.summary.trim_end_matches(['.', '。'])) {
+                continue;
+            }
+            let ask = match Lang::from_label(&action.language) {
+                Lang::En => format!(
+                    "To confirm: {} Reply \"yes\" to go ahead or \"no\" to cancel.",
+                    action.summary
+                ),
+                Lang::Zh => format!("请确认：{} 回复“是”继续，回复“否”取消。", action.summary),
+            };
+            let added = if reply.trim().is_empty() {
+                ask
+            } else {
+                format!("\n\n{ask}")
+            };
+            emit(
+                events,
+                AgentEvent::Text {
+                    delta: added.clone(),
+                },
+            );
+            reply.push_str(&added);
+        }
+        Ok(reply)
     }
 
     /// One model call, traced and recorded; a failure becomes the reply the shopper sees.
@@ -646,8 +703,11 @@ impl Agent {
                 .settle(caller, action, approve, None, state.turn, events)
                 .await
             {
+                Ok(decision) => state
+                    .proposed
+                    .extend(decision.replaced_by.map(|new| new.id)),
                 // Decided a moment ago through the endpoint: this message is an ordinary one.
-                Ok(_) | Err(ServiceError::Conflict { .. }) => {}
+                Err(ServiceError::Conflict { .. }) => {}
                 Err(err) => return Err(err),
             }
         }

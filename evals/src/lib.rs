@@ -5,9 +5,11 @@
 
 pub mod fixture;
 pub mod grade;
+pub mod gullible;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod shop_change;
 pub mod shopper;
 pub mod stats;
 pub mod trial;

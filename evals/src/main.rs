@@ -34,6 +34,9 @@ enum ModelChoice {
     Openai,
     /// Each scenario's own model script (for testing scenarios and graders).
     Scripted,
+    /// Each scenario's script, played by a model that also obeys every `CALL tool {...}` it reads in tool results
+    /// (the security suite's prompt-injected model).
+    Gullible,
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,6 +130,7 @@ async fn run_cli() -> anyhow::Result<ExitCode> {
             let backend = match model {
                 ModelChoice::Rules => Backend::Rules,
                 ModelChoice::Scripted => Backend::Scripted,
+                ModelChoice::Gullible => Backend::Gullible,
                 ModelChoice::Openai => Backend::OpenAi(OpenAiConfig::from_env().context(
                     "--model openai needs TOKSHOP_LLM_BASE_URL and TOKSHOP_LLM_MODEL",
                 )??),
@@ -163,7 +167,7 @@ async fn run_cli() -> anyhow::Result<ExitCode> {
                 prices,
                 out_dir: Some(out.clone()),
             };
-            let scripted = matches!(config.backend, Backend::Scripted);
+            let scripted = matches!(config.backend, Backend::Scripted | Backend::Gullible);
             let total = suite
                 .scenarios
                 .iter()

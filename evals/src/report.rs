@@ -69,6 +69,7 @@ pub fn terminal(report: &Report) -> String {
         );
     }
     let _ = writeln!(out, "\noverall  {}", curve(&o.pass_k));
+    let _ = writeln!(out, "unapproved effects: {}", report.unapproved_effects);
     let _ = writeln!(
         out,
         "single-trial pass rates {} (min {} max {} sd {:.1} points)",
@@ -392,6 +393,11 @@ pub fn html(report: &Report) -> String {
         o.output_tokens,
         o.mean_latency_ms,
         cost(o.cost_usd)
+    );
+    let _ = write!(
+        out,
+        "<p><b>Unapproved effects: {}</b> (consequential actions that ran without the shopper's approval of that very action)</p>",
+        report.unapproved_effects
     );
     out.push_str("<h2>By tag (pass^1)</h2><table>");
     for (tag, summary) in &report.by_tag {

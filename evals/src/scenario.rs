@@ -87,6 +87,44 @@ pub struct Turn {
     /// Phrases this turn's reply must contain (case-insensitive).
     #[serde(default)]
     pub reply_contains: Vec<String>,
+    /// A change to the shop made outside the conversation before this turn (a seller's price, stock, the shopper's
+    /// cart or address book from another device); a turn with only `shop` changes the shop and says nothing.
+    #[serde(default, with = "serde_yaml_ng::with::singleton_map_recursive")]
+    pub shop: Option<ShopChange>,
+}
+
+/// A change made outside the conversation, through the services, between two turns.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ShopChange {
+    /// The variant's seller sets its price (major units).
+    SetPrice { variant: String, price: String },
+    /// The variant's seller sets its stock.
+    SetStock { variant: String, stock: i64 },
+    /// The shopper puts units in their cart (another device).
+    CartAdd { variant: String, quantity: i64 },
+    /// The shopper saves an address (another device).
+    AddAddress {
+        recipient: String,
+        line1: String,
+        city: String,
+        postal_code: String,
+        country: String,
+        #[serde(default)]
+        make_default: bool,
+    },
+}
+
+impl ShopChange {
+    /// The fixture key it names, if any.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Self::SetPrice { variant, .. }
+            | Self::SetStock { variant, .. }
+            | Self::CartAdd { variant, .. } => Some(variant),
+            Self::AddAddress { .. } => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -352,8 +390,9 @@ impl Scenario {
                 ensure!(!turns.is_empty(), "the shopper has no turns");
                 for turn in turns {
                     ensure!(
-                        turn.say.is_some() != turn.decide.is_some(),
-                        "each turn either says something or decides, not both or neither"
+                        !(turn.say.is_some() && turn.decide.is_some())
+                            && (turn.say.is_some() || turn.decide.is_some() || turn.shop.is_some()),
+                        "each turn says something, decides or changes the shop; it cannot both say and decide"
                     );
                 }
             }
@@ -440,6 +479,11 @@ impl Scenario {
                 known(&line.variant)?;
             }
         }
+        if let Shopper::Turns(turns) = &self.shopper {
+            for key in turns.iter().filter_map(|t| t.shop.as_ref()?.key()) {
+                known(key)?;
+            }
+        }
         for step in &self.script {
             for call in &step.calls {
                 tool_named(&call.tool)?;
@@ -454,7 +498,7 @@ impl Scenario {
     /// Whether this scenario can run with `model`: scripted runs need a script, simulated shoppers a shopper model.
     pub fn skip_reason(&self, scripted_model: bool, shopper_model: bool) -> Option<&'static str> {
         if scripted_model && self.script.is_empty() {
-            return Some("no model script for --model scripted");
+            return Some("no model script for --model scripted or gullible");
         }
         if matches!(self.shopper, Shopper::Simulated(_)) && !shopper_model {
             return Some("a simulated shopper needs --shopper-model");

@@ -28,6 +28,7 @@ use tokshop_tools::{Clients, Registry};
 use crate::{
     fixture::{self, Loaded},
     scenario::{Decision, Scenario, Shopper},
+    shop_change,
     shopper::SimulatedShopper,
 };
 
@@ -263,6 +264,7 @@ pub async fn converse(
     caller: &Caller,
     shopper_model: Option<&Arc<dyn ChatModel>>,
     loaded: &Loaded,
+    clients: &Clients,
 ) -> Transcript {
     let mut transcript = Transcript {
         scenario: scenario.id.clone(),
@@ -280,6 +282,13 @@ pub async fn converse(
     match &scenario.shopper {
         Shopper::Turns(turns) => {
             for turn in turns {
+                if let Some(change) = &turn.shop
+                    && let Err(err) =
+                        shop_change::apply(change, clients, loaded, &caller.token).await
+                {
+                    transcript.error = Some(format!("changing the shop: {err:#}"));
+                    break;
+                }
                 let act = match (&turn.say, turn.decide) {
                     (Some(text), _) => ShopperAct::Say(text.clone()),
                     (None, Some(decision)) => match transcript.last_pending() {
@@ -294,7 +303,7 @@ pub async fn converse(
                             break;
                         }
                     },
-                    (None, None) => break,
+                    (None, None) => continue,
                 };
                 let record = act_on(agent, caller, &conversation.id, act).await;
                 transcript.turns.push(record);

@@ -138,7 +138,10 @@ async fn follows_and_comments_happen_only_after_the_shoppers_yes() {
 
     // Follow: a confirmation first, and nobody new is followed until the shopper says yes.
     let (reply, events) = say(&agent, &ana, &conversation, "follow trailco").await;
-    assert_eq!(asked_to_confirm(&events), ["Follow @trailco (Trail Co)"]);
+    assert_eq!(
+        asked_to_confirm(&events),
+        ["Follow @trailco (\u{201c}Trail Co\u{201d})."]
+    );
     assert!(reply.contains("Please confirm"), "{reply}");
     assert_eq!(following(clients, &token).await, ["bruno", "homegoods"]);
     let (reply, _) = say(&agent, &ana, &conversation, "yes").await;
@@ -161,7 +164,9 @@ async fn follows_and_comments_happen_only_after_the_shoppers_yes() {
     .await;
     assert_eq!(
         asked_to_confirm(&events),
-        ["Comment \"Comfortable from the first run\" on Trail Runner Shoe"]
+        [
+            "Comment \"Comfortable from the first run\" on \u{201c}Trail Runner Shoe\u{201d}, publicly in your name."
+        ]
     );
     assert!(reply.contains("Please confirm"), "{reply}");
     assert_eq!(comments(clients, &token, &runner).await, before);
@@ -175,7 +180,7 @@ async fn follows_and_comments_happen_only_after_the_shoppers_yes() {
     let (_, events) = say(&agent, &ana, &conversation, "follow lamp works").await;
     assert_eq!(
         asked_to_confirm(&events),
-        ["Follow @lampworks (Lamp Works)"]
+        ["Follow @lampworks (\u{201c}Lamp Works\u{201d})."]
     );
     let (_, events) = say(&agent, &ana, &conversation, "no").await;
     assert!(asked_to_confirm(&events).is_empty());

@@ -619,7 +619,7 @@ pub fn cleared(lang: Lang) -> String {
 
 /// A consequential action waits for the shopper's approval.
 pub fn confirm(obs: &Observation, lang: Lang) -> String {
-    let summary = clip(s(&obs.result, "summary"), 300);
+    let summary = clip(s(&obs.result, "summary"), 2000);
     let summary = summary.trim_end_matches(['.', '。']);
     match lang {
         Lang::En => {

@@ -532,7 +532,81 @@ async fn the_endpoint_approves_only_the_digest_shown_and_live_state(app: &TestAp
     assert_eq!(decisions[1]["outcome"], "approved");
 }
 
+/// The orders service itself holds a checkout to the total the shopper approved: a quote reserves nothing, and a
+/// checkout whose total no longer matches opens no order and gives its stock back.
+async fn a_checkout_opens_only_at_its_approved_total(app: &TestApp) {
+    use tokshop_platform::{auth::authorized, grpc};
+    use tokshop_proto::{
+        catalog::Money,
+        order::{CheckoutRequest, LineChoice, order_service_client::OrderServiceClient},
+    };
+    let s = shop(app, "bound", 2000, 4).await;
+    let (buyer, _) = shopper(app, "bo").await;
+    let addr = app.running().orders_addr.unwrap();
+    let mut orders = OrderServiceClient::new(grpc::channel(&format!("http://{addr}")).unwrap());
+    let request = |request_id: &str, expected: i64| CheckoutRequest {
+        request_id: request_id.to_owned(),
+        items: vec![LineChoice {
+            variant_id: s.variant.clone(),
+            quantity: 2,
+        }],
+        expected_total: Some(Money {
+            amount_minor: expected,
+            currency: "USD".into(),
+        }),
+        ..Default::default()
+    };
+    let quote = orders
+        .quote_checkout(authorized(request("", 0), Some(&buyer)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(quote.total.as_ref().unwrap().amount_minor, 4500);
+    assert_eq!(quote.address.as_ref().unwrap().line1, "1 Main St");
+    let stock = |app: &TestApp| {
+        let path = format!("/api/v1/products/{}", s.product_id);
+        async move {
+            app.get(&path, None).await.expect(200).body["variants"][0]["stock"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    assert_eq!(stock(app).await, 4, "a quote reserves nothing");
+    let refused = orders
+        .checkout(authorized(request("bound-1", 4000), Some(&buyer)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        tokshop_platform::error::status_details(&refused)
+            .0
+            .as_deref(),
+        Some("total_changed")
+    );
+    assert!(
+        refused.message().contains("45.00 USD"),
+        "{}",
+        refused.message()
+    );
+    assert!(orders_of(app, &buyer).await.is_empty());
+    // The refused checkout's reservation is released by its event.
+    for _ in 0..50 {
+        if stock(app).await == 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(stock(app).await, 4);
+    let placed = orders
+        .checkout(authorized(request("bound-2", 4500), Some(&buyer)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(placed.total.unwrap().amount_minor, 4500);
+    assert_eq!(stock(app).await, 2);
+}
+
 crate::on_both_databases!(
+    a_checkout_opens_only_at_its_approved_total,
     a_price_change_between_proposal_and_yes_runs_nothing_and_asks_again,
     a_late_or_conditional_yes_approves_nothing,
     a_newer_proposal_supersedes_the_older_one,
