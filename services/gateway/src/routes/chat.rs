@@ -133,7 +133,8 @@ pub struct SendMessage {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TurnReply {
     pub reply: String,
-    /// text, tool_call, tool_result, confirmation_required, done and error events, in order.
+    /// text, tool_call, tool_result, confirmation_required (with the server's summary and the digest to approve),
+    /// action_result (how a decided action ended), done and error events, in order.
     #[schema(value_type = Vec<Object>)]
     pub events: Vec<AgentEvent>,
 }

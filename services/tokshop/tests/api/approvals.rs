@@ -532,6 +532,15 @@ async fn the_endpoint_approves_only_the_digest_shown_and_live_state(app: &TestAp
     assert_eq!(decisions[1]["outcome"], "approved");
 }
 
+async fn stock_of(app: &TestApp, product_id: &str) -> i64 {
+    app.get(&format!("/api/v1/products/{product_id}"), None)
+        .await
+        .expect(200)
+        .body["variants"][0]["stock"]
+        .as_i64()
+        .unwrap()
+}
+
 /// The orders service itself holds a checkout to the total the shopper approved: a quote reserves nothing, and a
 /// checkout whose total no longer matches opens no order and gives its stock back.
 async fn a_checkout_opens_only_at_its_approved_total(app: &TestApp) {
@@ -541,7 +550,7 @@ async fn a_checkout_opens_only_at_its_approved_total(app: &TestApp) {
         order::{CheckoutRequest, LineChoice, order_service_client::OrderServiceClient},
     };
     let s = shop(app, "bound", 2000, 4).await;
-    let (buyer, _) = shopper(app, "bo").await;
+    let (buyer, _) = shopper(app, "bob").await;
     let addr = app.running().orders_addr.unwrap();
     let mut orders = OrderServiceClient::new(grpc::channel(&format!("http://{addr}")).unwrap());
     let request = |request_id: &str, expected: i64| CheckoutRequest {
@@ -563,15 +572,11 @@ async fn a_checkout_opens_only_at_its_approved_total(app: &TestApp) {
         .into_inner();
     assert_eq!(quote.total.as_ref().unwrap().amount_minor, 4500);
     assert_eq!(quote.address.as_ref().unwrap().line1, "1 Main St");
-    let stock = |app: &TestApp| {
-        let path = format!("/api/v1/products/{}", s.product_id);
-        async move {
-            app.get(&path, None).await.expect(200).body["variants"][0]["stock"]
-                .as_i64()
-                .unwrap()
-        }
-    };
-    assert_eq!(stock(app).await, 4, "a quote reserves nothing");
+    assert_eq!(
+        stock_of(app, &s.product_id).await,
+        4,
+        "a quote reserves nothing"
+    );
     let refused = orders
         .checkout(authorized(request("bound-1", 4000), Some(&buyer)))
         .await
@@ -590,19 +595,19 @@ async fn a_checkout_opens_only_at_its_approved_total(app: &TestApp) {
     assert!(orders_of(app, &buyer).await.is_empty());
     // The refused checkout's reservation is released by its event.
     for _ in 0..50 {
-        if stock(app).await == 4 {
+        if stock_of(app, &s.product_id).await == 4 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(stock(app).await, 4);
+    assert_eq!(stock_of(app, &s.product_id).await, 4);
     let placed = orders
         .checkout(authorized(request("bound-2", 4500), Some(&buyer)))
         .await
         .unwrap()
         .into_inner();
     assert_eq!(placed.total.unwrap().amount_minor, 4500);
-    assert_eq!(stock(app).await, 2);
+    assert_eq!(stock_of(app, &s.product_id).await, 2);
 }
 
 crate::on_both_databases!(
