@@ -174,6 +174,31 @@ fn not_guarded(name: &str) -> ToolError {
     )
 }
 
+/// The part of [`Tool`] every registered tool has alike: its name, description, schema, class and argument check.
+macro_rules! described {
+    ($guarded:expr) => {
+        fn name(&self) -> &'static str {
+            T::NAME
+        }
+
+        fn description(&self) -> &'static str {
+            T::DESCRIPTION
+        }
+
+        fn parameters(&self) -> Value {
+            schema_of::<T::Args>()
+        }
+
+        fn consequential(&self) -> bool {
+            $guarded
+        }
+
+        fn check(&self, args: &Value) -> Result<(), ToolError> {
+            parse::<T::Args>(args).map(|_| ())
+        }
+    };
+}
+
 /// A read tool in the registry.
 struct Read<T>(T);
 /// A guarded tool in the registry.
@@ -181,25 +206,7 @@ struct Guarded<T>(T);
 
 #[async_trait::async_trait]
 impl<T: TypedTool> Tool for Read<T> {
-    fn name(&self) -> &'static str {
-        T::NAME
-    }
-
-    fn description(&self) -> &'static str {
-        T::DESCRIPTION
-    }
-
-    fn parameters(&self) -> Value {
-        schema_of::<T::Args>()
-    }
-
-    fn consequential(&self) -> bool {
-        false
-    }
-
-    fn check(&self, args: &Value) -> Result<(), ToolError> {
-        parse::<T::Args>(args).map(|_| ())
-    }
+    described!(false);
 
     async fn call(&self, ctx: &ToolContext, args: &Value) -> Result<Value, ToolError> {
         let args = parse::<T::Args>(args)?;
@@ -221,25 +228,7 @@ impl<T: TypedTool> Tool for Read<T> {
 
 #[async_trait::async_trait]
 impl<T: GuardedTool> Tool for Guarded<T> {
-    fn name(&self) -> &'static str {
-        T::NAME
-    }
-
-    fn description(&self) -> &'static str {
-        T::DESCRIPTION
-    }
-
-    fn parameters(&self) -> Value {
-        schema_of::<T::Args>()
-    }
-
-    fn consequential(&self) -> bool {
-        true
-    }
-
-    fn check(&self, args: &Value) -> Result<(), ToolError> {
-        parse::<T::Args>(args).map(|_| ())
-    }
+    described!(true);
 
     async fn call(&self, _: &ToolContext, _: &Value) -> Result<Value, ToolError> {
         Err(ToolError::new(

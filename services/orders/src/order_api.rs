@@ -60,6 +60,23 @@ impl OrderApi {
         }
     }
 
+    /// The buyer a checkout is for, and their own access token (to read their cart and addresses).
+    fn buyer<T>(&self, request: &Request<T>) -> ServiceResult<(String, String)> {
+        let caller = self.keys.require_caller(request)?;
+        let bearer = bearer_from_metadata(request)?
+            .unwrap_or_default()
+            .to_owned();
+        Ok((caller.user_id, bearer))
+    }
+
+    fn checkouts(&self) -> Checkout<'_> {
+        Checkout {
+            db: &self.db,
+            clients: &self.clients,
+            settings: &self.settings,
+        }
+    }
+
     async fn get(&self, id: &str, viewer: Viewer<'_>) -> ServiceResult<pb::Order> {
         let mut conn = self.db.pool().acquire().await?;
         Ok(orders::message(
@@ -72,17 +89,10 @@ impl OrderApi {
 impl OrderService for OrderApi {
     async fn checkout(&self, request: Request<pb::CheckoutRequest>) -> Reply<pb::Order> {
         let result = async {
-            let caller = self.keys.require_caller(&request)?;
-            let bearer = bearer_from_metadata(&request)?
-                .unwrap_or_default()
-                .to_owned();
-            let checkout = Checkout {
-                db: &self.db,
-                clients: &self.clients,
-                settings: &self.settings,
-            };
-            let record = checkout
-                .run(&caller.user_id, &bearer, request.into_inner())
+            let (buyer_id, bearer) = self.buyer(&request)?;
+            let record = self
+                .checkouts()
+                .run(&buyer_id, &bearer, request.into_inner())
                 .await?;
             Ok(orders::message(&record))
         };
@@ -94,17 +104,9 @@ impl OrderService for OrderApi {
         request: Request<pb::CheckoutRequest>,
     ) -> Reply<pb::CheckoutQuote> {
         let result = async {
-            let caller = self.keys.require_caller(&request)?;
-            let bearer = bearer_from_metadata(&request)?
-                .unwrap_or_default()
-                .to_owned();
-            let checkout = Checkout {
-                db: &self.db,
-                clients: &self.clients,
-                settings: &self.settings,
-            };
-            checkout
-                .quote(&caller.user_id, &bearer, request.into_inner())
+            let (buyer_id, bearer) = self.buyer(&request)?;
+            self.checkouts()
+                .quote(&buyer_id, &bearer, request.into_inner())
                 .await
         };
         reply(result.await)

@@ -8,11 +8,11 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc::unbounded_channel;
 use tokshop_agent::{
     model::{ChatModel, ModelResponse},
-    runner::{Agent, AgentEvent, Caller, Limits},
+    runner::{Agent, AgentEvent, Caller, Decision, Limits},
     scripted::ScriptedModel,
     store::Store,
 };
-use tokshop_platform::{db::Db, grpc};
+use tokshop_platform::{ServiceResult, db::Db, grpc};
 use tokshop_tools::{Clients, Registry};
 
 use crate::{
@@ -53,6 +53,39 @@ pub fn caller(app: &TestApp, token: &str) -> Caller {
     }
 }
 
+/// A conversation of `token`'s shopper with an agent whose model plays `responses`; returns the agent, the
+/// caller and the conversation's id.
+pub async fn scripted_chat(
+    app: &TestApp,
+    token: &str,
+    responses: Vec<ModelResponse>,
+) -> (Agent, Caller, String) {
+    let agent = agent(
+        app,
+        Arc::new(ScriptedModel::new(responses)),
+        Limits::default(),
+    )
+    .await;
+    let who = caller(app, token);
+    let conversation = agent.start(&who, "").await.unwrap().id;
+    (agent, who, conversation)
+}
+
+/// The shopper's decision on a pending action through the confirmation path.
+pub async fn decide(
+    agent: &Agent,
+    who: &Caller,
+    conversation: &str,
+    pending: &str,
+    approve: bool,
+    digest: Option<&str>,
+) -> ServiceResult<Decision> {
+    let (sender, _receiver) = unbounded_channel();
+    agent
+        .decide(who, conversation, pending, approve, digest, &sender)
+        .await
+}
+
 /// Runs a turn and returns (reply, events).
 pub async fn say(
     agent: &Agent,
@@ -86,10 +119,6 @@ pub fn tool_results(events: &[AgentEvent]) -> Vec<(String, Value)> {
         .into_iter()
         .map(|(_, name, result)| (name, result))
         .collect()
-}
-
-pub fn pending_id(events: &[AgentEvent]) -> String {
-    confirmation(events).0
 }
 
 /// The (pending action id, digest, summary) of the last confirmation the turn asked for.
@@ -221,18 +250,16 @@ async fn paying_needs_the_shoppers_yes_and_happens_once(app: &TestApp) {
 
     // Another user cannot approve it.
     let (intruder, _) = shopper(app, "ivy").await;
-    let (sender, _receiver) = unbounded_channel();
-    let err = agent
-        .decide(
-            &caller(app, &intruder),
-            &conversation.id,
-            &pending,
-            true,
-            Some(&digest),
-            &sender,
-        )
-        .await
-        .unwrap_err();
+    let err = decide(
+        &agent,
+        &caller(app, &intruder),
+        &conversation.id,
+        &pending,
+        true,
+        Some(&digest),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code(), "conversation_not_found");
 
     // "yes" approves the one waiting action: charged once.
@@ -241,17 +268,16 @@ async fn paying_needs_the_shoppers_yes_and_happens_once(app: &TestApp) {
     assert_eq!(tool_results(&events)[0].1["order_status"], "paid");
     assert_eq!(wallet_balance(app, &buyer).await, 10_000 - 2500);
     // Approving again changes nothing.
-    let again = agent
-        .decide(
-            &who,
-            &conversation.id,
-            &pending,
-            true,
-            Some(&digest),
-            &sender,
-        )
-        .await
-        .unwrap_err();
+    let again = decide(
+        &agent,
+        &who,
+        &conversation.id,
+        &pending,
+        true,
+        Some(&digest),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(again.code(), "action_decided");
     assert_eq!(wallet_balance(app, &buyer).await, 10_000 - 2500);
 
@@ -337,18 +363,16 @@ async fn an_expired_action_cannot_be_approved(app: &TestApp) {
     let (reply, events) = say(&agent, &who, &conversation.id, "yes").await;
     assert_eq!(reply, "Nothing is waiting for your confirmation.");
     assert!(tool_results(&events).is_empty());
-    let (sender, _receiver) = unbounded_channel();
-    let err = agent
-        .decide(
-            &who,
-            &conversation.id,
-            &pending,
-            true,
-            Some(&digest),
-            &sender,
-        )
-        .await
-        .unwrap_err();
+    let err = decide(
+        &agent,
+        &who,
+        &conversation.id,
+        &pending,
+        true,
+        Some(&digest),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.code(), "action_decided");
     assert!(err.to_string().contains("expired"), "{err}");
     assert_eq!(wallet_balance(app, &buyer).await, 10_000);

@@ -3,18 +3,12 @@
 //! between proposal and approval, late, conditional, superseded, foreign and mismatched approvals, failures told,
 //! and instructions injected by a seller held for the shopper. A scripted model plays an obedient LLM.
 
-use std::sync::Arc;
-
 use reqwest::Method;
 use serde_json::json;
-use tokio::sync::mpsc::unbounded_channel;
-use tokshop_agent::{
-    runner::{AgentEvent, Limits},
-    scripted::ScriptedModel,
-};
+use tokshop_agent::{runner::AgentEvent, scripted::ScriptedModel};
 
 use crate::{
-    agent::{agent, caller, confirmation, say, tool_results},
+    agent::{confirmation, decide, say, scripted_chat, tool_results},
     common::TestApp,
     shop::{DECLINED_CARD, card, checkout, fund_wallet, order, shop, shopper, wallet_balance},
 };
@@ -52,18 +46,20 @@ async fn a_price_change_between_proposal_and_yes_runs_nothing_and_asks_again(app
     let s = shop(app, "frozen", 2000, 5).await;
     let (buyer, _) = shopper(app, "fay").await;
     let buy = json!({"items": [{"variant_id": s.variant, "quantity": 2}]});
-    let model = Arc::new(ScriptedModel::new(vec![
-        ScriptedModel::calls(&[("c1", "checkout", buy)]),
-        ScriptedModel::says("Shall I place it?"),
-        ScriptedModel::says("The price changed; approve the new total?"),
-        ScriptedModel::says("Ordered."),
-    ]));
-    let agent = agent(app, model, Limits::default()).await;
-    let who = caller(app, &buyer);
-    let conversation = agent.start(&who, "").await.unwrap();
+    let (agent, who, conversation) = scripted_chat(
+        app,
+        &buyer,
+        vec![
+            ScriptedModel::calls(&[("c1", "checkout", buy)]),
+            ScriptedModel::says("Shall I place it?"),
+            ScriptedModel::says("The price changed; approve the new total?"),
+            ScriptedModel::says("Ordered."),
+        ],
+    )
+    .await;
 
     // The summary is the server's, from the frozen effect: lines, amounts and the whole address.
-    let (_, events) = say(&agent, &who, &conversation.id, "buy two of those boots").await;
+    let (_, events) = say(&agent, &who, &conversation, "buy two of those boots").await;
     let (_, _, summary) = confirmation(&events);
     assert_eq!(
         summary,
@@ -82,7 +78,7 @@ async fn a_price_change_between_proposal_and_yes_runs_nothing_and_asks_again(app
     )
     .await
     .expect(200);
-    let (_, events) = say(&agent, &who, &conversation.id, "yes").await;
+    let (_, events) = say(&agent, &who, &conversation, "yes").await;
     let (status, reason, message) = action_result(&events).unwrap();
     assert_eq!(status, "changed");
     assert!(reason.contains("20.00 USD -> 25.00 USD"), "{reason}");
@@ -95,7 +91,7 @@ async fn a_price_change_between_proposal_and_yes_runs_nothing_and_asks_again(app
     );
 
     // The next yes approves what was shown last, at the new price.
-    let (reply, events) = say(&agent, &who, &conversation.id, "yes, go ahead").await;
+    let (reply, events) = say(&agent, &who, &conversation, "yes, go ahead").await;
     assert_eq!(reply, "Ordered.");
     assert_eq!(action_result(&events).unwrap().0, "approved");
     let orders = orders_of(app, &buyer).await;
@@ -110,46 +106,39 @@ async fn a_late_or_conditional_yes_approves_nothing(app: &TestApp) {
     let created = checkout(app, &buyer, &s.variant, 1).await.expect(201).body;
     let order_id = created["id"].as_str().unwrap().to_owned();
     let pay = json!({"order_id": order_id, "payment_method_id": "wallet"});
-    let model = Arc::new(ScriptedModel::new(vec![
-        ScriptedModel::calls(&[("p1", "pay_order", pay.clone())]),
-        ScriptedModel::says("Confirm the payment?"),
-        ScriptedModel::says("Your cart is empty."),
-        ScriptedModel::says("Nothing is waiting for a yes."),
-        ScriptedModel::calls(&[("p2", "pay_order", pay.clone())]),
-        ScriptedModel::says("Confirm the payment?"),
-        ScriptedModel::says("Which card?"),
-    ]));
-    let agent = agent(app, model, Limits::default()).await;
-    let who = caller(app, &buyer);
-    let conversation = agent.start(&who, "").await.unwrap();
-    let (_, events) = say(&agent, &who, &conversation.id, "pay my order").await;
+    let (agent, who, conversation) = scripted_chat(
+        app,
+        &buyer,
+        vec![
+            ScriptedModel::calls(&[("p1", "pay_order", pay.clone())]),
+            ScriptedModel::says("Confirm the payment?"),
+            ScriptedModel::says("Your cart is empty."),
+            ScriptedModel::says("Nothing is waiting for a yes."),
+            ScriptedModel::calls(&[("p2", "pay_order", pay.clone())]),
+            ScriptedModel::says("Confirm the payment?"),
+            ScriptedModel::says("Which card?"),
+        ],
+    )
+    .await;
+    let (_, events) = say(&agent, &who, &conversation, "pay my order").await;
     assert!(asked(&events));
     // Another message comes between the proposal and the yes: the yes approves nothing.
-    say(&agent, &who, &conversation.id, "what's in my cart?").await;
-    let (reply, events) = say(&agent, &who, &conversation.id, "yes").await;
+    say(&agent, &who, &conversation, "what's in my cart?").await;
+    let (reply, events) = say(&agent, &who, &conversation, "yes").await;
     assert_eq!(reply, "Nothing is waiting for a yes.");
     assert!(action_result(&events).is_none());
     assert_eq!(wallet_balance(app, &buyer).await, 10_000);
 
     // A yes with a condition is not a yes: the action still waits, nothing is charged.
-    let (_, events) = say(&agent, &who, &conversation.id, "pay my order").await;
+    let (_, events) = say(&agent, &who, &conversation, "pay my order").await;
     let (pending, digest, _) = confirmation(&events);
-    let (reply, events) = say(&agent, &who, &conversation.id, "yes but use my other card").await;
+    let (reply, events) = say(&agent, &who, &conversation, "yes but use my other card").await;
     assert_eq!(reply, "Which card?");
     assert!(action_result(&events).is_none());
     assert_eq!(wallet_balance(app, &buyer).await, 10_000);
 
     // The endpoint approves only the digest the shopper was shown.
-    let (sender, _receiver) = unbounded_channel();
-    let wrong = agent
-        .decide(
-            &who,
-            &conversation.id,
-            &pending,
-            true,
-            Some("0000"),
-            &sender,
-        )
+    let wrong = decide(&agent, &who, &conversation, &pending, true, Some("0000"))
         .await
         .unwrap_err();
     assert_eq!(wrong.code(), "digest_mismatch");
@@ -157,15 +146,7 @@ async fn a_late_or_conditional_yes_approves_nothing(app: &TestApp) {
         wrong.to_string().contains("Pay 25.00 USD for order"),
         "{wrong}"
     );
-    let decision = agent
-        .decide(
-            &who,
-            &conversation.id,
-            &pending,
-            true,
-            Some(&digest),
-            &sender,
-        )
+    let decision = decide(&agent, &who, &conversation, &pending, true, Some(&digest))
         .await
         .unwrap();
     assert_eq!(decision.status, "approved");
@@ -185,48 +166,35 @@ async fn a_newer_proposal_supersedes_the_older_one(app: &TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
-    let model = Arc::new(ScriptedModel::new(vec![
-        ScriptedModel::calls(&[(
-            "p1",
-            "pay_order",
-            json!({"order_id": first, "payment_method_id": "wallet"}),
-        )]),
-        ScriptedModel::says("Confirm?"),
-        ScriptedModel::calls(&[(
-            "p2",
-            "pay_order",
-            json!({"order_id": second, "payment_method_id": "wallet"}),
-        )]),
-        ScriptedModel::says("Confirm?"),
-        ScriptedModel::says("Paid."),
-    ]));
-    let agent = agent(app, model, Limits::default()).await;
-    let who = caller(app, &buyer);
-    let conversation = agent.start(&who, "").await.unwrap();
-    let (_, events) = say(&agent, &who, &conversation.id, "pay the first order").await;
-    let (old, old_digest, _) = confirmation(&events);
-    say(
-        &agent,
-        &who,
-        &conversation.id,
-        "no wait, pay the second one",
+    let (agent, who, conversation) = scripted_chat(
+        app,
+        &buyer,
+        vec![
+            ScriptedModel::calls(&[(
+                "p1",
+                "pay_order",
+                json!({"order_id": first, "payment_method_id": "wallet"}),
+            )]),
+            ScriptedModel::says("Confirm?"),
+            ScriptedModel::calls(&[(
+                "p2",
+                "pay_order",
+                json!({"order_id": second, "payment_method_id": "wallet"}),
+            )]),
+            ScriptedModel::says("Confirm?"),
+            ScriptedModel::says("Paid."),
+        ],
     )
     .await;
-    let (sender, _receiver) = unbounded_channel();
-    let err = agent
-        .decide(
-            &who,
-            &conversation.id,
-            &old,
-            true,
-            Some(&old_digest),
-            &sender,
-        )
+    let (_, events) = say(&agent, &who, &conversation, "pay the first order").await;
+    let (old, old_digest, _) = confirmation(&events);
+    say(&agent, &who, &conversation, "no wait, pay the second one").await;
+    let err = decide(&agent, &who, &conversation, &old, true, Some(&old_digest))
         .await
         .unwrap_err();
     assert_eq!(err.code(), "action_decided");
     assert!(err.to_string().contains("superseded"), "{err}");
-    let (_, events) = say(&agent, &who, &conversation.id, "yes").await;
+    let (_, events) = say(&agent, &who, &conversation, "yes").await;
     assert_eq!(action_result(&events).unwrap().0, "approved");
     assert_eq!(
         order(app, &buyer, &first).await["status"],
@@ -242,31 +210,24 @@ async fn a_declined_card_is_a_failure_the_shopper_is_told(app: &TestApp) {
     let declined = card(app, &buyer, DECLINED_CARD).await;
     let created = checkout(app, &buyer, &s.variant, 1).await.expect(201).body;
     let order_id = created["id"].as_str().unwrap().to_owned();
-    let model = Arc::new(ScriptedModel::new(vec![
-        ScriptedModel::calls(&[(
-            "p1",
-            "pay_order",
-            json!({"order_id": order_id, "payment_method_id": declined}),
-        )]),
-        ScriptedModel::says("Confirm?"),
-        ScriptedModel::says("The card was declined; pay with the wallet instead?"),
-    ]));
-    let agent = agent(app, model, Limits::default()).await;
-    let who = caller(app, &buyer);
-    let conversation = agent.start(&who, "").await.unwrap();
-    let (_, events) = say(&agent, &who, &conversation.id, "pay with my card").await;
+    let (agent, who, conversation) = scripted_chat(
+        app,
+        &buyer,
+        vec![
+            ScriptedModel::calls(&[(
+                "p1",
+                "pay_order",
+                json!({"order_id": order_id, "payment_method_id": declined}),
+            )]),
+            ScriptedModel::says("Confirm?"),
+            ScriptedModel::says("The card was declined; pay with the wallet instead?"),
+        ],
+    )
+    .await;
+    let (_, events) = say(&agent, &who, &conversation, "pay with my card").await;
     let (pending, digest, summary) = confirmation(&events);
     assert!(summary.contains("card ending 0002"), "{summary}");
-    let (sender, _receiver) = unbounded_channel();
-    let decision = agent
-        .decide(
-            &who,
-            &conversation.id,
-            &pending,
-            true,
-            Some(&digest),
-            &sender,
-        )
+    let decision = decide(&agent, &who, &conversation, &pending, true, Some(&digest))
         .await
         .unwrap();
     assert_eq!(decision.status, "failed");
@@ -283,13 +244,13 @@ async fn a_declined_card_is_a_failure_the_shopper_is_told(app: &TestApp) {
     );
     let stored = agent
         .store()
-        .pending(&who.user_id, &conversation.id, &pending)
+        .pending(&who.user_id, &conversation, &pending)
         .await
         .unwrap();
     assert_eq!(stored.status, "failed");
-    let said = agent.store().messages(&conversation.id).await.unwrap();
+    let said = agent.store().messages(&conversation).await.unwrap();
     assert_eq!(said.last().unwrap().content, decision.message);
-    let steps = agent.store().steps(&conversation.id).await.unwrap();
+    let steps = agent.store().steps(&conversation).await.unwrap();
     assert!(
         steps
             .iter()
@@ -300,24 +261,26 @@ async fn a_declined_card_is_a_failure_the_shopper_is_told(app: &TestApp) {
 async fn no_address_means_no_checkout_proposal(app: &TestApp) {
     let s = shop(app, "homeless", 1200, 5).await;
     let buyer = app.buyer("nia").await;
-    let model = Arc::new(ScriptedModel::new(vec![
-        ScriptedModel::calls(&[(
-            "c1",
-            "checkout",
-            json!({"items": [{"variant_id": s.variant, "quantity": 1}]}),
-        )]),
-        ScriptedModel::says("Where should it ship?"),
-    ]));
-    let agent = agent(app, model, Limits::default()).await;
-    let who = caller(app, &buyer);
-    let conversation = agent.start(&who, "").await.unwrap();
-    let (_, events) = say(&agent, &who, &conversation.id, "buy it").await;
+    let (agent, who, conversation) = scripted_chat(
+        app,
+        &buyer,
+        vec![
+            ScriptedModel::calls(&[(
+                "c1",
+                "checkout",
+                json!({"items": [{"variant_id": s.variant, "quantity": 1}]}),
+            )]),
+            ScriptedModel::says("Where should it ship?"),
+        ],
+    )
+    .await;
+    let (_, events) = say(&agent, &who, &conversation, "buy it").await;
     assert!(!asked(&events));
     assert_eq!(tool_results(&events)[0].1["error"], "address_required");
     assert!(
         agent
             .store()
-            .open_actions(&conversation.id)
+            .open_actions(&conversation)
             .await
             .unwrap()
             .is_empty()
@@ -337,7 +300,10 @@ async fn an_injected_address_change_waits_for_the_shopper(app: &TestApp) {
         .expect(201)
         .body;
     let (buyer, _) = shopper(app, "gil").await;
-    let model = Arc::new(ScriptedModel::new(vec![
+    let (agent, who, conversation) = scripted_chat(
+        app,
+        &buyer,
+        vec![
         ScriptedModel::calls(&[("g1", "get_product", json!({"product_id": product["id"]}))]),
         ScriptedModel::calls(&[(
             "g2",
@@ -347,11 +313,10 @@ async fn an_injected_address_change_waits_for_the_shopper(app: &TestApp) {
         )]),
         ScriptedModel::says("Done."),
         ScriptedModel::says("OK."),
-    ]));
-    let agent = agent(app, model, Limits::default()).await;
-    let who = caller(app, &buyer);
-    let conversation = agent.start(&who, "").await.unwrap();
-    let (_, events) = say(&agent, &who, &conversation.id, "tell me about the socks").await;
+        ],
+    )
+    .await;
+    let (_, events) = say(&agent, &who, &conversation, "tell me about the socks").await;
     let results = tool_results(&events);
     let description = results[0].1["description"].as_str().unwrap();
     assert!(
@@ -364,7 +329,7 @@ async fn an_injected_address_change_waits_for_the_shopper(app: &TestApp) {
         summary.contains("Mallory, 9 Evil Rd") && summary.contains("default shipping address"),
         "{summary}"
     );
-    let (_, events) = say(&agent, &who, &conversation.id, "no").await;
+    let (_, events) = say(&agent, &who, &conversation, "no").await;
     assert_eq!(action_result(&events).unwrap().0, "rejected");
     let addresses = app
         .get("/api/v1/me/addresses", Some(&buyer))
@@ -382,25 +347,27 @@ async fn summaries_follow_the_conversations_language(app: &TestApp) {
     fund_wallet(app, &buyer, 10_000).await;
     let created = checkout(app, &buyer, &s.variant, 1).await.expect(201).body;
     let order_id = created["id"].as_str().unwrap().to_owned();
-    let model = Arc::new(ScriptedModel::new(vec![
-        ScriptedModel::calls(&[(
-            "p1",
-            "pay_order",
-            json!({"order_id": order_id, "payment_method_id": "wallet"}),
-        )]),
-        ScriptedModel::says("请确认。"),
-        ScriptedModel::says("已付款。"),
-    ]));
-    let agent = agent(app, model, Limits::default()).await;
-    let who = caller(app, &buyer);
-    let conversation = agent.start(&who, "").await.unwrap();
-    let (_, events) = say(&agent, &who, &conversation.id, "帮我用钱包付款").await;
+    let (agent, who, conversation) = scripted_chat(
+        app,
+        &buyer,
+        vec![
+            ScriptedModel::calls(&[(
+                "p1",
+                "pay_order",
+                json!({"order_id": order_id, "payment_method_id": "wallet"}),
+            )]),
+            ScriptedModel::says("请确认。"),
+            ScriptedModel::says("已付款。"),
+        ],
+    )
+    .await;
+    let (_, events) = say(&agent, &who, &conversation, "帮我用钱包付款").await;
     let (_, _, summary) = confirmation(&events);
     assert_eq!(
         summary,
         format!("用钱包余额支付订单 {order_id}，金额 35.00 USD。")
     );
-    let (_, events) = say(&agent, &who, &conversation.id, "好的，付款吧").await;
+    let (_, events) = say(&agent, &who, &conversation, "好的，付款吧").await;
     let (status, _, message) = action_result(&events).unwrap();
     assert_eq!(status, "approved");
     assert!(message.starts_with("已完成"), "{message}");
