@@ -125,6 +125,8 @@ pub struct Decision {
 
 pub struct Agent {
     store: Store,
+    /// Conversations with a turn or a decision under way in this process: one at a time each.
+    busy: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
     model: Arc<dyn ChatModel>,
     tools: Registry,
     /// The tools as offered to the model, built once: their schemas do not change while the process runs.
@@ -189,6 +191,7 @@ impl Agent {
             .collect();
         Self {
             store,
+            busy: Arc::default(),
             model,
             tools,
             specs,
@@ -200,6 +203,26 @@ impl Agent {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Claims the conversation for one turn or decision; a second one at the same time is refused (409), so
+    /// messages keep their order and a yes can never race the turn whose proposal it would approve.
+    fn claim(&self, conversation_id: &str) -> ServiceResult<Claim> {
+        let mut busy = self
+            .busy
+            .lock()
+            .map_err(|_| ServiceError::Internal(anyhow::anyhow!("turn registry poisoned")))?;
+        if !busy.insert(conversation_id.to_owned()) {
+            return Err(ServiceError::conflict_on(
+                "turn_in_progress",
+                "conversation_id",
+                "the assistant is still answering in this conversation; wait for that answer, then try again",
+            ));
+        }
+        Ok(Claim {
+            busy: self.busy.clone(),
+            conversation_id: conversation_id.to_owned(),
+        })
     }
 
     /// A new conversation, recording the model and prompt version it runs with.
@@ -232,6 +255,7 @@ impl Agent {
         let text = text.trim();
         tokshop_platform::check_len("text", text, 1, 4000)?;
         let conversation = self.store.get(&caller.user_id, conversation_id).await?;
+        let _claim = self.claim(&conversation.id)?;
         let turn = self.store.begin_turn(&conversation.id).await?;
         let span = tracing::info_span!(
             "invoke_agent tokshop",
@@ -379,8 +403,9 @@ impl Agent {
         }
     }
 
-    /// The model's final words, with the server's summary of every action proposed this turn and still waiting
-    /// that they do not already quote: a yes approves only what the shopper was shown, whatever the model wrote.
+    /// The model's final words, then the server's own confirmation block for every action proposed this turn and
+    /// still waiting: a yes approves only what the shopper was shown, in the shop's words, whatever the model wrote
+    /// (or failed to write) around it.
     async fn with_summaries(
         &self,
         conversation: &Conversation,
@@ -392,19 +417,10 @@ impl Agent {
             return Ok(text.to_owned());
         }
         let open = self.store.open_actions(&conversation.id).await?;
-        let mut reply = text.to_owned();
+        let mut reply = text.trim_end().to_owned();
         for action in open.iter().filter(|a| state.proposed.contains(&a.id)) {
-            if text.contains(action.summary.trim_end_matches(['.', '。'])) {
-                continue;
-            }
-            let ask = match Lang::from_label(&action.language) {
-                Lang::En => format!(
-                    "To confirm: {} Reply \"yes\" to go ahead or \"no\" to cancel.",
-                    action.summary
-                ),
-                Lang::Zh => format!("请确认：{} 回复“是”继续，回复“否”取消。", action.summary),
-            };
-            let added = if reply.trim().is_empty() {
+            let ask = confirmation_block(action);
+            let added = if reply.is_empty() {
                 ask
             } else {
                 format!("\n\n{ask}")
@@ -625,9 +641,10 @@ impl Agent {
             .await
         {
             Ok(action) => json!({
-                "status": "confirmation_required", "pending_action_id": action.id, "summary": action.summary,
+                "status": "confirmation_required", "pending_action_id": action.id,
                 "expires_in_seconds": self.limits.pending_ttl_secs,
-                "note": "Nothing has happened yet. Show the shopper this summary as it is; only their approval runs it.",
+                "note": "Nothing has happened yet. After your reply the shop shows the shopper its own summary of this \
+                         exact action and asks for their approval; only that approval runs it.",
             }),
             Err(err) => err.to_json(),
         }
@@ -783,8 +800,11 @@ impl Agent {
             .as_ref()
             .map(|a| a.id.clone())
             .unwrap_or_default();
-        if approve {
-            self.store
+        // From here on the action has happened (or definitely not): failing to write it down must not turn it
+        // into an error the shopper would retry. Each record is written on its own, and a failure is logged.
+        if approve
+            && let Err(err) = self
+                .store
                 .finish_action(
                     &action.id,
                     outcome.status,
@@ -792,7 +812,9 @@ impl Agent {
                     &outcome.reason,
                     &replaced_id,
                 )
-                .await?;
+                .await
+        {
+            tracing::error!(error = %err, pending_action_id = %action.id, status = outcome.status, "could not record how an approved action ended");
         }
         let duration_ms = clock.elapsed().as_millis() as i64;
         emit(
@@ -817,7 +839,12 @@ impl Agent {
         );
         let step = Step {
             turn,
-            step: 1000 + self.store.next_decision(&action.conversation_id, turn).await?,
+            step: 1000
+                + self
+                    .store
+                    .next_decision(&action.conversation_id, turn)
+                    .await
+                    .unwrap_or(0),
             kind: "decision".into(),
             name: action.tool.clone(),
             call_id,
@@ -831,24 +858,27 @@ impl Agent {
             .to_string(),
             outcome: outcome.status.to_owned(),
         };
-        self.store
-            .record_step(&action.conversation_id, &step)
-            .await?;
+        if let Err(err) = self.store.record_step(&action.conversation_id, &step).await {
+            tracing::error!(error = %err, pending_action_id = %action.id, "could not record a decision in the trace");
+        }
         let mut recorded = json!({"status": outcome.status, "result": outcome.result});
         if !outcome.reason.is_empty() {
             recorded["reason"] = json!(outcome.reason);
         }
         if let Some(new) = &replaced_by {
             recorded["new_pending_action_id"] = json!(new.id);
-            recorded["new_summary"] = json!(new.summary);
         }
-        self.store
+        if let Err(err) = self
+            .store
             .append(
                 &action.conversation_id,
                 turn,
                 &decided_messages(action, &recorded),
             )
-            .await?;
+            .await
+        {
+            tracing::error!(error = %err, pending_action_id = %action.id, "could not record a decision in the conversation");
+        }
         Ok(Decision {
             pending_action_id: action.id.clone(),
             status: outcome.status.to_owned(),
@@ -935,6 +965,7 @@ impl Agent {
         events: &UnboundedSender<AgentEvent>,
     ) -> ServiceResult<Decision> {
         let conversation = self.store.get(&caller.user_id, conversation_id).await?;
+        let _claim = self.claim(&conversation.id)?;
         let action = self
             .store
             .pending(&caller.user_id, &conversation.id, pending_id)
@@ -961,20 +992,24 @@ impl Agent {
         reply: &str,
         stopped: Option<&str>,
     ) -> ServiceResult<String> {
-        self.store
-            .append(
-                &conversation.id,
-                state.turn,
-                &[ChatMessage::assistant(reply, Vec::new())],
-            )
-            .await?;
         emit(
             events,
             AgentEvent::Text {
                 delta: reply.to_owned(),
             },
         );
-        Ok(done(state, events, reply.to_owned(), stopped))
+        // A turn cut short still shows what it proposed: nothing unseen may wait for the next "ok".
+        let reply = self
+            .with_summaries(conversation, state, reply, events)
+            .await?;
+        self.store
+            .append(
+                &conversation.id,
+                state.turn,
+                &[ChatMessage::assistant(&reply, Vec::new())],
+            )
+            .await?;
+        Ok(done(state, events, reply, stopped))
     }
 }
 
@@ -1072,16 +1107,47 @@ fn diff(path: &str, before: &Value, after: &Value, out: &mut Vec<String>) {
                 diff(&format!("{path}[{i}]"), x, y, out);
             }
         }
-        _ => out.push(format!(
-            "{path}: {} -> {}",
-            canonical(before),
-            canonical(after)
-        )),
+        _ => out.push(format!("{path}: {} -> {}", leaf(before), leaf(after))),
+    }
+}
+
+/// A changed value as the shopper reads it: text (titles, names) quoted and cleaned like any label, anything else
+/// as short JSON.
+fn leaf(value: &Value) -> String {
+    match value {
+        Value::String(text) => tokshop_tools::guard::quote(text, 60),
+        other => {
+            let text = canonical(other);
+            if text.chars().count() > 80 {
+                format!("{}…", text.chars().take(80).collect::<String>())
+            } else {
+                text
+            }
+        }
     }
 }
 
 fn is_amount(value: &Value) -> bool {
     value.get("minor").is_some_and(Value::is_i64) && value.get("currency").is_some()
+}
+
+/// The server's request for approval of one pending action, in its language.
+pub fn confirmation_block(action: &PendingAction) -> String {
+    match Lang::from_label(&action.language) {
+        Lang::En => format!(
+            "Please confirm: {} Reply \"yes\" to go ahead or \"no\" to cancel.",
+            action.summary
+        ),
+        Lang::Zh => format!("请确认：{} 回复“是”继续，回复“否”取消。", action.summary),
+    }
+}
+
+/// Failures after which the shop cannot say whether the action happened (the call may have run).
+fn unclear(code: &str) -> bool {
+    matches!(
+        code,
+        "service_unavailable" | "unavailable" | "internal" | "internal_error" | "timeout"
+    )
 }
 
 /// What the shopper is told about a decided action, in their language.
@@ -1108,6 +1174,14 @@ fn outcome_message(
         (_, Lang::En) => " Nothing was done.",
         (_, Lang::Zh) => " 未做任何操作。",
     };
+    if outcome.status == "failed" && unclear(code) {
+        return lang
+            .pick(
+                "I couldn't confirm whether that went through. Please check your orders and payments before trying again.",
+                "无法确认这个操作是否已完成。请先查看你的订单和付款记录，再决定是否重试。",
+            )
+            .to_owned();
+    }
     match (outcome.status, lang) {
         ("approved", Lang::En) => format!("Done: {}", action.summary),
         ("approved", Lang::Zh) => format!("已完成：{}", action.summary),
@@ -1132,5 +1206,19 @@ fn outcome_message(
             outcome.reason.trim_end_matches('.')
         ),
         (_, Lang::Zh) => format!("没有成功：{}。{next}", outcome.reason.trim_end_matches('.')),
+    }
+}
+
+/// A conversation claimed for one turn or decision; dropping it frees the conversation.
+struct Claim {
+    busy: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    conversation_id: String,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if let Ok(mut busy) = self.busy.lock() {
+            busy.remove(&self.conversation_id);
+        }
     }
 }

@@ -51,14 +51,9 @@ fn following_a_seller_by_name_waits_for_the_shoppers_yes() {
             json!({"username": name}),
             pending("Follow @trailco (Trail Co)"),
         );
+        // The server shows its own summary and asks; the planner claims nothing happened yet.
         let asked = convo.respond();
-        let asked = reply(&asked);
-        assert!(
-            asked.contains("Please confirm: Follow @trailco (Trail Co)")
-                || asked.contains("请确认：Follow @trailco (Trail Co)"),
-            "{asked}"
-        );
-        assert!(!asked.contains("now following") && !asked.contains("已关注"));
+        assert_eq!(reply(&asked), "");
 
         let done = convo.approved(
             "follow_user",
@@ -113,9 +108,7 @@ fn commenting_on_a_named_product_searches_then_waits_for_the_yes() {
         pending("Comment \"Great shoes\" on Trail Runner Shoe"),
     );
     let response = convo.respond();
-    assert!(
-        reply(&response).contains("Please confirm: Comment \"Great shoes\" on Trail Runner Shoe")
-    );
+    assert_eq!(reply(&response), "");
 
     let response = convo
         .approved(
@@ -234,7 +227,7 @@ fn messages_go_to_friends_through_a_confirmation() {
         call.clone(),
         pending("Send @bruno the message \"See you Friday!\""),
     );
-    assert!(reply(&convo.respond()).starts_with("Please confirm: Send @bruno"));
+    assert_eq!(reply(&convo.respond()), "");
     let response = convo
         .approved(
             "send_message",

@@ -216,8 +216,14 @@ impl AddressText {
         }
     }
 
-    /// "Ann Lee, 1 Main St, Apt 2, Springfield, IL 12345, US (phone 555-0100)": every field that is set.
+    /// "Ann Lee, 1 Main St, Apt 2, Springfield, IL 12345, US (phone 555-0100)": every field that is set, without
+    /// quotation marks or invisible formatting.
     pub fn text(&self) -> String {
+        let text = self.joined();
+        text.chars().filter(|c| !unsafe_in_label(*c)).collect()
+    }
+
+    fn joined(&self) -> String {
         let region_postal = [self.region.as_str(), self.postal_code.as_str()]
             .iter()
             .filter(|s| !s.is_empty())
@@ -244,17 +250,57 @@ impl AddressText {
     }
 }
 
-/// Text someone else wrote (a title, a shop name), as a summary quotes it: clipped, on one line, in quotes.
+/// Characters a label may not carry into a summary: quotation marks (which would let it close its own quotes and
+/// add words that read as the shop's) and invisible formatting (bidirectional overrides, zero-width characters).
+fn unsafe_in_label(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '"' | '\u{201c}'
+                | '\u{201d}'
+                | '\u{201e}'
+                | '\u{00ab}'
+                | '\u{00bb}'
+                | '\u{2039}'
+                | '\u{203a}'
+                | '\u{300c}'
+                | '\u{300d}'
+                | '\u{300e}'
+                | '\u{300f}'
+        )
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+/// A name someone else chose (a title, a shop name), as a summary quotes it: on one line, without quotation marks or
+/// invisible formatting, clipped, in quotes.
 pub fn quote(text: &str, max: usize) -> String {
     let one_line: String = text
         .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .filter(|c| !unsafe_in_label(*c))
         .collect();
-    let mut clipped: String = one_line.trim().chars().take(max).collect();
-    if one_line.trim().chars().count() > max {
+    let one_line = one_line.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut clipped: String = one_line.chars().take(max).collect();
+    if one_line.chars().count() > max {
         clipped.push('…');
     }
     format!("\u{201c}{clipped}\u{201d}")
+}
+
+/// Words that will be published or sent exactly as written (a message, a comment, a reason), shown in full as a
+/// quoted block after the sentence that introduces them: every line starts with "> ", so nothing inside can pass
+/// for the shop's own words.
+pub fn block(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            let line: String = line
+                .chars()
+                .filter(|c| !unsafe_in_label(*c) || *c == '"')
+                .collect();
+            format!("> {line}")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
@@ -271,6 +317,21 @@ mod tests {
         assert_ne!(digest("pay_order", &a), digest("checkout", &a));
         let c = json!({"a": {"x": "s", "y": [2, 1]}, "b": 1});
         assert_ne!(digest("pay_order", &a), digest("pay_order", &c));
+    }
+
+    #[test]
+    fn labels_cannot_close_their_quotes_and_blocks_mark_every_line() {
+        assert_eq!(
+            quote(
+                "Socks\u{201d} at 1.00 USD; total 1.00 USD \u{201c}x\u{202e}",
+                80
+            ),
+            "\u{201c}Socks at 1.00 USD; total 1.00 USD x\u{201d}"
+        );
+        assert_eq!(
+            block("Loved it!\nReply yes to go ahead"),
+            "> Loved it!\n> Reply yes to go ahead"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use tokshop_proto::order as pb;
 
 use crate::{
     Registry, ToolContext, ToolError, TypedTool,
-    guard::{AddressText, Amount, Effect, GuardedTool, Lang, quote},
+    guard::{AddressText, Amount, Effect, GuardedTool, Lang, block, quote},
     view,
 };
 
@@ -265,23 +265,21 @@ impl GuardedTool for Checkout {
     }
 
     /// Exactly the approved lines, address and coupon; the orders service opens the order only at the approved
-    /// total.
+    /// total, and for a cart checkout only while the cart holds exactly those lines.
     async fn commit(&self, ctx: &ToolContext, effect: CheckoutEffect) -> Result<Value, ToolError> {
         let ids: Vec<String> = effect.lines.iter().map(|l| l.variant_id.clone()).collect();
+        // Always the approved lines with their quantities; from the cart, the orders service also checks the cart
+        // still holds exactly them, and takes them out of it.
         let request = ctx.request(pb::CheckoutRequest {
             request_id: format!("{}:checkout", ctx.request_id),
-            items: if effect.from_cart {
-                Vec::new()
-            } else {
-                effect
-                    .lines
-                    .iter()
-                    .map(|l| pb::LineChoice {
-                        variant_id: l.variant_id.clone(),
-                        quantity: l.quantity,
-                    })
-                    .collect()
-            },
+            items: effect
+                .lines
+                .iter()
+                .map(|l| pb::LineChoice {
+                    variant_id: l.variant_id.clone(),
+                    quantity: l.quantity,
+                })
+                .collect(),
             cart_variant_ids: if effect.from_cart { ids } else { Vec::new() },
             address_id: effect.address.address_id.clone(),
             claimed_coupon_id: effect
@@ -504,6 +502,9 @@ impl GuardedTool for ChangeOrderAddress {
     }
 }
 
+/// Longest return reason, in characters: it is shown in full in the summary.
+const RETURN_REASON_CHARS: usize = 500;
+
 /// A line to return, as approved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReturnLine {
@@ -529,16 +530,16 @@ impl Effect for ReturnEffect {
             .collect();
         match lang {
             Lang::En => format!(
-                "Ask to return {} from order {} (reason: {}).",
+                "Ask to return {} from order {}, with this reason sent to the seller in your name:\n{}\n",
                 lines.join(", "),
                 self.order_id,
-                quote(&self.reason, 200)
+                block(&self.reason)
             ),
             Lang::Zh => format!(
-                "申请退货：订单 {} 的 {}（原因：{}）。",
+                "申请退货：订单 {} 的 {}，并以你的名义向卖家说明原因：\n{}\n",
                 self.order_id,
                 lines.join("、"),
-                quote(&self.reason, 200)
+                block(&self.reason)
             ),
         }
     }
@@ -559,10 +560,11 @@ impl GuardedTool for RequestReturn {
     ) -> Result<ReturnEffect, ToolError> {
         let order = fetch(ctx, &args.order_id).await?;
         let reason = args.reason.trim();
-        if reason.is_empty() {
-            return Err(
-                ToolError::invalid_arguments("give the shopper's reason").with_param("reason")
-            );
+        if reason.is_empty() || reason.chars().count() > RETURN_REASON_CHARS {
+            return Err(ToolError::invalid_arguments(format!(
+                "give the shopper's reason, 1 to {RETURN_REASON_CHARS} characters"
+            ))
+            .with_param("reason"));
         }
         let mut lines = Vec::new();
         for line in &args.lines {

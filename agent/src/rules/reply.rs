@@ -618,15 +618,9 @@ pub fn cleared(lang: Lang) -> String {
 }
 
 /// A consequential action waits for the shopper's approval.
-pub fn confirm(obs: &Observation, lang: Lang) -> String {
-    let summary = clip(s(&obs.result, "summary"), 2000);
-    let summary = summary.trim_end_matches(['.', '。']);
-    match lang {
-        Lang::En => {
-            format!("Please confirm: {summary}. Reply \"yes\" to go ahead or \"no\" to cancel.")
-        }
-        Lang::Zh => format!("请确认：{summary}。回复“是”继续，回复“否”取消。"),
-    }
+/// A proposal waits for the shopper: the server itself shows its summary and asks, so the planner adds nothing.
+pub fn confirm(_obs: &Observation, _lang: Lang) -> String {
+    String::new()
 }
 
 fn item_count(order: &Value) -> i64 {
@@ -970,15 +964,12 @@ pub fn approved(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> Strin
             s(&obs.result, "reason").trim_start_matches("changed since it was proposed: "),
             200,
         );
-        let now = clip(s(&obs.result, "new_summary"), 400);
+        // The server shows the new proposal's summary and asks for approval after this.
         return match lang {
-            Lang::En => format!(
-                "Nothing was done: something changed since you were asked ({what}). Now it would be: {now} Reply \
-                 \"yes\" to go ahead with this, or \"no\" to cancel."
-            ),
-            Lang::Zh => format!(
-                "未做任何操作：在你确认前有变化（{what}）。现在是：{now} 回复“是”按新的内容继续，回复“否”取消。"
-            ),
+            Lang::En => {
+                format!("Nothing was done: something changed since you were asked ({what}).")
+            }
+            Lang::Zh => format!("未做任何操作：在你确认前有变化（{what}）。"),
         };
     }
     if let Some(text) = super::social::reply::approved(obs, lang) {

@@ -343,12 +343,6 @@ impl Checkout<'_> {
 
     async fn asked(&self, bearer: &str, req: &pb::CheckoutRequest) -> ServiceResult<Asked> {
         if !req.items.is_empty() {
-            if !req.cart_variant_ids.is_empty() {
-                return Err(ServiceError::invalid(
-                    "cart_variant_ids",
-                    "give either items or cart_variant_ids, not both",
-                ));
-            }
             if req.items.len() > MAX_LINES {
                 return Err(ServiceError::invalid(
                     "items",
@@ -369,10 +363,15 @@ impl Checkout<'_> {
                 }
                 lines.push((variant_id, item.quantity));
             }
-            return Ok(Asked {
-                lines,
-                from_cart: false,
-            });
+            if req.cart_variant_ids.is_empty() {
+                return Ok(Asked {
+                    lines,
+                    from_cart: false,
+                });
+            }
+            return self
+                .exact_cart_lines(bearer, lines, &req.cart_variant_ids)
+                .await;
         }
         let cart = self.clients.cart(bearer).await?;
         let in_cart: BTreeMap<String, i64> = cart
@@ -406,6 +405,49 @@ impl Checkout<'_> {
                 "items",
                 "your cart is empty; add items or give them explicitly",
             ));
+        }
+        Ok(Asked {
+            lines,
+            from_cart: true,
+        })
+    }
+
+    /// Items that must be exactly these lines of the cart, quantities included (an approved cart checkout): a cart
+    /// that changed since is refused, so what is ordered is what was approved.
+    async fn exact_cart_lines(
+        &self,
+        bearer: &str,
+        lines: Vec<(String, i64)>,
+        cart_variant_ids: &[String],
+    ) -> ServiceResult<Asked> {
+        let mut named: Vec<&str> = cart_variant_ids.iter().map(|id| id.trim()).collect();
+        named.sort_unstable();
+        named.dedup();
+        let mut given: Vec<&str> = lines.iter().map(|(id, _)| id.as_str()).collect();
+        given.sort_unstable();
+        if named != given {
+            return Err(ServiceError::invalid(
+                "cart_variant_ids",
+                "with items, cart_variant_ids names exactly the items' variants",
+            ));
+        }
+        let cart = self.clients.cart(bearer).await?;
+        for (variant_id, quantity) in &lines {
+            let in_cart = cart
+                .lines
+                .iter()
+                .find(|l| &l.variant_id == variant_id)
+                .map(|l| l.quantity);
+            if in_cart != Some(*quantity) {
+                return Err(ServiceError::conflict_on(
+                    "cart_changed",
+                    "items",
+                    format!(
+                        "the cart holds {} of {variant_id}, not the {quantity} asked for; nothing was ordered",
+                        in_cart.unwrap_or(0)
+                    ),
+                ));
+            }
         }
         Ok(Asked {
             lines,

@@ -5,10 +5,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokshop_proto::{catalog, social as pb};
 
-use super::{PageArgs, USER_CONTENT_NOTE, handle, product, quoted, user_text, with_next, written};
+use super::{PageArgs, USER_CONTENT_NOTE, handle, product, user_text, with_next, written};
 use crate::{
     Registry, ToolContext, ToolError, TypedTool,
-    guard::{Effect, GuardedTool, Lang, quote},
+    guard::{Effect, GuardedTool, Lang, block, quote},
 };
 
 pub fn register(registry: &mut Registry) {
@@ -248,28 +248,26 @@ pub struct CommentEffect {
 
 impl Effect for CommentEffect {
     fn describe(&self, lang: Lang) -> String {
-        let text = quoted(&self.text);
+        let text = block(&self.text);
         match (lang, &self.on) {
-            (Lang::En, CommentOn::Product { title, .. }) => {
-                format!(
-                    "Comment {text} on {}, publicly in your name.",
-                    quote(title, 80)
-                )
-            }
+            (Lang::En, CommentOn::Product { title, .. }) => format!(
+                "Comment publicly on {}, in your name:\n{text}\n",
+                quote(title, 80)
+            ),
             (Lang::En, CommentOn::Post { author, .. }) => {
-                format!("Comment {text} on {author}'s post, publicly in your name.")
+                format!("Comment publicly on {author}'s post, in your name:\n{text}\n")
             }
             (Lang::En, CommentOn::Reply { parent_id }) => {
-                format!("Reply {text} to comment {parent_id}, publicly in your name.")
+                format!("Reply publicly to comment {parent_id}, in your name:\n{text}\n")
             }
             (Lang::Zh, CommentOn::Product { title, .. }) => {
-                format!("以你的名义在 {} 下公开评论：{text}。", quote(title, 80))
+                format!("以你的名义在 {} 下公开评论：\n{text}\n", quote(title, 80))
             }
             (Lang::Zh, CommentOn::Post { author, .. }) => {
-                format!("以你的名义在 {author} 的帖子下公开评论：{text}。")
+                format!("以你的名义在 {author} 的帖子下公开评论：\n{text}\n")
             }
             (Lang::Zh, CommentOn::Reply { parent_id }) => {
-                format!("以你的名义公开回复评论 {parent_id}：{text}。")
+                format!("以你的名义公开回复评论 {parent_id}：\n{text}\n")
             }
         }
     }

@@ -6,10 +6,10 @@ use serde_json::{Value, json};
 use tokshop_proto::social as pb;
 
 use super::people::{UserArgs, profile};
-use super::{PageArgs, Person, USER_CONTENT_NOTE, quoted, user, user_text, with_next, written};
+use super::{PageArgs, Person, USER_CONTENT_NOTE, user, user_text, with_next, written};
 use crate::{
     Registry, ToolContext, ToolError, TypedTool,
-    guard::{Effect, GuardedTool, Lang},
+    guard::{Effect, GuardedTool, Lang, block},
 };
 
 pub fn register(registry: &mut Registry) {
@@ -73,11 +73,15 @@ impl Effect for SendEffect {
     fn describe(&self, lang: Lang) -> String {
         match lang {
             Lang::En => format!(
-                "Send {} the message {}.",
+                "Send {} this message, in your name:\n{}\n",
                 self.to.label(),
-                quoted(&self.text)
+                block(&self.text)
             ),
-            Lang::Zh => format!("给 {} 发私信：{}。", self.to.label(), quoted(&self.text)),
+            Lang::Zh => format!(
+                "以你的名义给 {} 发私信：\n{}\n",
+                self.to.label(),
+                block(&self.text)
+            ),
         }
     }
 }

@@ -100,10 +100,6 @@ pub fn product(card: &pb::ProductCard) -> Value {
     value
 }
 
-fn clip(text: &str, chars: usize) -> String {
-    text.chars().take(chars).collect()
-}
-
 /// "@trailco" for a user card.
 pub fn handle(card: Option<&pb::UserCard>) -> String {
     card.map(|c| format!("@{}", c.username)).unwrap_or_default()
@@ -154,16 +150,6 @@ pub fn written(text: &str, max: usize) -> Result<String, ToolError> {
     Ok(text.to_owned())
 }
 
-/// Quotes the shopper's own text in a confirmation summary, clipped to one short line.
-pub fn quoted(text: &str) -> String {
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() > 120 {
-        format!("\"{}…\"", clip(&one_line, 120))
-    } else {
-        format!("\"{one_line}\"")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +173,5 @@ mod tests {
         );
         assert!(written(&"x".repeat(501), 500).is_err());
         assert!(written(&"好".repeat(500), 500).is_ok());
-        assert_eq!(quoted("great\n shoes"), "\"great shoes\"");
     }
 }
