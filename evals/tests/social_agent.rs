@@ -165,7 +165,7 @@ async fn follows_and_comments_happen_only_after_the_shoppers_yes() {
     assert_eq!(
         asked_to_confirm(&events),
         [
-            "Comment \"Comfortable from the first run\" on \u{201c}Trail Runner Shoe\u{201d}, publicly in your name."
+            "Comment publicly on \u{201c}Trail Runner Shoe\u{201d}, in your name:\n> Comfortable from the first run\n"
         ]
     );
     assert!(reply.contains("Please confirm"), "{reply}");
