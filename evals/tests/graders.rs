@@ -430,9 +430,25 @@ fn scenarios_with_mistakes_are_refused_when_the_suite_loads() {
         (
             "say and decide",
             "id: t\npurpose: p\nshopper: {turns: [{say: hi, decide: approve}]}\n",
-            "either says",
+            "cannot both say and decide",
         ),
     ];
+    let cases = [
+        cases.as_slice(),
+        &[
+            (
+                "empty turn",
+                "id: t\npurpose: p\nshopper: {turns: [{reply_contains: [x]}]}\n",
+                "each turn says something",
+            ),
+            (
+                "unknown key in a shop change",
+                "id: t\npurpose: p\nshopper: {turns: [{shop: {set_stock: {variant: nope, stock: 1}}}, {say: hi}]}\n",
+                "no fixture entry",
+            ),
+        ],
+    ]
+    .concat();
     for (what, yaml, message) in cases {
         write(root.path(), "suites/t/t.yaml", yaml);
         let err = format!("{:#}", Suite::load(root.path(), "t").unwrap_err());

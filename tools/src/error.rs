@@ -69,6 +69,11 @@ impl From<Status> for ToolError {
         });
         let message = if status.code() == Code::Internal {
             "something went wrong on our side; try again".to_owned()
+        } else if crate::untrusted::looks_like_instructions(status.message()) {
+            // Service messages can quote what sellers wrote (a title in "only 2 of ... in stock").
+            format!(
+                "the request was refused ({code}); the details quote text that reads like instructions"
+            )
         } else {
             status.message().to_owned()
         };

@@ -16,6 +16,15 @@ use crate::{
 /// Longest title or option text a model sees.
 pub const TITLE_CHARS: usize = 120;
 
+/// A short code a seller chose (a SKU): as it is, unless it reads like instructions, then flagged in an envelope.
+pub fn seller_label(text: &str) -> String {
+    if untrusted::looks_like_instructions(text) {
+        seller_text(text, TITLE_CHARS)
+    } else {
+        text.to_owned()
+    }
+}
+
 /// Text a seller wrote (titles, options, descriptions, coupon titles), as data.
 pub fn seller_text(text: &str, max: usize) -> String {
     untrusted::wrap(Source::Seller, text, max)
@@ -100,7 +109,7 @@ pub fn order(o: &order::Order) -> Value {
         .lines
         .iter()
         .map(|l| {
-            json!({"variant_id": l.variant_id, "title": seller_text(&l.title, TITLE_CHARS), "sku": l.sku,
+            json!({"variant_id": l.variant_id, "title": seller_text(&l.title, TITLE_CHARS), "sku": seller_label(&l.sku),
                    "quantity": l.quantity,
                    "price": money(l.unit_price.as_ref())})
         })

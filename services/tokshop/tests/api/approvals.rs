@@ -577,7 +577,57 @@ async fn a_checkout_opens_only_at_its_approved_total(app: &TestApp) {
     assert_eq!(stock_of(app, &s.product_id).await, 2);
 }
 
+/// A model that takes its time, so a second message can arrive while a turn runs.
+struct SlowModel;
+
+#[async_trait::async_trait]
+impl tokshop_agent::model::ChatModel for SlowModel {
+    fn provider(&self) -> &str {
+        "test.slow"
+    }
+
+    fn model(&self) -> &str {
+        "slow"
+    }
+
+    async fn complete(
+        &self,
+        _: &tokshop_agent::model::ModelRequest,
+        _: &tokshop_agent::model::DeltaSink,
+    ) -> Result<tokshop_agent::model::ModelResponse, tokshop_agent::model::ModelError> {
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        Ok(ScriptedModel::says("Here you are."))
+    }
+}
+
+/// One turn at a time per conversation: a message (or a decision) that arrives while a turn runs is refused, so
+/// a yes can never race the turn whose proposal it would approve, and messages keep their order.
+async fn one_turn_at_a_time_per_conversation(app: &TestApp) {
+    let (buyer, _) = shopper(app, "tia").await;
+    let agent = crate::agent::agent(
+        app,
+        std::sync::Arc::new(SlowModel),
+        tokshop_agent::runner::Limits::default(),
+    )
+    .await;
+    let who = crate::agent::caller(app, &buyer);
+    let conversation = agent.start(&who, "").await.unwrap().id;
+    let (first, second) = tokio::join!(say(&agent, &who, &conversation, "hello"), async {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let (sender, _receiver) = tokio::sync::mpsc::unbounded_channel();
+        agent.turn(&who, &conversation, "yes", &sender).await
+    });
+    assert_eq!(first.0, "Here you are.");
+    assert_eq!(second.unwrap_err().code(), "turn_in_progress");
+    // Once the turn is over the conversation takes messages again.
+    assert_eq!(
+        say(&agent, &who, &conversation, "thanks").await.0,
+        "Here you are."
+    );
+}
+
 crate::on_both_databases!(
+    one_turn_at_a_time_per_conversation,
     a_checkout_opens_only_at_its_approved_total,
     a_price_change_between_proposal_and_yes_runs_nothing_and_asks_again,
     a_late_or_conditional_yes_approves_nothing,
