@@ -209,6 +209,19 @@ impl JsonSchema for Amount {
     }
 }
 
+/// An order status in Chinese, for descriptions rendered in Chinese.
+pub fn status_name_zh(label: &str) -> &str {
+    match label {
+        "pending_payment" => "待付款",
+        "paid" => "已付款",
+        "shipped" => "已发货",
+        "delivered" => "已送达",
+        "completed" => "已完成",
+        "cancelled" => "已取消",
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,18 +236,5 @@ mod tests {
         assert!(a("79.999").to_minor("USD", "p").is_err());
         assert!(a("-5").to_minor("USD", "p").is_err());
         assert!(a("1e3").to_minor("USD", "p").is_err());
-    }
-}
-
-/// An order status in Chinese, for descriptions rendered in Chinese.
-pub fn status_name_zh(label: &str) -> &str {
-    match label {
-        "pending_payment" => "待付款",
-        "paid" => "已付款",
-        "shipped" => "已发货",
-        "delivered" => "已送达",
-        "completed" => "已完成",
-        "cancelled" => "已取消",
-        other => other,
     }
 }
