@@ -26,6 +26,26 @@ fn action_result(events: &[AgentEvent]) -> Option<(String, String, String)> {
     })
 }
 
+/// A scripted model step that pays `order_id` from the wallet.
+fn pay_with_wallet(call_id: &str, order_id: &str) -> tokshop_agent::model::ModelResponse {
+    ScriptedModel::calls(&[(
+        call_id,
+        "pay_order",
+        json!({"order_id": order_id, "payment_method_id": "wallet"}),
+    )])
+}
+
+/// An order of `quantity` units placed over REST; its id.
+async fn placed(app: &TestApp, token: &str, variant: &str, quantity: i64) -> String {
+    checkout(app, token, variant, quantity)
+        .await
+        .expect(201)
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn asked(events: &[AgentEvent]) -> bool {
     events
         .iter()
@@ -103,8 +123,7 @@ async fn a_late_or_conditional_yes_approves_nothing(app: &TestApp) {
     let s = shop(app, "latebird", 2000, 5).await;
     let (buyer, _) = shopper(app, "lou").await;
     fund_wallet(app, &buyer, 10_000).await;
-    let created = checkout(app, &buyer, &s.variant, 1).await.expect(201).body;
-    let order_id = created["id"].as_str().unwrap().to_owned();
+    let order_id = placed(app, &buyer, &s.variant, 1).await;
     let pay = json!({"order_id": order_id, "payment_method_id": "wallet"});
     let (agent, who, conversation) = scripted_chat(
         app,
@@ -158,29 +177,15 @@ async fn a_newer_proposal_supersedes_the_older_one(app: &TestApp) {
     let s = shop(app, "supers", 1500, 5).await;
     let (buyer, _) = shopper(app, "sue").await;
     fund_wallet(app, &buyer, 10_000).await;
-    let first = checkout(app, &buyer, &s.variant, 1).await.expect(201).body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let second = checkout(app, &buyer, &s.variant, 2).await.expect(201).body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let first = placed(app, &buyer, &s.variant, 1).await;
+    let second = placed(app, &buyer, &s.variant, 2).await;
     let (agent, who, conversation) = scripted_chat(
         app,
         &buyer,
         vec![
-            ScriptedModel::calls(&[(
-                "p1",
-                "pay_order",
-                json!({"order_id": first, "payment_method_id": "wallet"}),
-            )]),
+            pay_with_wallet("p1", &first),
             ScriptedModel::says("Confirm?"),
-            ScriptedModel::calls(&[(
-                "p2",
-                "pay_order",
-                json!({"order_id": second, "payment_method_id": "wallet"}),
-            )]),
+            pay_with_wallet("p2", &second),
             ScriptedModel::says("Confirm?"),
             ScriptedModel::says("Paid."),
         ],
@@ -208,8 +213,7 @@ async fn a_declined_card_is_a_failure_the_shopper_is_told(app: &TestApp) {
     let s = shop(app, "declines", 1800, 5).await;
     let (buyer, _) = shopper(app, "dee").await;
     let declined = card(app, &buyer, DECLINED_CARD).await;
-    let created = checkout(app, &buyer, &s.variant, 1).await.expect(201).body;
-    let order_id = created["id"].as_str().unwrap().to_owned();
+    let order_id = placed(app, &buyer, &s.variant, 1).await;
     let (agent, who, conversation) = scripted_chat(
         app,
         &buyer,
@@ -345,17 +349,12 @@ async fn summaries_follow_the_conversations_language(app: &TestApp) {
     let s = shop(app, "zhong", 3000, 5).await;
     let (buyer, _) = shopper(app, "wen").await;
     fund_wallet(app, &buyer, 10_000).await;
-    let created = checkout(app, &buyer, &s.variant, 1).await.expect(201).body;
-    let order_id = created["id"].as_str().unwrap().to_owned();
+    let order_id = placed(app, &buyer, &s.variant, 1).await;
     let (agent, who, conversation) = scripted_chat(
         app,
         &buyer,
         vec![
-            ScriptedModel::calls(&[(
-                "p1",
-                "pay_order",
-                json!({"order_id": order_id, "payment_method_id": "wallet"}),
-            )]),
+            pay_with_wallet("p1", &order_id),
             ScriptedModel::says("请确认。"),
             ScriptedModel::says("已付款。"),
         ],
