@@ -91,16 +91,25 @@ impl IdentityApi {
         }
     }
 
-    /// Creates the configured administrator if it does not exist, or grants the role to an existing account.
+    /// Creates the configured administrator if no account has its username or email. It never grants the role to
+    /// an account that exists: anyone could have registered that name first.
     pub async fn ensure_admin(&self, admin: &AdminSettings) -> anyhow::Result<()> {
         let (Some(username), Some(email), Some(password)) =
             (&admin.username, &admin.email, &admin.password)
         else {
             return Ok(());
         };
-        if let Some(user) = self.store.find_by_login(username).await? {
-            self.store.make_admin(&user.id).await?;
-            return Ok(());
+        for login in [username, email] {
+            if let Some(user) = self.store.find_by_login(login).await? {
+                if user.is_admin == 0 {
+                    tracing::error!(
+                        %login,
+                        "the configured admin account was not created: an ordinary account already uses this name; \
+                         it was not made an admin. Configure another admin username and email."
+                    );
+                }
+                return Ok(());
+            }
         }
         validate::username(username)?;
         validate::email(email)?;

@@ -224,15 +224,6 @@ impl Store {
             .ok_or(ServiceError::not_found("user"))
     }
 
-    pub async fn make_admin(&self, id: &str) -> ServiceResult<()> {
-        sqlx::query("UPDATE users SET is_admin = 1, updated_at_ms = $2 WHERE id = $1")
-            .bind(id)
-            .bind(now_ms())
-            .execute(self.db.pool())
-            .await?;
-        Ok(())
-    }
-
     pub async fn insert_refresh_token(
         &self,
         token_hash: &str,

@@ -311,6 +311,21 @@ impl Checkout<'_> {
             Some((s, c, _)) => (s.clone(), c.clone()),
             None => return Err(ServiceError::invalid("items", "nothing to check out")),
         };
+        // An order's amounts are sums in one currency: lines priced in another cannot join it.
+        if let Some((_, other, line)) = lines.iter().find(|(_, c, _)| *c != currency) {
+            return Err(ServiceError::invalid(
+                if asked.from_cart {
+                    "cart_variant_ids"
+                } else {
+                    "items"
+                },
+                format!(
+                    "{} is priced in {other}, the other items in {currency}; an order holds one currency, so check \
+                     them out separately",
+                    line.title
+                ),
+            ));
+        }
         if seller_id == buyer_id {
             return Err(ServiceError::invalid(
                 "items",

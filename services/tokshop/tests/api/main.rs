@@ -13,6 +13,7 @@ mod catalog;
 mod chat;
 mod distributed;
 mod grpc;
+mod hardening;
 mod idempotency;
 mod ops;
 mod orders;

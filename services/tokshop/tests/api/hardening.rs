@@ -1,0 +1,122 @@
+//! Defects found by trying tokshop as an attacker would: money in one currency only, and an admin bootstrap that
+//! never hands the role to an account someone else registered first.
+
+use serde_json::json;
+
+use crate::{
+    common::{TestApp, product_body},
+    shop::shopper,
+};
+
+/// A seller's products priced in two currencies cannot share an order: the checkout is refused (422) and takes no
+/// stock, and each currency checks out on its own.
+async fn an_order_holds_one_currency(app: &TestApp) {
+    let category = app.category("fx").await;
+    let (_, seller) = app.seller("fxseller").await;
+    let mut usd = product_body(&category, "Dollar boots", 5000, 5);
+    usd["currency"] = json!("USD");
+    let mut krw = product_body(&category, "Won boots", 5000, 5);
+    krw["currency"] = json!("KRW");
+    let variant = |body: serde_json::Value| body["variants"][0]["id"].as_str().unwrap().to_owned();
+    let usd = variant(
+        app.post("/api/v1/seller/products", Some(&seller), usd)
+            .await
+            .expect(201)
+            .body,
+    );
+    let krw = variant(
+        app.post("/api/v1/seller/products", Some(&seller), krw)
+            .await
+            .expect(201)
+            .body,
+    );
+    let (buyer, _) = shopper(app, "fxbuyer").await;
+    app.post(
+        "/api/v1/orders",
+        Some(&buyer),
+        json!({"items": [{"variant_id": usd, "quantity": 1}, {"variant_id": krw, "quantity": 1}]}),
+    )
+    .await
+    .expect_error(422, "invalid_parameter", Some("items"));
+    let orders = app
+        .get("/api/v1/orders", Some(&buyer))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(orders["orders"].as_array().unwrap().len(), 0);
+    let placed = app
+        .post(
+            "/api/v1/orders",
+            Some(&buyer),
+            json!({"items": [{"variant_id": krw, "quantity": 1}]}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(placed["total"]["currency"], "KRW");
+}
+
+/// The configured admin is created only when nobody has its name: an account registered first under that username
+/// (or email) is never promoted when the server starts.
+async fn the_admin_bootstrap_never_promotes_an_existing_account(app: &mut TestApp) {
+    app.register("mallory").await;
+    app.restart(|s| {
+        s.admin.username = Some("mallory".into());
+        s.admin.email = Some("boss@tokshop.example".into());
+    })
+    .await;
+    let session = app
+        .post(
+            "/api/v1/auth/login",
+            None,
+            json!({"login": "mallory", "password": "s3cret-pass"}),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert!(
+        !session["user"]["roles"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("admin")),
+        "{session}"
+    );
+    let token = session["access_token"].as_str().unwrap();
+    app.post("/api/v1/admin/social/repair-counts", Some(token), json!({}))
+        .await
+        .expect_error(403, "forbidden", None);
+    // The same under an email someone registered first.
+    app.register("eve").await;
+    app.restart(|s| {
+        s.admin.username = Some("chief".into());
+        s.admin.email = Some("eve@example.com".into());
+    })
+    .await;
+    app.post(
+        "/api/v1/auth/login",
+        None,
+        json!({"login": "chief", "password": "admin-password-1"}),
+    )
+    .await
+    .expect_error(401, "unauthenticated", None);
+}
+
+crate::on_both_databases!(an_order_holds_one_currency);
+
+mod restarted {
+    use crate::common::{Backend, spawn_app};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_admin_bootstrap() {
+        let mut app = spawn_app(Backend::Sqlite).await;
+        super::the_admin_bootstrap_never_promotes_an_existing_account(&mut app).await;
+        app.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_admin_bootstrap() {
+        let mut app = spawn_app(Backend::Postgres).await;
+        super::the_admin_bootstrap_never_promotes_an_existing_account(&mut app).await;
+        app.stop().await;
+    }
+}
