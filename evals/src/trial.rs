@@ -51,6 +51,8 @@ impl Instance {
         };
         settings.gateway.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         settings.seed.demo = false;
+        // Sandbox cards are the test provider: a demo shop, whatever its database.
+        settings.mode = Some(tokshop_platform::config::Mode::Demo);
         let secret: [u8; 32] = rand::random();
         settings.auth.jwt_secret = Some(Secret::new(hex::encode(secret)));
         let settings = Arc::new(settings);

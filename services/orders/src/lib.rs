@@ -65,7 +65,7 @@ pub async fn router(ctx: &ServiceContext, upstreams: Upstreams) -> anyhow::Resul
     ctx.bus.subscribe(Arc::new(consumers::SalesCounter {
         clients: clients.clone(),
     }));
-    let providers = Arc::new(payments::Providers::new());
+    let providers = Arc::new(payments::Providers::new(ctx.settings.demo()));
     let orders = order_api::OrderApi::new(
         ctx.db.clone(),
         ctx.keys.clone(),
@@ -74,7 +74,12 @@ pub async fn router(ctx: &ServiceContext, upstreams: Upstreams) -> anyhow::Resul
         ctx.settings.orders.clone(),
     );
     let coupons = coupons::CouponApi::new(ctx.db.clone(), ctx.keys.clone(), clients);
-    let payments = payment_api::PaymentApi::new(ctx.db.clone(), ctx.keys.clone(), providers);
+    let payments = payment_api::PaymentApi::new(
+        ctx.db.clone(),
+        ctx.keys.clone(),
+        providers,
+        ctx.settings.orders.top_up_daily_limit_minor,
+    );
     Ok(tokshop_platform::grpc::router_with_health(&[
         ORDER_SERVICE,
         COUPON_SERVICE,

@@ -21,14 +21,22 @@ pub struct PaymentApi {
     db: Db,
     keys: TokenKeys,
     providers: Arc<Providers>,
+    /// Most a wallet takes in 24 hours, per currency (`orders.top_up_daily_limit_minor`).
+    top_up_daily_limit: i64,
 }
 
 impl PaymentApi {
-    pub fn new(db: Db, keys: TokenKeys, providers: Arc<Providers>) -> Self {
+    pub fn new(
+        db: Db,
+        keys: TokenKeys,
+        providers: Arc<Providers>,
+        top_up_daily_limit: i64,
+    ) -> Self {
         Self {
             db,
             keys,
             providers,
+            top_up_daily_limit,
         }
     }
 }
@@ -104,6 +112,7 @@ impl PaymentService for PaymentApi {
             let row = payments::top_up(
                 &self.db,
                 &self.providers,
+                self.top_up_daily_limit,
                 &caller.user_id,
                 request.get_ref(),
             )

@@ -152,32 +152,39 @@ fn merchant_account(seller_id: &str) -> String {
     format!("merchant:{seller_id}")
 }
 
-/// The providers tokshop knows, chosen by payment method id.
+/// The providers tokshop knows, chosen by payment method id. The sandbox card provider exists only in a demo
+/// shop: it accepts made-up cards, so anywhere else it would mint money.
 pub struct Providers {
     pub wallet: Wallet,
-    pub cards: SandboxCards,
+    pub cards: Option<SandboxCards>,
 }
 
 impl Providers {
-    pub fn new() -> Self {
+    pub fn new(sandbox_cards: bool) -> Self {
         Self {
             wallet: Wallet,
-            cards: SandboxCards,
+            cards: sandbox_cards.then_some(SandboxCards),
         }
     }
 
-    fn for_method(&self, method_id: &str) -> &dyn PaymentProvider {
+    /// The card provider, or the refusal a shop without one gives.
+    pub fn cards(&self) -> ServiceResult<&SandboxCards> {
+        self.cards.as_ref().ok_or_else(|| {
+            ServiceError::conflict_on(
+                "card_payments_unavailable",
+                "payment_method_id",
+                "this shop takes no card payments: no card provider is configured (the sandbox provider runs only \
+                 in demo mode)",
+            )
+        })
+    }
+
+    fn for_method(&self, method_id: &str) -> ServiceResult<&dyn PaymentProvider> {
         if method_id == WALLET {
-            &self.wallet
+            Ok(&self.wallet)
         } else {
-            &self.cards
+            Ok(self.cards()?)
         }
-    }
-}
-
-impl Default for Providers {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -397,7 +404,7 @@ pub async fn pay_order(
             orders::wrong_state(&current, "paid")
         });
     }
-    let provider = providers.for_method(method_id);
+    let provider = providers.for_method(method_id)?;
     let movement = Movement {
         user_id,
         token: &token,
@@ -441,6 +448,7 @@ pub async fn pay_order(
 pub async fn top_up(
     db: &Db,
     providers: &Providers,
+    daily_limit: i64,
     user_id: &str,
     req: &pb::TopUpWalletRequest,
 ) -> ServiceResult<PaymentRow> {
@@ -486,6 +494,28 @@ pub async fn top_up(
         Ok(opened) => opened,
         Err(replayed) => return Ok(replayed),
     };
+    // Counted inside the writing transaction: on SQLite it holds the write lock, so concurrent top-ups queue here.
+    let (recent,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM payments WHERE user_id = $1 AND purpose = $2 \
+         AND currency = $3 AND status = 'succeeded' AND created_at_ms > $4",
+    )
+    .bind(user_id)
+    .bind(PURPOSE_TOP_UP)
+    .bind(&currency)
+    .bind(now_ms() - 24 * 60 * 60 * 1000)
+    .fetch_one(&mut *tx)
+    .await?;
+    if recent + amount.amount_minor > daily_limit {
+        return Err(ServiceError::conflict_on(
+            "top_up_limit",
+            "amount.amount_minor",
+            format!(
+                "a wallet takes at most {} in 24 hours; {} was added already",
+                tokshop_platform::money::format(daily_limit, &currency),
+                tokshop_platform::money::format(recent, &currency)
+            ),
+        ));
+    }
     let token = usable_token(&mut tx, user_id, method_id).await?;
     let movement = Movement {
         user_id,
@@ -493,7 +523,7 @@ pub async fn top_up(
         amount: amount.amount_minor,
         currency: &currency,
     };
-    let outcome = providers.cards.charge(&mut tx, &movement).await?;
+    let outcome = providers.cards()?.charge(&mut tx, &movement).await?;
     if outcome.is_ok() {
         crate::providers::credit_wallet(&mut tx, user_id, &currency, amount.amount_minor).await?;
         post(
@@ -541,7 +571,7 @@ pub async fn refund(
             .map(|m| m.provider_token)
             .unwrap_or_default()
     };
-    let provider = providers.for_method(&payment.method_id);
+    let provider = providers.for_method(&payment.method_id)?;
     let movement = Movement {
         user_id: &payment.user_id,
         token: &token,
@@ -675,7 +705,7 @@ pub async fn add_card(
         ));
     }
     let mut tx = db.begin_write().await?;
-    let card = providers.cards.tokenize(&mut tx, &req.number).await?;
+    let card = providers.cards()?.tokenize(&mut tx, &req.number).await?;
     let row = MethodRow {
         id: new_id("pm"),
         user_id: user_id.to_owned(),

@@ -33,11 +33,23 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// What a running shop is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Demo accounts and shop, the sandbox card provider, a generated signing secret when none is configured.
+    Demo,
+    /// None of that: a configured signing secret is required and no payment provider pretends to move money.
+    Production,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// Where the embedded default keeps its SQLite file, generated secrets and media.
     pub data_dir: PathBuf,
+    /// `demo` or `production`; unset: demo without a database URL (the embedded default), production with one.
+    pub mode: Option<Mode>,
     pub database: DatabaseSettings,
     pub gateway: GatewaySettings,
     pub services: ServicesSettings,
@@ -53,10 +65,22 @@ pub struct Settings {
     pub social: SocialSettings,
 }
 
+impl Settings {
+    /// Whether this is a demo shop: `mode` when set, else the embedded default (no database URL).
+    pub fn demo(&self) -> bool {
+        match self.mode {
+            Some(Mode::Demo) => true,
+            Some(Mode::Production) => false,
+            None => self.database.url.is_none(),
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("./data"),
+            mode: None,
             database: DatabaseSettings::default(),
             gateway: GatewaySettings::default(),
             services: ServicesSettings::default(),
@@ -273,6 +297,8 @@ pub struct OrderSettings {
     pub free_shipping_from_minor: i64,
     /// How often the background sweeper looks for expired and due orders.
     pub sweep_interval_ms: u64,
+    /// Most a shopper may add to their wallet in 24 hours, per currency, in minor units.
+    pub top_up_daily_limit_minor: i64,
 }
 
 impl Default for OrderSettings {
@@ -283,6 +309,7 @@ impl Default for OrderSettings {
             shipping_fee_minor: 500,
             free_shipping_from_minor: 5000,
             sweep_interval_ms: 1000,
+            top_up_daily_limit_minor: 100_000,
         }
     }
 }

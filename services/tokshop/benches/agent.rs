@@ -34,6 +34,8 @@ fn tokens(text: &str) -> usize {
 async fn run(backend: &str) {
     let bench = support::start(backend, |settings| {
         settings.seed.demo = true;
+        // Sandbox cards are the test provider: a demo shop, whatever its database.
+        settings.mode = Some(tokshop_platform::config::Mode::Demo);
         settings.seed.products = 200;
     })
     .await;

@@ -158,6 +158,8 @@ async fn level(
 async fn run(backend: &str) {
     let bench = support::start(backend, |settings| {
         settings.seed.demo = false;
+        // Sandbox cards are the test provider: a demo shop, whatever its database.
+        settings.mode = Some(tokshop_platform::config::Mode::Demo);
         settings.admin.username = Some("bench_admin".into());
         settings.admin.email = Some("bench@example.com".into());
         settings.admin.password = Some(Secret::new("bench-admin-pass"));

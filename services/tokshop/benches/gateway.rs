@@ -46,6 +46,8 @@ async fn run(backend: &str, products: usize) {
     let started = Instant::now();
     let bench = support::start(backend, |settings| {
         settings.seed.demo = true;
+        // Sandbox cards are the test provider: a demo shop, whatever its database.
+        settings.mode = Some(tokshop_platform::config::Mode::Demo);
         settings.seed.products = products;
     })
     .await;

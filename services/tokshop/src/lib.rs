@@ -98,6 +98,12 @@ pub async fn start(
             "running one part alone needs auth.jwt_secret (TOKSHOP_AUTH_JWT_SECRET), shared by every part"
         );
     }
+    // A production shop never signs tokens with a secret it made up and kept in a file.
+    anyhow::ensure!(
+        settings.demo() || settings.auth.jwt_secret.is_some(),
+        "a production shop (a database URL, or mode = \"production\") needs auth.jwt_secret \
+         (TOKSHOP_AUTH_JWT_SECRET, at least 32 bytes); only demo mode generates one"
+    );
     let mut running = Running {
         gateway_addr: None,
         identity_addr: None,
@@ -219,7 +225,7 @@ pub async fn start(
                 (TokenKeys::from_settings(&settings)?, db)
             }
         };
-        if only.is_none() && settings.seed.demo {
+        if only.is_none() && settings.seed.demo && settings.demo() {
             let report = seed::seed_demo(
                 identity.clone(),
                 catalog.clone(),

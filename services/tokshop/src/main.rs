@@ -4,7 +4,10 @@ use std::{path::PathBuf, sync::Arc};
 
 use clap::{Parser, Subcommand};
 use tokshop::{Part, seed::data};
-use tokshop_platform::{config::Settings, shutdown, telemetry};
+use tokshop_platform::{
+    config::{Mode, Settings},
+    shutdown, telemetry,
+};
 
 #[derive(Debug, Parser)]
 #[command(name = "tokshop", version, about = "An agent-first commerce backend")]
@@ -22,6 +25,12 @@ enum Command {
     Serve {
         #[arg(long, value_enum)]
         only: Option<Part>,
+        /// Production mode even without a database URL: no demo data, no sandbox cards, a configured signing secret.
+        #[arg(long, conflicts_with = "demo")]
+        production: bool,
+        /// Demo mode even with a database URL: demo shop and accounts, sandbox cards.
+        #[arg(long)]
+        demo: bool,
     },
     /// Seed the demo shop into services that run elsewhere (services.*.url).
     Seed {
@@ -48,10 +57,27 @@ enum Command {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let settings = Arc::new(Settings::load(cli.config.as_deref())?);
-    let command = cli.command.unwrap_or(Command::Serve { only: None });
+    let mut settings = Settings::load(cli.config.as_deref())?;
+    let command = cli.command.unwrap_or(Command::Serve {
+        only: None,
+        production: false,
+        demo: false,
+    });
+    if let Command::Serve {
+        production, demo, ..
+    } = &command
+    {
+        if *production {
+            settings.mode = Some(Mode::Production);
+        } else if *demo {
+            settings.mode = Some(Mode::Demo);
+        }
+    }
+    let settings = Arc::new(settings);
     let service_name = match &command {
-        Command::Serve { only: Some(part) } => match clap::ValueEnum::to_possible_value(part) {
+        Command::Serve {
+            only: Some(part), ..
+        } => match clap::ValueEnum::to_possible_value(part) {
             Some(value) => format!("{}-{}", settings.otlp.service_name, value.get_name()),
             None => settings.otlp.service_name.clone(),
         },
@@ -65,7 +91,7 @@ async fn main() -> anyhow::Result<()> {
 
 async fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<()> {
     match command {
-        Command::Serve { only } => serve(settings, only).await,
+        Command::Serve { only, .. } => serve(settings, only).await,
         Command::Seed { products } => {
             let report = tokshop::seed_remote(&settings, products).await?;
             println!("{report:?}");
@@ -115,7 +141,7 @@ async fn serve(settings: Arc<Settings>, only: Option<Part>) -> anyhow::Result<()
         println!("tokshop is ready");
         println!("  REST API  http://{addr}/api/v1");
         println!("  API docs  http://{addr}/api/v1/docs");
-        if only.is_none() && settings.seed.demo {
+        if only.is_none() && settings.seed.demo && settings.demo() {
             println!(
                 "  demo shopper: username {:?}, password {:?}",
                 data::DEMO_USERNAME,

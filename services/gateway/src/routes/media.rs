@@ -156,13 +156,24 @@ async fn pump(body: Body, tx: mpsc::Sender<pb::UploadMediaChunk>) -> Result<(), 
         let bytes = frame.map_err(body_error)?;
         for piece in bytes.chunks(PIECE) {
             if tx.send(data(piece)).await.is_err() {
-                // The service has answered already (a refusal); its answer is what counts.
+                // The service has answered already (a refusal); its answer is what counts. The rest of the body
+                // is read and dropped, up to a bound, so the client gets that answer rather than a reset.
+                let mut drained = 0usize;
+                while drained < DRAIN_CAP {
+                    match frames.next().await {
+                        Some(Ok(bytes)) => drained += bytes.len(),
+                        _ => break,
+                    }
+                }
                 return Ok(());
             }
         }
     }
     Ok(())
 }
+
+/// Most of a refused upload's remaining body read (and dropped) before the refusal is sent.
+const DRAIN_CAP: usize = 128 * 1024 * 1024;
 
 /// Upload an image (JPEG, PNG, GIF, WebP) or a video (MP4, WebM) as the raw body. The type is read from the
 /// bytes; the same file twice is the same media (`existed` is then true). Videos get a cover frame.
@@ -209,7 +220,14 @@ async fn upload_media(
     let pumped = pump(body, tx);
     tokio::pin!(call, pumped);
     let media = tokio::select! {
-        answer = &mut call => answer?,
+        answer = &mut call => {
+            if answer.is_err() {
+                // A refusal before the body ended: let the client finish sending first (bounded by DRAIN_CAP and
+                // the upload deadline), so it reads the refusal on an intact connection.
+                let _ = (&mut pumped).await;
+            }
+            answer?
+        }
         read = &mut pumped => {
             // On a body error `call` is dropped unfinished: the service sees the upload abandoned.
             read?;

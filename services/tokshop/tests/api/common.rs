@@ -120,6 +120,8 @@ pub fn test_settings(dir: &std::path::Path) -> Settings {
     settings.gateway.rate_limit_burst = 10_000;
     settings.auth.jwt_secret = Some(Secret::new(JWT_SECRET));
     settings.seed.demo = false;
+    // Sandbox cards are the test provider: a demo shop, whatever its database.
+    settings.mode = Some(tokshop_platform::config::Mode::Demo);
     settings.admin.username = Some("root_admin".into());
     settings.admin.email = Some("admin@tokshop.example".into());
     settings.admin.password = Some(Secret::new("admin-password-1"));

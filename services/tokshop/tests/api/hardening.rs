@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::{
     common::{TestApp, product_body},
-    shop::shopper,
+    shop::{GOOD_CARD, card, shopper, wallet_balance},
 };
 
 /// A seller's products priced in two currencies cannot share an order: the checkout is refused (422) and takes no
@@ -101,7 +101,76 @@ async fn the_admin_bootstrap_never_promotes_an_existing_account(app: &mut TestAp
     .expect_error(401, "unauthenticated", None);
 }
 
+/// Production takes no made-up cards: with no card provider configured the sandbox is off, so saving a card (and
+/// with it any top-up) is refused and no money can be minted.
+async fn production_has_no_sandbox_cards(app: &TestApp) {
+    let (buyer, _) = shopper(app, "prodbuyer").await;
+    app.post(
+        "/api/v1/payment-methods",
+        Some(&buyer),
+        json!({"number": GOOD_CARD, "exp_month": 12, "exp_year": 2099, "cvc": "123"}),
+    )
+    .await
+    .expect_error(409, "card_payments_unavailable", Some("payment_method_id"));
+    assert_eq!(wallet_balance(app, &buyer).await, 0);
+}
+
+/// Top-ups are capped per account and currency over 24 hours; a refused one credits nothing.
+async fn wallet_top_ups_have_a_daily_limit(app: &TestApp) {
+    let (buyer, _) = shopper(app, "topper").await;
+    let card = card(app, &buyer, GOOD_CARD).await;
+    let top_up =
+        |amount: i64| json!({"payment_method_id": card, "amount_minor": amount, "currency": "USD"});
+    app.post("/api/v1/wallet/top-up", Some(&buyer), top_up(4000))
+        .await
+        .expect(200);
+    app.post("/api/v1/wallet/top-up", Some(&buyer), top_up(2000))
+        .await
+        .expect_error(409, "top_up_limit", Some("amount.amount_minor"));
+    app.post("/api/v1/wallet/top-up", Some(&buyer), top_up(1000))
+        .await
+        .expect(200);
+    assert_eq!(wallet_balance(app, &buyer).await, 5000);
+}
+
 crate::on_both_databases!(an_order_holds_one_currency);
+
+mod production {
+    crate::on_both_databases!(
+        with |s: &mut tokshop_platform::config::Settings| {
+            s.mode = Some(tokshop_platform::config::Mode::Production)
+        };
+        production_has_no_sandbox_cards
+    );
+    use super::production_has_no_sandbox_cards;
+}
+
+mod limits {
+    crate::on_both_databases!(
+        with |s: &mut tokshop_platform::config::Settings| s.orders.top_up_daily_limit_minor = 5000;
+        wallet_top_ups_have_a_daily_limit
+    );
+    use super::wallet_top_ups_have_a_daily_limit;
+}
+
+/// A production shop refuses to start without a configured signing secret instead of making one up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_needs_a_configured_signing_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = crate::common::test_settings(dir.path());
+    settings.mode = Some(tokshop_platform::config::Mode::Production);
+    settings.auth.jwt_secret = None;
+    let err = tokshop::start(
+        std::sync::Arc::new(settings),
+        None,
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .await
+    .err()
+    .expect("refused to start");
+    assert!(err.to_string().contains("jwt_secret"), "{err}");
+    assert!(!dir.path().join("jwt.secret").exists());
+}
 
 mod restarted {
     use crate::common::{Backend, spawn_app};
