@@ -466,6 +466,28 @@ mod tests {
             "gateway.rate_limit_burst"
         );
         assert_eq!(env_key_to_path("data_dir"), "data_dir");
+        assert_eq!(env_key_to_path("mode"), "mode");
+    }
+
+    #[test]
+    fn a_database_url_means_production_unless_the_mode_says_otherwise() {
+        let mut settings = Settings::default();
+        assert!(settings.demo(), "the embedded default is a demo shop");
+        settings.database.url = Some(Secret::new("postgres://db/tokshop"));
+        assert!(!settings.demo());
+        settings.mode = Some(Mode::Demo);
+        assert!(settings.demo());
+        settings.database.url = None;
+        settings.mode = Some(Mode::Production);
+        assert!(!settings.demo());
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("TOKSHOP_MODE", "production");
+            let loaded = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(loaded.mode, Some(Mode::Production));
+            jail.set_env("TOKSHOP_MODE", "staging");
+            assert!(Settings::load(None).is_err(), "an unknown mode is refused");
+            Ok(())
+        });
     }
 
     #[test]
