@@ -6,9 +6,15 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use sqlx::AnyConnection;
 use tokshop_platform::{
-    ServiceError, ServiceResult, config::OrderSettings, db::Db, error::is_unique_violation,
-    ids::new_id, sha256_hex, time::now_ms,
+    ServiceError, ServiceResult,
+    config::OrderSettings,
+    db::{Backend, Db},
+    error::is_unique_violation,
+    ids::new_id,
+    sha256_hex,
+    time::now_ms,
 };
 use tokshop_proto::{identity, order as pb};
 
@@ -333,6 +339,11 @@ impl Checkout<'_> {
             ));
         }
         let mut priced: Vec<PricedLine> = lines.into_iter().map(|(_, _, l)| l).collect();
+        {
+            let mut conn = self.db.pool().acquire().await?;
+            self.within_unpaid_caps(&mut conn, buyer_id, "", &priced)
+                .await?;
+        }
         let address = self.clients.address(bearer, address_id).await?;
         let coupon = if claimed_coupon_id.is_empty() {
             None
@@ -468,6 +479,58 @@ impl Checkout<'_> {
             lines,
             from_cart: true,
         })
+    }
+
+    /// Refuses a checkout that would give the buyer more unpaid orders, or more unpaid units of a variant, than the
+    /// shop allows: reserving stock and never paying would otherwise take it from everyone else.
+    async fn within_unpaid_caps(
+        &self,
+        conn: &mut AnyConnection,
+        buyer_id: &str,
+        this_order: &str,
+        lines: &[PricedLine],
+    ) -> ServiceResult<()> {
+        let (open,): (i64,) = sqlx::query_as(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM orders WHERE buyer_id = $1 AND status = $2 AND id <> $3",
+        )
+        .bind(buyer_id)
+        .bind(PENDING_PAYMENT)
+        .bind(this_order)
+        .fetch_one(&mut *conn)
+        .await?;
+        if open >= self.settings.max_unpaid_orders {
+            return Err(ServiceError::conflict_on(
+                "too_many_unpaid_orders",
+                "items",
+                format!(
+                    "you have {open} unpaid orders; pay or cancel one before placing another (at most {})",
+                    self.settings.max_unpaid_orders
+                ),
+            ));
+        }
+        for line in lines {
+            let (held,): (i64,) = sqlx::query_as(
+                "SELECT CAST(COALESCE(SUM(l.quantity), 0) AS BIGINT) FROM order_lines l JOIN orders o \
+                 ON o.id = l.order_id WHERE o.buyer_id = $1 AND o.status = $2 AND o.id <> $3 AND l.variant_id = $4",
+            )
+            .bind(buyer_id)
+            .bind(PENDING_PAYMENT)
+            .bind(this_order)
+            .bind(&line.variant_id)
+            .fetch_one(&mut *conn)
+            .await?;
+            if held + line.quantity > self.settings.max_unpaid_units_per_variant {
+                return Err(ServiceError::conflict_on(
+                    "too_many_unpaid_units",
+                    "items",
+                    format!(
+                        "you already hold {held} unpaid units of {}; at most {} may wait for payment",
+                        line.sku, self.settings.max_unpaid_units_per_variant
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Prices `lines` with the coupon (if any) that must belong to the order's seller and currency.
@@ -619,6 +682,20 @@ impl Checkout<'_> {
         }
         let now = now_ms();
         let mut tx = self.db.begin_write().await?;
+        if self.db.backend() == Backend::Postgres {
+            // One buyer's checkouts open one at a time, so the caps below count every other open order.
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(&order.buyer_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Err(err) = self
+            .within_unpaid_caps(&mut tx, &order.buyer_id, id, &priced)
+            .await
+        {
+            drop(tx);
+            return self.fail(id, err).await;
+        }
         // The conditional move out of `reserving` also locks the row: of concurrent retries finishing the same
         // checkout, one opens it and the others find it open and answer with it.
         let opened = sqlx::query(

@@ -299,6 +299,11 @@ pub struct OrderSettings {
     pub sweep_interval_ms: u64,
     /// Most a shopper may add to their wallet in 24 hours, per currency, in minor units.
     pub top_up_daily_limit_minor: i64,
+    /// Most orders one shopper may hold unpaid at once (stock they reserve and do not pay for is stock others
+    /// cannot buy).
+    pub max_unpaid_orders: i64,
+    /// Most units of one variant one shopper may hold in unpaid orders.
+    pub max_unpaid_units_per_variant: i64,
 }
 
 impl Default for OrderSettings {
@@ -310,6 +315,8 @@ impl Default for OrderSettings {
             free_shipping_from_minor: 5000,
             sweep_interval_ms: 1000,
             top_up_daily_limit_minor: 100_000,
+            max_unpaid_orders: 5,
+            max_unpaid_units_per_variant: 20,
         }
     }
 }

@@ -133,7 +133,60 @@ async fn wallet_top_ups_have_a_daily_limit(app: &TestApp) {
     assert_eq!(wallet_balance(app, &buyer).await, 5000);
 }
 
-crate::on_both_databases!(an_order_holds_one_currency);
+/// One shopper cannot hoard stock with orders they never pay: at most 5 unpaid orders and 20 unpaid units of a
+/// variant by default. A refused checkout takes no stock; paying or cancelling makes room again.
+async fn unpaid_orders_cannot_hoard_stock(app: &TestApp) {
+    let s = crate::shop::shop(app, "hoard", 1000, 60).await;
+    let (buyer, _) = shopper(app, "hoarder").await;
+    let order = |quantity: i64| json!({"items": [{"variant_id": s.variant, "quantity": quantity}]});
+    let first = app
+        .post("/api/v1/orders", Some(&buyer), order(15))
+        .await
+        .expect(201)
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post("/api/v1/orders", Some(&buyer), order(6))
+        .await
+        .expect_error(409, "too_many_unpaid_units", Some("items"));
+    for _ in 0..4 {
+        app.post("/api/v1/orders", Some(&buyer), order(1))
+            .await
+            .expect(201);
+    }
+    app.post("/api/v1/orders", Some(&buyer), order(1))
+        .await
+        .expect_error(409, "too_many_unpaid_orders", Some("items"));
+    let stock = app
+        .get(&format!("/api/v1/products/{}", s.product_id), None)
+        .await
+        .expect(200)
+        .body["variants"][0]["stock"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(stock, 60 - 15 - 4, "refused checkouts took no stock");
+    app.post(
+        &format!("/api/v1/orders/{first}/cancel"),
+        Some(&buyer),
+        json!({}),
+    )
+    .await
+    .expect(200);
+    app.post("/api/v1/orders", Some(&buyer), order(1))
+        .await
+        .expect(201);
+    // Another shopper is not limited by this one's orders.
+    let (other, _) = shopper(app, "patient").await;
+    app.post("/api/v1/orders", Some(&other), order(20))
+        .await
+        .expect(201);
+}
+
+crate::on_both_databases!(
+    an_order_holds_one_currency,
+    unpaid_orders_cannot_hoard_stock
+);
 
 mod production {
     crate::on_both_databases!(
