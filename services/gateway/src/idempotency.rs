@@ -1,7 +1,11 @@
 //! `Idempotency-Key` for every state-changing call. The first request with a key runs and its response is
 //! stored; the same key with the same request replays that response with `Idempotent-Replayed: true`; the same
 //! key with another request is 422 `idempotency_conflict`; while the first is still running it is 409
-//! `idempotency_in_flight`. Keys are scoped per caller (the token's subject) and kept for 24 hours.
+//! `idempotency_in_flight`. Keys are scoped per caller (the token's subject), method and path, and kept for 24
+//! hours. Calls without a signed-in caller (register, login, refresh) ignore the header: their responses carry
+//! tokens, which are never stored, and anonymous callers would otherwise share one key space. Fingerprints are
+//! keyed HMACs, so a stored one says nothing about a body that held a password or a card number. Once a request
+//! has claimed its key it runs to the end even if the client goes away, and its response is stored for the retry.
 
 use axum::{
     body::{Body, to_bytes},
@@ -13,7 +17,7 @@ use axum::{
 use sqlx::FromRow;
 use tokshop_platform::{
     db::{Db, Migrations},
-    migrations, sha256_hex,
+    migrations,
     time::now_ms,
 };
 
@@ -40,13 +44,22 @@ struct KeyRow {
     created_at_ms: i64,
 }
 
-/// Who the key belongs to: the verified token subject, or everyone anonymous (keys are random UUIDs).
-fn scope(state: &AppState, parts: &Parts) -> String {
-    bearer(parts)
+/// The key space a key lives in: the verified caller, the method and the path. None for calls without a signed-in
+/// caller, which do not use keys.
+fn scope(state: &AppState, parts: &Parts) -> Option<String> {
+    if parts.uri.path().starts_with("/api/v1/auth/") {
+        return None;
+    }
+    let principal = bearer(parts)
         .ok()
         .flatten()
-        .and_then(|token| state.keys.verify(token).ok())
-        .map_or_else(|| "anonymous".to_owned(), |principal| principal.user_id)
+        .and_then(|token| state.keys.verify(token).ok())?;
+    Some(format!(
+        "{} {} {}",
+        principal.user_id,
+        parts.method,
+        parts.uri.path()
+    ))
 }
 
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -74,7 +87,9 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         }
     };
     let (parts, body) = request.into_parts();
-    let scope = scope(&state, &parts);
+    let Some(scope) = scope(&state, &parts) else {
+        return next.run(Request::from_parts(parts, body)).await;
+    };
     let Ok(bytes) = to_bytes(body, state.settings.gateway.body_limit_bytes).await else {
         return ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -83,7 +98,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         )
         .into_response();
     };
-    let fingerprint = sha256_hex(&[
+    let fingerprint = state.keys.fingerprint(&[
         parts.method.as_str().as_bytes(),
         b" ",
         parts.uri.path().as_bytes(),
@@ -93,19 +108,49 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         &bytes,
     ]);
 
-    let db = state.db();
-    match claim(db, &scope, &key, &fingerprint).await {
-        Ok(Claim::Fresh) => {}
-        Ok(Claim::Replay(response)) => return response,
-        Ok(Claim::Refused(error)) => return error.into_response(),
-        Err(err) => {
-            return ApiError::internal(format!("idempotency store: {err:#}")).into_response();
+    // From the claim on, the work runs detached from the connection: a client that gives up mid-request leaves no
+    // key stuck in flight and no work half done; its retry replays the stored outcome.
+    let request = Request::from_parts(parts, Body::from(bytes));
+    let task = tokio::spawn(async move {
+        let db = state.db();
+        match claim(db, &scope, &key, &fingerprint).await {
+            Ok(Claim::Fresh) => {}
+            Ok(Claim::Replay(response)) => return response,
+            Ok(Claim::Refused(error)) => return error.into_response(),
+            Err(err) => {
+                return ApiError::internal(format!("idempotency store: {err:#}")).into_response();
+            }
         }
-    }
+        let running = tokio::spawn(run_and_store(
+            state.clone(),
+            next,
+            request,
+            scope.clone(),
+            key.clone(),
+        ));
+        match running.await {
+            Ok(response) => response,
+            Err(err) => {
+                release(state.db(), &scope, &key).await;
+                ApiError::internal(format!("the request's task failed: {err}")).into_response()
+            }
+        }
+    });
+    task.await.unwrap_or_else(|err| {
+        ApiError::internal(format!("the request's task failed: {err}")).into_response()
+    })
+}
 
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+/// Runs a request that holds its key, then stores its response for replay (or releases the key).
+async fn run_and_store(
+    state: AppState,
+    next: Next,
+    request: Request,
+    scope: String,
+    key: String,
+) -> Response {
+    let db = state.db();
+    let response = next.run(request).await;
     let status = response.status();
     // Failures that say nothing happened (or that the caller should retry) release the key for a retry.
     if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {

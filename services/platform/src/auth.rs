@@ -80,6 +80,18 @@ struct KeysInner {
     validation: Validation,
     issuer: String,
     access_ttl_secs: i64,
+    /// A key derived from the signing secret for fingerprints of stored requests (never the secret itself).
+    fingerprints: [u8; 32],
+}
+
+/// SHA-256 of a label and the secret: a key for another purpose that does not reveal the secret.
+fn derive_key(secret: &[u8], label: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    let mut hash = sha2::Sha256::new();
+    hash.update(label);
+    hash.update([0u8]);
+    hash.update(secret);
+    hash.finalize().into()
 }
 
 impl fmt::Debug for TokenKeys {
@@ -110,8 +122,25 @@ impl TokenKeys {
                 validation,
                 issuer: issuer.to_owned(),
                 access_ttl_secs,
+                fingerprints: derive_key(secret, b"tokshop request fingerprints"),
             }),
         }
+    }
+
+    /// A keyed fingerprint (HMAC-SHA256, hex) of `parts`: equal requests give equal fingerprints on every
+    /// replica sharing the secret, and a stored fingerprint reveals nothing about a request that held a password
+    /// or a card number.
+    pub fn fingerprint(&self, parts: &[&[u8]]) -> String {
+        use hmac::{Hmac, KeyInit, Mac};
+        let Ok(mut mac) = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&self.inner.fingerprints)
+        else {
+            // A 32-byte key is always accepted; fall back to a plain hash rather than fail a request.
+            return crate::sha256_hex(parts);
+        };
+        for part in parts {
+            mac.update(part);
+        }
+        hex::encode(mac.finalize().into_bytes())
     }
 
     /// The keys for these settings: the configured secret, or one generated once and kept in the data dir.

@@ -29,6 +29,8 @@ fn address(city: &str) -> Value {
 }
 
 async fn same_key_same_request_replays(app: &TestApp) {
+    // Sign-up and sign-in ignore the key: their responses carry tokens, which are never stored, so a repeat is
+    // a new request (here refused, since the name is taken) and nothing replays a token.
     let body =
         json!({"username": "idem_ann", "email": "idem_ann@example.com", "password": "s3cret-pass"});
     let first = with_key(
@@ -42,7 +44,7 @@ async fn same_key_same_request_replays(app: &TestApp) {
     .await
     .expect(201);
     assert!(!replayed(&first));
-    let second = with_key(
+    let again = with_key(
         app,
         Method::POST,
         "/api/v1/auth/register",
@@ -50,34 +52,88 @@ async fn same_key_same_request_replays(app: &TestApp) {
         "reg-1",
         body,
     )
+    .await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert!(!replayed(&again));
+    let login = json!({"login": "idem_ann", "password": "s3cret-pass"});
+    let a = with_key(
+        app,
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        "login-1",
+        login.clone(),
+    )
+    .await
+    .expect(200);
+    let b = with_key(
+        app,
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        "login-1",
+        login,
+    )
+    .await
+    .expect(200);
+    assert!(!replayed(&b));
+    assert_ne!(a.body["refresh_token"], b.body["refresh_token"]);
+
+    // A signed-in call replays its stored response, byte for byte.
+    let token = first.body["access_token"].as_str().unwrap();
+    let saved = with_key(
+        app,
+        Method::POST,
+        "/api/v1/me/addresses",
+        Some(token),
+        "addr-1",
+        address("Springfield"),
+    )
     .await
     .expect(201);
-    assert!(replayed(&second));
-    assert_eq!(
-        first.body, second.body,
-        "the stored response, byte for byte"
-    );
+    let replay = with_key(
+        app,
+        Method::POST,
+        "/api/v1/me/addresses",
+        Some(token),
+        "addr-1",
+        address("Springfield"),
+    )
+    .await
+    .expect(201);
+    assert!(replayed(&replay));
+    assert_eq!(saved.body, replay.body);
 
     // Another body under the same key is refused and changes nothing.
-    let other =
-        json!({"username": "idem_bob", "email": "idem_bob@example.com", "password": "s3cret-pass"});
     with_key(
         app,
         Method::POST,
-        "/api/v1/auth/register",
-        None,
-        "reg-1",
-        other,
+        "/api/v1/me/addresses",
+        Some(token),
+        "addr-1",
+        address("Shelbyville"),
     )
     .await
     .expect_error(422, "idempotency_conflict", None);
-    app.post(
-        "/api/v1/auth/login",
-        None,
-        json!({"login": "idem_bob", "password": "s3cret-pass"}),
+    let book = app
+        .get("/api/v1/me/addresses", Some(token))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(book["addresses"].as_array().unwrap().len(), 1);
+
+    // The same key on another route of the same caller is another key: answered on its own merits, not as a
+    // conflict with the address above.
+    with_key(
+        app,
+        Method::POST,
+        "/api/v1/cart/items",
+        Some(token),
+        "addr-1",
+        json!({"variant_id": "var_none", "quantity": 1}),
     )
     .await
-    .expect(401);
+    .expect_error(404, "variant_not_found", None);
 
     // Errors are answers too: a 422 replays as the same 422.
     let token = first.body["access_token"].as_str().unwrap();
@@ -207,7 +263,65 @@ async fn keys_are_scoped_per_user_and_concurrent_repeats_run_once(app: &TestApp)
     assert_eq!(list["addresses"].as_array().unwrap().len(), 1);
 }
 
+/// Clients that give up mid-checkout leave no key stuck in flight and no checkout half done: the request runs to
+/// its end detached from the connection, and each retry gets the one order its key made.
+async fn a_client_that_gives_up_leaves_nothing_stuck(app: &TestApp) {
+    let s = crate::shop::shop(app, "quitter", 1000, 10).await;
+    let (buyer, _) = crate::shop::shopper(app, "quinn").await;
+    let body = json!({"items": [{"variant_id": s.variant, "quantity": 1}]});
+    for i in 0..5u64 {
+        let key = format!("quit-{i}");
+        let request = with_key(
+            app,
+            Method::POST,
+            "/api/v1/orders",
+            Some(&buyer),
+            &key,
+            body.clone(),
+        );
+        // The client hangs up after a few milliseconds, whatever the server was doing.
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(2 + 4 * i), request).await;
+    }
+    for i in 0..5u64 {
+        let mut status = 0;
+        for _ in 0..100 {
+            let retry = with_key(
+                app,
+                Method::POST,
+                "/api/v1/orders",
+                Some(&buyer),
+                &format!("quit-{i}"),
+                body.clone(),
+            )
+            .await;
+            status = retry.status.as_u16();
+            if status != 409 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(status, 201, "key quit-{i} answers its order");
+    }
+    let orders = app
+        .get("/api/v1/orders?limit=100", Some(&buyer))
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        orders["orders"].as_array().unwrap().len(),
+        5,
+        "one order per key"
+    );
+    let product = app
+        .get(&format!("/api/v1/products/{}", s.product_id), None)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(product["variants"][0]["stock"], 5);
+}
+
 crate::on_both_databases!(
+    a_client_that_gives_up_leaves_nothing_stuck,
     same_key_same_request_replays,
     a_retried_cart_add_adds_once,
     keys_are_scoped_per_user_and_concurrent_repeats_run_once,
