@@ -184,6 +184,40 @@ async fn concurrent_migrators_on_postgres_apply_once() {
     drop_postgres(db, &name).await;
 }
 
+/// A transaction cancelled while it was beginning must not leave its connection inside a transaction when the
+/// connection goes back to the pool (sqlx 0.9.0 did: later writes on that connection never committed; fixed in
+/// 0.9.1 by its PR 4394). Hundreds of begins are cut short at varying points, then every write through the pool
+/// must be visible from another connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn begins_cut_short_leave_no_connection_inside_a_transaction() {
+    let (db, name) = postgres().await;
+    db.migrate("cancel", &both(V1)).await.unwrap();
+    for i in 0..1500u64 {
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_micros((i * 37) % 1500),
+            db.begin_write(),
+        )
+        .await;
+    }
+    for i in 0..16i64 {
+        sqlx::query("INSERT INTO things (id, n) VALUES ($1, $2)")
+            .bind(format!("t{i}"))
+            .bind(i)
+            .execute(db.pool())
+            .await
+            .unwrap();
+    }
+    let base = admin_url().rsplit_once('/').unwrap().0.to_owned();
+    let other = Db::connect(&format!("{base}/{name}"), 1).await.unwrap();
+    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM things")
+        .fetch_one(other.pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 16, "every write through the pool committed");
+    other.close().await;
+    drop_postgres(db, &name).await;
+}
+
 #[test]
 fn unknown_schemes_are_refused() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
