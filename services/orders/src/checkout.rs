@@ -298,14 +298,16 @@ impl Checkout<'_> {
                 },
             ));
         }
+        // What the buyer named the lines by, for errors about the lines as a whole.
+        let lines_param = if asked.from_cart {
+            "cart_variant_ids"
+        } else {
+            "items"
+        };
         let sellers: HashSet<&str> = lines.iter().map(|(s, _, _)| s.as_str()).collect();
         if sellers.len() > 1 {
             return Err(ServiceError::invalid(
-                if asked.from_cart {
-                    "cart_variant_ids"
-                } else {
-                    "items"
-                },
+                lines_param,
                 format!(
                     "these items come from {} shops; an order holds one shop's items, so check out each shop's \
                      lines separately",
@@ -320,11 +322,7 @@ impl Checkout<'_> {
         // An order's amounts are sums in one currency: lines priced in another cannot join it.
         if let Some((_, other, line)) = lines.iter().find(|(_, c, _)| *c != currency) {
             return Err(ServiceError::invalid(
-                if asked.from_cart {
-                    "cart_variant_ids"
-                } else {
-                    "items"
-                },
+                lines_param,
                 format!(
                     "{} is priced in {other}, the other items in {currency}; an order holds one currency, so check \
                      them out separately",

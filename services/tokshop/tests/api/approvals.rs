@@ -498,15 +498,6 @@ async fn the_endpoint_approves_only_the_digest_shown_and_live_state(app: &TestAp
     assert_eq!(decisions[1]["outcome"], "approved");
 }
 
-async fn stock_of(app: &TestApp, product_id: &str) -> i64 {
-    app.get(&format!("/api/v1/products/{product_id}"), None)
-        .await
-        .expect(200)
-        .body["variants"][0]["stock"]
-        .as_i64()
-        .unwrap()
-}
-
 /// The orders service itself holds a checkout to the total the shopper approved: a quote reserves nothing, and a
 /// checkout whose total no longer matches opens no order and gives its stock back.
 async fn a_checkout_opens_only_at_its_approved_total(app: &TestApp) {
@@ -539,7 +530,7 @@ async fn a_checkout_opens_only_at_its_approved_total(app: &TestApp) {
     assert_eq!(quote.total.as_ref().unwrap().amount_minor, 4500);
     assert_eq!(quote.address.as_ref().unwrap().line1, "1 Main St");
     assert_eq!(
-        stock_of(app, &s.product_id).await,
+        crate::shop::stock(app, &s.product_id).await,
         4,
         "a quote reserves nothing"
     );
@@ -561,19 +552,19 @@ async fn a_checkout_opens_only_at_its_approved_total(app: &TestApp) {
     assert!(orders_of(app, &buyer).await.is_empty());
     // The refused checkout's reservation is released by its event.
     for _ in 0..50 {
-        if stock_of(app, &s.product_id).await == 4 {
+        if crate::shop::stock(app, &s.product_id).await == 4 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert_eq!(stock_of(app, &s.product_id).await, 4);
+    assert_eq!(crate::shop::stock(app, &s.product_id).await, 4);
     let placed = orders
         .checkout(authorized(request("bound-2", 4500), Some(&buyer)))
         .await
         .unwrap()
         .into_inner();
     assert_eq!(placed.total.unwrap().amount_minor, 4500);
-    assert_eq!(stock_of(app, &s.product_id).await, 2);
+    assert_eq!(crate::shop::stock(app, &s.product_id).await, 2);
 }
 
 /// A model that takes its time, so a second message can arrive while a turn runs.

@@ -158,13 +158,7 @@ async fn unpaid_orders_cannot_hoard_stock(app: &TestApp) {
     app.post("/api/v1/orders", Some(&buyer), order(1))
         .await
         .expect_error(409, "too_many_unpaid_orders", Some("items"));
-    let stock = app
-        .get(&format!("/api/v1/products/{}", s.product_id), None)
-        .await
-        .expect(200)
-        .body["variants"][0]["stock"]
-        .as_i64()
-        .unwrap();
+    let stock = crate::shop::stock(app, &s.product_id).await;
     assert_eq!(stock, 60 - 15 - 4, "refused checkouts took no stock");
     app.post(
         &format!("/api/v1/orders/{first}/cancel"),
