@@ -4,7 +4,11 @@
 use tokshop_platform::{db::Migrations, migrations};
 
 /// The agent's tables (conversations, messages, pending actions, trace steps).
-pub const MIGRATIONS: Migrations = migrations!(1 => "0001_init", 2 => "0002_bound_approvals");
+pub const MIGRATIONS: Migrations = migrations!(
+    1 => "0001_init",
+    2 => "0002_bound_approvals",
+    3 => "0003_limits"
+);
 
 pub mod approval;
 pub mod model;

@@ -15,6 +15,7 @@ use std::{
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
 use tokshop_platform::{ServiceError, ServiceResult, time::now_ms};
 use tokshop_tools::{Clients, Registry, ToolContext, ToolError};
 use tracing::Instrument;
@@ -27,14 +28,24 @@ use crate::{
 };
 use tokshop_tools::{Lang, guard::canonical};
 
-/// Bounds on one turn; reaching one ends the turn with an explanation instead of an error.
+/// Bounds on one turn (reaching one ends the turn with an explanation instead of an error) and on each user (a
+/// turn over one is refused with 429 before it starts). A user limit of 0 is no limit.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_steps: usize,
     pub max_tokens: u64,
+    /// The turn's deadline: a model call still running then is abandoned, and the turn ends with a clean reply.
     pub max_seconds: u64,
     /// How long a pending action waits for the shopper.
     pub pending_ttl_secs: i64,
+    /// Most messages of the conversation the model is shown (the current turn is always shown whole).
+    pub history_messages: usize,
+    /// Turns one user may start per minute, over all their conversations.
+    pub turns_per_minute: u32,
+    /// Model tokens (input and output) one user's turns may use per UTC day.
+    pub tokens_per_day: u64,
+    /// Turns one user may have running at once.
+    pub concurrent_turns: u32,
 }
 
 impl Default for Limits {
@@ -44,9 +55,51 @@ impl Default for Limits {
             max_tokens: 60_000,
             max_seconds: 90,
             pending_ttl_secs: 600,
+            history_messages: 60,
+            turns_per_minute: 0,
+            tokens_per_day: 0,
+            concurrent_turns: 0,
         }
     }
 }
+
+/// What each user has under way in this process: turns running, and when their recent turns started.
+#[derive(Debug, Default)]
+struct Activity {
+    running: u32,
+    started: std::collections::VecDeque<Instant>,
+}
+
+/// A running turn counted against its user; dropping it (however the turn ends) gives the slot back.
+struct Slot {
+    users: Arc<std::sync::Mutex<std::collections::HashMap<String, Activity>>>,
+    user_id: String,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(activity) = users.get_mut(&self.user_id) {
+            activity.running = activity.running.saturating_sub(1);
+            if activity.running == 0 && activity.started.is_empty() {
+                users.remove(&self.user_id);
+            }
+        }
+    }
+}
+
+/// A turn allowed to start: it holds its conversation and its user's slot until it is run and dropped.
+pub struct Admitted {
+    caller: Caller,
+    conversation: Conversation,
+    text: String,
+    _claim: Claim,
+    _slot: Slot,
+}
+
+/// Why a turn stopped early without keeping its request for later turns.
+const CANCELLED: &str = "cancelled";
+const TIMED_OUT: &str = "max_seconds";
 
 /// What a turn reports as it goes: streamed to the client, and collected for the JSON reply.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -127,6 +180,8 @@ pub struct Agent {
     store: Store,
     /// Conversations with a turn or a decision under way in this process: one at a time each.
     busy: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    /// Per-user turn counts for the per-user limits.
+    users: Arc<std::sync::Mutex<std::collections::HashMap<String, Activity>>>,
     model: Arc<dyn ChatModel>,
     tools: Registry,
     /// The tools as offered to the model, built once: their schemas do not change while the process runs.
@@ -192,6 +247,7 @@ impl Agent {
         Self {
             store,
             busy: Arc::default(),
+            users: Arc::default(),
             model,
             tools,
             specs,
@@ -225,6 +281,63 @@ impl Agent {
         })
     }
 
+    /// Counts a new turn against its user, or refuses it (429 with when to retry) if it would pass a limit.
+    async fn admit(&self, user_id: &str) -> ServiceResult<Slot> {
+        let limits = &self.limits;
+        if limits.tokens_per_day > 0 {
+            let used = self.store.tokens_today(user_id).await?;
+            if used >= limits.tokens_per_day {
+                let now = now_ms();
+                let midnight = (crate::store::utc_day(now) + 1) * crate::store::DAY_MS;
+                return Err(ServiceError::limited(
+                    "agent_daily_tokens",
+                    "you have used today's assistant allowance; it renews at midnight UTC",
+                    u64::try_from(midnight - now).map_or(1, |ms| ms.div_ceil(1000)),
+                ));
+            }
+        }
+        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        let activity = users.entry(user_id.to_owned()).or_default();
+        let now = Instant::now();
+        let minute = Duration::from_secs(60);
+        while activity
+            .started
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= minute)
+        {
+            activity.started.pop_front();
+        }
+        if limits.concurrent_turns > 0 && activity.running >= limits.concurrent_turns {
+            return Err(ServiceError::limited(
+                "agent_concurrent_turns",
+                format!(
+                    "the assistant is already answering {} of your messages; wait for one to finish",
+                    activity.running
+                ),
+                1,
+            ));
+        }
+        if limits.turns_per_minute > 0
+            && activity.started.len() >= limits.turns_per_minute as usize
+            && let Some(oldest) = activity.started.front()
+        {
+            let wait = minute.saturating_sub(now.duration_since(*oldest));
+            return Err(ServiceError::limited(
+                "agent_turns_per_minute",
+                "too many messages to the assistant in a minute; wait a moment",
+                wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+            ));
+        }
+        activity.running += 1;
+        if limits.turns_per_minute > 0 {
+            activity.started.push_back(now);
+        }
+        Ok(Slot {
+            users: self.users.clone(),
+            user_id: user_id.to_owned(),
+        })
+    }
+
     /// A new conversation, recording the model and prompt version it runs with.
     pub async fn start(&self, caller: &Caller, title: &str) -> ServiceResult<Conversation> {
         let title = title.trim();
@@ -252,10 +365,66 @@ impl Agent {
         text: &str,
         events: &UnboundedSender<AgentEvent>,
     ) -> ServiceResult<String> {
+        self.turn_until(
+            caller,
+            conversation_id,
+            text,
+            events,
+            CancellationToken::new(),
+        )
+        .await
+    }
+
+    /// A turn that stops calling the model once `cancel` fires (the client went away): the model call in flight is
+    /// abandoned, tool calls already running finish and are recorded, and the turn ends as if timed out. Approvals
+    /// settled at the start of the turn have already run and are recorded either way.
+    pub async fn turn_until(
+        &self,
+        caller: &Caller,
+        conversation_id: &str,
+        text: &str,
+        events: &UnboundedSender<AgentEvent>,
+        cancel: CancellationToken,
+    ) -> ServiceResult<String> {
+        let admitted = self.admit_turn(caller, conversation_id, text).await?;
+        self.run_admitted(admitted, events, cancel).await
+    }
+
+    /// Everything that may refuse a turn before it starts: the text, the conversation (the caller's own), one turn
+    /// at a time per conversation, and the caller's limits. A refusal changes nothing.
+    pub async fn admit_turn(
+        &self,
+        caller: &Caller,
+        conversation_id: &str,
+        text: &str,
+    ) -> ServiceResult<Admitted> {
         let text = text.trim();
         tokshop_platform::check_len("text", text, 1, 4000)?;
         let conversation = self.store.get(&caller.user_id, conversation_id).await?;
-        let _claim = self.claim(&conversation.id)?;
+        let claim = self.claim(&conversation.id)?;
+        let slot = self.admit(&caller.user_id).await?;
+        Ok(Admitted {
+            caller: caller.clone(),
+            conversation,
+            text: text.to_owned(),
+            _claim: claim,
+            _slot: slot,
+        })
+    }
+
+    /// Runs an admitted turn; events go to `events` as they happen. Returns the final reply.
+    pub async fn run_admitted(
+        &self,
+        admitted: Admitted,
+        events: &UnboundedSender<AgentEvent>,
+        cancel: CancellationToken,
+    ) -> ServiceResult<String> {
+        let Admitted {
+            caller,
+            conversation,
+            text,
+            ..
+        } = &admitted;
         let turn = self.store.begin_turn(&conversation.id).await?;
         let span = tracing::info_span!(
             "invoke_agent tokshop",
@@ -265,7 +434,7 @@ impl Agent {
             gen_ai.provider.name = %self.model.provider(),
             gen_ai.request.model = %self.model.model(),
         );
-        self.run_turn(caller, &conversation, turn, text, events)
+        self.run_turn(caller, conversation, turn, text, events, &cancel)
             .instrument(span)
             .await
     }
@@ -277,8 +446,10 @@ impl Agent {
         turn: i64,
         text: &str,
         events: &UnboundedSender<AgentEvent>,
+        cancel: &CancellationToken,
     ) -> ServiceResult<String> {
         let started = Instant::now();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(self.limits.max_seconds);
         let mut state = TurnState {
             turn,
             step: 0,
@@ -306,22 +477,43 @@ impl Agent {
                     .await;
             }
             if started.elapsed() >= Duration::from_secs(self.limits.max_seconds) {
+                return self.stop(conversation, &mut state, events, TIMED_OUT).await;
+            }
+            if cancel.is_cancelled() {
+                return self.stop(conversation, &mut state, events, CANCELLED).await;
+            }
+            if self.limits.tokens_per_day > 0
+                && self.store.tokens_today(&caller.user_id).await? >= self.limits.tokens_per_day
+            {
                 return self
-                    .finish(conversation, &mut state, events, "I stopped here: this took longer than one message may take. Please try again.", Some("max_seconds"))
+                    .finish(conversation, &mut state, events, "I stopped here: you have used today's assistant allowance. It renews at midnight UTC.", Some("daily_tokens"))
                     .await;
             }
             steps += 1;
             state.round += 1;
             let request = ModelRequest {
                 system: prompt::SYSTEM.to_owned(),
-                messages: self.store.messages(&conversation.id).await?,
+                messages: self
+                    .store
+                    .history(&conversation.id, self.limits.history_messages)
+                    .await?,
                 tools: self.specs.clone(),
                 max_output_tokens: Some(1024),
             };
-            let response = match self
-                .call_model(conversation, &mut state, &request, events)
-                .await
-            {
+            let called = tokio::select! {
+                response = self.call_model(conversation, &mut state, &request, events) => Some(response),
+                () = cancel.cancelled() => None,
+                () = tokio::time::sleep_until(deadline) => None,
+            };
+            let Some(called) = called else {
+                let why = if cancel.is_cancelled() {
+                    CANCELLED
+                } else {
+                    TIMED_OUT
+                };
+                return self.stop(conversation, &mut state, events, why).await;
+            };
+            let response = match called {
                 Ok(response) => response,
                 Err(reply) => {
                     return self
@@ -486,7 +678,9 @@ impl Agent {
                 );
                 state.usage.input_tokens += response.usage.input_tokens;
                 state.usage.output_tokens += response.usage.output_tokens;
-                let _ = self.store.add_usage(&conversation.id, response.usage).await;
+                if let Err(err) = self.store.add_usage(conversation, response.usage).await {
+                    tracing::warn!(error = %err, "could not count a model call's tokens");
+                }
                 let detail = json!({"text": response.text, "tool_calls": response.tool_calls,
                                     "finish_reason": response.finish_reason});
                 self.model_step(
@@ -982,6 +1176,42 @@ impl Agent {
             )
             .await?;
         Ok(decision)
+    }
+
+    /// Ends a turn that timed out or whose client went away. The shopper is told (and shown anything it proposed);
+    /// the model is not: the turn's messages leave its history, so the request is not acted on in a later turn.
+    async fn stop(
+        &self,
+        conversation: &Conversation,
+        state: &mut TurnState,
+        events: &UnboundedSender<AgentEvent>,
+        why: &'static str,
+    ) -> ServiceResult<String> {
+        let reply = if why == CANCELLED {
+            "I stopped here: the connection closed before I finished. Nothing else was done; ask again when you're back."
+        } else {
+            "I stopped here: this took longer than one message may take. Nothing else was done; please try again."
+        };
+        emit(
+            events,
+            AgentEvent::Text {
+                delta: reply.to_owned(),
+            },
+        );
+        let reply = self
+            .with_summaries(conversation, state, reply, events)
+            .await?;
+        self.store
+            .drop_from_history(&conversation.id, state.turn)
+            .await?;
+        self.store
+            .append_note(
+                &conversation.id,
+                state.turn,
+                &ChatMessage::assistant(&reply, Vec::new()),
+            )
+            .await?;
+        Ok(done(state, events, reply, Some(why)))
     }
 
     async fn finish(

@@ -116,16 +116,106 @@ pub struct Step {
     pub duration_ms: i64,
     pub input_tokens: i64,
     pub output_tokens: i64,
-    /// Tool arguments and result, or the model's reply, as JSON text.
+    /// Tool arguments and result, the model's reply, or the decision and its outcome: stored as JSON text,
+    /// served as the JSON object itself.
+    #[serde(serialize_with = "json_text")]
     pub detail: String,
     /// `ok`, or an error kind.
     pub outcome: String,
+}
+
+/// Serializes stored JSON text as the JSON it holds (text that is not JSON stays a string).
+fn json_text<S: serde::Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(value) => value.serialize(serializer),
+        Err(_) => serializer.serialize_str(text),
+    }
 }
 
 const CONVERSATION_COLUMNS: &str = "id, user_id, title, model, prompt_version, input_tokens, output_tokens, turns, \
      created_at_ms, updated_at_ms";
 const PENDING_COLUMNS: &str = "id, conversation_id, user_id, tool, arguments, effect, digest, summary, status, \
      result, reason, replaced_by, turn, round, language, created_at_ms, expires_at_ms, decided_at_ms";
+
+/// Milliseconds in a day.
+pub const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// The UTC day `ms` falls on, counted from the epoch.
+pub fn utc_day(ms: i64) -> i64 {
+    ms.div_euclid(DAY_MS)
+}
+
+impl MessageRow {
+    fn into_message(self) -> ChatMessage {
+        ChatMessage {
+            role: match self.role.as_str() {
+                "assistant" => Role::Assistant,
+                "tool" => Role::Tool,
+                _ => Role::User,
+            },
+            content: self.content,
+            tool_calls: serde_json::from_str(&self.tool_calls).unwrap_or_default(),
+            tool_call_id: (!self.tool_call_id.is_empty()).then_some(self.tool_call_id),
+            tool_name: (!self.tool_name.is_empty()).then_some(self.tool_name),
+        }
+    }
+}
+
+/// A history every model API accepts, whatever a crash left behind: a tool call without its result is dropped
+/// (with its assistant message when nothing else is left of it), so is a result without its call, and a shopper's
+/// message that was never answered (another follows it directly) is not replayed.
+pub fn consistent(messages: Vec<ChatMessage>) -> Vec<ChatMessage> {
+    use std::collections::HashSet;
+    let answered: HashSet<&str> = messages
+        .iter()
+        .filter_map(|m| m.tool_call_id.as_deref())
+        .collect();
+    let asked: HashSet<&str> = messages
+        .iter()
+        .flat_map(|m| m.tool_calls.iter().map(|c| c.id.as_str()))
+        .collect();
+    let mut kept: Vec<ChatMessage> = Vec::with_capacity(messages.len());
+    for (i, message) in messages.iter().enumerate() {
+        match message.role {
+            Role::User => {
+                if messages
+                    .get(i + 1)
+                    .is_some_and(|next| next.role == Role::User)
+                {
+                    continue;
+                }
+            }
+            Role::Tool => {
+                if !message
+                    .tool_call_id
+                    .as_deref()
+                    .is_some_and(|id| asked.contains(id))
+                {
+                    continue;
+                }
+            }
+            Role::Assistant => {
+                let calls: Vec<_> = message
+                    .tool_calls
+                    .iter()
+                    .filter(|c| answered.contains(c.id.as_str()))
+                    .cloned()
+                    .collect();
+                if calls.len() != message.tool_calls.len() {
+                    if calls.is_empty() && message.content.is_empty() {
+                        continue;
+                    }
+                    let mut trimmed = message.clone();
+                    trimmed.tool_calls = calls;
+                    kept.push(trimmed);
+                    continue;
+                }
+            }
+        }
+        kept.push(message.clone());
+    }
+    kept
+}
 
 fn role_name(role: Role) -> &'static str {
     match role {
@@ -207,6 +297,7 @@ impl Store {
             .await?)
     }
 
+    /// Every message of the conversation, as the shopper sees it (notes about stopped turns included).
     pub async fn messages(&self, conversation_id: &str) -> ServiceResult<Vec<ChatMessage>> {
         let rows = sqlx::query_as::<_, MessageRow>(
             "SELECT role, content, tool_calls, tool_call_id, tool_name FROM agent_messages \
@@ -215,20 +306,58 @@ impl Store {
         .bind(conversation_id)
         .fetch_all(self.db.pool())
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| ChatMessage {
-                role: match r.role.as_str() {
-                    "assistant" => Role::Assistant,
-                    "tool" => Role::Tool,
-                    _ => Role::User,
-                },
-                content: r.content,
-                tool_calls: serde_json::from_str(&r.tool_calls).unwrap_or_default(),
-                tool_call_id: (!r.tool_call_id.is_empty()).then_some(r.tool_call_id),
-                tool_name: (!r.tool_name.is_empty()).then_some(r.tool_name),
-            })
-            .collect())
+        Ok(rows.into_iter().map(MessageRow::into_message).collect())
+    }
+
+    /// What the model is shown: the latest `max_messages` messages still in its history, starting at a shopper's
+    /// message (never mid-exchange), or the whole current turn when that alone is longer. Messages of stopped turns
+    /// are left out, and so are leftovers of a turn cut short by a crash (see [`consistent`]).
+    pub async fn history(
+        &self,
+        conversation_id: &str,
+        max_messages: usize,
+    ) -> ServiceResult<Vec<ChatMessage>> {
+        let mut rows = sqlx::query_as::<_, MessageRow>(
+            "SELECT role, content, tool_calls, tool_call_id, tool_name FROM agent_messages \
+             WHERE conversation_id = $1 AND in_history = 1 ORDER BY seq DESC LIMIT $2",
+        )
+        .bind(conversation_id)
+        .bind(i64::try_from(max_messages.max(1)).unwrap_or(i64::MAX))
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.reverse();
+        let first_user = rows.iter().position(|r| r.role == "user");
+        let rows = match first_user {
+            Some(start) => rows.split_off(start),
+            None => {
+                sqlx::query_as::<_, MessageRow>(
+                    "SELECT role, content, tool_calls, tool_call_id, tool_name FROM agent_messages \
+                     WHERE conversation_id = $1 AND in_history = 1 AND seq >= \
+                     (SELECT COALESCE(MAX(seq), 0) FROM agent_messages \
+                      WHERE conversation_id = $1 AND in_history = 1 AND role = 'user') ORDER BY seq",
+                )
+                .bind(conversation_id)
+                .fetch_all(self.db.pool())
+                .await?
+            }
+        };
+        Ok(consistent(
+            rows.into_iter().map(MessageRow::into_message).collect(),
+        ))
+    }
+
+    /// Takes a stopped turn's messages out of what the model is shown, so its request is not acted on in a later
+    /// turn. Records of decided actions stay: the model should know what the shopper approved and what happened.
+    pub async fn drop_from_history(&self, conversation_id: &str, turn: i64) -> ServiceResult<()> {
+        sqlx::query(
+            "UPDATE agent_messages SET in_history = 0 WHERE conversation_id = $1 AND turn = $2 \
+             AND tool_call_id NOT LIKE 'confirm_%' AND tool_calls NOT LIKE '%\"id\":\"confirm_%'",
+        )
+        .bind(conversation_id)
+        .bind(turn)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
     }
 
     /// Appends messages to the conversation, after those already stored.
@@ -237,6 +366,27 @@ impl Store {
         conversation_id: &str,
         turn: i64,
         messages: &[ChatMessage],
+    ) -> ServiceResult<()> {
+        self.insert(conversation_id, turn, messages, true).await
+    }
+
+    /// Appends a message the shopper sees but the model is never shown (why a turn stopped).
+    pub async fn append_note(
+        &self,
+        conversation_id: &str,
+        turn: i64,
+        message: &ChatMessage,
+    ) -> ServiceResult<()> {
+        self.insert(conversation_id, turn, std::slice::from_ref(message), false)
+            .await
+    }
+
+    async fn insert(
+        &self,
+        conversation_id: &str,
+        turn: i64,
+        messages: &[ChatMessage],
+        in_history: bool,
     ) -> ServiceResult<()> {
         let mut tx = self.db.begin_write().await?;
         let (next,): (i64,) = sqlx::query_as(
@@ -249,7 +399,7 @@ impl Store {
             let calls = serde_json::to_string(&message.tool_calls).map_err(anyhow::Error::from)?;
             sqlx::query(
                 "INSERT INTO agent_messages (conversation_id, seq, turn, role, content, tool_calls, tool_call_id, \
-                 tool_name, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 tool_name, created_at_ms, in_history) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(conversation_id)
             .bind(next + i as i64)
@@ -260,6 +410,7 @@ impl Store {
             .bind(message.tool_call_id.clone().unwrap_or_default())
             .bind(message.tool_name.clone().unwrap_or_default())
             .bind(now_ms())
+            .bind(i64::from(in_history))
             .execute(&mut *tx)
             .await?;
         }
@@ -285,17 +436,44 @@ impl Store {
         Ok(turn)
     }
 
-    pub async fn add_usage(&self, conversation_id: &str, usage: Usage) -> ServiceResult<()> {
+    /// Counts a model call's tokens on the conversation and on its user's day.
+    pub async fn add_usage(&self, conversation: &Conversation, usage: Usage) -> ServiceResult<()> {
+        let (input, output) = (usage.input_tokens as i64, usage.output_tokens as i64);
+        let mut tx = self.db.begin_write().await?;
         sqlx::query(
             "UPDATE agent_conversations SET input_tokens = input_tokens + $2, output_tokens = output_tokens + $3 \
              WHERE id = $1",
         )
-        .bind(conversation_id)
-        .bind(usage.input_tokens as i64)
-        .bind(usage.output_tokens as i64)
-        .execute(self.db.pool())
+        .bind(&conversation.id)
+        .bind(input)
+        .bind(output)
+        .execute(&mut *tx)
         .await?;
+        sqlx::query(
+            "INSERT INTO agent_usage (user_id, day, input_tokens, output_tokens) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id, day) DO UPDATE SET input_tokens = agent_usage.input_tokens + $3, \
+             output_tokens = agent_usage.output_tokens + $4",
+        )
+        .bind(&conversation.user_id)
+        .bind(utc_day(now_ms()))
+        .bind(input)
+        .bind(output)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// Model tokens (input and output) the user's turns have used this UTC day.
+    pub async fn tokens_today(&self, user_id: &str) -> ServiceResult<u64> {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT CAST(input_tokens + output_tokens AS BIGINT) FROM agent_usage WHERE user_id = $1 AND day = $2",
+        )
+        .bind(user_id)
+        .bind(utc_day(now_ms()))
+        .fetch_optional(self.db.pool())
+        .await?;
+        Ok(row.map_or(0, |(n,)| u64::try_from(n).unwrap_or(0)))
     }
 
     pub async fn record_step(&self, conversation_id: &str, step: &Step) -> ServiceResult<()> {

@@ -70,6 +70,13 @@ fn variant_message(v: VariantRow, currency: &str) -> pb::Variant {
     }
 }
 
+/// Whether `viewer` may look up a delisted product or variant of `seller_id` by id: its seller, and the shop's own
+/// services (the orders service pricing a checkout it will refuse, or an order that already holds it). Anyone else
+/// finds no such thing, as with a product page.
+fn sees_delisted(viewer: Option<&Principal>, seller_id: &str) -> bool {
+    viewer.is_some_and(|v| v.has(Role::Service) || v.user_id == seller_id)
+}
+
 /// Shapes a stored product; `full` also shows delisted variants (for the owning seller).
 fn product_message(record: ProductRecord, full: bool) -> pb::Product {
     let p = record.product;
@@ -442,12 +449,14 @@ impl CatalogService for CatalogApi {
         request: Request<pb::GetProductCardsRequest>,
     ) -> Reply<pb::GetProductCardsResponse> {
         let result = async {
+            let viewer = self.keys.caller(&request)?;
             let ids = lookup_ids(request.into_inner().ids)?;
             let mut rows: std::collections::HashMap<String, _> = self
                 .store
                 .product_cards(&ids)
                 .await?
                 .into_iter()
+                .filter(|row| row.listed == 1 || sees_delisted(viewer.as_ref(), &row.seller_id))
                 .map(|row| (row.id.clone(), row))
                 .collect();
             let cards = ids
@@ -493,12 +502,17 @@ impl CatalogService for CatalogApi {
         request: Request<pb::GetVariantsRequest>,
     ) -> Reply<pb::GetVariantsResponse> {
         let result = async {
+            let viewer = self.keys.caller(&request)?;
             let ids = lookup_ids(request.into_inner().ids)?;
             let mut rows: std::collections::HashMap<String, _> = self
                 .store
                 .variant_details(&ids)
                 .await?
                 .into_iter()
+                .filter(|row| {
+                    (row.product_listed == 1 && row.variant.listed == 1)
+                        || sees_delisted(viewer.as_ref(), &row.seller_id)
+                })
                 .map(|row| (row.variant.id.clone(), row))
                 .collect();
             let variants = ids

@@ -81,6 +81,18 @@ impl ApiError {
         }
     }
 
+    /// Too many wrong passwords for an account or from an address.
+    pub fn login_throttled(retry_after_secs: u64) -> Self {
+        Self {
+            retry_after_secs: Some(retry_after_secs.max(1)),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_login_failures",
+                "too many wrong passwords; try again later",
+            )
+        }
+    }
+
     /// A failure that is ours: logged with its cause, shown without it.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
@@ -161,7 +173,8 @@ impl From<tonic::Status> for ApiError {
             code: code.unwrap_or_else(|| default_code.to_owned()),
             message: status.message().to_owned(),
             param,
-            retry_after_secs: None,
+            retry_after_secs: (status.code() == Code::ResourceExhausted)
+                .then(|| tokshop_platform::error::status_retry_after(&status).unwrap_or(1)),
         }
     }
 }
@@ -206,6 +219,20 @@ mod tests {
             assert_eq!(err.status.as_u16(), http, "{code:?}");
             assert_eq!(err.body().kind, kind, "{code:?}");
         }
+    }
+
+    #[test]
+    fn limits_keep_their_code_and_wait() {
+        let err = ApiError::from(tonic::Status::from(ServiceError::limited(
+            "agent_turns_per_minute",
+            "slow down",
+            17,
+        )));
+        assert_eq!(err.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(err.code, "agent_turns_per_minute");
+        assert_eq!(err.retry_after_secs, Some(17));
+        let response = err.into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "17");
     }
 
     #[test]

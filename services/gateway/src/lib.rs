@@ -3,9 +3,11 @@
 //! business rule lives in the services, which verify the forwarded bearer token themselves.
 
 mod chat;
+mod client_ip;
 mod error;
 mod extract;
 mod idempotency;
+mod login_throttle;
 mod metrics;
 mod middleware;
 mod openapi;
@@ -63,10 +65,12 @@ pub struct GatewayDeps {
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const DOCS_HTML: &str = include_str!("docs.html");
 
-/// Builds the full axum Router (all routes + middleware) for these deps.
-pub fn router(deps: GatewayDeps) -> anyhow::Result<Router> {
+/// Builds the full axum Router (all routes + middleware) for these deps, and hands back its metrics.
+pub fn router(deps: GatewayDeps) -> anyhow::Result<(Router, Arc<metrics::Metrics>)> {
     let gateway = deps.settings.gateway.clone();
     let body_limits = routes::media::BodyLimits::new(&deps.settings);
+    let proxies = client_ip::TrustedProxies::parse(&gateway.trusted_proxies)?;
+    let deps_settings = deps.settings.clone();
     let state = AppState::new(deps)?;
 
     let (api, openapi) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
@@ -89,9 +93,10 @@ pub fn router(deps: GatewayDeps) -> anyhow::Result<Router> {
         )
         .layer(from_fn(middleware::json_errors))
         .layer(from_fn_with_state(state.metrics.clone(), metrics::track))
+        .layer(from_fn_with_state(proxies, client_ip::resolve))
         .layer(from_fn_with_state(state.limiter.clone(), ratelimit::limit))
         .layer(from_fn_with_state(
-            middleware::Deadlines::new(&gateway),
+            middleware::Deadlines::new(&deps_settings),
             middleware::deadline,
         ))
         .layer(from_fn_with_state(state.clone(), idempotency::layer))
@@ -113,15 +118,30 @@ pub fn router(deps: GatewayDeps) -> anyhow::Result<Router> {
         )
         .route("/api/v1/docs", get(|| async { Html(DOCS_HTML) }))
         .fallback(middleware::not_found)
-        .with_state(state)
+        .with_state(state.clone())
         .layer(middleware);
-    Ok(router)
+    Ok((router, state.metrics))
 }
 
-/// Serves `router(deps)` on `listener` until `shutdown` is cancelled, then finishes in-flight requests.
+/// Only `GET /metrics`, for a listener of its own (`gateway.metrics_listen`) that need not face the internet.
+fn metrics_router(metrics: Arc<metrics::Metrics>) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(move || {
+                let metrics = metrics.clone();
+                async move { routes::health::render_metrics(&metrics) }
+            }),
+        )
+        .fallback(middleware::not_found)
+}
+
+/// Serves `router(deps)` on `listener` until `shutdown` is cancelled, then finishes in-flight requests. With a
+/// `metrics_listener`, `/metrics` is served there instead (the main listener answers it 404).
 pub async fn serve(
     deps: GatewayDeps,
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     deps.db
@@ -132,10 +152,20 @@ pub async fn serve(
         .migrate("agent", &tokshop_agent::MIGRATIONS)
         .await
         .context("migrating the agent's conversation store")?;
-    let app = router(deps)?;
+    let (app, metrics) = router(deps)?;
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "REST gateway listening");
     }
+    let metrics_server = metrics_listener.map(|listener| {
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, "metrics listening");
+        }
+        tokio::spawn(
+            axum::serve(listener, metrics_router(metrics))
+                .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+                .into_future(),
+        )
+    });
     // Responses go out without waiting for delayed ACKs (Nagle would add ~40 ms to many replies).
     let listener = listener.tap_io(|tcp| {
         if let Err(err) = tcp.set_nodelay(true) {
@@ -148,7 +178,14 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown.cancelled_owned())
     .await
-    .context("serving the REST gateway")
+    .context("serving the REST gateway")?;
+    if let Some(server) = metrics_server {
+        server
+            .await
+            .context("metrics server task")?
+            .context("serving metrics")?;
+    }
+    Ok(())
 }
 
 fn request_span(request: &Request) -> tracing::Span {

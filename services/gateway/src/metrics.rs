@@ -1,7 +1,13 @@
 //! Prometheus request metrics on a per-router registry (tests start many routers in one process), and the
-//! middleware that records them by method, matched route and status.
+//! middleware that records them by method, matched route and status. Every label value comes from a bounded set
+//! (known methods, route templates, the shop's tool names, a capped set of outcome codes); anything else is
+//! counted as "other", so no client or model can grow the series without bound.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+    time::Instant,
+};
 
 use anyhow::Context;
 use axum::{
@@ -20,6 +26,55 @@ pub struct Metrics {
     agent: AgentMetrics,
 }
 
+/// The value a label may take for anything outside its known set.
+const OTHER: &str = "other";
+
+/// Methods counted under their own name.
+const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// Most distinct tool outcome codes kept; later new ones count as "other".
+const MAX_OUTCOMES: usize = 64;
+
+/// A label drawn from an open set of short snake_case codes, capped at `max` distinct values.
+struct CappedLabel {
+    seen: Mutex<HashSet<String>>,
+    max: usize,
+}
+
+impl CappedLabel {
+    fn new(max: usize) -> Self {
+        Self {
+            seen: Mutex::default(),
+            max,
+        }
+    }
+
+    fn get(&self, value: &str) -> String {
+        let code_like = !value.is_empty()
+            && value.len() <= 48
+            && value.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+        if !code_like {
+            return OTHER.to_owned();
+        }
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.contains(value) || seen.len() < self.max {
+            seen.insert(value.to_owned());
+            value.to_owned()
+        } else {
+            OTHER.to_owned()
+        }
+    }
+}
+
+/// The method as a label: the standard ones by name, anything else "other".
+fn method_label(method: &str) -> &str {
+    METHODS
+        .iter()
+        .find(|m| **m == method)
+        .copied()
+        .unwrap_or(OTHER)
+}
+
 /// The shopping agent's counters, read off the events of each turn.
 struct AgentMetrics {
     turns: IntCounterVec,
@@ -28,6 +83,9 @@ struct AgentMetrics {
     tool_calls: IntCounterVec,
     tool_seconds: HistogramVec,
     confirmations: IntCounterVec,
+    /// The tools the agent offers; a call naming anything else is counted as "other".
+    tools: HashSet<String>,
+    outcomes: CappedLabel,
 }
 
 fn counter(
@@ -59,8 +117,10 @@ fn histogram(
 }
 
 impl AgentMetrics {
-    fn new(registry: &Registry) -> anyhow::Result<Self> {
+    fn new(registry: &Registry, tools: HashSet<String>) -> anyhow::Result<Self> {
         Ok(Self {
+            tools,
+            outcomes: CappedLabel::new(MAX_OUTCOMES),
             turns: counter(
                 registry,
                 "agent_turns_total",
@@ -104,7 +164,8 @@ impl AgentMetrics {
 const LABELS: &[&str] = &["method", "route", "status"];
 
 impl Metrics {
-    pub fn new() -> anyhow::Result<Self> {
+    /// Metrics for a gateway whose agent offers `tools`.
+    pub fn new(tools: impl IntoIterator<Item = String>) -> anyhow::Result<Self> {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
             Opts::new(
@@ -128,7 +189,7 @@ impl Metrics {
         registry
             .register(Box::new(duration.clone()))
             .context("registering http_request_duration_seconds")?;
-        let agent = AgentMetrics::new(&registry)?;
+        let agent = AgentMetrics::new(&registry, tools.into_iter().collect())?;
         Ok(Self {
             registry,
             requests,
@@ -148,23 +209,27 @@ impl Metrics {
                 duration_ms,
                 ..
             } => {
-                let outcome = result
-                    .get("error")
-                    .and_then(|e| e.as_str())
-                    .unwrap_or_else(|| {
-                        result
-                            .get("status")
-                            .and_then(|s| s.as_str())
-                            .filter(|s| *s == "confirmation_required")
-                            .unwrap_or("ok")
-                    });
+                let outcome = match result.get("error") {
+                    Some(code) => agent.outcomes.get(code.as_str().unwrap_or_default()),
+                    None if result.get("status").and_then(|s| s.as_str())
+                        == Some("confirmation_required") =>
+                    {
+                        "confirmation_required".to_owned()
+                    }
+                    None => "ok".to_owned(),
+                };
+                let tool = if agent.tools.contains(name) {
+                    name.as_str()
+                } else {
+                    OTHER
+                };
                 agent
                     .tool_calls
-                    .with_label_values(&[name.as_str(), outcome])
+                    .with_label_values(&[tool, outcome.as_str()])
                     .inc();
                 agent
                     .tool_seconds
-                    .with_label_values(&[name.as_str()])
+                    .with_label_values(&[tool])
                     .observe(*duration_ms as f64 / 1000.0);
             }
             E::ConfirmationRequired { .. } => {
@@ -184,10 +249,15 @@ impl Metrics {
                 stopped,
                 ..
             } => {
-                agent
-                    .turns
-                    .with_label_values(&[stopped.as_deref().unwrap_or("answered")])
-                    .inc();
+                let outcome = match stopped.as_deref() {
+                    None => "answered",
+                    Some(
+                        reason @ ("max_steps" | "max_tokens" | "max_seconds" | "model_error"
+                        | "cancelled" | "daily_tokens"),
+                    ) => reason,
+                    Some(_) => OTHER,
+                };
+                agent.turns.with_label_values(&[outcome]).inc();
                 agent
                     .tokens
                     .with_label_values(&["input"])
@@ -205,9 +275,10 @@ impl Metrics {
         }
     }
 
+    /// One request: `route` must be a route template or "unmatched" (never a raw path).
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let status = status.to_string();
-        let labels = [method, route, status.as_str()];
+        let labels = [method_label(method), route, status.as_str()];
         self.requests.with_label_values(&labels).inc();
         self.duration.with_label_values(&labels).observe(seconds);
     }
@@ -246,12 +317,53 @@ mod tests {
 
     #[test]
     fn renders_counters_and_histograms() {
-        let metrics = Metrics::new().unwrap();
+        let metrics = Metrics::new([]).unwrap();
         metrics.observe("GET", "/healthz", 200, 0.001);
         let text = metrics.render().unwrap();
         assert!(
             text.contains(r#"http_requests_total{method="GET",route="/healthz",status="200"} 1"#)
         );
         assert!(text.contains("http_request_duration_seconds_bucket"));
+    }
+
+    /// `n` spelled in letters, so each is a distinct code-like label.
+    fn letters(n: usize) -> String {
+        n.to_string()
+            .bytes()
+            .map(|b| char::from(b'a' + (b - b'0')))
+            .collect()
+    }
+
+    #[test]
+    fn labels_stay_in_bounded_sets() {
+        use tokshop_agent::runner::AgentEvent;
+        let metrics = Metrics::new(["search_products".to_owned()]).unwrap();
+        metrics.observe("BREW", "unmatched", 404, 0.001);
+        for n in 0..200 {
+            metrics.observe_agent(&AgentEvent::ToolResult {
+                id: format!("c{n}"),
+                name: format!("made_up_tool_{n}"),
+                result: serde_json::json!({"error": format!("code_{}", letters(n))}),
+                duration_ms: 1,
+            });
+        }
+        metrics.observe_agent(&AgentEvent::ToolResult {
+            id: "c".into(),
+            name: "search_products".into(),
+            result: serde_json::json!({"error": "Weird Code!"}),
+            duration_ms: 1,
+        });
+        let text = metrics.render().unwrap();
+        assert!(text.contains(r#"method="other""#), "{text}");
+        assert!(!text.contains("BREW") && !text.contains("made_up_tool"));
+        assert!(
+            text.contains(r#"agent_tool_calls_total{outcome="other",tool="search_products"} 1"#)
+        );
+        let series = text
+            .lines()
+            .filter(|l| l.starts_with("agent_tool_calls_total{"))
+            .count();
+        // Each kept code once under "other" tools, plus "other" codes, plus the known tool's row.
+        assert_eq!(series, MAX_OUTCOMES + 2, "{text}");
     }
 }

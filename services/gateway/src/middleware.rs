@@ -13,21 +13,39 @@ use axum::{
 
 use crate::error::ApiError;
 
-/// How long a request may take until its response starts: uploads have their own, longer deadline.
+/// Time a chat turn's response may take beyond the agent's own turn deadline (which ends the turn with a clean
+/// reply): enough for tool calls already running to finish and the reply to be stored.
+const CHAT_GRACE: Duration = Duration::from_secs(15);
+
+/// How long a request may take until its response starts: uploads have their own, longer deadline, and a chat
+/// message the agent's turn deadline plus a grace, so a slow model ends in the agent's clean reply, not a 504.
 #[derive(Debug, Clone, Copy)]
 pub struct Deadlines {
     pub default: Option<Duration>,
     pub upload: Option<Duration>,
+    pub chat: Duration,
 }
 
 impl Deadlines {
-    pub fn new(settings: &tokshop_platform::config::GatewaySettings) -> Self {
+    pub fn new(settings: &tokshop_platform::config::Settings) -> Self {
         let secs = |s: u64| (s > 0).then(|| Duration::from_secs(s));
         Self {
-            default: secs(settings.request_timeout_secs),
-            upload: secs(settings.upload_timeout_secs),
+            default: secs(settings.gateway.request_timeout_secs),
+            upload: secs(settings.gateway.upload_timeout_secs),
+            chat: Duration::from_secs(settings.agent.turn_timeout_secs.max(1)) + CHAT_GRACE,
         }
     }
+}
+
+/// `POST /api/v1/chat/conversations/{id}/messages`: a turn of the shopping agent.
+fn is_chat_turn(request: &Request) -> bool {
+    request.method() == axum::http::Method::POST
+        && request
+            .uri()
+            .path()
+            .strip_prefix("/api/v1/chat/conversations/")
+            .and_then(|rest| rest.strip_suffix("/messages"))
+            .is_some_and(|id| !id.is_empty() && !id.contains('/'))
 }
 
 /// Fails a request that takes longer than its deadline with a 504 JSON error.
@@ -38,6 +56,8 @@ pub async fn deadline(
 ) -> Response {
     let limit = if crate::routes::media::BodyLimits::is_upload(&request) {
         deadlines.upload
+    } else if is_chat_turn(&request) {
+        Some(deadlines.chat)
     } else {
         deadlines.default
     };
@@ -119,4 +139,44 @@ pub async fn not_found(request: Request) -> ApiError {
         "route_not_found",
         format!("no route for {} {}", request.method(), request.uri().path()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+
+    use super::*;
+
+    fn request(method: &str, path: &str) -> Request {
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::empty())
+            .unwrap()
+    }
+
+    #[test]
+    fn chat_turns_have_the_agents_deadline() {
+        assert!(is_chat_turn(&request(
+            "POST",
+            "/api/v1/chat/conversations/cnv_1/messages"
+        )));
+        for (method, path) in [
+            ("GET", "/api/v1/chat/conversations/cnv_1/messages"),
+            ("POST", "/api/v1/chat/conversations//messages"),
+            ("POST", "/api/v1/chat/conversations/a/b/messages"),
+            (
+                "POST",
+                "/api/v1/chat/conversations/cnv_1/confirmations/pa_1",
+            ),
+        ] {
+            assert!(!is_chat_turn(&request(method, path)), "{method} {path}");
+        }
+        let mut settings = tokshop_platform::config::Settings::default();
+        settings.gateway.request_timeout_secs = 30;
+        settings.agent.turn_timeout_secs = 90;
+        let deadlines = Deadlines::new(&settings);
+        assert_eq!(deadlines.chat, Duration::from_secs(90) + CHAT_GRACE);
+        assert_eq!(deadlines.default, Some(Duration::from_secs(30)));
+    }
 }

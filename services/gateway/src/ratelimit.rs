@@ -1,21 +1,21 @@
-//! Per-client rate limiting keyed by the peer IP address (governor's GCRA), answering 429 with Retry-After.
+//! Per-client rate limiting keyed by the client's address (see `client_ip`) (governor's GCRA), answering 429 with Retry-After.
 //! Health, readiness and metrics endpoints are exempt so probes never get throttled.
 
 use std::{
-    net::{IpAddr, Ipv4Addr, SocketAddr},
+    net::{IpAddr, Ipv4Addr},
     num::NonZeroU32,
     sync::Arc,
 };
 
 use axum::{
-    extract::{ConnectInfo, Request, State},
+    extract::{Request, State},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use governor::{DefaultKeyedRateLimiter, Quota, clock::Clock};
 use tokshop_platform::config::GatewaySettings;
 
-use crate::error::ApiError;
+use crate::{client_ip::ClientIp, error::ApiError};
 
 const EXEMPT: &[&str] = &["/healthz", "/readyz", "/metrics"];
 /// Forget idle clients once this many are tracked, so the map cannot grow without bound.
@@ -57,11 +57,10 @@ pub async fn limit(
     if let Some(limiter) = limiter
         && !EXEMPT.contains(&request.uri().path())
     {
-        // Without ConnectInfo (a router driven directly in tests) every caller shares one bucket.
         let client = request
             .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
+            .get::<ClientIp>()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0);
         if let Err(retry_after) = limiter.check(client) {
             return ApiError::rate_limited(retry_after).into_response();
         }

@@ -18,7 +18,9 @@ use tokshop_proto::{
 };
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::{GatewayDeps, metrics::Metrics, ratelimit::ClientLimiter};
+use crate::{
+    GatewayDeps, login_throttle::LoginThrottle, metrics::Metrics, ratelimit::ClientLimiter,
+};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -41,11 +43,29 @@ pub struct AppState {
     pub agent: Arc<tokshop_agent::runner::Agent>,
     db: tokshop_platform::db::Db,
     pub limiter: Option<Arc<ClientLimiter>>,
+    /// Wrong-password counts per login name and address.
+    pub login_throttle: Option<Arc<LoginThrottle>>,
+}
+
+/// The agent's limits from its settings.
+pub fn agent_limits(
+    settings: &tokshop_platform::config::AgentSettings,
+) -> tokshop_agent::runner::Limits {
+    tokshop_agent::runner::Limits {
+        pending_ttl_secs: settings.pending_ttl_secs.max(1),
+        max_seconds: settings.turn_timeout_secs.max(1),
+        history_messages: settings.history_messages.max(2),
+        turns_per_minute: settings.turns_per_minute,
+        tokens_per_day: settings.tokens_per_day,
+        concurrent_turns: settings.concurrent_turns,
+        ..Default::default()
+    }
 }
 
 impl AppState {
     pub fn new(deps: GatewayDeps) -> anyhow::Result<Self> {
         let limiter = ClientLimiter::from_settings(&deps.settings.gateway).map(Arc::new);
+        let login_throttle = LoginThrottle::from_settings(&deps.settings.gateway).map(Arc::new);
         let clients = tokshop_tools::Clients::new(
             deps.identity.clone(),
             deps.catalog.clone(),
@@ -53,16 +73,15 @@ impl AppState {
             deps.orders.clone(),
             deps.social.clone(),
         );
+        let tools = tokshop_tools::Registry::shop();
+        let metrics = Metrics::new(tools.iter().map(|t| t.name().to_owned()))?;
         let agent = tokshop_agent::runner::Agent::new(
             tokshop_agent::store::Store::new(deps.db.clone()),
             crate::chat::model(&deps.settings.llm)?,
-            tokshop_tools::Registry::shop(),
+            tools,
             clients,
             deps.settings.shop.currency.clone(),
-            tokshop_agent::runner::Limits {
-                pending_ttl_secs: deps.settings.agent.pending_ttl_secs.max(1),
-                ..Default::default()
-            },
+            agent_limits(&deps.settings.agent),
         );
         Ok(Self {
             agent: Arc::new(agent),
@@ -105,9 +124,10 @@ impl AppState {
             ]),
             settings: deps.settings,
             keys: deps.keys,
-            metrics: Arc::new(Metrics::new()?),
+            metrics: Arc::new(metrics),
             db: deps.db,
             limiter,
+            login_throttle,
         })
     }
 

@@ -28,11 +28,13 @@ pub async fn build(ctx: &ServiceContext) -> anyhow::Result<IdentityServiceServer
     Ok(IdentityServiceServer::new(api))
 }
 
-/// The ready gRPC router: this service plus grpc.health.v1 and reflection. Serve it with
+/// The ready gRPC router: this service plus grpc.health.v1 (and reflection when enabled). Serve it with
 /// [`tokshop_platform::grpc::serve`].
 pub async fn router(ctx: &ServiceContext) -> anyhow::Result<Router> {
     let service = build(ctx).await?;
-    Ok(tokshop_platform::grpc::router_with_health(&[SERVICE_NAME])
-        .await?
-        .add_service(service))
+    Ok(
+        tokshop_platform::grpc::router_with_health(&ctx.settings.grpc, &[SERVICE_NAME])
+            .await?
+            .add_service(service),
+    )
 }

@@ -67,7 +67,8 @@ impl Clients {
         Ok(authorized(message, Some(&token.token)))
     }
 
-    /// Variants by id (unknown ids left out), with their product's seller, category and listing state.
+    /// Variants by id (unknown ids left out), with their product's seller, category and listing state. Asked as
+    /// the orders service, so delisted ones are still described (and then refused by name).
     pub async fn variants(
         &self,
         ids: Vec<String>,
@@ -75,7 +76,7 @@ impl Clients {
         let response = self
             .catalog
             .clone()
-            .get_variants(catalog::GetVariantsRequest { ids })
+            .get_variants(self.as_service(catalog::GetVariantsRequest { ids })?)
             .await
             .map_err(|s| ServiceError::unavailable("catalog", s))?;
         Ok(response.into_inner().by_id())

@@ -50,7 +50,7 @@ pub struct Upstreams {
 }
 
 /// Migrates the schema, subscribes the stock and sales consumers to the context's bus, and returns the ready
-/// router: the order, coupon and payment services plus health and reflection.
+/// router: the order, coupon and payment services plus health (and reflection when enabled).
 pub async fn router(ctx: &ServiceContext, upstreams: Upstreams) -> anyhow::Result<Router> {
     ctx.db.migrate("orders", &MIGRATIONS).await?;
     let clients = clients::Clients::new(
@@ -80,11 +80,10 @@ pub async fn router(ctx: &ServiceContext, upstreams: Upstreams) -> anyhow::Resul
         providers,
         ctx.settings.orders.top_up_daily_limit_minor,
     );
-    Ok(tokshop_platform::grpc::router_with_health(&[
-        ORDER_SERVICE,
-        COUPON_SERVICE,
-        PAYMENT_SERVICE,
-    ])
+    Ok(tokshop_platform::grpc::router_with_health(
+        &ctx.settings.grpc,
+        &[ORDER_SERVICE, COUPON_SERVICE, PAYMENT_SERVICE],
+    )
     .await?
     .add_service(OrderServiceServer::new(orders))
     .add_service(CouponServiceServer::new(coupons))

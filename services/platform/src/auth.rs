@@ -38,6 +38,8 @@ impl Role {
 pub struct Principal {
     pub user_id: String,
     pub roles: Vec<Role>,
+    /// When the access token stops being valid (ms since the epoch): long-lived streams end then.
+    pub expires_at_ms: i64,
 }
 
 impl Principal {
@@ -115,6 +117,8 @@ impl TokenKeys {
         validation.set_issuer(&[issuer]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         validation.leeway = 0;
+        // Valid strictly before the `exp` second, as the streams that end at `exp` assume.
+        validation.reject_tokens_expiring_in_less_than = 1;
         Self {
             inner: Arc::new(KeysInner {
                 encoding: EncodingKey::from_secret(secret),
@@ -217,6 +221,7 @@ impl TokenKeys {
         Ok(Principal {
             user_id: data.claims.sub,
             roles: data.claims.roles,
+            expires_at_ms: data.claims.exp.saturating_mul(1000),
         })
     }
 

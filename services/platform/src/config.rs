@@ -53,6 +53,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub gateway: GatewaySettings,
     pub services: ServicesSettings,
+    pub grpc: GrpcSettings,
     pub auth: AuthSettings,
     pub admin: AdminSettings,
     pub seed: SeedSettings,
@@ -84,6 +85,7 @@ impl Default for Settings {
             database: DatabaseSettings::default(),
             gateway: GatewaySettings::default(),
             services: ServicesSettings::default(),
+            grpc: GrpcSettings::default(),
             auth: AuthSettings::default(),
             admin: AdminSettings::default(),
             seed: SeedSettings::default(),
@@ -130,6 +132,16 @@ pub struct GatewaySettings {
     pub upload_timeout_secs: u64,
     /// Largest request body accepted, in bytes.
     pub body_limit_bytes: usize,
+    /// Serve `/metrics` on this address instead of the public listener (which then answers it 404).
+    pub metrics_listen: Option<SocketAddr>,
+    /// Proxies (addresses or CIDR networks) whose `X-Forwarded-For` names the client. Empty: the peer address is
+    /// the client and the header is ignored.
+    pub trusted_proxies: Vec<String>,
+    /// Wrong passwords allowed per login name within the window before sign-ins for it get 429; 0: no limit.
+    pub login_failures_per_account: u32,
+    /// Wrong passwords allowed per client address within the window; 0: no limit.
+    pub login_failures_per_ip: u32,
+    pub login_failure_window_secs: u64,
 }
 
 impl Default for GatewaySettings {
@@ -142,6 +154,11 @@ impl Default for GatewaySettings {
             request_timeout_secs: 30,
             upload_timeout_secs: 600,
             body_limit_bytes: 1024 * 1024,
+            metrics_listen: None,
+            trusted_proxies: Vec::new(),
+            login_failures_per_account: 10,
+            login_failures_per_ip: 50,
+            login_failure_window_secs: 15 * 60,
         }
     }
 }
@@ -175,6 +192,15 @@ impl Default for ServiceEndpoint {
             url: None,
         }
     }
+}
+
+/// What every gRPC service serves beside itself.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GrpcSettings {
+    /// Serve gRPC server reflection (the full API surface, for grpcurl and friends). Off unless asked for: the
+    /// services are internal, and a map of every method helps nobody outside.
+    pub reflection: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -343,18 +369,34 @@ impl Default for LlmSettings {
     }
 }
 
-/// The shopping agent's confirmation guard.
+/// The shopping agent: its confirmation guard and its limits. A per-user limit of 0 is no limit.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AgentSettings {
     /// How long a proposed consequential action waits for the shopper's approval before it expires.
     pub pending_ttl_secs: i64,
+    /// Longest one turn may take, model calls included: then the call in flight is abandoned and the turn ends
+    /// with a clean reply. The chat endpoint's deadline is this plus a short grace, not `gateway.request_timeout_secs`.
+    pub turn_timeout_secs: u64,
+    /// Most earlier messages the model is shown each call (the current turn is always shown whole).
+    pub history_messages: usize,
+    /// Turns one user may start per minute.
+    pub turns_per_minute: u32,
+    /// Model tokens one user's turns may use per UTC day.
+    pub tokens_per_day: u64,
+    /// Turns one user may have running at once (over all their conversations).
+    pub concurrent_turns: u32,
 }
 
 impl Default for AgentSettings {
     fn default() -> Self {
         Self {
             pending_ttl_secs: 600,
+            turn_timeout_secs: 90,
+            history_messages: 60,
+            turns_per_minute: 20,
+            tokens_per_day: 1_000_000,
+            concurrent_turns: 2,
         }
     }
 }
@@ -373,6 +415,20 @@ pub struct SocialSettings {
     pub max_video_bytes: u64,
     /// The ffmpeg program that extracts video cover frames; a placeholder cover is used when it cannot run.
     pub ffmpeg: String,
+    /// Wall-clock seconds one cover extraction may take before ffmpeg is killed.
+    pub ffmpeg_timeout_secs: u64,
+    /// Address space ffmpeg may map (`RLIMIT_AS`), in bytes; 0: unlimited.
+    pub ffmpeg_memory_bytes: u64,
+    /// CPU seconds ffmpeg may use (`RLIMIT_CPU`); 0: unlimited.
+    pub ffmpeg_cpu_secs: u64,
+    /// Most bytes of media one user may have stored (each distinct file they uploaded counted once); 0: no quota.
+    pub upload_quota_bytes: u64,
+    /// Most distinct files one user may upload in 24 hours; 0: no limit.
+    pub uploads_per_day: u64,
+    /// Seconds uploaded media may stay unused by any post before the sweep deletes it.
+    pub media_gc_after_secs: u64,
+    /// Seconds between sweeps for unused media; 0: never sweep.
+    pub media_gc_interval_secs: u64,
     /// S3-compatible storage instead of the local folder, when a bucket is set.
     pub s3_bucket: Option<String>,
     /// `https://host[:port]` of the S3-compatible endpoint (path-style requests).
@@ -390,6 +446,13 @@ impl Default for SocialSettings {
             max_image_bytes: 10 * 1024 * 1024,
             max_video_bytes: 50 * 1024 * 1024,
             ffmpeg: "ffmpeg".into(),
+            ffmpeg_timeout_secs: 30,
+            ffmpeg_memory_bytes: 1024 * 1024 * 1024,
+            ffmpeg_cpu_secs: 20,
+            upload_quota_bytes: 1024 * 1024 * 1024,
+            uploads_per_day: 200,
+            media_gc_after_secs: 24 * 60 * 60,
+            media_gc_interval_secs: 60 * 60,
             s3_bucket: None,
             s3_endpoint: None,
             s3_region: "us-east-1".into(),
@@ -401,7 +464,7 @@ impl Default for SocialSettings {
 
 /// Sections whose fields may be set from the environment; `services` nests one level deeper.
 const SECTIONS: &[&str] = &[
-    "database", "gateway", "auth", "admin", "seed", "log", "otlp", "shop", "orders", "llm",
+    "database", "gateway", "grpc", "auth", "admin", "seed", "log", "otlp", "shop", "orders", "llm",
     "agent", "social",
 ];
 const SERVICES: &[&str] = &["identity", "catalog", "cart", "orders", "social"];

@@ -9,6 +9,8 @@ use tonic::{Code, Status, metadata::MetadataValue};
 pub const ERROR_CODE_KEY: &str = "x-tokshop-error-code";
 /// Metadata key carrying the request field the error is about.
 pub const ERROR_PARAM_KEY: &str = "x-tokshop-error-param";
+/// Metadata key carrying how many seconds a rate-limited caller should wait.
+pub const RETRY_AFTER_KEY: &str = "x-tokshop-retry-after";
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
@@ -42,8 +44,13 @@ pub enum ServiceError {
         message: String,
         param: Option<String>,
     },
-    #[error("too many requests")]
-    RateLimited,
+    /// A limit on how much or how often the caller may do something; `retry_after_secs` says when it lifts.
+    #[error("{message}")]
+    RateLimited {
+        code: &'static str,
+        message: String,
+        retry_after_secs: u64,
+    },
     /// A service this one depends on did not answer; the caller may retry.
     #[error("{0} is unavailable; try again shortly")]
     Unavailable(&'static str),
@@ -113,6 +120,15 @@ impl ServiceError {
         Self::Unauthenticated(message.into())
     }
 
+    /// A limit reached: 429 with `code`, and Retry-After `retry_after_secs`.
+    pub fn limited(code: &'static str, message: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self::RateLimited {
+            code,
+            message: message.into(),
+            retry_after_secs,
+        }
+    }
+
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::Forbidden(message.into())
     }
@@ -127,7 +143,7 @@ impl ServiceError {
             Self::Forbidden(_) => "forbidden".into(),
             Self::NotFound { what } => format!("{}_not_found", what.replace(' ', "_")),
             Self::Conflict { code, .. } => (*code).into(),
-            Self::RateLimited => "rate_limited".into(),
+            Self::RateLimited { code, .. } => (*code).into(),
             Self::Unavailable(_) => "service_unavailable".into(),
             Self::Internal(_) => "internal".into(),
         }
@@ -152,7 +168,7 @@ impl From<ServiceError> for Status {
             ServiceError::Forbidden(_) => (Code::PermissionDenied, None),
             ServiceError::NotFound { .. } => (Code::NotFound, None),
             ServiceError::Conflict { param, .. } => (Code::AlreadyExists, param.clone()),
-            ServiceError::RateLimited => (Code::ResourceExhausted, None),
+            ServiceError::RateLimited { .. } => (Code::ResourceExhausted, None),
             ServiceError::Unavailable(_) => (Code::Unavailable, None),
             ServiceError::Internal(cause) => {
                 tracing::error!(error = ?cause, "internal error");
@@ -166,8 +182,24 @@ impl From<ServiceError> for Status {
         if let Some(value) = param.and_then(|p| MetadataValue::try_from(p.as_str()).ok()) {
             status.metadata_mut().insert(ERROR_PARAM_KEY, value);
         }
+        if let ServiceError::RateLimited {
+            retry_after_secs, ..
+        } = err
+            && let Ok(value) = MetadataValue::try_from(retry_after_secs.max(1).to_string())
+        {
+            status.metadata_mut().insert(RETRY_AFTER_KEY, value);
+        }
         status
     }
+}
+
+/// The seconds to wait a rate-limited status carries, if any.
+pub fn status_retry_after(status: &Status) -> Option<u64> {
+    status
+        .metadata()
+        .get(RETRY_AFTER_KEY)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
 }
 
 /// The error code and param a service attached to a status, if any.

@@ -1,4 +1,4 @@
-//! gRPC server plumbing shared by every service: health and reflection beside the service itself, served on a
+//! gRPC server plumbing shared by every service: health (and reflection when enabled) beside the service itself, served on a
 //! given listener until the shutdown token fires, then drained.
 
 use std::{
@@ -18,6 +18,8 @@ use tonic::{
 };
 use tracing::{Instrument as _, instrument::Instrumented};
 
+use crate::config::GrpcSettings;
+
 /// What a tonic handler returns.
 pub type Reply<T> = Result<tonic::Response<T>, tonic::Status>;
 
@@ -28,25 +30,34 @@ pub fn reply<T>(result: crate::ServiceResult<T>) -> Reply<T> {
         .map_err(tonic::Status::from)
 }
 
-/// A server builder with grpc.health.v1 and server reflection already added; each of `service_names` is
-/// reported SERVING.
-pub async fn router_with_health(service_names: &[&str]) -> anyhow::Result<Router> {
+/// A server builder with grpc.health.v1 already added, and server reflection when `settings.reflection` asks for
+/// it; each of `service_names` is reported SERVING.
+pub async fn router_with_health(
+    settings: &GrpcSettings,
+    service_names: &[&str],
+) -> anyhow::Result<Router> {
     let (reporter, health) = tonic_health::server::health_reporter();
     for name in service_names {
         reporter
             .set_service_status(*name, tonic_health::ServingStatus::Serving)
             .await;
     }
-    let reflection = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(tokshop_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-        .context("building gRPC reflection")?;
+    let reflection = if settings.reflection {
+        Some(
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(tokshop_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .build_v1()
+                .context("building gRPC reflection")?,
+        )
+    } else {
+        None
+    };
     Ok(Server::builder()
         .timeout(Duration::from_secs(30))
         .trace_fn(server_span)
         .add_service(health)
-        .add_service(reflection))
+        .add_optional_service(reflection))
 }
 
 /// Serves `router` on `listener` until `shutdown` is cancelled, then lets in-flight calls finish.

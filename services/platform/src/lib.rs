@@ -1,6 +1,6 @@
 //! Shared platform code for every tokshop service: typed settings, telemetry, the database handle and its
 //! migration runner, the service error type and its gRPC mapping, the auth context that travels in gRPC metadata,
-//! ids, money, and the gRPC server plumbing (health, reflection, graceful shutdown).
+//! ids, money, and the gRPC server plumbing (health, optional reflection, graceful shutdown).
 
 pub mod auth;
 pub mod config;

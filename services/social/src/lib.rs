@@ -104,7 +104,7 @@ pub(crate) fn user_or_self(id: &str, viewer: Option<&Principal>) -> ServiceResul
     }
 }
 
-/// The ready gRPC router: the four social services plus grpc.health.v1 and reflection. Serve it with
+/// The ready gRPC router: the four social services plus grpc.health.v1 (and reflection when enabled). Serve it with
 /// [`tokshop_platform::grpc::serve`].
 pub async fn router(ctx: &ServiceContext, upstreams: Upstreams) -> anyhow::Result<Router> {
     ctx.db.migrate("social", &MIGRATIONS).await?;
@@ -115,7 +115,7 @@ pub async fn router(ctx: &ServiceContext, upstreams: Upstreams) -> anyhow::Resul
         directory: Directory::new(ctx.db.clone(), upstreams.identity, upstreams.catalog),
         policy: Arc::new(ContentPolicy::new(&ctx.settings.social.blocked_words)),
     };
-    let router = tokshop_platform::grpc::router_with_health(&SERVICE_NAMES).await?;
+    let router = tokshop_platform::grpc::router_with_health(&ctx.settings.grpc, &SERVICE_NAMES).await?;
     // Each area adds its service here.
     let router = router.add_service(messages::service(&social));
     let router = router.add_service(posts::service(social.clone()).await?);

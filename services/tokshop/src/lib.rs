@@ -27,6 +27,8 @@ pub enum Part {
 /// A started tokshop: its addresses and the tasks serving them.
 pub struct Running {
     pub gateway_addr: Option<SocketAddr>,
+    /// Where `/metrics` is served when it has a listener of its own.
+    pub metrics_addr: Option<SocketAddr>,
     pub identity_addr: Option<SocketAddr>,
     pub catalog_addr: Option<SocketAddr>,
     pub cart_addr: Option<SocketAddr>,
@@ -106,6 +108,7 @@ pub async fn start(
     );
     let mut running = Running {
         gateway_addr: None,
+        metrics_addr: None,
         identity_addr: None,
         catalog_addr: None,
         cart_addr: None,
@@ -197,6 +200,10 @@ pub async fn start(
         running
             .tasks
             .spawn(grpc::serve(router, listener, shutdown.clone()));
+        running.tasks.spawn(tokshop_social::run_media_sweeper(
+            ctx.clone(),
+            shutdown.clone(),
+        ));
         let relay = events::Relay::new(ctx.db.clone(), Arc::new(ctx.bus.clone()))
             .only(tokshop_social::EVENT_TOPICS);
         running.tasks.spawn(relay.run(shutdown.clone()));
@@ -239,6 +246,14 @@ pub async fn start(
         }
         let listener = bind(settings.gateway.listen, "REST gateway").await?;
         running.gateway_addr = Some(listener.local_addr()?);
+        let metrics_listener = match settings.gateway.metrics_listen {
+            Some(addr) => {
+                let listener = bind(addr, "metrics").await?;
+                running.metrics_addr = Some(listener.local_addr()?);
+                Some(listener)
+            }
+            None => None,
+        };
         let deps = tokshop_gateway::GatewayDeps {
             settings: settings.clone(),
             keys,
@@ -249,9 +264,12 @@ pub async fn start(
             social,
             db,
         };
-        running
-            .tasks
-            .spawn(tokshop_gateway::serve(deps, listener, shutdown.clone()));
+        running.tasks.spawn(tokshop_gateway::serve(
+            deps,
+            listener,
+            metrics_listener,
+            shutdown.clone(),
+        ));
     }
     Ok(running)
 }

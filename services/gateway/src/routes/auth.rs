@@ -1,12 +1,13 @@
 //! Sign-up, sign-in, token refresh and sign-out: thin translations onto the identity service.
 
-use axum::{Json, extract::State, http::StatusCode};
+use axum::{Extension, Json, extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use tokshop_proto::identity as pb;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
+    client_ip::ClientIp,
     error::{ApiError, ApiResult, ErrorBody},
     extract::ApiJson,
     state::AppState,
@@ -125,19 +126,46 @@ async fn register(
     Ok((StatusCode::CREATED, Json(session.try_into()?)))
 }
 
-/// Sign in with a username or email and a password.
+/// Sign in with a username or email and a password. Wrong passwords are counted per login name and per client
+/// address; past `gateway.login_failures_per_account` / `login_failures_per_ip` in the window, sign-ins are refused
+/// with 429 and Retry-After before any password is checked.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, description = "Signed in", body = Session)))]
+    responses((status = 200, description = "Signed in", body = Session),
+        (status = 401, description = "Wrong username, email or password", body = ErrorBody),
+        (status = 429, description = "Too many wrong passwords for this account or from this address \
+            (`too_many_login_failures`); the Retry-After header says when to try again", body = ErrorBody)))]
 async fn login(
     State(state): State<AppState>,
+    Extension(ClientIp(address)): Extension<ClientIp>,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<Session>> {
+    let throttle = state.login_throttle.as_deref();
+    if let Some(throttle) = throttle
+        && let Err(retry_after) = throttle.check(&body.login, address)
+    {
+        return Err(ApiError::login_throttled(retry_after));
+    }
+    let login = body.login.clone();
     let request = pb::LoginRequest {
         login: body.login,
         password: body.password,
     };
-    let session = state.identity().login(request).await?.into_inner();
-    Ok(Json(session.try_into()?))
+    match state.identity().login(request).await {
+        Ok(session) => {
+            if let Some(throttle) = throttle {
+                throttle.succeeded(&login);
+            }
+            Ok(Json(session.into_inner().try_into()?))
+        }
+        Err(status) => {
+            if let Some(throttle) = throttle
+                && status.code() == tonic::Code::Unauthenticated
+            {
+                throttle.failed(&login, address);
+            }
+            Err(status.into())
+        }
+    }
 }
 
 /// Exchange a refresh token for a new session; the presented refresh token stops working.

@@ -17,6 +17,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_stream::wrappers::UnboundedReceiverStream;
+use tokio_util::sync::CancellationToken;
 use tokshop_agent::{
     runner::{AgentEvent, Caller, is_visible},
     store::{Conversation, PendingAction, Step},
@@ -270,8 +271,13 @@ fn event_name(event: &AgentEvent) -> &'static str {
 /// `Accept: text/event-stream` the turn's events stream live; otherwise the reply comes with all its events.
 #[utoipa::path(post, path = "/api/v1/chat/conversations/{id}/messages", tag = "chat", security(("bearer" = [])),
     params(("id" = String, Path, description = "Conversation id")), request_body = SendMessage,
-    responses((status = 200, description = "The reply and the turn's events (or an event stream)", body = TurnReply),
-        (status = 404, description = "No such conversation of yours", body = ErrorBody)))]
+    responses((status = 200, description = "The reply and the turn's events (or an event stream). A turn past \
+            `agent.turn_timeout_secs`, or whose client left, ends with `stopped` set in its done event", body = TurnReply),
+        (status = 404, description = "No such conversation of yours", body = ErrorBody),
+        (status = 409, description = "A turn or decision is already under way in this conversation (`turn_in_progress`)", body = ErrorBody),
+        (status = 422, description = "Text empty or over 4000 characters", body = ErrorBody),
+        (status = 429, description = "A per-user limit: `agent_turns_per_minute`, `agent_concurrent_turns` or \
+            `agent_daily_tokens`; Retry-After says when to try again", body = ErrorBody)))]
 async fn send_message(
     State(state): State<AppState>,
     user: AuthUser,
@@ -279,36 +285,41 @@ async fn send_message(
     headers: HeaderMap,
     ApiJson(body): ApiJson<SendMessage>,
 ) -> ApiResult<Response> {
-    // Ownership and input are checked before anything streams, so they fail as plain JSON errors.
-    let conversation = state
+    // Ownership, input, one turn at a time and the caller's limits are checked before anything streams, so they
+    // fail as plain JSON errors.
+    let admitted = state
         .agent
-        .store()
-        .get(&user.principal.user_id, &id)
+        .admit_turn(&caller(&user), &id, &body.text)
         .await
         .map_err(api)?;
-    tokshop_platform::check_len("text", body.text.trim(), 1, 4000).map_err(api)?;
-    let who = caller(&user);
     let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
-    if wants_stream(&headers) {
-        let agent = state.agent.clone();
-        // The turn outlives this handler; it stays in the request's trace.
-        let request_span = tracing::Span::current();
-        tokio::spawn(
-            async move {
-                if let Err(err) = agent
-                    .turn(&who, &conversation.id, &body.text, &sender)
-                    .await
-                {
-                    let _ = sender.send(AgentEvent::Error {
-                        kind: err.code(),
-                        message: err.to_string(),
-                    });
-                }
+    // The turn runs on its own task, so neither a client that hangs up nor the request deadline can cut it off
+    // between a tool call and its record. A client that goes away (the stream or this handler dropped) cancels
+    // it instead: no further model calls, and the turn ends as stopped.
+    let cancel = CancellationToken::new();
+    let left = cancel.clone().drop_guard();
+    let agent = state.agent.clone();
+    // The turn stays in the request's trace.
+    let request_span = tracing::Span::current();
+    let streaming = wants_stream(&headers);
+    let turn = tokio::spawn(
+        async move {
+            let result = agent.run_admitted(admitted, &sender, cancel).await;
+            if streaming && let Err(err) = &result {
+                let _ = sender.send(AgentEvent::Error {
+                    kind: err.code(),
+                    message: err.to_string(),
+                });
             }
-            .instrument(request_span),
-        );
+            result
+        }
+        .instrument(request_span),
+    );
+    if streaming {
         let metrics = state.metrics.clone();
         let stream = UnboundedReceiverStream::new(receiver).map(move |event| {
+            // Held by the stream: dropped, with it, when the client disconnects.
+            let _ = &left;
             metrics.observe_agent(&event);
             Ok::<_, Infallible>(
                 Event::default()
@@ -321,12 +332,11 @@ async fn send_message(
             .keep_alive(KeepAlive::default())
             .into_response());
     }
-    let reply = state
-        .agent
-        .turn(&who, &conversation.id, &body.text, &sender)
+    let reply = turn
         .await
+        .map_err(|err| ApiError::internal(format!("agent turn task: {err}")))?
         .map_err(api)?;
-    drop(sender);
+    left.disarm();
     let events: Vec<AgentEvent> = UnboundedReceiverStream::new(receiver).collect().await;
     for event in &events {
         state.metrics.observe_agent(event);

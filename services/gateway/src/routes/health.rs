@@ -13,7 +13,11 @@ use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus}
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{error::ApiError, state::AppState};
+use crate::{
+    error::{ApiError, ErrorBody},
+    metrics::Metrics,
+    state::AppState,
+};
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -93,11 +97,25 @@ async fn check(
     }
 }
 
-/// Prometheus metrics in the text exposition format.
+/// Prometheus metrics in the text exposition format. When `gateway.metrics_listen` is set they are served only
+/// there, and this route answers 404.
 #[utoipa::path(get, path = "/metrics", tag = "ops",
-    responses((status = 200, description = "Metrics", body = String, content_type = "text/plain; version=0.0.4")))]
+    responses((status = 200, description = "Metrics", body = String, content_type = "text/plain; version=0.0.4"),
+        (status = 404, description = "Metrics are served on their own listener", body = ErrorBody)))]
 async fn metrics(State(state): State<AppState>) -> Response {
-    match state.metrics.render() {
+    if state.settings.gateway.metrics_listen.is_some() {
+        return ApiError::not_found(
+            "route_not_found",
+            "metrics are served on their own listener",
+        )
+        .into_response();
+    }
+    render_metrics(&state.metrics)
+}
+
+/// The metrics page, or a 500 if it cannot be encoded.
+pub fn render_metrics(metrics: &Metrics) -> Response {
+    match metrics.render() {
         Ok(text) => (
             [(
                 header::CONTENT_TYPE,

@@ -9,7 +9,6 @@ use std::pin::Pin;
 
 use futures::Stream;
 use tokio::sync::mpsc;
-use tokio_stream::{StreamExt as _, wrappers::ReceiverStream};
 use tokshop_platform::{
     ServiceError, ServiceResult,
     grpc::{Reply, reply},
@@ -197,7 +196,7 @@ impl MessageService for MessagesApi {
         // Registered before the replay reads the database, so a message committed in between is not lost.
         let subscription = self.hub.subscribe(&caller.user_id);
         let store = self.store.clone();
-        let user_id = caller.user_id;
+        let user_id = caller.user_id.clone();
         let read_after = move |after: i64| {
             let store = store.clone();
             let user_id = user_id.clone();
@@ -205,7 +204,39 @@ impl MessageService for MessagesApi {
         };
         let (out, received) = mpsc::channel(STREAM_BUFFER);
         tokio::spawn(hub::deliver(subscription, after_seq, read_after, out));
-        let stream = ReceiverStream::new(received).map(|item| item.map_err(Status::from));
-        Ok(Response::new(Box::pin(stream)))
+        Ok(Response::new(Box::pin(until_expiry(
+            received,
+            caller.expires_at_ms,
+        ))))
     }
+}
+
+/// The inbox stream, ended when the subscriber's access token expires: a last `UNAUTHENTICATED` item says so, and
+/// the client reconnects with a fresh token from the last seq it saw. A revoked or expired token never keeps a
+/// live feed of someone's messages open. Dropping the receiver stops the delivery task.
+fn until_expiry(
+    received: mpsc::Receiver<ServiceResult<pb::Message>>,
+    expires_at_ms: i64,
+) -> impl Stream<Item = Result<pb::Message, Status>> + Send + 'static {
+    let left = u64::try_from(expires_at_ms - tokshop_platform::time::now_ms()).unwrap_or(0);
+    let expiry = Box::pin(tokio::time::sleep(std::time::Duration::from_millis(left)));
+    futures::stream::unfold(
+        (received, expiry, false),
+        |(mut received, mut expiry, ended)| async move {
+            if ended {
+                return None;
+            }
+            tokio::select! {
+                item = received.recv() => {
+                    item.map(|item| (item.map_err(Status::from), (received, expiry, false)))
+                }
+                () = &mut expiry => Some((
+                    Err(Status::unauthenticated(
+                        "access token expired: reconnect with a fresh token and the last seq seen",
+                    )),
+                    (received, expiry, true),
+                )),
+            }
+        },
+    )
 }

@@ -496,6 +496,11 @@ async fn the_endpoint_approves_only_the_digest_shown_and_live_state(app: &TestAp
     assert_eq!(decisions.len(), 2);
     assert_eq!(decisions[0]["outcome"], "changed");
     assert_eq!(decisions[1]["outcome"], "approved");
+    // Details are JSON objects, not JSON inside strings, for every kind of step.
+    for step in trace["steps"].as_array().unwrap() {
+        assert!(step["detail"].is_object(), "{step}");
+    }
+    assert!(decisions[1]["detail"].is_object());
 }
 
 /// The orders service itself holds a checkout to the total the shopper approved: a quote reserves nothing, and a

@@ -134,7 +134,7 @@ async fn cart_lines_are_priced_live_and_flagged(app: &TestApp) {
         json!({"variant_id": blue, "quantity": 1}),
     )
     .await
-    .expect_error(409, "variant_unavailable", Some("variant_id"));
+    .expect_error(404, "variant_not_found", None);
 
     // Remove and clear.
     let cart = app

@@ -4,8 +4,10 @@
 
 mod common;
 
+mod abuse;
 mod addresses;
 mod agent;
+mod agent_limits;
 mod approvals;
 mod auth;
 mod cart;

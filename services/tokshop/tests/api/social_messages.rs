@@ -412,6 +412,18 @@ impl Inbox {
         }
     }
 
+    /// Everything left until the server ends the stream (within 15 s).
+    async fn rest_until_end(&mut self) -> String {
+        tokio::time::timeout(Duration::from_secs(15), async {
+            while let Some(chunk) = self.response.chunk().await.unwrap() {
+                self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+            }
+        })
+        .await
+        .expect("the stream ends");
+        std::mem::take(&mut self.buffer)
+    }
+
     /// Asserts no message arrives for a while.
     async fn stays_quiet(&mut self) {
         let got = tokio::time::timeout(Duration::from_millis(400), self.next_frame()).await;
@@ -520,5 +532,44 @@ mod long_lived {
         send(app, &ann, &ben, "still there?").await;
         let (id, message) = inbox.next().await;
         assert_eq!((id, message["text"].as_str().unwrap()), (1, "still there?"));
+    }
+}
+
+/// A stream ends when its access token expires, with an error event saying so; the same client, signed in again,
+/// resumes from the last seq it saw.
+mod token_expiry {
+    use super::*;
+
+    crate::on_both_databases!(
+        with |s| s.auth.access_ttl_secs = 4;
+        stream_ends_when_its_token_expires,
+    );
+
+    async fn stream_ends_when_its_token_expires(app: &TestApp) {
+        let ann = person(app, "ann").await;
+        let ben = person(app, "ben").await;
+        befriend(app, &ann, &ben).await;
+        let mut inbox = Inbox::open(app, &ben.1, &[], "").await;
+        send(app, &ann, &ben, "before expiry").await;
+        assert_eq!(inbox.next().await.0, 1);
+        let rest = inbox.rest_until_end().await;
+        assert!(rest.contains("event: error"), "{rest}");
+        assert!(rest.contains("access token expired"), "{rest}");
+        let again = app
+            .post(
+                "/api/v1/auth/login",
+                None,
+                json!({"login": "ben", "password": "s3cret-pass"}),
+            )
+            .await
+            .expect(200)
+            .body["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let stale = app.get("/api/v1/messages/stream", Some(&ben.1)).await;
+        assert_eq!(stale.status, StatusCode::UNAUTHORIZED, "{}", stale.text);
+        let mut inbox = Inbox::open(app, &again, &[("Last-Event-ID", "1")], "").await;
+        inbox.stays_quiet().await;
     }
 }

@@ -1,0 +1,219 @@
+//! Limits on abuse that live in the gateway process rather than in storage (so one database is enough): password
+//! guessing per account and per address, and which address counts as the client's.
+
+use serde_json::json;
+
+use crate::common::{Backend, Reply, TestApp, spawn_with};
+
+async fn login(app: &TestApp, login: &str, password: &str, forwarded_for: Option<&str>) -> Reply {
+    let headers: Vec<(&str, &str)> = forwarded_for
+        .map(|ip| vec![("x-forwarded-for", ip)])
+        .unwrap_or_default();
+    app.call_with(
+        reqwest::Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"login": login, "password": password})),
+        &headers,
+    )
+    .await
+}
+
+fn retry_after(reply: &Reply) -> u64 {
+    reply
+        .headers
+        .get("retry-after")
+        .expect("Retry-After")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Three wrong passwords lock the account (even the right password gets 429 with Retry-After, and no password is
+/// checked); other accounts from the same address still sign in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_passwords_lock_the_account_for_a_while() {
+    let app = spawn_with(Backend::Sqlite, |s| {
+        s.gateway.login_failures_per_account = 3;
+        s.gateway.login_failure_window_secs = 120;
+    })
+    .await;
+    app.register("guessed").await;
+    app.register("bystander").await;
+    for _ in 0..3 {
+        login(&app, "guessed", "wrong-password", None)
+            .await
+            .expect_error(401, "unauthenticated", None);
+    }
+    let locked = login(&app, "GUESSED", "s3cret-pass", None)
+        .await
+        .expect_error(429, "too_many_login_failures", None);
+    assert!((1..=120).contains(&retry_after(&locked)));
+    login(&app, "bystander", "s3cret-pass", None)
+        .await
+        .expect(200);
+    app.stop().await;
+}
+
+/// One address guessing across many accounts is stopped; a success on the attacker's own account does not clear
+/// the address's count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_guessing_many_accounts_is_stopped() {
+    let app = spawn_with(Backend::Sqlite, |s| {
+        s.gateway.login_failures_per_ip = 4;
+    })
+    .await;
+    app.register("mine").await;
+    for n in 0..4 {
+        login(&app, &format!("victim{n}"), "guess", None)
+            .await
+            .expect(401);
+        if n < 3 {
+            login(&app, "mine", "s3cret-pass", None).await.expect(200);
+        }
+    }
+    login(&app, "mine", "s3cret-pass", None).await.expect_error(
+        429,
+        "too_many_login_failures",
+        None,
+    );
+    app.stop().await;
+}
+
+/// Without trusted proxies X-Forwarded-For is ignored (a guesser cannot rotate it to escape the limit); behind a
+/// trusted proxy it names the client, and only the rightmost untrusted entry counts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_addresses_count_only_from_trusted_proxies() {
+    let untrusted = spawn_with(Backend::Sqlite, |s| {
+        s.gateway.login_failures_per_ip = 2;
+    })
+    .await;
+    for n in 0..2 {
+        let forged = format!("198.51.100.{n}");
+        login(&untrusted, &format!("x{n}"), "guess", Some(&forged))
+            .await
+            .expect(401);
+    }
+    login(&untrusted, "x9", "guess", Some("198.51.100.77"))
+        .await
+        .expect_error(429, "too_many_login_failures", None);
+    untrusted.stop().await;
+
+    let proxied = spawn_with(Backend::Sqlite, |s| {
+        s.gateway.login_failures_per_ip = 2;
+        s.gateway.trusted_proxies = vec!["127.0.0.0/8".into()];
+    })
+    .await;
+    for n in 0..2 {
+        login(&proxied, &format!("y{n}"), "guess", Some("203.0.113.5"))
+            .await
+            .expect(401);
+    }
+    login(&proxied, "y9", "guess", Some("203.0.113.5"))
+        .await
+        .expect_error(429, "too_many_login_failures", None);
+    // Another client behind the same proxy is not blocked, and a forged leftmost entry does not help the first.
+    login(&proxied, "y9", "guess", Some("203.0.113.6"))
+        .await
+        .expect(401);
+    login(&proxied, "y8", "guess", Some("192.0.2.1, 203.0.113.5"))
+        .await
+        .expect_error(429, "too_many_login_failures", None);
+    proxied.stop().await;
+}
+
+/// With a metrics listener of its own, `/metrics` is served there and the public listener answers 404; label
+/// values stay bounded whatever method or path a client sends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_can_have_their_own_listener() {
+    let app = spawn_with(Backend::Sqlite, |s| {
+        s.gateway.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+    })
+    .await;
+    app.get("/metrics", None)
+        .await
+        .expect_error(404, "route_not_found", None);
+    for n in 0..20 {
+        app.get(&format!("/api/v1/no-such-thing-{n}"), None)
+            .await
+            .expect(404);
+    }
+    let custom = reqwest::Method::from_bytes(b"PROBE").unwrap();
+    app.call(custom, "/api/v1/products", None, None).await;
+    let addr = app.running().metrics_addr.expect("metrics listener");
+    let metrics = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("http_requests_total"), "{metrics}");
+    assert!(
+        metrics.contains(r#"route="unmatched""#),
+        "unknown paths share one label: {metrics}"
+    );
+    assert!(!metrics.contains("no-such-thing") && !metrics.contains("PROBE"));
+    assert!(metrics.contains(r#"method="other""#), "{metrics}");
+    let other = reqwest::get(format!("http://{addr}/api/v1/products"))
+        .await
+        .unwrap();
+    assert_eq!(
+        other.status(),
+        404,
+        "the metrics listener serves nothing else"
+    );
+    app.stop().await;
+}
+
+/// A chat turn over the per-user limit is a plain JSON 429 with Retry-After, streaming or not, and starts nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_turns_over_the_limit_are_429() {
+    let app = spawn_with(Backend::Sqlite, |s| {
+        s.agent.turns_per_minute = 2;
+    })
+    .await;
+    let token = app.buyer("chatty").await;
+    let conversation = app
+        .post("/api/v1/chat/conversations", Some(&token), json!({}))
+        .await
+        .expect(201)
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/v1/chat/conversations/{conversation}/messages");
+    for _ in 0..2 {
+        app.post(&path, Some(&token), json!({"text": "hello"}))
+            .await
+            .expect(200);
+    }
+    let limited = app
+        .post(&path, Some(&token), json!({"text": "hello"}))
+        .await
+        .expect_error(429, "agent_turns_per_minute", None);
+    assert!((1..=60).contains(&retry_after(&limited)));
+    let streamed = app
+        .call_with(
+            reqwest::Method::POST,
+            &path,
+            Some(&token),
+            Some(json!({"text": "hello"})),
+            &[("accept", "text/event-stream")],
+        )
+        .await
+        .expect_error(429, "agent_turns_per_minute", None);
+    assert!(retry_after(&streamed) >= 1);
+    let detail = app
+        .get(
+            &format!("/api/v1/chat/conversations/{conversation}"),
+            Some(&token),
+        )
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(
+        detail["conversation"]["turns"], 2,
+        "refused turns are not counted"
+    );
+}
