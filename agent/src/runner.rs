@@ -101,21 +101,25 @@ pub struct Admitted {
 const CANCELLED: &str = "cancelled";
 const TIMED_OUT: &str = "max_seconds";
 
-/// What a turn reports as it goes: streamed to the client, and collected for the JSON reply.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+/// What a turn reports as it goes: streamed to the client (each as an SSE event named by its `type`), and
+/// collected for the JSON reply.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AgentEvent {
-    Text {
-        delta: String,
-    },
+    /// Words of the reply as they come.
+    Text { delta: String },
+    /// The model called a tool (consequential tools only propose: see confirmation_required).
     ToolCall {
         id: String,
         name: String,
+        #[schema(value_type = Object)]
         arguments: Value,
     },
+    /// A tool's result, or `{"error": code, "message": ...}`.
     ToolResult {
         id: String,
         name: String,
+        #[schema(value_type = Object)]
         result: Value,
         duration_ms: i64,
     },

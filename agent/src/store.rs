@@ -104,7 +104,7 @@ pub struct NewPending<'a> {
 }
 
 /// One step of a turn, as traces show it.
-#[derive(Debug, Clone, FromRow, Serialize)]
+#[derive(Debug, Clone, FromRow, Serialize, utoipa::ToSchema)]
 pub struct Step {
     pub turn: i64,
     pub step: i64,
@@ -119,6 +119,7 @@ pub struct Step {
     /// Tool arguments and result, the model's reply, or the decision and its outcome: stored as JSON text,
     /// served as the JSON object itself.
     #[serde(serialize_with = "json_text")]
+    #[schema(value_type = Object)]
     pub detail: String,
     /// `ok`, or an error kind.
     pub outcome: String,

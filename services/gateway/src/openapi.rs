@@ -4,8 +4,9 @@
 use utoipa::{
     Modify, OpenApi,
     openapi::{
-        ContentBuilder, OpenApi as Document, Ref, RefOr, ResponseBuilder,
-        path::{Operation, ParameterIn},
+        ContentBuilder, ObjectBuilder, OpenApi as Document, PathItem, Ref, RefOr, ResponseBuilder,
+        Type,
+        path::{HttpMethod, Operation, OperationBuilder, ParameterIn},
         security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
     },
 };
@@ -62,27 +63,61 @@ struct CommonErrors;
 
 impl Modify for CommonErrors {
     fn modify(&self, openapi: &mut Document) {
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let role = if path.starts_with("/api/v1/seller/") {
+                Some(
+                    "Sellers only: the caller has not onboarded as a seller, or the thing is another seller's",
+                )
+            } else if path.starts_with("/api/v1/admin/") {
+                Some("Administrators only")
+            } else {
+                None
+            };
             let operations = [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
+                (&mut item.get, false),
+                (&mut item.put, true),
+                (&mut item.post, true),
+                (&mut item.delete, true),
+                (&mut item.patch, true),
             ];
-            for operation in operations.into_iter().flatten() {
-                add_common_errors(operation);
+            for (operation, mutating) in operations {
+                if let Some(operation) = operation {
+                    add_common_errors(operation, mutating);
+                    if let Some(role) = role {
+                        operation
+                            .responses
+                            .responses
+                            .entry("403".to_owned())
+                            .or_insert_with(|| error_response(role));
+                    }
+                }
             }
         }
     }
 }
 
-fn add_common_errors(operation: &mut Operation) {
+fn add_common_errors(operation: &mut Operation, mutating: bool) {
     let mut errors: Vec<(&str, &str)> = vec![
         ("429", "Rate limited (code `rate_limited`, see Retry-After)"),
         ("500", "Internal error"),
         ("503", "A backend service is unavailable"),
+        (
+            "504",
+            "The request took longer than its deadline (code `request_timeout`)",
+        ),
     ];
+    if mutating {
+        errors.extend([
+            (
+                "409",
+                "The request with this Idempotency-Key is still running (code `idempotency_in_flight`)",
+            ),
+            (
+                "422",
+                "This Idempotency-Key was used for another request (code `idempotency_conflict`)",
+            ),
+        ]);
+    }
     if operation.request_body.is_some() {
         errors.extend([
             ("400", "Malformed JSON (code `malformed_json`)"),
@@ -96,9 +131,25 @@ fn add_common_errors(operation: &mut Operation) {
         RefOr::Ref(_) => false,
     });
     if has_query {
+        errors.extend([
+            (
+                "400",
+                "A query parameter has the wrong type (code `invalid_query`)",
+            ),
+            (
+                "422",
+                "A query parameter is out of range (a page size, a cursor); `param` names it",
+            ),
+        ]);
+    }
+    let has_path = operation.parameters.iter().flatten().any(|p| match p {
+        RefOr::T(parameter) => matches!(parameter.parameter_in, ParameterIn::Path),
+        RefOr::Ref(_) => false,
+    });
+    if has_path {
         errors.push((
-            "400",
-            "A query parameter has the wrong type (code `invalid_query`)",
+            "404",
+            "Nothing the caller may see has this id (code `<thing>_not_found`)",
         ));
     }
     if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
@@ -127,8 +178,50 @@ fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {
     )
 }
 
+/// The routes the gateway serves outside the handlers' routers: this document and its reader.
+fn add_document_routes(openapi: &mut Document) {
+    let page = |summary: &str,
+                content_type: &str,
+                schema: utoipa::openapi::RefOr<utoipa::openapi::Schema>| {
+        PathItem::new(
+            HttpMethod::Get,
+            OperationBuilder::new()
+                .tag("ops")
+                .summary(Some(summary))
+                .response(
+                    "200",
+                    ResponseBuilder::new()
+                        .description(summary)
+                        .content(
+                            content_type,
+                            ContentBuilder::new().schema(Some(schema)).build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+    };
+    openapi.paths.paths.insert(
+        "/api/v1/openapi.json".into(),
+        page(
+            "This OpenAPI 3.1 document",
+            "application/json",
+            ObjectBuilder::new().into(),
+        ),
+    );
+    openapi.paths.paths.insert(
+        "/api/v1/docs".into(),
+        page(
+            "A page that renders this document",
+            "text/html",
+            ObjectBuilder::new().schema_type(Type::String).into(),
+        ),
+    );
+}
+
 /// Completes the document assembled by the routers.
 pub fn finish(mut openapi: Document) -> Document {
+    add_document_routes(&mut openapi);
     CommonErrors.modify(&mut openapi);
     openapi
 }
@@ -178,5 +271,144 @@ mod tests {
         assert!(json["components"]["securitySchemes"]["bearer"].is_object());
         assert!(json["components"]["schemas"]["CategoryNode"].is_object());
         assert!(json["components"]["schemas"]["Product"].is_object());
+        // Chat events are typed, in the JSON reply and in the stream.
+        let events = &json["components"]["schemas"]["AgentEvent"]["oneOf"];
+        let kinds: Vec<&str> = events
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|v| v["properties"]["type"]["enum"][0].as_str())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "text",
+                "tool_call",
+                "tool_result",
+                "confirmation_required",
+                "action_result",
+                "done",
+                "error"
+            ]
+        );
+        let turn = &json["paths"]["/api/v1/chat/conversations/{id}/messages"]["post"]["responses"]["200"]
+            ["content"];
+        assert_eq!(
+            turn["text/event-stream"]["schema"]["$ref"],
+            "#/components/schemas/AgentEvent"
+        );
+        assert_eq!(
+            turn["application/json"]["schema"]["$ref"],
+            "#/components/schemas/TurnReply"
+        );
+        assert!(json["components"]["schemas"]["Step"]["properties"]["detail"].is_object());
+        for status in ["409", "422", "429", "504"] {
+            assert!(
+                json["paths"]["/api/v1/orders"]["post"]["responses"][status].is_object(),
+                "{status}"
+            );
+        }
+        assert!(json["paths"]["/api/v1/seller/products"]["post"]["responses"]["403"].is_object());
+        assert!(json["paths"]["/api/v1/openapi.json"]["get"]["responses"]["200"].is_object());
+    }
+}
+
+#[cfg(test)]
+mod limits {
+    use serde_json::Value;
+
+    use super::*;
+
+    fn document() -> Value {
+        serde_json::to_value(finish(
+            utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
+                .merge(crate::routes::all())
+                .into_openapi(),
+        ))
+        .unwrap()
+    }
+
+    /// Every unbounded field of `schema` (following `$ref`s), as `Name.field`.
+    fn unbounded(
+        document: &Value,
+        schema: &Value,
+        at: &str,
+        seen: &mut Vec<String>,
+        out: &mut Vec<String>,
+    ) {
+        if let Some(name) = schema["$ref"].as_str().and_then(|r| r.rsplit('/').next()) {
+            if seen.iter().any(|s| s == name) {
+                return;
+            }
+            seen.push(name.to_owned());
+            let target = &document["components"]["schemas"][name];
+            return unbounded(document, target, name, seen, out);
+        }
+        for key in ["oneOf", "anyOf", "allOf"] {
+            for variant in schema[key].as_array().into_iter().flatten() {
+                unbounded(document, variant, at, seen, out);
+            }
+        }
+        let types: Vec<&str> = match &schema["type"] {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        if types.contains(&"string")
+            && schema["maxLength"].is_null()
+            && schema["enum"].is_null()
+            && schema["format"].is_null()
+        {
+            out.push(format!("{at}: string without maxLength"));
+        }
+        if types.contains(&"array") {
+            if schema["maxItems"].is_null() {
+                out.push(format!("{at}: array without maxItems"));
+            }
+            unbounded(document, &schema["items"], &format!("{at}[]"), seen, out);
+        }
+        if types.contains(&"integer")
+            && (schema["maximum"].is_null() || schema["minimum"].is_null())
+        {
+            out.push(format!("{at}: integer without minimum and maximum"));
+        }
+        for (field, property) in schema["properties"].as_object().into_iter().flatten() {
+            unbounded(document, property, &format!("{at}.{field}"), seen, out);
+        }
+    }
+
+    #[test]
+    fn request_bodies_state_their_limits() {
+        let document = document();
+        let mut out = Vec::new();
+        for (path, item) in document["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                for (media, content) in operation["requestBody"]["content"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                {
+                    if media != "application/json" {
+                        continue;
+                    }
+                    let mut seen = Vec::new();
+                    unbounded(
+                        &document,
+                        &content["schema"],
+                        &format!("{method} {path}"),
+                        &mut seen,
+                        &mut out,
+                    );
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        assert!(
+            out.is_empty(),
+            "{} unbounded request fields:\n{}",
+            out.len(),
+            out.join("\n")
+        );
     }
 }

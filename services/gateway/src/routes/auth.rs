@@ -170,7 +170,8 @@ async fn login(
 
 /// Exchange a refresh token for a new session; the presented refresh token stops working.
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshTokenRequest,
-    responses((status = 200, description = "New session", body = Session)))]
+    responses((status = 200, description = "New session", body = Session),
+        (status = 401, description = "The refresh token is unknown, expired, revoked or already used", body = ErrorBody)))]
 async fn refresh(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshTokenRequest>,

@@ -119,7 +119,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// The whole category tree.
-#[utoipa::path(get, path = "/api/v1/categories", tag = "catalog",
+#[utoipa::path(get, path = "/api/v1/categories", tag = "catalog", security((), ("bearer" = [])),
     responses((status = 200, description = "Top-level categories with their subcategories", body = CategoryTree)))]
 async fn list_categories(
     State(state): State<AppState>,

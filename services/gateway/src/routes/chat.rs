@@ -46,6 +46,7 @@ fn caller(user: &AuthUser) -> Caller {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct NewConversation {
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub title: String,
 }
 
@@ -128,6 +129,7 @@ pub struct ConversationDetail {
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct SendMessage {
+    #[schema(min_length = 1, max_length = 4000)]
     pub text: String,
 }
 
@@ -136,17 +138,18 @@ pub struct TurnReply {
     pub reply: String,
     /// text, tool_call, tool_result, confirmation_required (with the server's summary and the digest to approve),
     /// action_result (how a decided action ended), done and error events, in order.
-    #[schema(value_type = Vec<Object>)]
     pub events: Vec<AgentEvent>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct DecisionBody {
     /// approve or reject.
+    #[schema(pattern = "^(approve|reject)$", max_length = 7)]
     pub decision: String,
     /// To approve: the digest of the summary the shopper was shown (from the confirmation_required event or the
     /// conversation's pending actions).
     #[serde(default)]
+    #[schema(min_length = 64, max_length = 64)]
     pub digest: Option<String>,
 }
 
@@ -166,7 +169,6 @@ pub struct DecisionView {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Trace {
-    #[schema(value_type = Vec<Object>)]
     pub steps: Vec<Step>,
 }
 
@@ -271,8 +273,10 @@ fn event_name(event: &AgentEvent) -> &'static str {
 /// `Accept: text/event-stream` the turn's events stream live; otherwise the reply comes with all its events.
 #[utoipa::path(post, path = "/api/v1/chat/conversations/{id}/messages", tag = "chat", security(("bearer" = [])),
     params(("id" = String, Path, description = "Conversation id")), request_body = SendMessage,
-    responses((status = 200, description = "The reply and the turn's events (or an event stream). A turn past \
-            `agent.turn_timeout_secs`, or whose client left, ends with `stopped` set in its done event", body = TurnReply),
+    responses((status = 200, description = "The reply and the turn's events, or with `Accept: text/event-stream` the \
+            events live, each an SSE event named by its `type` with the event as JSON data. A turn past \
+            `agent.turn_timeout_secs`, or whose client left, ends with `stopped` set in its done event",
+            content((TurnReply = "application/json"), (AgentEvent = "text/event-stream"))),
         (status = 404, description = "No such conversation of yours", body = ErrorBody),
         (status = 409, description = "A turn or decision is already under way in this conversation (`turn_in_progress`)", body = ErrorBody),
         (status = 422, description = "Text empty or over 4000 characters", body = ErrorBody),

@@ -204,7 +204,7 @@ async fn my_shop_coupons(
 }
 
 /// Coupons that can be claimed now: a shop's, or those usable on a product.
-#[utoipa::path(get, path = "/api/v1/coupons", tag = "coupons", params(CouponParams),
+#[utoipa::path(get, path = "/api/v1/coupons", tag = "coupons", security((), ("bearer" = [])), params(CouponParams),
     responses((status = 200, description = "Claimable coupons", body = CouponList)))]
 async fn list_coupons(
     State(state): State<AppState>,

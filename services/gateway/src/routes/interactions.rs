@@ -292,7 +292,7 @@ async fn add(
 }
 
 /// A product's top-level comments, newest first.
-#[utoipa::path(get, path = "/api/v1/products/{id}/comments", tag = "social",
+#[utoipa::path(get, path = "/api/v1/products/{id}/comments", tag = "social", security((), ("bearer" = [])),
     params(("id" = String, Path, description = "Product id"), PageQuery),
     responses((status = 200, description = "One page of comments", body = CommentPage)))]
 async fn product_comments(
@@ -333,7 +333,7 @@ async fn comment_on_product(
 }
 
 /// A post's top-level comments, newest first.
-#[utoipa::path(get, path = "/api/v1/posts/{id}/comments", tag = "social",
+#[utoipa::path(get, path = "/api/v1/posts/{id}/comments", tag = "social", security((), ("bearer" = [])),
     params(("id" = String, Path, description = "Post id"), PageQuery),
     responses((status = 200, description = "One page of comments", body = CommentPage)))]
 async fn post_comments(
@@ -374,7 +374,7 @@ async fn comment_on_post(
 }
 
 /// The replies to a top-level comment, newest first.
-#[utoipa::path(get, path = "/api/v1/comments/{id}/replies", tag = "social",
+#[utoipa::path(get, path = "/api/v1/comments/{id}/replies", tag = "social", security((), ("bearer" = [])),
     params(("id" = String, Path, description = "Comment id"), PageQuery),
     responses((status = 200, description = "One page of replies", body = CommentPage),
         (status = 404, description = "No such comment", body = ErrorBody)))]

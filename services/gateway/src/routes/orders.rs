@@ -362,8 +362,10 @@ async fn cancel_as(
 #[utoipa::path(post, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])),
     request_body = CheckoutBody,
     responses((status = 201, description = "The new order", body = Order),
-        (status = 409, description = "Out of stock, not for sale, or the coupon cannot apply", body = ErrorBody),
-        (status = 422, description = "Bad items, quantities, address or coupon", body = ErrorBody)))]
+        (status = 404, description = "A variant, the address or the coupon does not exist (or is not the caller's)", body = ErrorBody),
+        (status = 409, description = "Out of stock, not for sale, the coupon cannot apply, or too many unpaid orders \
+            or units (`too_many_unpaid_orders`, `too_many_unpaid_units`)", body = ErrorBody),
+        (status = 422, description = "Bad items, quantities, address or coupon; lines in more than one currency", body = ErrorBody)))]
 async fn checkout(
     State(state): State<AppState>,
     user: AuthUser,

@@ -182,7 +182,7 @@ async fn publish_post(
 }
 
 /// One post.
-#[utoipa::path(get, path = "/api/v1/posts/{id}", tag = "posts",
+#[utoipa::path(get, path = "/api/v1/posts/{id}", tag = "posts", security((), ("bearer" = [])),
     params(("id" = String, Path, description = "Post id")),
     responses((status = 200, description = "The post", body = Post),
         (status = 404, description = "No such post", body = ErrorBody)))]
@@ -217,7 +217,7 @@ async fn delete_post(
 }
 
 /// A user's posts, newest first.
-#[utoipa::path(get, path = "/api/v1/users/{id}/posts", tag = "posts",
+#[utoipa::path(get, path = "/api/v1/users/{id}/posts", tag = "posts", security((), ("bearer" = [])),
     params(("id" = String, Path, description = "User id"), PageQuery),
     responses((status = 200, description = "One page of posts", body = FeedPage),
         (status = 404, description = "No such user", body = ErrorBody)))]
@@ -256,7 +256,7 @@ async fn following_feed(
 }
 
 /// Every post, newest first.
-#[utoipa::path(get, path = "/api/v1/feed/discover", tag = "posts",
+#[utoipa::path(get, path = "/api/v1/feed/discover", tag = "posts", security((), ("bearer" = [])),
     params(FeedQuery),
     responses((status = 200, description = "One page of posts", body = FeedPage)))]
 async fn discovery_feed(

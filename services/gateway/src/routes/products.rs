@@ -237,7 +237,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Search listed products.
-#[utoipa::path(get, path = "/api/v1/products", tag = "catalog", params(SearchParams),
+#[utoipa::path(get, path = "/api/v1/products", tag = "catalog", security((), ("bearer" = [])), params(SearchParams),
     responses((status = 200, description = "A page of products", body = ProductPage),
         (status = 400, description = "A query parameter has the wrong type", body = ErrorBody),
         (status = 422, description = "A query parameter is out of range or unknown", body = ErrorBody)))]
@@ -256,7 +256,7 @@ async fn search_products(
 }
 
 /// One product; its owner also sees it while delisted.
-#[utoipa::path(get, path = "/api/v1/products/{id}", tag = "catalog",
+#[utoipa::path(get, path = "/api/v1/products/{id}", tag = "catalog", security((), ("bearer" = [])),
     params(("id" = String, Path, description = "Product id")),
     responses((status = 200, description = "The product", body = Product),
         (status = 404, description = "No such product", body = ErrorBody)))]
@@ -274,7 +274,7 @@ async fn get_product(
 }
 
 /// Every price a product's variants have had, oldest first.
-#[utoipa::path(get, path = "/api/v1/products/{id}/price-history", tag = "catalog",
+#[utoipa::path(get, path = "/api/v1/products/{id}/price-history", tag = "catalog", security((), ("bearer" = [])),
     params(("id" = String, Path, description = "Product id")),
     responses((status = 200, description = "Price changes", body = PriceHistory),
         (status = 404, description = "No such product", body = ErrorBody)))]

@@ -166,7 +166,7 @@ fn list_request(id: String, page: &PageQuery) -> pb::ListRelationsRequest {
 }
 
 /// Whom a user follows, newest first.
-#[utoipa::path(get, path = "/api/v1/users/{id}/following", tag = "social",
+#[utoipa::path(get, path = "/api/v1/users/{id}/following", tag = "social", security((), ("bearer" = [])),
     params(("id" = String, Path, description = "User id, or `me`"), PageQuery),
     responses((status = 200, description = "One page of users", body = UserPage),
         (status = 404, description = "No such user", body = ErrorBody)))]
@@ -184,7 +184,7 @@ async fn following(
 }
 
 /// Who follows a user, newest first.
-#[utoipa::path(get, path = "/api/v1/users/{id}/followers", tag = "social",
+#[utoipa::path(get, path = "/api/v1/users/{id}/followers", tag = "social", security((), ("bearer" = [])),
     params(("id" = String, Path, description = "User id, or `me`"), PageQuery),
     responses((status = 200, description = "One page of users", body = UserPage),
         (status = 404, description = "No such user", body = ErrorBody)))]
@@ -202,7 +202,7 @@ async fn followers(
 }
 
 /// A user's friends (mutual follows), newest friendship first.
-#[utoipa::path(get, path = "/api/v1/users/{id}/friends", tag = "social",
+#[utoipa::path(get, path = "/api/v1/users/{id}/friends", tag = "social", security((), ("bearer" = [])),
     params(("id" = String, Path, description = "User id, or `me`"), PageQuery),
     responses((status = 200, description = "One page of users", body = UserPage),
         (status = 404, description = "No such user", body = ErrorBody)))]
@@ -220,7 +220,7 @@ async fn friends(
 }
 
 /// A user's public profile with following, follower, friend, post, product, like and favorite counts.
-#[utoipa::path(get, path = "/api/v1/users/{id}/social-profile", tag = "social",
+#[utoipa::path(get, path = "/api/v1/users/{id}/social-profile", tag = "social", security((), ("bearer" = [])),
     params(("id" = String, Path, description = "User id, `me`, or `@username`")),
     responses((status = 200, description = "The profile", body = SocialProfile),
         (status = 404, description = "No such user", body = ErrorBody)))]

@@ -221,6 +221,7 @@ impl TestApp {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Reply {
+        let method_seen = method.clone();
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -235,7 +236,16 @@ impl TestApp {
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        crate::contract::check(
+            &self.client,
+            &self.base,
+            &method_seen,
+            path,
+            status.as_u16(),
+            body["code"].as_str(),
+        )
+        .await;
         Reply {
             status,
             headers,
