@@ -970,18 +970,20 @@ impl Agent {
         }
         let lang = Lang::from_label(&action.language);
         let call_id = format!("confirm_{}", action.id);
+        // The frozen effect, read once for the event, the commit and the trace.
+        let effect = action.effect_value();
         emit(
             events,
             AgentEvent::ToolCall {
                 id: call_id.clone(),
                 name: action.tool.clone(),
-                arguments: action.effect_value(),
+                arguments: effect.clone(),
             },
         );
         let started_at_ms = now_ms();
         let clock = Instant::now();
         let (outcome, replaced_by) = if approve {
-            self.execute_approved(caller, action, turn, events)
+            self.execute_approved(caller, action, &effect, turn, events)
                 .instrument(tracing::info_span!("execute_tool", otel.name = %format!("execute_tool {}", action.tool), gen_ai.operation.name = "execute_tool", gen_ai.tool.name = %action.tool, gen_ai.tool.call.id = %call_id, gen_ai.conversation.id = %action.conversation_id))
                 .await
         } else {
@@ -1050,7 +1052,7 @@ impl Agent {
             duration_ms,
             input_tokens: 0,
             output_tokens: 0,
-            detail: json!({"pending_action_id": action.id, "digest": action.digest, "effect": action.effect_value(),
+            detail: json!({"pending_action_id": action.id, "digest": action.digest, "effect": effect,
                            "status": outcome.status, "reason": outcome.reason, "result": outcome.result,
                            "replaced_by": replaced_id})
             .to_string(),
@@ -1093,6 +1095,7 @@ impl Agent {
         &self,
         caller: &Caller,
         action: &PendingAction,
+        effect: &Value,
         turn: i64,
         events: &UnboundedSender<AgentEvent>,
     ) -> (Outcome, Option<PendingAction>) {
@@ -1115,7 +1118,7 @@ impl Agent {
             Err(err) => return (failed(err), None),
         };
         if live.digest != action.digest {
-            let what = changes(&action.effect_value(), &live.effect);
+            let what = changes(effect, &live.effect);
             let proposed = Proposed {
                 tool: &action.tool,
                 arguments: &arguments,
@@ -1139,7 +1142,7 @@ impl Agent {
                 Err(err) => (failed(err), None),
             };
         }
-        match tool.commit(&ctx, &action.effect_value()).await {
+        match tool.commit(&ctx, effect).await {
             Ok(result) => (
                 Outcome {
                     status: "approved",

@@ -421,7 +421,7 @@ impl GuardedTool for CancelOrder {
         let refund = (order.status() == pb::OrderStatus::Paid).then(|| total.clone());
         Ok(CancelEffect {
             order_id: order.id.clone(),
-            status: view::status_name(order.status()).to_owned(),
+            status: view::status_name(order.status()),
             total,
             refund,
         })
@@ -477,7 +477,7 @@ impl GuardedTool for ChangeOrderAddress {
         let address = crate::account::address(ctx, &args.address_id).await?;
         Ok(ChangeAddressEffect {
             order_id: order.id.clone(),
-            status: view::status_name(order.status()).to_owned(),
+            status: view::status_name(order.status()),
             address: AddressText::from_book(&address),
         })
     }
@@ -664,7 +664,7 @@ impl GuardedTool for ConfirmReceipt {
         let order = fetch(ctx, &args.order_id).await?;
         Ok(ReceiptEffect {
             order_id: order.id.clone(),
-            status: view::status_name(order.status()).to_owned(),
+            status: view::status_name(order.status()),
             total: Amount::of(order.total.as_ref()),
         })
     }
