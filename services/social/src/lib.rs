@@ -4,7 +4,8 @@
 //! Four gRPC services over one database: `relations` (follows, profiles), `interactions` (likes, favorites,
 //! comments, count repair), `posts` (media uploads, posts, feeds) and `messages` (direct messages and their live
 //! stream). Every area keeps its SQL in its own `store.rs`; `counts` keeps the stored counts exact, `policy`
-//! checks user text, `directory` turns ids into user and product cards, `page` does cursors.
+//! checks user text, `directory` turns ids into user and product cards, `page` does cursors. A background sweep
+//! ([`run_media_sweeper`]) deletes media no post carries.
 
 mod counts;
 mod directory;
@@ -16,8 +17,9 @@ mod policy;
 mod posts;
 mod relations;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
+use tokio_util::sync::CancellationToken;
 use tokshop_platform::{
     ServiceContext, ServiceError, ServiceResult,
     auth::{Principal, TokenKeys},
@@ -34,6 +36,7 @@ use tonic::{Request, transport::server::Router};
 
 pub use directory::Directory;
 pub use policy::ContentPolicy;
+pub use posts::sweep::MediaSwept;
 
 /// Recomputes every stored social count from the rows (see [`counts::repair`]).
 pub async fn repair_counts(db: &Db) -> ServiceResult<tokshop_proto::social::RepairCountsResponse> {
@@ -62,7 +65,46 @@ const MIGRATIONS: Migrations = migrations!(
     2 => "0002_interactions",
     3 => "0003_posts",
     4 => "0004_messages",
+    5 => "0005_media_lifecycle",
 );
+
+/// Deletes media that no post carries and that has been unused since before `idle_before_ms`, from the database
+/// and from `library`'s object store.
+pub async fn sweep_media(
+    db: &Db,
+    library: &media::Library,
+    idle_before_ms: i64,
+) -> ServiceResult<MediaSwept> {
+    posts::sweep::sweep(db, library, idle_before_ms).await
+}
+
+/// Sweeps unused media every `social.media_gc_interval_secs` (never when 0) until `shutdown`, deleting what has been
+/// unused for `social.media_gc_after_secs`. Run it where the social service runs, after [`router`] has migrated.
+pub async fn run_media_sweeper(
+    ctx: ServiceContext,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let social = &ctx.settings.social;
+    if social.media_gc_interval_secs == 0 {
+        return Ok(());
+    }
+    let library = media::Library::open(&ctx.settings).await?;
+    let pause = Duration::from_secs(social.media_gc_interval_secs);
+    let grace_ms =
+        i64::try_from(social.media_gc_after_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    loop {
+        let idle_before_ms = tokshop_platform::time::now_ms().saturating_sub(grace_ms);
+        match sweep_media(&ctx.db, &library, idle_before_ms).await {
+            Ok(swept) if swept != MediaSwept::default() => tracing::info!(?swept, "media sweep"),
+            Ok(_) => {}
+            Err(err) => tracing::error!(error = ?err, "media sweep failed; will retry"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return Ok(()),
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+}
 
 /// Channels to the services social calls.
 #[derive(Clone, Debug)]
@@ -115,7 +157,8 @@ pub async fn router(ctx: &ServiceContext, upstreams: Upstreams) -> anyhow::Resul
         directory: Directory::new(ctx.db.clone(), upstreams.identity, upstreams.catalog),
         policy: Arc::new(ContentPolicy::new(&ctx.settings.social.blocked_words)),
     };
-    let router = tokshop_platform::grpc::router_with_health(&ctx.settings.grpc, &SERVICE_NAMES).await?;
+    let router =
+        tokshop_platform::grpc::router_with_health(&ctx.settings.grpc, &SERVICE_NAMES).await?;
     // Each area adds its service here.
     let router = router.add_service(messages::service(&social));
     let router = router.add_service(posts::service(social.clone()).await?);

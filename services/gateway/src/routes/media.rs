@@ -176,12 +176,15 @@ async fn pump(body: Body, tx: mpsc::Sender<pb::UploadMediaChunk>) -> Result<(), 
 const DRAIN_CAP: usize = 128 * 1024 * 1024;
 
 /// Upload an image (JPEG, PNG, GIF, WebP) or a video (MP4, WebM) as the raw body. The type is read from the
-/// bytes; the same file twice is the same media (`existed` is then true). Videos get a cover frame.
+/// bytes; the same file twice is the same media (`existed` is then true) and takes no more of the uploader's
+/// quota. Videos get a cover frame. Media that no post carries is deleted after `social.media_gc_after_secs`.
 #[utoipa::path(post, path = "/api/v1/media", tag = "posts", security(("bearer" = [])),
     params(UploadQuery),
     request_body(content = FileBytes, content_type = "application/octet-stream",
         description = "The file. Content-Type is what you say it is; Content-Length, when sent, must match."),
     responses((status = 201, description = "The stored media", body = Media),
+        (status = 409, description = "Over the uploader's storage quota (`upload_quota_exceeded`) or daily upload \
+            count (`too_many_uploads`); nothing is kept", body = ErrorBody),
         (status = 413, description = "Larger than the cap for its kind", body = ErrorBody),
         (status = 422, description = "Not an accepted type (`unsupported_media_type`), or cut short \
             (`truncated_upload`); nothing is kept", body = ErrorBody)))]

@@ -1,5 +1,5 @@
 //! Media uploads: receiving a file as a stream of chunks (type read from the bytes, size capped per kind, named by
-//! its SHA-256), keeping it in the object store, extracting video covers, and reading objects back.
+//! its SHA-256), extracting video covers, keeping both in the object store, reading objects back and deleting them.
 
 pub mod cover;
 pub mod s3;
@@ -23,7 +23,7 @@ use self::{
     store::{LocalFolder, Object, ObjectStore},
 };
 
-pub use cover::{PLACEHOLDER_ID, PLACEHOLDER_PNG, PLACEHOLDER_TYPE};
+pub use cover::{Ffmpeg, PLACEHOLDER_ID, PLACEHOLDER_PNG, PLACEHOLDER_TYPE};
 
 /// A file being written before it is complete; removed when dropped, whatever happened.
 #[derive(Debug)]
@@ -60,10 +60,13 @@ pub struct Received {
     pub size: u64,
 }
 
-/// A cover frame, stored.
-#[derive(Debug, Clone)]
+/// A cover frame, extracted and staged, not yet stored.
+#[derive(Debug)]
 pub struct Cover {
+    pub staged: Staged,
+    /// `med_` + SHA-256 hex.
     pub id: String,
+    pub sha256_hex: String,
     pub size: u64,
 }
 
@@ -89,7 +92,7 @@ pub struct Library {
     objects: Arc<dyn ObjectStore>,
     max_image_bytes: u64,
     max_video_bytes: u64,
-    ffmpeg: String,
+    ffmpeg: Ffmpeg,
 }
 
 impl Library {
@@ -117,7 +120,7 @@ impl Library {
             objects,
             max_image_bytes: social.max_image_bytes,
             max_video_bytes: social.max_video_bytes,
-            ffmpeg: social.ffmpeg.clone(),
+            ffmpeg: Ffmpeg::from_settings(social),
         })
     }
 
@@ -240,10 +243,15 @@ impl Library {
         Ok(())
     }
 
-    /// Extracts and stores a video's cover frame; None when ffmpeg cannot run or finds no frame.
+    /// Extracts a video's cover frame into the staging folder; None when ffmpeg cannot run, finds no frame or
+    /// passes a limit.
     pub async fn cover(&self, video: &Received) -> ServiceResult<Option<Cover>> {
         let out = Staged::new(self.objects.staging_dir(), "cover");
-        if let Err(err) = cover::extract(&self.ffmpeg, video.staged.path(), out.path()).await {
+        let extracted = self
+            .ffmpeg
+            .extract_cover(video.staged.path(), video.format, out.path())
+            .await;
+        if let Err(err) = extracted {
             tracing::warn!(media_id = %video.id, error = %format!("{err:#}"), "no cover frame; using the placeholder");
             return Ok(None);
         }
@@ -251,16 +259,29 @@ impl Library {
             .await
             .context("reading an extracted cover")?;
         let sha256_hex = hex::encode(Sha256::digest(&bytes));
-        let id = media_id(&sha256_hex);
-        self.objects.put_file(&id, out.path(), &sha256_hex).await?;
         Ok(Some(Cover {
-            id,
+            staged: out,
+            id: media_id(&sha256_hex),
+            sha256_hex,
             size: bytes.len() as u64,
         }))
+    }
+
+    /// Puts an extracted cover into the object store (a no-op when the object is there already).
+    pub async fn keep_cover(&self, cover: &Cover) -> ServiceResult<()> {
+        self.objects
+            .put_file(&cover.id, cover.staged.path(), &cover.sha256_hex)
+            .await?;
+        Ok(())
     }
 
     /// A stored object's bytes, or None when there is none.
     pub async fn read(&self, id: &str) -> ServiceResult<Option<Object>> {
         Ok(self.objects.get(id).await?)
+    }
+
+    /// Deletes a stored object; one that is not there is already deleted.
+    pub async fn delete(&self, id: &str) -> anyhow::Result<()> {
+        self.objects.delete(id).await
     }
 }

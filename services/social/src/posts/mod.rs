@@ -3,20 +3,25 @@
 
 mod feed;
 mod store;
+pub(crate) mod sweep;
 
 use std::{collections::HashSet, pin::Pin};
 
 use futures::{Stream, StreamExt};
 use tokshop_platform::{
-    ServiceError, ServiceResult,
+    ServiceError, ServiceResult, check_len,
     grpc::{Reply, reply},
+    limits::{
+        MAX_ID,
+        social::{MAX_ATTACHED, MAX_POST_TEXT, MEDIA_ID_LEN},
+    },
 };
 use tokshop_proto::social::{self as pb, media_chunk, post_service_server::PostService};
 use tonic::{Request, Status, Streaming};
 
 use self::{
     feed::{media_view, placeholder_notice, views},
-    store::{Feed, MediaRow, NewPost, Store},
+    store::{Feed, MediaRow, NewPost, Quota, Recorded, Store},
 };
 use crate::{
     Social,
@@ -25,89 +30,117 @@ use crate::{
     user_or_self,
 };
 
-/// Most media and most linked products one post may carry.
-const MAX_ATTACHED: usize = 9;
-const MAX_TEXT: usize = 2000;
-
 #[derive(Clone, Debug)]
 pub(crate) struct PostApi {
     social: Social,
     store: Store,
     media: Library,
+    quota: Quota,
 }
 
-/// Trimmed ids in the given order, each once.
-fn clean_ids(ids: Vec<String>, param: &str) -> ServiceResult<Vec<String>> {
-    let mut seen = HashSet::new();
-    let ids: Vec<String> = ids
-        .into_iter()
-        .map(|id| id.trim().to_owned())
-        .filter(|id| !id.is_empty() && seen.insert(id.clone()))
-        .collect();
+/// Trimmed ids in the given order, each once, empty ones left out. At most [`MAX_ATTACHED`] may be given (repeats
+/// count), each at most `max_len` characters.
+fn clean_ids(ids: Vec<String>, param: &str, max_len: usize) -> ServiceResult<Vec<String>> {
     if ids.len() > MAX_ATTACHED {
         return Err(ServiceError::invalid(
             param,
             format!("a post may carry at most {MAX_ATTACHED} {param}"),
         ));
     }
-    Ok(ids)
+    let mut seen = HashSet::new();
+    let mut clean = Vec::with_capacity(ids.len());
+    for (i, id) in ids.iter().enumerate() {
+        let id = id.trim();
+        check_len(&format!("{param}[{i}]"), id, 0, max_len)?;
+        if !id.is_empty() && seen.insert(id) {
+            clean.push(id.to_owned());
+        }
+    }
+    Ok(clean)
 }
 
 type MediaStream = Pin<Box<dyn Stream<Item = Result<pb::MediaChunk, Status>> + Send>>;
 
 impl PostApi {
     pub async fn new(social: Social) -> anyhow::Result<Self> {
+        let limits = &social.settings.social;
+        let quota = Quota {
+            bytes: i64::try_from(limits.upload_quota_bytes).unwrap_or(i64::MAX),
+            per_day: i64::try_from(limits.uploads_per_day).unwrap_or(i64::MAX),
+        };
         Ok(Self {
             store: Store::new(social.db.clone()),
             media: Library::open(&social.settings).await?,
+            quota,
             social,
         })
     }
 
+    /// Receives a file, checks the uploader's quota, extracts a new video's cover, records the rows and only
+    /// then stores the objects: a refused upload stores nothing, and objects are put after their rows, so one the
+    /// sweep deleted meanwhile is stored again.
     async fn upload(
         &self,
         user_id: &str,
         chunks: Streaming<pb::UploadMediaChunk>,
     ) -> ServiceResult<pb::Media> {
         let received = self.media.receive(chunks).await?;
-        self.media.keep(&received).await?;
-        let known = self
-            .store
-            .media(std::slice::from_ref(&received.id))
-            .await?
-            .pop();
-        let (row, cover) = match known {
-            Some(row) => (row, None),
-            None => {
-                let cover = if received.format.is_video() {
-                    self.media.cover(&received).await?
-                } else {
-                    None
-                };
-                let row = MediaRow {
-                    id: received.id.clone(),
-                    kind: received.format.kind().to_owned(),
-                    content_type: received.format.content_type().to_owned(),
-                    size: i64::try_from(received.size).unwrap_or(i64::MAX),
-                    cover_id: cover.as_ref().map(|c| c.id.clone()).unwrap_or_default(),
-                    cover_placeholder: received.format.is_video() && cover.is_none(),
-                };
-                let cover = cover.map(|c| MediaRow {
-                    id: c.id,
-                    kind: "image".into(),
-                    content_type: "image/jpeg".into(),
-                    size: i64::try_from(c.size).unwrap_or(i64::MAX),
-                    cover_id: String::new(),
-                    cover_placeholder: false,
-                });
-                (row, cover)
-            }
-        };
-        let new = self
-            .store
-            .record_media(user_id, &row, cover.as_ref())
+        let size = i64::try_from(received.size).unwrap_or(i64::MAX);
+        self.store
+            .check_quota(user_id, &received.id, size, &self.quota)
             .await?;
-        Ok(media_view(&row, !new))
+        // A row swept between the look and the record is described afresh, once.
+        for _ in 0..2 {
+            let known = self
+                .store
+                .media(std::slice::from_ref(&received.id))
+                .await?
+                .pop();
+            let from_row = known.is_some();
+            let (row, cover) = match known {
+                Some(row) => (row, None),
+                None => {
+                    let cover = if received.format.is_video() {
+                        self.media.cover(&received).await?
+                    } else {
+                        None
+                    };
+                    let row = MediaRow {
+                        id: received.id.clone(),
+                        kind: received.format.kind().to_owned(),
+                        content_type: received.format.content_type().to_owned(),
+                        size,
+                        cover_id: cover.as_ref().map(|c| c.id.clone()).unwrap_or_default(),
+                        cover_placeholder: received.format.is_video() && cover.is_none(),
+                    };
+                    (row, cover)
+                }
+            };
+            let cover_row = cover.as_ref().map(|c| MediaRow {
+                id: c.id.clone(),
+                kind: "image".into(),
+                content_type: "image/jpeg".into(),
+                size: i64::try_from(c.size).unwrap_or(i64::MAX),
+                cover_id: String::new(),
+                cover_placeholder: false,
+            });
+            let recorded = self
+                .store
+                .record_media(user_id, &row, cover_row.as_ref(), from_row, &self.quota)
+                .await?;
+            if recorded == Recorded::Vanished {
+                continue;
+            }
+            if let Some(cover) = &cover {
+                self.media.keep_cover(cover).await?;
+            }
+            self.media.keep(&received).await?;
+            return Ok(media_view(&row, recorded == Recorded::Existed));
+        }
+        Err(ServiceError::Internal(anyhow::anyhow!(
+            "media {} was swept twice while being recorded",
+            received.id
+        )))
     }
 
     async fn download(&self, id: &str) -> ServiceResult<MediaStream> {
@@ -165,9 +198,12 @@ impl PostApi {
         author_id: &str,
         req: pb::PublishPostRequest,
     ) -> ServiceResult<pb::Post> {
-        let text = self.social.policy.check("text", &req.text, 0, MAX_TEXT)?;
-        let media_ids = clean_ids(req.media_ids, "media_ids")?;
-        let product_ids = clean_ids(req.product_ids, "product_ids")?;
+        let text = self
+            .social
+            .policy
+            .check("text", &req.text, 0, MAX_POST_TEXT)?;
+        let media_ids = clean_ids(req.media_ids, "media_ids", MEDIA_ID_LEN)?;
+        let product_ids = clean_ids(req.product_ids, "product_ids", MAX_ID)?;
         if text.is_empty() && media_ids.is_empty() {
             return Err(ServiceError::invalid("text", "a post needs text or media"));
         }

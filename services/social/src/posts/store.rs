@@ -1,13 +1,18 @@
-//! Posts and media rows: publishing, deleting with the post's likes and comments, keyset pages of feeds, and the
-//! media each user uploaded. The only place the posts area speaks SQL.
+//! Posts and media rows: publishing, deleting with the post's likes and comments, keyset pages of feeds, the media
+//! each user uploaded (within their quota), and forgetting media no post carries. The only place the posts area
+//! speaks SQL.
+//!
+//! A media row counts the posts carrying it (`post_refs`) and, while none does, since when it has been unused
+//! (`idle_since_ms`). Uploads and posts change these on the row itself, so the sweep's conditional delete and
+//! their writes lock the same row and one of them sees the other's effect.
 
 use std::collections::HashSet;
 
 use serde_json::json;
-use sqlx::{Any, Transaction};
+use sqlx::{Any, AnyConnection, Transaction};
 use tokshop_platform::{
     ServiceError, ServiceResult,
-    db::{Db, flag},
+    db::{Backend, Db, flag},
     error::is_unique_violation,
     events,
     ids::new_id,
@@ -16,8 +21,11 @@ use tokshop_platform::{
 
 use crate::{
     counts::{UserCount, bump_user},
+    media::Library,
     page::{Cursor, placeholders},
 };
+
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 const POST_COLUMNS: &str = "p.id, p.author_id, p.text, p.media_ids, p.product_ids, p.notices, p.like_count, \
                             p.comment_count, p.created_at_ms";
@@ -77,6 +85,34 @@ pub struct MediaRow {
     pub size: i64,
     pub cover_id: String,
     pub cover_placeholder: bool,
+}
+
+/// How much media one user may keep and upload (0: no limit).
+#[derive(Debug, Clone, Copy)]
+pub struct Quota {
+    /// Bytes of media stored, each distinct file the user uploaded counted once.
+    pub bytes: i64,
+    /// Distinct files uploaded in the last 24 hours.
+    pub per_day: i64,
+}
+
+/// What recording an upload found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// The media row is new.
+    New,
+    /// The media row was there already; it counts as freshly uploaded again.
+    Existed,
+    /// The row the upload was described from was swept meanwhile; nothing was recorded.
+    Vanished,
+}
+
+/// Media rows the sweep deleted together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forgotten {
+    pub id: String,
+    /// The video's cover, when it went too.
+    pub cover_id: Option<String>,
 }
 
 /// What a new post holds once checked.
@@ -177,6 +213,24 @@ impl Store {
             }
             Err(err) => return Err(err.into()),
         }
+        // Each media row is held for the post in this transaction; a row the sweep deleted after the checks
+        // refuses the post instead of leaving it pointing at nothing.
+        for media_id in in_lock_order(&row.media_ids) {
+            let held = sqlx::query("UPDATE media SET post_refs = post_refs + 1 WHERE id = $1")
+                .bind(media_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if held == 0 {
+                return Err(ServiceError::invalid(
+                    "media_ids",
+                    format!(
+                        "{media_id} is no longer stored (media no post carries is deleted after a while); \
+                         upload it again"
+                    ),
+                ));
+            }
+        }
         bump_user(&mut tx, author_id, UserCount::Posts, 1).await?;
         events::record(
             &mut tx,
@@ -205,6 +259,16 @@ impl Store {
             .rows_affected();
         if deleted == 0 {
             return Ok(false);
+        }
+        let now = now_ms();
+        for media_id in in_lock_order(&post.media_ids) {
+            sqlx::query(
+                "UPDATE media SET post_refs = post_refs - 1, idle_since_ms = $2 WHERE id = $1 AND post_refs > 0",
+            )
+            .bind(media_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         }
         let likes = sqlx::query("DELETE FROM post_likes WHERE post_id = $1")
             .bind(&post.id)
@@ -347,19 +411,52 @@ impl Store {
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
-    /// Records a stored object (once) and that `user_id` uploaded it. True when the media row is new.
+    /// Refuses an upload of `size` bytes that would take `user_id` past their quota (read without locks: the
+    /// early answer, before any work; [`Store::record_media`] checks again).
+    pub async fn check_quota(
+        &self,
+        user_id: &str,
+        media_id: &str,
+        size: i64,
+        quota: &Quota,
+    ) -> ServiceResult<()> {
+        let mut conn = self.db.pool().acquire().await?;
+        within_quota(&mut conn, user_id, media_id, size, quota).await
+    }
+
+    /// Records that `user_id` uploaded `media` (with its new `cover`, if extracted now), within their quota: a new
+    /// row, or the existing one marked as freshly uploaded. `from_row` says `media` was described from its stored
+    /// row; should that row have been swept since, nothing is recorded and the answer is `Vanished`.
     pub async fn record_media(
         &self,
         user_id: &str,
         media: &MediaRow,
         cover: Option<&MediaRow>,
-    ) -> ServiceResult<bool> {
+        from_row: bool,
+        quota: &Quota,
+    ) -> ServiceResult<Recorded> {
         let now = now_ms();
         let mut tx = self.db.begin_write().await?;
-        if let Some(cover) = cover {
-            insert_media(&mut tx, cover, now).await?;
+        if self.db.backend() == Backend::Postgres {
+            // One user's uploads are recorded one at a time, so the quota counts every other upload.
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(format!("media_uploads:{user_id}"))
+                .execute(&mut *tx)
+                .await?;
         }
-        let new = insert_media(&mut tx, media, now).await?;
+        within_quota(&mut tx, user_id, &media.id, media.size, quota).await?;
+        if let Some(cover) = cover {
+            keep_row(&mut tx, cover, now).await?;
+        }
+        let recorded = if touch(&mut tx, &media.id, now).await? {
+            Recorded::Existed
+        } else if from_row {
+            return Ok(Recorded::Vanished);
+        } else if keep_row(&mut tx, media, now).await? {
+            Recorded::New
+        } else {
+            Recorded::Existed
+        };
         sqlx::query(
             "INSERT INTO media_uploads (user_id, media_id, created_at_ms) VALUES ($1, $2, $3) \
              ON CONFLICT (user_id, media_id) DO NOTHING",
@@ -369,7 +466,7 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        if new {
+        if recorded == Recorded::New {
             events::record(
                 &mut tx,
                 "social.media_uploaded",
@@ -379,8 +476,178 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
-        Ok(new)
+        Ok(recorded)
     }
+
+    /// Media no post carries, unused since before `idle_before_ms`, that is no video's cover: the oldest
+    /// `limit` of them.
+    pub async fn unused_media(
+        &self,
+        idle_before_ms: i64,
+        limit: i64,
+    ) -> ServiceResult<Vec<String>> {
+        let rows = sqlx::query_as::<_, (String,)>(
+            "SELECT m.id FROM media m WHERE m.post_refs = 0 AND m.idle_since_ms < $1 \
+             AND NOT EXISTS (SELECT 1 FROM media v WHERE v.cover_id = m.id) \
+             ORDER BY m.idle_since_ms, m.id LIMIT $2",
+        )
+        .bind(idle_before_ms)
+        .bind(limit)
+        .fetch_all(self.db.pool())
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// Deletes media `id` (with its cover, when nothing else uses that) if it is still unused since before
+    /// `idle_before_ms`: the rows, then the objects, in one transaction. The rows stay locked until the objects
+    /// are gone, so an upload of the same file waits and then stores the object again, and a post waits and then
+    /// finds no row. None when the media is in use again (or gone).
+    pub async fn forget_media(
+        &self,
+        id: &str,
+        idle_before_ms: i64,
+        library: &Library,
+    ) -> ServiceResult<Option<Forgotten>> {
+        let mut tx = self.db.begin_write().await?;
+        let Some(cover_id) = forget_row(&mut tx, id, idle_before_ms).await? else {
+            return Ok(None);
+        };
+        let cover_id = match cover_id {
+            Some(cover_id) => forget_row(&mut tx, &cover_id, idle_before_ms)
+                .await?
+                .map(|_| cover_id),
+            None => None,
+        };
+        // The video before its cover: should the second delete fail, the rows stay and the next sweep retries.
+        library.delete(id).await?;
+        if let Some(cover_id) = &cover_id {
+            library.delete(cover_id).await?;
+        }
+        tx.commit().await?;
+        Ok(Some(Forgotten {
+            id: id.to_owned(),
+            cover_id,
+        }))
+    }
+}
+
+/// Media ids sorted, so transactions that lock several media rows take them in one order and never deadlock.
+fn in_lock_order(ids: &[String]) -> Vec<&String> {
+    let mut ids: Vec<&String> = ids.iter().collect();
+    ids.sort();
+    ids
+}
+
+/// Refuses an upload that would take the user past their quota. The same file again takes no more room.
+async fn within_quota(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    media_id: &str,
+    size: i64,
+    quota: &Quota,
+) -> ServiceResult<()> {
+    let (again,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM media_uploads WHERE user_id = $1 AND media_id = $2",
+    )
+    .bind(user_id)
+    .bind(media_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if again > 0 {
+        return Ok(());
+    }
+    if quota.bytes > 0 {
+        let (used,): (i64,) = sqlx::query_as(
+            "SELECT CAST(COALESCE(SUM(m.size), 0) AS BIGINT) FROM media_uploads u \
+             JOIN media m ON m.id = u.media_id WHERE u.user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        if used.saturating_add(size) > quota.bytes {
+            return Err(ServiceError::conflict_on(
+                "upload_quota_exceeded",
+                "file",
+                format!(
+                    "your media takes {used} of your {} bytes; this file's {size} bytes would pass that, so \
+                     nothing was kept (media no post carries is deleted after a while)",
+                    quota.bytes
+                ),
+            ));
+        }
+    }
+    if quota.per_day > 0 {
+        let (today,): (i64,) = sqlx::query_as(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM media_uploads WHERE user_id = $1 AND created_at_ms > $2",
+        )
+        .bind(user_id)
+        .bind(now_ms() - DAY_MS)
+        .fetch_one(&mut *conn)
+        .await?;
+        if today >= quota.per_day {
+            return Err(ServiceError::conflict_on(
+                "too_many_uploads",
+                "file",
+                format!(
+                    "you uploaded {today} files in the last 24 hours, the most allowed; nothing was kept, try \
+                     again later"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Marks an existing media row as just uploaded, so the sweep leaves it alone. False when there is no such row.
+async fn touch(tx: &mut Transaction<'static, Any>, id: &str, now: i64) -> ServiceResult<bool> {
+    let touched = sqlx::query("UPDATE media SET idle_since_ms = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    Ok(touched > 0)
+}
+
+/// Inserts a media row, or marks the existing one as just uploaded. True when the row is new.
+async fn keep_row(
+    tx: &mut Transaction<'static, Any>,
+    media: &MediaRow,
+    now: i64,
+) -> ServiceResult<bool> {
+    if touch(tx, &media.id, now).await? {
+        return Ok(false);
+    }
+    if insert_media(tx, media, now).await? {
+        return Ok(true);
+    }
+    // Another upload of the same file inserted it meanwhile.
+    touch(tx, &media.id, now).await?;
+    Ok(false)
+}
+
+/// Deletes an unused media row and who uploaded it; Some(its cover id, if any) when it was deleted.
+async fn forget_row(
+    tx: &mut Transaction<'static, Any>,
+    id: &str,
+    idle_before_ms: i64,
+) -> ServiceResult<Option<Option<String>>> {
+    let deleted = sqlx::query_as::<_, (String,)>(
+        "DELETE FROM media WHERE id = $1 AND post_refs = 0 AND idle_since_ms < $2 \
+         AND NOT EXISTS (SELECT 1 FROM media v WHERE v.cover_id = $1) RETURNING cover_id",
+    )
+    .bind(id)
+    .bind(idle_before_ms)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((cover_id,)) = deleted else {
+        return Ok(None);
+    };
+    sqlx::query("DELETE FROM media_uploads WHERE media_id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(Some(Some(cover_id).filter(|c| !c.is_empty())))
 }
 
 async fn insert_media(
@@ -389,8 +656,8 @@ async fn insert_media(
     now: i64,
 ) -> ServiceResult<bool> {
     let inserted = sqlx::query(
-        "INSERT INTO media (id, kind, content_type, size, cover_id, cover_placeholder, created_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
+        "INSERT INTO media (id, kind, content_type, size, cover_id, cover_placeholder, created_at_ms, \
+         idle_since_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) ON CONFLICT (id) DO NOTHING",
     )
     .bind(&media.id)
     .bind(&media.kind)

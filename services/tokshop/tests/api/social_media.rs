@@ -1,16 +1,18 @@
 //! Media uploads over REST: the type comes from the bytes, caps per kind, truncated uploads, one object per
 //! content, downloads with caching headers, posts carrying media, and video covers (a real frame with ffmpeg, a
-//! placeholder without). Every refusal leaves the media folder empty.
+//! placeholder without, or when ffmpeg passes a limit or is handed a crafted file). Every refusal leaves the media
+//! folder empty. Per-user quotas, and the sweep that deletes media no post carries.
 
 use std::{path::PathBuf, time::Duration};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tokshop_platform::auth::authorized;
+use tokshop_platform::{auth::authorized, db::Db, time::now_ms};
 use tokshop_proto::social::{
     UploadMediaChunk, UploadMediaHeader, post_service_client::PostServiceClient,
     upload_media_chunk::Part,
 };
+use tokshop_social::{MediaSwept, media::Library, sweep_media};
 
 use crate::common::TestApp;
 
@@ -29,7 +31,37 @@ crate::on_both_databases!(
     download_serves_bytes_with_caching_headers,
     post_carries_uploaded_media,
     video_gets_a_real_cover_frame_with_ffmpeg,
+    crafted_playlists_never_lend_another_file_as_cover,
+    unused_media_is_swept_and_used_media_stays,
+    a_post_never_points_at_swept_media,
 );
+
+/// Small quotas: 10,000 bytes of media and four new files a day per user.
+mod quota {
+    use super::{
+        the_daily_upload_count_is_capped, uploads_past_the_quota_are_refused_and_nothing_stored,
+    };
+
+    crate::on_both_databases!(
+        with |s| {
+            s.social.max_image_bytes = crate::social_media::MAX_IMAGE;
+            s.social.upload_quota_bytes = 10_000;
+            s.social.uploads_per_day = 4;
+        };
+        uploads_past_the_quota_are_refused_and_nothing_stored,
+        the_daily_upload_count_is_capped,
+    );
+}
+
+/// ffmpeg allowed 32 MiB of address space, too little to start: covers fall back to the placeholder.
+mod tight_ffmpeg {
+    use super::a_video_whose_extraction_passes_a_limit_gets_the_placeholder;
+
+    crate::on_both_databases!(
+        with |s| s.social.ffmpeg_memory_bytes = 32 * 1024 * 1024;
+        a_video_whose_extraction_passes_a_limit_gets_the_placeholder,
+    );
+}
 
 /// Uploads larger than the gateway's JSON body limit, sent with an Idempotency-Key.
 mod small_json_limit {
@@ -398,17 +430,28 @@ async fn post_carries_uploaded_media(app: &TestApp) {
 
 /// A one-second 64x64 MP4 made by ffmpeg, which must be installed for this test.
 fn tiny_mp4(dir: &std::path::Path) -> Vec<u8> {
-    let out = dir.join("clip.mp4");
+    video_from(dir, "clip.mp4", "testsrc=duration=1:size=64x64:rate=5")
+}
+
+/// The video `from` copied into another file with another title: other bytes, the same frames.
+fn remuxed(dir: &std::path::Path, from: &str, name: &str) -> Vec<u8> {
+    let out = dir.join(name);
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(dir.join(from))
+        .args(["-c", "copy", "-metadata", &format!("title={name}")])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::read(&out).unwrap()
+}
+
+/// A video made by ffmpeg from a lavfi `source`, in the format `name`'s extension says.
+fn video_from(dir: &std::path::Path, name: &str, source: &str) -> Vec<u8> {
+    let out = dir.join(name);
     let made = std::process::Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=duration=1:size=64x64:rate=5",
-        ])
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i", source])
         .args(["-pix_fmt", "yuv420p"])
         .arg(&out)
         .status();
@@ -525,4 +568,374 @@ async fn upload_slower_than_the_request_deadline_succeeds(app: &TestApp) {
     assert_eq!(response.status(), 201);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["size"], 40_000);
+}
+
+const HOUR_MS: i64 = 60 * 60 * 1000;
+
+/// Runs the media sweep as if `ahead_ms` had passed, with the server's own settings.
+async fn sweep_ahead(app: &TestApp, ahead_ms: i64) -> MediaSwept {
+    let db = Db::connect(&app.settings.database_url(), 1).await.unwrap();
+    let library = Library::open(&app.settings).await.unwrap();
+    let grace_ms = i64::try_from(app.settings.social.media_gc_after_secs * 1000).unwrap();
+    let swept = sweep_media(&db, &library, now_ms() + ahead_ms - grace_ms)
+        .await
+        .unwrap();
+    db.close().await;
+    swept
+}
+
+async fn status_of(app: &TestApp, url: &str) -> u16 {
+    app.client
+        .get(format!("{}{url}", app.base))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn id_of(media: &Value) -> String {
+    media["id"].as_str().unwrap().to_owned()
+}
+
+/// The text of an HLS playlist, an ffconcat script or a DASH manifest is no video: the sniffer refuses it. A file
+/// that starts like a WebM but is a DASH manifest naming another local video is stored, and its cover is the
+/// placeholder, never that other video's frame.
+async fn crafted_playlists_never_lend_another_file_as_cover(app: &TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("clip.mp4");
+    tiny_mp4(dir.path());
+    let token = app.buyer("mallory").await;
+    let playlist = format!(
+        "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\n{}\n#EXT-X-ENDLIST\n",
+        other.display()
+    );
+    let concat = format!("ffconcat version 1.0\nfile {}\n", other.display());
+    let manifest = format!(
+        "<?xml version=\"1.0\"?>\n<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" type=\"static\" \
+         mediaPresentationDuration=\"PT1S\" minBufferTime=\"PT1S\" \
+         profiles=\"urn:mpeg:dash:profile:isoff-on-demand:2011\"><Period><AdaptationSet mimeType=\"video/mp4\">\
+         <Representation id=\"1\" bandwidth=\"1000\" width=\"64\" height=\"64\"><BaseURL>{}</BaseURL>\
+         </Representation></AdaptationSet></Period></MPD>\n",
+        other.display()
+    );
+    for text in [&playlist, &concat, &manifest] {
+        upload(app, &token, "video/mp4", text.clone().into_bytes())
+            .await
+            .expect_error(422, "unsupported_media_type");
+    }
+    assert!(stored(app).is_empty(), "{:?}", stored(app));
+
+    let mut webm_manifest = vec![0x1A, 0x45, 0xDF, 0xA3];
+    webm_manifest.extend_from_slice(manifest.as_bytes());
+    let media = upload(app, &token, "video/webm", webm_manifest)
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(media["content_type"], "video/webm");
+    assert_eq!(media["cover_placeholder"], true, "{media}");
+    assert_eq!(stored(app), vec![id_of(&media)], "no cover was stored");
+}
+
+/// Over the quota is 409 `upload_quota_exceeded` before anything is stored; the same file again takes no more
+/// room; quotas are per user, counted from the database (concurrent uploads included), and media the sweep
+/// deletes gives its room back.
+async fn uploads_past_the_quota_are_refused_and_nothing_stored(app: &TestApp) {
+    let ann = app.buyer("ann").await;
+    let bob = app.buyer("bob").await;
+    let first = upload(app, &ann, "image/png", png(4000, 1))
+        .await
+        .expect(201)
+        .body;
+    let again = upload(app, &ann, "image/png", png(4000, 1))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(again["existed"], true);
+    upload(app, &ann, "image/png", png(4000, 2))
+        .await
+        .expect(201);
+    let before = stored(app);
+    assert_eq!(before.len(), 2);
+
+    let refused = upload(app, &ann, "image/png", png(4000, 3))
+        .await
+        .expect_error(409, "upload_quota_exceeded");
+    assert!(
+        refused.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("8000 of your 10000"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(stored(app), before, "nothing stored");
+    // At 8,000 of 10,000 bytes the same file again still fits: it is counted once.
+    let third = upload(app, &ann, "image/png", png(4000, 1))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(third["id"], first["id"]);
+    assert_eq!(third["existed"], true);
+
+    // Bob's quota is his own; the file he stores still counts for Ann when she uploads it.
+    upload(app, &bob, "image/png", png(4000, 3))
+        .await
+        .expect(201);
+    upload(app, &ann, "image/png", png(4000, 3))
+        .await
+        .expect_error(409, "upload_quota_exceeded");
+
+    // Six different files at once from one user with room for two: exactly two are kept.
+    let cleo = app.buyer("cleo").await;
+    let uploads = (0..6u8).map(|seed| upload(app, &cleo, "image/png", png(4000, 10 + seed)));
+    let replies = futures::future::join_all(uploads).await;
+    let kept = replies.iter().filter(|r| r.status.as_u16() == 201).count();
+    let refused = replies
+        .iter()
+        .filter(|r| r.status.as_u16() == 409 && r.body["code"] == "upload_quota_exceeded")
+        .count();
+    assert_eq!((kept, refused), (2, 4));
+    assert_eq!(stored(app).len(), 3 + 2);
+
+    // Ann's media stays unused until the sweep deletes it; then she has room again.
+    sweep_ahead(app, 25 * HOUR_MS).await;
+    upload(app, &ann, "image/png", png(4000, 3))
+        .await
+        .expect(201);
+}
+
+/// A fifth new file in 24 hours is 409 `too_many_uploads`; the same file again is not a new upload.
+async fn the_daily_upload_count_is_capped(app: &TestApp) {
+    let token = app.buyer("dora").await;
+    for seed in 0..4u8 {
+        upload(app, &token, "image/png", png(500, seed))
+            .await
+            .expect(201);
+    }
+    upload(app, &token, "image/png", png(500, 0))
+        .await
+        .expect(201);
+    upload(app, &token, "image/png", png(500, 9))
+        .await
+        .expect_error(409, "too_many_uploads");
+    assert_eq!(stored(app).len(), 4);
+}
+
+/// A video whose cover extraction passes a limit still uploads, with the placeholder cover and the post's notice.
+async fn a_video_whose_extraction_passes_a_limit_gets_the_placeholder(app: &TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let token = app.buyer("tess").await;
+    let media = upload(app, &token, "video/mp4", tiny_mp4(dir.path()))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(media["cover_placeholder"], true, "{media}");
+    assert_eq!(media["cover_url"], "/api/v1/media/med_placeholder");
+    let post = app
+        .post(
+            "/api/v1/posts",
+            Some(&token),
+            json!({"media_ids": [media["id"]]}),
+        )
+        .await
+        .expect(201)
+        .body;
+    assert!(
+        post["notices"][0].as_str().unwrap().contains("placeholder"),
+        "{post}"
+    );
+    assert_eq!(stored(app), vec![id_of(&media)]);
+}
+
+/// Media no post carries (never posted, or only by a deleted post) is deleted, object and row, once unused past
+/// the grace period; a video's cover goes with it unless another video shares it. Posted media stays.
+async fn unused_media_is_swept_and_used_media_stays(app: &TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let token = app.buyer("gil").await;
+    let unposted = upload(app, &token, "image/png", png(1000, 1))
+        .await
+        .expect(201)
+        .body;
+    let posted = upload(app, &token, "image/png", png(1000, 2))
+        .await
+        .expect(201)
+        .body;
+    let unposted_by_a_deleted_post = upload(app, &token, "image/png", png(1000, 3))
+        .await
+        .expect(201)
+        .body;
+    // Two videos with the same frames share one cover; a third has its own.
+    let short = video_from(
+        dir.path(),
+        "short.mp4",
+        "testsrc=duration=1:size=64x64:rate=5",
+    );
+    let long = remuxed(dir.path(), "short.mp4", "long.mp4");
+    let other = video_from(
+        dir.path(),
+        "other.mp4",
+        "testsrc=duration=1:size=48x48:rate=5",
+    );
+    let short = upload(app, &token, "video/mp4", short)
+        .await
+        .expect(201)
+        .body;
+    let long = upload(app, &token, "video/mp4", long)
+        .await
+        .expect(201)
+        .body;
+    let other = upload(app, &token, "video/mp4", other)
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(short["cover_url"], long["cover_url"]);
+    assert_ne!(other["cover_url"], short["cover_url"]);
+    assert_eq!(stored(app).len(), 3 + 3 + 2);
+
+    app.post(
+        "/api/v1/posts",
+        Some(&token),
+        json!({"text": "keep", "media_ids": [posted["id"], long["id"]]}),
+    )
+    .await
+    .expect(201);
+    let gone = app
+        .post(
+            "/api/v1/posts",
+            Some(&token),
+            json!({"media_ids": [unposted_by_a_deleted_post["id"]]}),
+        )
+        .await
+        .expect(201)
+        .body;
+    app.delete(
+        &format!("/api/v1/posts/{}", gone["id"].as_str().unwrap()),
+        Some(&token),
+    )
+    .await
+    .expect(204);
+
+    // Within the grace period nothing goes.
+    assert_eq!(sweep_ahead(app, 0).await, MediaSwept::default());
+    assert_eq!(stored(app).len(), 8);
+
+    let swept = sweep_ahead(app, 25 * HOUR_MS).await;
+    assert_eq!(
+        swept,
+        MediaSwept {
+            media: 4,
+            covers: 1,
+            failed: 0
+        }
+    );
+    let cover = |m: &Value| m["cover_url"].as_str().unwrap().to_owned();
+    let mut kept = vec![
+        id_of(&posted),
+        id_of(&long),
+        cover(&long).replace("/api/v1/media/", ""),
+    ];
+    kept.sort();
+    assert_eq!(stored(app), kept);
+    for media in [&unposted, &unposted_by_a_deleted_post, &short, &other] {
+        assert_eq!(status_of(app, media["url"].as_str().unwrap()).await, 404);
+    }
+    assert_eq!(status_of(app, &cover(&other)).await, 404);
+    for url in [
+        posted["url"].as_str().unwrap(),
+        long["url"].as_str().unwrap(),
+        &cover(&long),
+    ] {
+        assert_eq!(status_of(app, url).await, 200, "{url}");
+    }
+    let feed = app
+        .get("/api/v1/feed/discover", None)
+        .await
+        .expect(200)
+        .body;
+    assert_eq!(feed["posts"][0]["media"][1]["cover_url"], long["cover_url"]);
+
+    // Swept media cannot be posted; uploaded again it is new and whole.
+    app.post(
+        "/api/v1/posts",
+        Some(&token),
+        json!({"media_ids": [unposted["id"]]}),
+    )
+    .await
+    .expect_error(422, "invalid_parameter", Some("media_ids"));
+    let again = upload(app, &token, "image/png", png(1000, 1))
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(again["existed"], false);
+    assert_eq!(status_of(app, again["url"].as_str().unwrap()).await, 200);
+}
+
+/// Posts published while the sweep runs: each either holds its media (served) or is refused (422) with the media
+/// gone; none points at a deleted object. A row deleted between a post's checks and its insert is caught too.
+async fn a_post_never_points_at_swept_media(app: &TestApp) {
+    let token = app.buyer("hal").await;
+    let mut uploaded = Vec::new();
+    for seed in 0..12u8 {
+        uploaded.push(
+            upload(app, &token, "image/png", png(800, seed))
+                .await
+                .expect(201)
+                .body,
+        );
+    }
+    let posts = futures::future::join_all(uploaded.iter().map(|media| {
+        app.post(
+            "/api/v1/posts",
+            Some(&token),
+            json!({"media_ids": [media["id"]]}),
+        )
+    }));
+    let (replies, _) = tokio::join!(posts, sweep_ahead(app, 25 * HOUR_MS));
+    for (media, reply) in uploaded.iter().zip(replies) {
+        let served = status_of(app, media["url"].as_str().unwrap()).await;
+        match reply.status.as_u16() {
+            201 => assert_eq!(served, 200, "a post carries swept media {}", media["id"]),
+            422 => assert_eq!(served, 404, "{}", reply.text),
+            other => panic!("post answered {other}: {}", reply.text),
+        }
+    }
+    // The row goes after the post's ownership check passed: the post is refused, not stored pointing at nothing.
+    let late = upload(app, &token, "image/png", png(800, 99))
+        .await
+        .expect(201)
+        .body;
+    let db = Db::connect(&app.settings.database_url(), 1).await.unwrap();
+    sqlx::query("DELETE FROM media WHERE id = $1")
+        .bind(id_of(&late))
+        .execute(db.pool())
+        .await
+        .unwrap();
+    db.close().await;
+    let refused = app
+        .post(
+            "/api/v1/posts",
+            Some(&token),
+            json!({"text": "late", "media_ids": [late["id"]]}),
+        )
+        .await
+        .expect_error(422, "invalid_parameter", Some("media_ids"));
+    assert!(
+        refused.text.contains("no longer stored"),
+        "{}",
+        refused.text
+    );
+    let feed = app
+        .get("/api/v1/feed/discover", None)
+        .await
+        .expect(200)
+        .body;
+    assert!(
+        feed["posts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["text"] != "late"),
+        "{feed}"
+    );
 }
