@@ -217,3 +217,110 @@ async fn chat_turns_over_the_limit_are_429() {
         "refused turns are not counted"
     );
 }
+
+/// A fake OpenAI-compatible model: the first call never answers, later ones stream "Hello." Returns its base URL
+/// and every request body it received.
+async fn stalling_model() -> (String, std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+    use axum::{body::Bytes, response::Response, routing::post};
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<serde_json::Value>::new()));
+    let record = seen.clone();
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        post(move |body: Bytes| {
+            let record = record.clone();
+            async move {
+                let first = {
+                    let mut seen = record.lock().unwrap();
+                    seen.push(serde_json::from_slice(&body).unwrap());
+                    seen.len() == 1
+                };
+                if first {
+                    tokio::time::sleep(std::time::Duration::from_secs(120)).await;
+                }
+                let chunk = |delta: serde_json::Value, finish: Option<&str>| {
+                    json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "stall",
+                           "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+                };
+                let frames = [
+                    chunk(json!({"role": "assistant", "content": "Hello."}), None),
+                    chunk(json!({}), Some("stop")),
+                    json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "stall",
+                           "choices": [], "usage": {"prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9}}),
+                ];
+                let body: String = frames
+                    .iter()
+                    .map(|f| format!("data: {f}\n\n"))
+                    .chain(["data: [DONE]\n\n".to_owned()])
+                    .collect();
+                Response::builder()
+                    .header("content-type", "text/event-stream")
+                    .body(axum::body::Body::from(body))
+                    .unwrap()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/v1"), seen)
+}
+
+/// A model slower than the turn's deadline: the chat request (even with a shorter general request deadline)
+/// answers 200 with a clean stopped reply at the turn deadline, not a 504; its Idempotency-Key is settled (a retry
+/// replays the same answer instead of 409); and the next turn does not show the model the timed-out request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_model_ends_the_turn_cleanly() {
+    let (base_url, seen) = stalling_model().await;
+    let app = spawn_with(Backend::Sqlite, |s| {
+        s.llm.base_url = Some(base_url);
+        s.llm.model = Some("stall".into());
+        s.llm.timeout_secs = 60;
+        s.agent.turn_timeout_secs = 2;
+        s.gateway.request_timeout_secs = 1;
+    })
+    .await;
+    let token = app.buyer("patient").await;
+    let conversation = app
+        .post("/api/v1/chat/conversations", Some(&token), json!({}))
+        .await
+        .expect(201)
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/v1/chat/conversations/{conversation}/messages");
+    let send = |text: &'static str, key: &'static str| {
+        let (app, path, token) = (&app, path.clone(), token.clone());
+        async move {
+            app.call_with(
+                reqwest::Method::POST,
+                &path,
+                Some(&token),
+                Some(json!({"text": text})),
+                &[("idempotency-key", key)],
+            )
+            .await
+        }
+    };
+    let started = std::time::Instant::now();
+    let stopped = send("buy the whole shop", "turn-1").await.expect(200);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    let done = stopped.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "done")
+        .cloned()
+        .unwrap();
+    assert_eq!(done["stopped"], "max_seconds", "{}", stopped.text);
+    let replayed = send("buy the whole shop", "turn-1").await.expect(200);
+    assert_eq!(replayed.headers["idempotent-replayed"], "true");
+    assert_eq!(replayed.body, stopped.body);
+    let answered = send("hello", "turn-2").await.expect(200);
+    assert_eq!(answered.body["reply"], "Hello.");
+    let second = seen.lock().unwrap().last().cloned().unwrap();
+    let shown = second["messages"].to_string();
+    assert!(shown.contains("hello"), "{shown}");
+    assert!(!shown.contains("buy the whole shop"), "{shown}");
+    app.stop().await;
+}
