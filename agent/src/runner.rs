@@ -107,7 +107,9 @@ const TIMED_OUT: &str = "max_seconds";
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AgentEvent {
     /// Words of the reply as they come.
-    Text { delta: String },
+    Text {
+        delta: String,
+    },
     /// The model called a tool (consequential tools only propose: see confirmation_required).
     ToolCall {
         id: String,

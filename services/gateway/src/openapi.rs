@@ -291,8 +291,8 @@ mod tests {
                 "error"
             ]
         );
-        let turn = &json["paths"]["/api/v1/chat/conversations/{id}/messages"]["post"]["responses"]["200"]
-            ["content"];
+        let turn = &json["paths"]["/api/v1/chat/conversations/{id}/messages"]["post"]["responses"]
+            ["200"]["content"];
         assert_eq!(
             turn["text/event-stream"]["schema"]["$ref"],
             "#/components/schemas/AgentEvent"
