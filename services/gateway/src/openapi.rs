@@ -310,6 +310,13 @@ mod tests {
         }
         assert!(json["paths"]["/api/v1/seller/products"]["post"]["responses"]["403"].is_object());
         assert!(json["paths"]["/api/v1/openapi.json"]["get"]["responses"]["200"].is_object());
+        // Media travel as what they are.
+        let download = &json["paths"]["/api/v1/media/{id}"]["get"]["responses"]["200"]["content"];
+        let upload = &json["paths"]["/api/v1/media"]["post"]["requestBody"]["content"];
+        for kind in ["image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/webm"] {
+            assert!(download[kind].is_object(), "{kind}");
+            assert!(upload[kind].is_object(), "{kind}");
+        }
     }
 }
 

@@ -180,8 +180,11 @@ const DRAIN_CAP: usize = 128 * 1024 * 1024;
 /// quota. Videos get a cover frame. Media that no post carries is deleted after `social.media_gc_after_secs`.
 #[utoipa::path(post, path = "/api/v1/media", tag = "posts", security(("bearer" = [])),
     params(UploadQuery),
-    request_body(content = FileBytes, content_type = "application/octet-stream",
-        description = "The file. Content-Type is what you say it is; Content-Length, when sent, must match."),
+    request_body(description = "The file, at most `social.max_image_bytes` (images) or `social.max_video_bytes` \
+        (videos). Its type is read from its bytes, whatever Content-Type says; Content-Length, when sent, must match.",
+        content((FileBytes = "image/jpeg"), (FileBytes = "image/png"), (FileBytes = "image/gif"),
+            (FileBytes = "image/webp"), (FileBytes = "video/mp4"), (FileBytes = "video/webm"),
+            (FileBytes = "application/octet-stream"))),
     responses((status = 201, description = "The stored media", body = Media),
         (status = 409, description = "Over the uploader's storage quota (`upload_quota_exceeded`) or daily upload \
             count (`too_many_uploads`); nothing is kept", body = ErrorBody),
@@ -243,7 +246,9 @@ async fn upload_media(
 /// Download media: the stored bytes with their type, cacheable forever (the id is the content's hash).
 #[utoipa::path(get, path = "/api/v1/media/{id}", tag = "posts",
     params(("id" = String, Path, description = "Media id")),
-    responses((status = 200, description = "The bytes", body = FileBytes, content_type = "application/octet-stream"),
+    responses((status = 200, description = "The bytes, with the type read from them at upload, Content-Length, and \
+            immutable caching headers", content((FileBytes = "image/jpeg"), (FileBytes = "image/png"),
+            (FileBytes = "image/gif"), (FileBytes = "image/webp"), (FileBytes = "video/mp4"), (FileBytes = "video/webm"))),
         (status = 404, description = "No such media", body = ErrorBody)))]
 async fn get_media(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
     let mut chunks = state
