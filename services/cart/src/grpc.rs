@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use tokshop_platform::grpc::GrpcChannel;
 use tokshop_platform::grpc::{Reply, reply};
-use tokshop_platform::{ServiceContext, ServiceError, ServiceResult, auth::TokenKeys};
+use tokshop_platform::{
+    ServiceContext, ServiceError, ServiceResult, auth::TokenKeys, check_len, limits::MAX_ID,
+};
 use tokshop_proto::{
     cart::{self as pb, cart_service_server::CartService},
     catalog::{
@@ -114,6 +116,7 @@ impl CartApi {
     async fn add(&self, user_id: &str, req: pb::AddItemRequest) -> ServiceResult<pb::Cart> {
         check_quantity(req.quantity)?;
         let variant_id = req.variant_id.trim().to_owned();
+        check_len("variant_id", &variant_id, 0, MAX_ID)?;
         let details = self.variants(vec![variant_id.clone()]).await?;
         match details.get(&variant_id) {
             None => return Err(ServiceError::not_found("variant")),

@@ -3,8 +3,8 @@
 use sqlx::FromRow;
 use tokshop_platform::{ServiceError, ServiceResult, db::Db, time::now_ms};
 
-/// Most units of one variant in a cart.
-pub const MAX_QUANTITY: i64 = 99;
+pub use tokshop_platform::limits::cart::MAX_QUANTITY;
+
 /// Most lines in a cart.
 pub const MAX_LINES: i64 = 100;
 

@@ -5,6 +5,8 @@ use tokshop_platform::grpc::{Reply, reply};
 use tokshop_platform::{
     ServiceContext, ServiceError, ServiceResult,
     auth::{Principal, Role, TokenKeys},
+    check_len,
+    limits::{MAX_ID, check_id},
     money,
 };
 use tokshop_proto::catalog::{self as pb, catalog_service_server::CatalogService};
@@ -287,6 +289,7 @@ impl CatalogApi {
         money::validate_currency(&currency, "currency")?;
         let category_id = non_empty(&req.category_id)
             .ok_or_else(|| ServiceError::invalid("category_id", "category_id is required"))?;
+        check_id("category_id", &category_id)?;
         let product = crate::store::NewProduct {
             category_id,
             title,
@@ -314,6 +317,7 @@ impl CatalogApi {
             changes.description = Some(description.to_owned());
         }
         if let Some(category) = req.category_id.as_deref().map(str::trim) {
+            check_len("category_id", category, 0, MAX_ID)?;
             changes.category_id = Some(category.to_owned());
         }
         if req.replace_images {
@@ -389,6 +393,9 @@ impl CatalogService for CatalogApi {
             validate::category_name(name)?;
             validate::slug(slug)?;
             let parent = non_empty(&req.parent_id);
+            if let Some(parent) = &parent {
+                check_id("parent_id", parent)?;
+            }
             let row = self
                 .store
                 .create_category(parent.as_deref(), name, slug)

@@ -3,24 +3,18 @@
 
 use std::collections::HashSet;
 
+pub use tokshop_platform::limits::catalog::*;
 use tokshop_platform::{ServiceError, ServiceResult, check_len, check_url};
 use tokshop_proto::catalog as pb;
 
 use crate::store::{NewVariant, OptionPair};
 
-pub const MAX_VARIANTS: usize = 50;
-const MAX_IMAGES: usize = 10;
-const MAX_OPTIONS: usize = 5;
-/// Highest price accepted, in minor units (ten million of the major unit).
-const MAX_PRICE_MINOR: i64 = 1_000_000_000;
-const MAX_STOCK: i64 = 10_000_000;
-
 pub fn title(value: &str) -> ServiceResult<()> {
-    check_len("title", value, 1, 200)
+    check_len("title", value, 1, MAX_TITLE)
 }
 
 pub fn description(value: &str) -> ServiceResult<()> {
-    check_len("description", value, 0, 5000)
+    check_len("description", value, 0, MAX_DESCRIPTION)
 }
 
 pub fn image_urls(param: &str, urls: &[String]) -> ServiceResult<Vec<String>> {
@@ -43,11 +37,11 @@ pub fn image_urls(param: &str, urls: &[String]) -> ServiceResult<Vec<String>> {
 }
 
 pub fn category_name(value: &str) -> ServiceResult<()> {
-    check_len("name", value, 1, 64)
+    check_len("name", value, 1, MAX_CATEGORY_NAME)
 }
 
 pub fn slug(value: &str) -> ServiceResult<()> {
-    let ok = (1..=64).contains(&value.len())
+    let ok = (1..=MAX_SLUG).contains(&value.len())
         && value
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
@@ -56,7 +50,7 @@ pub fn slug(value: &str) -> ServiceResult<()> {
     } else {
         Err(ServiceError::invalid(
             "slug",
-            "slug must be 1 to 64 lowercase letters, digits or hyphens",
+            format!("slug must be 1 to {MAX_SLUG} lowercase letters, digits or hyphens"),
         ))
     }
 }
@@ -85,10 +79,10 @@ pub fn stock(param: &str, value: i64) -> ServiceResult<()> {
 pub fn variant(at: &str, input: &pb::VariantInput) -> ServiceResult<NewVariant> {
     let field = |name: &str| format!("{at}{name}");
     let sku = input.sku.trim();
-    if sku.is_empty() || sku.len() > 64 || sku.chars().any(char::is_whitespace) {
+    if sku.is_empty() || sku.len() > MAX_SKU || sku.chars().any(char::is_whitespace) {
         return Err(ServiceError::invalid(
             field("sku"),
-            "sku must be 1 to 64 characters without spaces",
+            format!("sku must be 1 to {MAX_SKU} characters without spaces"),
         ));
     }
     if input.options.len() > MAX_OPTIONS {
@@ -102,8 +96,8 @@ pub fn variant(at: &str, input: &pb::VariantInput) -> ServiceResult<NewVariant> 
     for option in &input.options {
         let name = option.name.trim().to_lowercase();
         let value = option.value.trim().to_owned();
-        check_len(&field("options.name"), &name, 1, 32)?;
-        check_len(&field("options.value"), &value, 1, 64)?;
+        check_len(&field("options.name"), &name, 1, MAX_OPTION_NAME)?;
+        check_len(&field("options.value"), &value, 1, MAX_OPTION_VALUE)?;
         if !names.insert(name.clone()) {
             return Err(ServiceError::invalid(
                 field("options"),

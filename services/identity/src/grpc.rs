@@ -172,7 +172,9 @@ impl IdentityApi {
 
     async fn login(&self, req: pb::LoginRequest) -> ServiceResult<pb::AuthSession> {
         let wrong = || ServiceError::unauthenticated("wrong username, email or password");
-        let user = self.store.find_by_login(req.login.trim()).await?;
+        let login = req.login.trim();
+        validate::sign_in(login, &req.password)?;
+        let user = self.store.find_by_login(login).await?;
         let stored = user.as_ref().map_or_else(
             || password::DECOY_HASH.to_owned(),
             |u| u.password_hash.clone(),
@@ -185,7 +187,9 @@ impl IdentityApi {
     }
 
     async fn refresh(&self, req: pb::RefreshRequest) -> ServiceResult<pb::AuthSession> {
-        let old_hash = hash_refresh_token(req.refresh_token.trim());
+        let presented = req.refresh_token.trim();
+        validate::refresh_token(presented)?;
+        let old_hash = hash_refresh_token(presented);
         let (refresh, new_hash) = new_refresh_token();
         let refresh_expires_at_ms = now_ms() + self.auth.refresh_ttl_secs * 1000;
         match self
@@ -241,13 +245,16 @@ impl IdentityService for IdentityApi {
     }
 
     async fn logout(&self, request: Request<pb::LogoutRequest>) -> Reply<pb::LogoutResponse> {
-        let hash = hash_refresh_token(request.into_inner().refresh_token.trim());
-        reply(
+        let result = async {
+            let request = request.into_inner();
+            let presented = request.refresh_token.trim();
+            validate::refresh_token(presented)?;
             self.store
-                .revoke_session_of(&hash)
-                .await
-                .map(|()| pb::LogoutResponse {}),
-        )
+                .revoke_session_of(&hash_refresh_token(presented))
+                .await?;
+            Ok(pb::LogoutResponse {})
+        };
+        reply(result.await)
     }
 
     async fn get_me(&self, request: Request<pb::GetMeRequest>) -> Reply<pb::User> {

@@ -1,14 +1,21 @@
 //! Input rules for accounts, profiles and addresses. Each failure names the field it is about.
 
-use tokshop_platform::{ServiceError, ServiceResult, check_len, check_url};
+use tokshop_platform::{
+    ServiceError, ServiceResult, check_len, check_url,
+    limits::{account::*, address::*},
+};
 use tokshop_proto::identity::AddressFields;
 
 pub fn username(value: &str) -> ServiceResult<()> {
     let len = value.chars().count();
-    if !(3..=32).contains(&len) || !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+    if !(MIN_USERNAME..=MAX_USERNAME).contains(&len)
+        || !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
         return Err(ServiceError::invalid(
             "username",
-            "username must be 3 to 32 letters, digits or underscores",
+            format!(
+                "username must be {MIN_USERNAME} to {MAX_USERNAME} letters, digits or underscores"
+            ),
         ));
     }
     Ok(())
@@ -17,7 +24,7 @@ pub fn username(value: &str) -> ServiceResult<()> {
 pub fn email(value: &str) -> ServiceResult<()> {
     let invalid =
         || ServiceError::invalid("email", "email must be an address like name@example.com");
-    if value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if value.len() > MAX_EMAIL || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(invalid());
     }
     let (local, domain) = value.split_once('@').ok_or_else(invalid)?;
@@ -34,27 +41,56 @@ pub fn email(value: &str) -> ServiceResult<()> {
 
 pub fn password(value: &str) -> ServiceResult<()> {
     let len = value.chars().count();
-    if len < 8 {
+    if len < MIN_PASSWORD {
         return Err(ServiceError::invalid(
             "password",
-            "password must be at least 8 characters",
+            format!("password must be at least {MIN_PASSWORD} characters"),
         ));
     }
-    if len > 128 {
+    if len > MAX_PASSWORD {
         return Err(ServiceError::invalid(
             "password",
-            "password must be at most 128 characters",
+            format!("password must be at most {MAX_PASSWORD} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// A sign-in attempt's name and password: no longer than any account's could be, so an oversized one is refused
+/// before any lookup or hashing.
+pub fn sign_in(login: &str, password: &str) -> ServiceResult<()> {
+    if login.chars().count() > MAX_LOGIN {
+        return Err(ServiceError::invalid(
+            "login",
+            format!("login must be at most {MAX_LOGIN} characters"),
+        ));
+    }
+    if password.chars().count() > MAX_PASSWORD {
+        return Err(ServiceError::invalid(
+            "password",
+            format!("password must be at most {MAX_PASSWORD} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// A presented refresh token: no longer than the ones the shop issues could be.
+pub fn refresh_token(value: &str) -> ServiceResult<()> {
+    if value.chars().count() > MAX_REFRESH_TOKEN {
+        return Err(ServiceError::invalid(
+            "refresh_token",
+            format!("refresh_token must be at most {MAX_REFRESH_TOKEN} characters"),
         ));
     }
     Ok(())
 }
 
 pub fn display_name(value: &str) -> ServiceResult<()> {
-    check_len("display_name", value, 0, 64)
+    check_len("display_name", value, 0, MAX_DISPLAY_NAME)
 }
 
 pub fn bio(value: &str) -> ServiceResult<()> {
-    check_len("bio", value, 0, 500)
+    check_len("bio", value, 0, MAX_BIO)
 }
 
 pub fn avatar_url(value: &str) -> ServiceResult<()> {
@@ -62,7 +98,7 @@ pub fn avatar_url(value: &str) -> ServiceResult<()> {
 }
 
 pub fn shop_name(value: &str) -> ServiceResult<()> {
-    check_len("shop_name", value.trim(), 2, 64)
+    check_len("shop_name", value.trim(), MIN_SHOP_NAME, MAX_SHOP_NAME)
 }
 
 /// A complete address: every required field present and each within bounds.
@@ -99,8 +135,8 @@ impl AddressInput {
     }
 
     fn check(&self) -> ServiceResult<()> {
-        check_len("recipient", &self.recipient, 1, 100)?;
-        check_len("phone", &self.phone, 0, 32)?;
+        check_len("recipient", &self.recipient, 1, MAX_RECIPIENT)?;
+        check_len("phone", &self.phone, 0, MAX_PHONE)?;
         if !self
             .phone
             .chars()
@@ -111,12 +147,14 @@ impl AddressInput {
                 "phone may hold digits, spaces and + - ( ) only",
             ));
         }
-        check_len("line1", &self.line1, 1, 200)?;
-        check_len("line2", &self.line2, 0, 200)?;
-        check_len("city", &self.city, 1, 100)?;
-        check_len("region", &self.region, 0, 100)?;
-        check_len("postal_code", &self.postal_code, 1, 20)?;
-        if self.country.len() != 2 || !self.country.chars().all(|c| c.is_ascii_uppercase()) {
+        check_len("line1", &self.line1, 1, MAX_LINE)?;
+        check_len("line2", &self.line2, 0, MAX_LINE)?;
+        check_len("city", &self.city, 1, MAX_CITY)?;
+        check_len("region", &self.region, 0, MAX_REGION)?;
+        check_len("postal_code", &self.postal_code, 1, MAX_POSTAL_CODE)?;
+        if self.country.len() != COUNTRY_LEN
+            || !self.country.chars().all(|c| c.is_ascii_uppercase())
+        {
             return Err(ServiceError::invalid(
                 "country",
                 "country must be a two-letter ISO 3166 code such as US",

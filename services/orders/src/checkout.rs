@@ -8,11 +8,12 @@ use std::collections::{BTreeMap, HashSet};
 
 use sqlx::AnyConnection;
 use tokshop_platform::{
-    ServiceError, ServiceResult,
+    ServiceError, ServiceResult, check_len,
     config::OrderSettings,
     db::{Backend, Db},
     error::is_unique_violation,
     ids::new_id,
+    limits::{MAX_ID, check_id},
     sha256_hex,
     time::now_ms,
 };
@@ -26,9 +27,7 @@ use crate::{
     pricing::{self, PricedLine, ShippingRule},
 };
 
-/// Most lines in one order, and most units of one line.
-pub const MAX_LINES: usize = 100;
-pub const MAX_QUANTITY: i64 = 99;
+pub use tokshop_platform::limits::orders::{MAX_LINES, MAX_QUANTITY};
 
 pub fn check_quantity(param: String, quantity: i64) -> ServiceResult<()> {
     if (1..=MAX_QUANTITY).contains(&quantity) {
@@ -121,7 +120,9 @@ impl Checkout<'_> {
     ) -> ServiceResult<OrderRecord> {
         let request_id = check_request_id(&req.request_id)?.to_owned();
         let address_id = req.address_id.trim().to_owned();
+        check_len("address_id", &address_id, 0, MAX_ID)?;
         let claimed_coupon_id = req.claimed_coupon_id.trim().to_owned();
+        check_len("claimed_coupon_id", &claimed_coupon_id, 0, MAX_ID)?;
         let asked = self.asked(bearer, &req).await?;
         let mut canonical = asked.lines.clone();
         canonical.sort();
@@ -366,6 +367,15 @@ impl Checkout<'_> {
     }
 
     async fn asked(&self, bearer: &str, req: &pb::CheckoutRequest) -> ServiceResult<Asked> {
+        if req.cart_variant_ids.len() > MAX_LINES {
+            return Err(ServiceError::invalid(
+                "cart_variant_ids",
+                format!("at most {MAX_LINES} cart_variant_ids"),
+            ));
+        }
+        for (i, id) in req.cart_variant_ids.iter().enumerate() {
+            check_id(&format!("cart_variant_ids[{i}]"), id.trim())?;
+        }
         if !req.items.is_empty() {
             if req.items.len() > MAX_LINES {
                 return Err(ServiceError::invalid(
@@ -378,7 +388,7 @@ impl Checkout<'_> {
             for (i, item) in req.items.iter().enumerate() {
                 check_quantity(format!("items[{i}].quantity"), item.quantity)?;
                 let variant_id = item.variant_id.trim().to_owned();
-                tokshop_platform::check_len(&format!("items[{i}].variant_id"), &variant_id, 1, 64)?;
+                check_id(&format!("items[{i}].variant_id"), &variant_id)?;
                 if !seen.insert(variant_id.clone()) {
                     return Err(ServiceError::invalid(
                         format!("items[{i}].variant_id"),

@@ -12,6 +12,7 @@ use tokshop_platform::{
     db::Db,
     error::is_unique_violation,
     ids::new_id,
+    limits::{MAX_ID, MAX_TIMESTAMP_MS, coupons::*},
     money::validate_currency,
     time::now_ms,
 };
@@ -30,9 +31,6 @@ pub const CATEGORY: &str = "category";
 
 const AVAILABLE: &str = "available";
 const USED: &str = "used";
-
-const MAX_QUANTITY: i64 = 1_000_000;
-const MAX_PER_USER: i64 = 100;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct CouponRow {
@@ -240,7 +238,7 @@ pub struct CouponApi {
 
 fn check_code(code: &str) -> ServiceResult<String> {
     let code = code.trim().to_ascii_uppercase();
-    let ok = (3..=32).contains(&code.len())
+    let ok = (MIN_CODE..=MAX_CODE).contains(&code.len())
         && code
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
@@ -249,7 +247,7 @@ fn check_code(code: &str) -> ServiceResult<String> {
     } else {
         Err(ServiceError::invalid(
             "code",
-            "code must be 3 to 32 letters, digits, '-' or '_'",
+            format!("code must be {MIN_CODE} to {MAX_CODE} letters, digits, '-' or '_'"),
         ))
     }
 }
@@ -266,14 +264,22 @@ impl CouponApi {
     ) -> ServiceResult<CouponRow> {
         let code = check_code(&req.code)?;
         let title = req.title.trim();
-        tokshop_platform::check_len("title", title, 1, 100)?;
+        tokshop_platform::check_len("title", title, 1, MAX_TITLE)?;
+        if req.amount_off > MAX_AMOUNT_OFF {
+            return Err(ServiceError::invalid(
+                "amount_off",
+                format!("amount_off must be at most {MAX_AMOUNT_OFF} minor units"),
+            ));
+        }
         let (amount_off, percent_off) = match (req.amount_off, req.percent_off) {
             (a, 0) if a > 0 => (a, 0),
-            (0, p) if (1..=100).contains(&p) => (0, i64::from(p)),
+            (0, p) if (1..=MAX_PERCENT_OFF).contains(&p) => (0, i64::from(p)),
             _ => {
                 return Err(ServiceError::invalid(
                     "amount_off",
-                    "set exactly one of amount_off (> 0, minor units) and percent_off (1 to 100)",
+                    format!(
+                        "set exactly one of amount_off (> 0, minor units) and percent_off (1 to {MAX_PERCENT_OFF})"
+                    ),
                 ));
             }
         };
@@ -285,10 +291,17 @@ impl CouponApi {
                 "min_spend cannot be negative",
             ));
         }
+        if req.min_spend > MAX_MIN_SPEND {
+            return Err(ServiceError::invalid(
+                "min_spend",
+                format!("min_spend must be at most {MAX_MIN_SPEND} minor units"),
+            ));
+        }
         let scope = req.scope().label().ok_or_else(|| {
             ServiceError::invalid("scope", "scope must be shop, product or category")
         })?;
         let scope_id = req.scope_id.trim().to_owned();
+        tokshop_platform::check_len("scope_id", &scope_id, 0, MAX_ID)?;
         match scope {
             SHOP if !scope_id.is_empty() => {
                 return Err(ServiceError::invalid(
@@ -315,6 +328,17 @@ impl CouponApi {
                 return Err(ServiceError::invalid("scope_id", "no such category"));
             }
             _ => {}
+        }
+        for (param, value) in [
+            ("valid_from_ms", req.valid_from_ms),
+            ("valid_until_ms", req.valid_until_ms),
+        ] {
+            if !(0..=MAX_TIMESTAMP_MS).contains(&value) {
+                return Err(ServiceError::invalid(
+                    param,
+                    format!("{param} must be 0 to {MAX_TIMESTAMP_MS} (milliseconds since 1970)"),
+                ));
+            }
         }
         let now = now_ms();
         let valid_from = if req.valid_from_ms == 0 {

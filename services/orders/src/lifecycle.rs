@@ -5,7 +5,12 @@
 
 use sqlx::FromRow;
 use tokshop_platform::{
-    ServiceError, ServiceResult, config::OrderSettings, db::Db, ids::new_id, time::now_ms,
+    ServiceError, ServiceResult, check_len,
+    config::OrderSettings,
+    db::Db,
+    ids::new_id,
+    limits::orders::{MAX_CARRIER, MAX_LINES, MAX_RETURN_REASON, MAX_TRACKING_NUMBER},
+    time::now_ms,
 };
 use tokshop_proto::{identity::Address, order as pb};
 
@@ -153,8 +158,8 @@ pub async fn ship(
 ) -> ServiceResult<OrderRecord> {
     let tracking_number = tracking_number.trim();
     let carrier = carrier.trim();
-    tokshop_platform::check_len("tracking_number", tracking_number, 1, 64)?;
-    tokshop_platform::check_len("carrier", carrier, 0, 64)?;
+    check_len("tracking_number", tracking_number, 1, MAX_TRACKING_NUMBER)?;
+    check_len("carrier", carrier, 0, MAX_CARRIER)?;
     let mut tx = db.begin_write().await?;
     let record = orders::load_for(&mut tx, id, Viewer::Seller(seller_id)).await?;
     if !orders::transition(&mut tx, id, &[PAID], SHIPPED).await? {
@@ -226,11 +231,17 @@ pub async fn request_return(
     req: &pb::RequestReturnRequest,
 ) -> ServiceResult<pb::ReturnRequest> {
     let reason = req.reason.trim();
-    tokshop_platform::check_len("reason", reason, 1, 500)?;
+    check_len("reason", reason, 1, MAX_RETURN_REASON)?;
     if req.lines.is_empty() {
         return Err(ServiceError::invalid(
             "lines",
             "choose at least one line to return",
+        ));
+    }
+    if req.lines.len() > MAX_LINES {
+        return Err(ServiceError::invalid(
+            "lines",
+            format!("an order has at most {MAX_LINES} lines to return"),
         ));
     }
     let mut tx = db.begin_write().await?;

@@ -185,6 +185,7 @@ impl OrderService for OrderApi {
             if address_id.is_empty() {
                 return Err(ServiceError::invalid("address_id", "choose an address"));
             }
+            tokshop_platform::limits::check_id("address_id", address_id)?;
             // Ownership and state first, so another user's order is a 404 and a shipped one a 409, whatever
             // address is given.
             let current = {

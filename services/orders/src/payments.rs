@@ -5,8 +5,14 @@
 
 use sqlx::{AnyConnection, FromRow};
 use tokshop_platform::{
-    ServiceError, ServiceResult, db::Db, error::is_unique_violation, events, ids::new_id,
-    sha256_hex, time::now_ms,
+    ServiceError, ServiceResult, check_len,
+    db::Db,
+    error::is_unique_violation,
+    events,
+    ids::new_id,
+    limits::{MAX_ID, payments::*},
+    sha256_hex,
+    time::now_ms,
 };
 use tokshop_proto::payment as pb;
 
@@ -20,9 +26,6 @@ pub const FAILED: &str = "failed";
 const PROCESSING: &str = "processing";
 pub const PURPOSE_ORDER: &str = "order";
 pub const PURPOSE_TOP_UP: &str = "top_up";
-
-/// Largest single top-up, in minor units.
-const MAX_TOP_UP: i64 = 100_000_000;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct PaymentRow {
@@ -248,7 +251,7 @@ fn replay(existing: PaymentRow, fingerprint: &str) -> ServiceResult<PaymentRow> 
 
 pub fn check_request_id(request_id: &str) -> ServiceResult<&str> {
     let id = request_id.trim();
-    tokshop_platform::check_len("request_id", id, 1, 255)?;
+    check_len("request_id", id, 1, 255)?;
     Ok(id)
 }
 
@@ -356,6 +359,7 @@ pub async fn pay_order(
     let request_id = check_request_id(&req.request_id)?;
     let order_id = req.order_id.trim();
     let method_id = req.payment_method_id.trim();
+    check_len("payment_method_id", method_id, 0, MAX_ID)?;
     let attempt = Attempt {
         user_id,
         request_id,
@@ -454,6 +458,7 @@ pub async fn top_up(
 ) -> ServiceResult<PaymentRow> {
     let request_id = check_request_id(&req.request_id)?;
     let method_id = req.payment_method_id.trim();
+    check_len("payment_method_id", method_id, 0, MAX_ID)?;
     let amount = req.amount.clone().unwrap_or_default();
     let currency = amount.currency.trim().to_ascii_uppercase();
     tokshop_platform::money::validate_currency(&currency, "amount.currency")?;
@@ -686,12 +691,24 @@ pub async fn add_card(
         let year = yoe + era * 400 + i64::from(month <= 2);
         year * 12 + month
     };
-    if i64::from(req.exp_year) * 12 + i64::from(req.exp_month) < this_month || req.exp_year > 2100 {
+    if i64::from(req.exp_year) * 12 + i64::from(req.exp_month) < this_month
+        || req.exp_year > MAX_EXP_YEAR
+    {
         return Err(ServiceError::invalid("exp_year", "the card has expired"));
     }
     let cvc = req.cvc.trim();
-    if !(3..=4).contains(&cvc.len()) || !cvc.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ServiceError::invalid("cvc", "cvc must be 3 or 4 digits"));
+    if !(MIN_CVC..=MAX_CVC).contains(&cvc.len()) || !cvc.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ServiceError::invalid(
+            "cvc",
+            format!("cvc must be {MIN_CVC} or {MAX_CVC} digits"),
+        ));
+    }
+    // The provider drops spaces and hyphens before reading the digits; a longer string holds too many of them.
+    if req.number.trim().chars().count() > MAX_CARD_NUMBER {
+        return Err(ServiceError::invalid(
+            "number",
+            format!("number must be at most {MAX_CARD_NUMBER} characters"),
+        ));
     }
     let (count,): (i64,) =
         sqlx::query_as("SELECT COUNT(*) FROM payment_methods WHERE user_id = $1 AND removed = 0")

@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod grpc;
 pub mod ids;
+pub mod limits;
 pub mod money;
 pub mod shutdown;
 pub mod telemetry;
@@ -55,7 +56,7 @@ pub fn check_url(param: &str, value: &str) -> ServiceResult<()> {
     if value.is_empty() {
         return Ok(());
     }
-    check_len(param, value, 1, 2048)?;
+    check_len(param, value, 1, limits::MAX_URL)?;
     let ok = (value.starts_with("https://") || value.starts_with("http://"))
         && value.len() > "https://".len()
         && !value.chars().any(char::is_whitespace);

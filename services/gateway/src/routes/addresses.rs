@@ -56,31 +56,50 @@ pub struct AddressList {
     pub addresses: Vec<Address>,
 }
 
+/// A new shipping address. Lengths count characters after trimming.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewAddress {
+    #[schema(min_length = 1, max_length = 100)]
     pub recipient: String,
+    /// Digits, spaces and `+ - ( )`.
+    #[schema(max_length = 32)]
     pub phone: Option<String>,
+    #[schema(min_length = 1, max_length = 200)]
     pub line1: String,
+    #[schema(max_length = 200)]
     pub line2: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
     pub city: String,
+    #[schema(max_length = 100)]
     pub region: Option<String>,
+    #[schema(min_length = 1, max_length = 20)]
     pub postal_code: String,
-    /// ISO 3166-1 alpha-2.
+    /// ISO 3166-1 alpha-2, in either case.
+    #[schema(min_length = 2, max_length = 2)]
     pub country: String,
     /// Make this the default address.
     pub make_default: Option<bool>,
 }
 
-/// Any subset of an address's fields; absent fields keep their value.
+/// Any subset of an address's fields; absent fields keep their value. The result must still be a whole address,
+/// within the same limits as a new one.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct AddressPatch {
+    #[schema(min_length = 1, max_length = 100)]
     pub recipient: Option<String>,
+    #[schema(max_length = 32)]
     pub phone: Option<String>,
+    #[schema(min_length = 1, max_length = 200)]
     pub line1: Option<String>,
+    #[schema(max_length = 200)]
     pub line2: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
     pub city: Option<String>,
+    #[schema(max_length = 100)]
     pub region: Option<String>,
+    #[schema(min_length = 1, max_length = 20)]
     pub postal_code: Option<String>,
+    #[schema(min_length = 2, max_length = 2)]
     pub country: Option<String>,
 }
 

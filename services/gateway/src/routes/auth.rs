@@ -82,21 +82,31 @@ pub fn non_empty(value: String) -> Option<String> {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
+    /// Letters, digits and underscores.
+    #[schema(min_length = 3, max_length = 32)]
     pub username: String,
+    /// At most 254 bytes.
+    #[schema(max_length = 254)]
     pub email: String,
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
+    /// The username when absent or empty.
+    #[schema(max_length = 64)]
     pub display_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
     /// A username or an email address.
+    #[schema(max_length = 254)]
     pub login: String,
+    #[schema(max_length = 128)]
     pub password: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RefreshTokenRequest {
+    #[schema(max_length = 64)]
     pub refresh_token: String,
 }
 

@@ -76,16 +76,19 @@ impl From<pb::Cart> for Cart {
     }
 }
 
-/// A variant to add, and how many (1..=99; an existing line grows).
+/// A variant to add, and how many (an existing line grows, to at most 99 units).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct AddItem {
+    #[schema(max_length = 64)]
     pub variant_id: String,
+    #[schema(minimum = 1, maximum = 99)]
     pub quantity: i64,
 }
 
-/// The new quantity of a line (1..=99).
+/// The new quantity of a line.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct SetQuantity {
+    #[schema(minimum = 1, maximum = 99)]
     pub quantity: i64,
 }
 

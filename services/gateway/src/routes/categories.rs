@@ -58,9 +58,13 @@ pub struct CategoryTree {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewCategory {
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
+    /// Lowercase letters, digits and hyphens.
+    #[schema(min_length = 1, max_length = 64)]
     pub slug: String,
     /// The parent category; absent for a top-level one.
+    #[schema(max_length = 64)]
     pub parent_id: Option<String>,
 }
 

@@ -8,7 +8,10 @@ use axum::{
 use serde::{Deserialize, Serialize};
 use tokshop_platform::auth::authorized;
 use tokshop_proto::order as pb;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::{
+    IntoParams, ToSchema,
+    openapi::{Object, ObjectBuilder, Type},
+};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::auth::non_empty;
@@ -72,26 +75,58 @@ pub struct CouponList {
     pub coupons: Vec<Coupon>,
 }
 
-/// A new coupon: exactly one of `amount_off` and `percent_off`.
+/// A new coupon: exactly one of `amount_off` and `percent_off`. Times are milliseconds since 1970.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct CreateCoupon {
+    /// Letters, digits, `-` and `_`; stored in upper case.
+    #[schema(min_length = 3, max_length = 32)]
     pub code: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub title: String,
+    /// Minor units off.
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     pub amount_off: Option<i64>,
+    #[schema(minimum = 1, maximum = 100)]
     pub percent_off: Option<i32>,
     /// ISO 4217; the shop currency when absent.
+    #[schema(min_length = 3, max_length = 3)]
     pub currency: Option<String>,
+    /// Minor units; 0 when absent.
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub min_spend: i64,
-    /// shop, product or category.
+    #[schema(schema_with = scope_schema)]
     pub scope: String,
+    /// The product or category; none for a shop-wide coupon.
+    #[schema(max_length = 64)]
     pub scope_id: Option<String>,
-    /// Now when absent.
+    /// Now when absent or 0.
+    #[schema(minimum = 0, maximum = 253_402_300_799_999_i64)]
     pub valid_from_ms: Option<i64>,
+    /// In the future, and after `valid_from_ms`.
+    #[schema(minimum = 0, maximum = 253_402_300_799_999_i64)]
     pub valid_until_ms: i64,
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub total_quantity: i64,
     /// 1 when absent.
+    #[schema(minimum = 1, maximum = 100)]
     pub per_user_limit: Option<i64>,
+}
+
+/// `CreateCoupon::scope`: a scope's label, as `pb::CouponScope::from_label` reads it.
+fn scope_schema() -> Object {
+    let labels = [
+        pb::CouponScope::Shop,
+        pb::CouponScope::Product,
+        pb::CouponScope::Category,
+    ]
+    .into_iter()
+    .filter_map(pb::CouponScope::label);
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(labels))
+        .description(Some("What the coupon applies to, in any letter case."))
+        .build()
 }
 
 /// A coupon a shopper holds.

@@ -150,6 +150,8 @@ impl From<pb::ListCommentsResponse> for CommentPage {
 /// A comment's text: 1..=500 characters of plain text that passes the content policy.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct NewComment {
+    /// Plain text, counted after trimming.
+    #[schema(min_length = 1, max_length = 500)]
     pub text: String,
 }
 

@@ -14,10 +14,15 @@ use crate::{
     state::AppState,
 };
 
+/// Profile fields to change; absent fields keep their value. Lengths count characters after trimming.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateProfileRequest {
+    #[schema(max_length = 64)]
     pub display_name: Option<String>,
+    /// An http(s) URL, or empty for none.
+    #[schema(max_length = 2048)]
     pub avatar_url: Option<String>,
+    #[schema(max_length = 500)]
     pub bio: Option<String>,
 }
 

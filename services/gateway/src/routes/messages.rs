@@ -52,10 +52,16 @@ impl From<pb::Message> for Message {
 }
 
 /// A message to a friend (someone who follows you and whom you follow).
+/// A direct message to a friend.
+// Named apart in the document: the chat's `SendMessage` would otherwise take this schema's place.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[schema(as = SendDirectMessage)]
 pub struct SendMessage {
+    /// A friend's user id.
+    #[schema(min_length = 1, max_length = 64)]
     pub to_user_id: String,
-    /// 1..=1000 characters of plain text.
+    /// Plain text, counted after trimming.
+    #[schema(min_length = 1, max_length = 1000)]
     pub text: String,
 }
 

@@ -164,9 +164,12 @@ impl From<pb::ListOrdersResponse> for OrderPage {
 }
 
 /// A variant and how many (1..=99).
+/// A variant and how many of its units; each variant appears once.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct LineChoice {
+    #[schema(min_length = 1, max_length = 64)]
     pub variant_id: String,
+    #[schema(minimum = 1, maximum = 99)]
     pub quantity: i64,
 }
 
@@ -175,12 +178,16 @@ pub struct LineChoice {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct CheckoutBody {
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub items: Vec<LineChoice>,
     #[serde(default)]
+    #[schema(max_items = 100, min_length = 1, max_length = 64)]
     pub cart_variant_ids: Vec<String>,
     /// One of the buyer's addresses; the default address when absent.
+    #[schema(max_length = 64)]
     pub address_id: Option<String>,
     /// A claimed coupon to apply.
+    #[schema(max_length = 64)]
     pub claimed_coupon_id: Option<String>,
 }
 
@@ -214,20 +221,25 @@ impl ListParams {
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct ChangeAddressBody {
+    #[schema(min_length = 1, max_length = 64)]
     pub address_id: String,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct ShipBody {
+    #[schema(min_length = 1, max_length = 64)]
     pub tracking_number: String,
     #[serde(default)]
+    #[schema(max_length = 64)]
     pub carrier: String,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct ReturnBody {
+    /// Lines of the order, each once, with how many units to return.
+    #[schema(min_items = 1, max_items = 100)]
     pub lines: Vec<LineChoice>,
-    /// 1..=500 characters.
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 

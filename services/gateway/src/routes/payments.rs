@@ -55,9 +55,16 @@ pub struct PaymentMethodList {
 /// fails for insufficient funds. Only a provider token and the last four digits are kept.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct AddCard {
+    /// 12 to 19 digits; spaces and hyphens between them are ignored.
+    #[schema(min_length = 12, max_length = 32)]
     pub number: String,
+    #[schema(minimum = 1, maximum = 12)]
     pub exp_month: i32,
+    /// With `exp_month`, not in the past.
+    #[schema(minimum = 2000, maximum = 2100)]
     pub exp_year: i32,
+    /// 3 or 4 digits.
+    #[schema(min_length = 3, max_length = 4)]
     pub cvc: String,
 }
 
@@ -69,15 +76,20 @@ pub struct Wallet {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct TopUp {
     /// A saved card.
+    #[schema(max_length = 64)]
     pub payment_method_id: String,
+    /// Minor units; a wallet also takes at most `orders.top_up_daily_limit_minor` a day.
+    #[schema(minimum = 1, maximum = 100_000_000)]
     pub amount_minor: i64,
-    /// The shop currency when absent.
+    /// ISO 4217; the shop currency when absent.
+    #[schema(min_length = 3, max_length = 3)]
     pub currency: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct PayBody {
     /// `wallet` or a saved card id.
+    #[schema(max_length = 64)]
     pub payment_method_id: String,
 }
 
@@ -329,7 +341,8 @@ async fn order_payments(
 
 /// Admin: verify that the ledger balances and every order's money matches its state.
 #[utoipa::path(get, path = "/api/v1/admin/ledger/verify", tag = "payments", security(("bearer" = [])),
-    responses((status = 200, description = "The report", body = LedgerReport)))]
+    responses((status = 200, description = "The report", body = LedgerReport),
+        (status = 403, description = "Administrators only", body = ErrorBody)))]
 async fn verify_ledger(
     State(state): State<AppState>,
     user: AuthUser,

@@ -113,13 +113,20 @@ impl From<pb::FeedPage> for FeedPage {
 
 /// A new post: text (up to 2000 characters), up to 9 media ids you uploaded, up to 9 listed product ids; text or
 /// media is required.
+/// A post needs text or media. Repeated ids count once, but every one given counts towards the limit.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct PublishPost {
+    /// Plain text, counted after trimming.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub text: String,
+    /// Media the author uploaded.
     #[serde(default)]
+    #[schema(max_items = 9, max_length = 68)]
     pub media_ids: Vec<String>,
+    /// Listed products to link.
     #[serde(default)]
+    #[schema(max_items = 9, max_length = 64)]
     pub product_ids: Vec<String>,
 }
 

@@ -48,9 +48,12 @@ pub fn money(m: Option<pb::Money>) -> Money {
     Money::from(m.unwrap_or_default())
 }
 
+/// A variant's option, such as colour: blue. Names are stored in lower case.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct OptionValue {
+    #[schema(min_length = 1, max_length = 32)]
     pub name: String,
+    #[schema(min_length = 1, max_length = 64)]
     pub value: String,
 }
 

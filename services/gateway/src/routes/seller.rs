@@ -23,6 +23,8 @@ use crate::{
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct OnboardingRequest {
+    /// Counted after trimming.
+    #[schema(min_length = 2, max_length = 64)]
     pub shop_name: String,
 }
 
@@ -37,11 +39,19 @@ pub struct PageParams {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewVariant {
+    /// No spaces; unique within the product.
+    #[schema(min_length = 1, max_length = 64)]
     pub sku: String,
+    /// Each option name once.
+    #[schema(max_items = 5)]
     pub options: Vec<OptionValue>,
     /// Price in minor units of the product's currency.
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub price_minor: i64,
+    #[schema(minimum = 0, maximum = 10_000_000)]
     pub stock: i64,
+    /// http(s) URLs.
+    #[schema(max_items = 10, min_length = 1, max_length = 2048)]
     pub image_urls: Option<Vec<String>>,
 }
 
@@ -57,23 +67,36 @@ impl From<NewVariant> for pb::VariantInput {
     }
 }
 
+/// A new product. Lengths count characters after trimming.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewProduct {
+    #[schema(min_length = 1, max_length = 64)]
     pub category_id: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
+    #[schema(max_length = 5000)]
     pub description: String,
+    /// http(s) URLs.
+    #[schema(max_items = 10, min_length = 1, max_length = 2048)]
     pub image_urls: Option<Vec<String>>,
-    /// ISO 4217; defaults to the shop currency. Every variant is priced in it.
+    /// ISO 4217, in upper case; defaults to the shop currency. Every variant is priced in it.
+    #[schema(min_length = 3, max_length = 3)]
     pub currency: Option<String>,
+    /// SKUs unique among them.
+    #[schema(min_items = 1, max_items = 50)]
     pub variants: Vec<NewVariant>,
 }
 
 /// Product fields to change; absent fields keep their value. `image_urls` replaces all images.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ProductPatch {
+    #[schema(min_length = 1, max_length = 64)]
     pub category_id: Option<String>,
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
+    #[schema(max_length = 5000)]
     pub description: Option<String>,
+    #[schema(max_items = 10, min_length = 1, max_length = 2048)]
     pub image_urls: Option<Vec<String>>,
     /// List or delist the product.
     pub listed: Option<bool>,
@@ -82,9 +105,12 @@ pub struct ProductPatch {
 /// Variant fields to change; absent fields keep their value. `image_urls` replaces all images.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct VariantPatch {
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub price_minor: Option<i64>,
+    #[schema(minimum = 0, maximum = 10_000_000)]
     pub stock: Option<i64>,
     pub listed: Option<bool>,
+    #[schema(max_items = 10, min_length = 1, max_length = 2048)]
     pub image_urls: Option<Vec<String>>,
 }
 

@@ -9,6 +9,7 @@ use tokshop_platform::{
     ServiceError, ServiceResult,
     auth::{Principal, Role},
     grpc::{Reply, reply},
+    limits::social::MAX_COMMENT,
 };
 use tokshop_proto::social::{self as pb, interaction_service_server::InteractionService};
 use tonic::Request;
@@ -19,9 +20,6 @@ use crate::{
     page::{self, Cursor},
 };
 use store::{CommentRow, Store, Target, Thread};
-
-/// Longest comment, in characters.
-const MAX_COMMENT: usize = 500;
 
 #[derive(Clone, Debug)]
 pub(crate) struct InteractionApi {

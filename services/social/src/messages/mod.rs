@@ -30,7 +30,7 @@ use crate::{
 };
 
 /// Longest message, in characters.
-pub const MAX_TEXT: usize = 1000;
+pub const MAX_TEXT: usize = tokshop_platform::limits::social::MAX_MESSAGE;
 /// Longest retry key a sender may give.
 const MAX_REQUEST_ID: usize = 255;
 /// Messages a stream buffers for a slow client before it waits.
@@ -68,6 +68,7 @@ impl MessagesApi {
                 "name the friend to message",
             ));
         }
+        tokshop_platform::limits::check_id("to_user_id", recipient_id)?;
         if recipient_id == sender_id {
             return Err(ServiceError::invalid(
                 "to_user_id",

@@ -234,6 +234,58 @@ async fn bad_credentials_are_401(app: &TestApp) {
         .expect(401);
 }
 
+async fn oversized_credentials_are_refused_unread(app: &TestApp) {
+    use tokshop_platform::limits::account::{MAX_LOGIN, MAX_PASSWORD, MAX_REFRESH_TOKEN};
+    app.buyer("fay").await;
+    let login = |login: String, password: String| json!({"login": login, "password": password});
+    app.post(
+        "/api/v1/auth/login",
+        None,
+        login("f".repeat(MAX_LOGIN + 1), "wrong-password".into()),
+    )
+    .await
+    .expect_error(422, "invalid_parameter", Some("login"));
+    app.post(
+        "/api/v1/auth/login",
+        None,
+        login("fay".into(), "p".repeat(MAX_PASSWORD + 1)),
+    )
+    .await
+    .expect_error(422, "invalid_parameter", Some("password"));
+    // At the limits they are read, and simply wrong.
+    app.post(
+        "/api/v1/auth/login",
+        None,
+        login("f".repeat(MAX_LOGIN), "wrong-password".into()),
+    )
+    .await
+    .expect(401);
+    app.post(
+        "/api/v1/auth/login",
+        None,
+        login("fay".into(), "p".repeat(MAX_PASSWORD)),
+    )
+    .await
+    .expect(401);
+
+    for path in ["/api/v1/auth/refresh", "/api/v1/auth/logout"] {
+        app.post(
+            path,
+            None,
+            json!({"refresh_token": "t".repeat(MAX_REFRESH_TOKEN + 1)}),
+        )
+        .await
+        .expect_error(422, "invalid_parameter", Some("refresh_token"));
+    }
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        json!({"refresh_token": "t".repeat(MAX_REFRESH_TOKEN)}),
+    )
+    .await
+    .expect(401);
+}
+
 async fn profiles_and_roles(app: &TestApp) {
     let token = app.buyer("erin").await;
     let me = app
@@ -306,5 +358,6 @@ crate::on_both_databases!(
     register_login_refresh_logout,
     registration_rejects_bad_input,
     bad_credentials_are_401,
+    oversized_credentials_are_refused_unread,
     profiles_and_roles,
 );

@@ -195,6 +195,22 @@ async fn bad_quantities_and_variants_change_nothing(app: &TestApp) {
     )
     .await
     .expect_error(404, "variant_not_found", None);
+    // An id longer than any id is refused unread; one at the limit is looked up and found missing.
+    let max_id = tokshop_platform::limits::MAX_ID;
+    app.post(
+        "/api/v1/cart/items",
+        Some(&bob),
+        json!({"variant_id": "v".repeat(max_id + 1), "quantity": 1}),
+    )
+    .await
+    .expect_error(422, "invalid_parameter", Some("variant_id"));
+    app.post(
+        "/api/v1/cart/items",
+        Some(&bob),
+        json!({"variant_id": "v".repeat(max_id), "quantity": 1}),
+    )
+    .await
+    .expect_error(404, "variant_not_found", None);
     app.post(
         "/api/v1/cart/items",
         Some(&bob),

@@ -52,6 +52,21 @@ async fn categories_form_a_tree(app: &TestApp) {
     )
     .await
     .expect_error(422, "invalid_parameter", Some("parent_id"));
+    // Longer than any id: refused for its length, before any lookup.
+    let max_id = tokshop_platform::limits::MAX_ID;
+    let refused = app
+        .post(
+            "/api/v1/categories",
+            Some(&admin),
+            json!({"name": "Orphan", "slug": "orphan", "parent_id": "c".repeat(max_id + 1)}),
+        )
+        .await
+        .expect_error(422, "invalid_parameter", Some("parent_id"));
+    assert!(
+        refused.text.contains(&format!("{max_id} characters")),
+        "{}",
+        refused.text
+    );
     let buyer = app.buyer("buyer").await;
     app.post(
         "/api/v1/categories",
@@ -167,6 +182,35 @@ async fn sellers_manage_only_their_products(app: &TestApp) {
     )
     .await
     .expect_error(422, "invalid_parameter", Some("category_id"));
+    // A category id longer than any id is refused for its length, on creation and on edit.
+    let max_id = tokshop_platform::limits::MAX_ID;
+    let long_id = "c".repeat(max_id + 1);
+    let refused = app
+        .post(
+            "/api/v1/seller/products",
+            Some(&seller),
+            product_body(&long_id, "Lost", 100, 1),
+        )
+        .await
+        .expect_error(422, "invalid_parameter", Some("category_id"));
+    assert!(
+        refused.text.contains(&format!("{max_id} characters")),
+        "{}",
+        refused.text
+    );
+    let refused = app
+        .patch(
+            &format!("/api/v1/seller/products/{id}"),
+            Some(&seller),
+            json!({"category_id": long_id}),
+        )
+        .await
+        .expect_error(422, "invalid_parameter", Some("category_id"));
+    assert!(
+        refused.text.contains(&format!("{max_id} characters")),
+        "{}",
+        refused.text
+    );
     app.patch(
         &format!("/api/v1/seller/products/{id}/variants/{variant_id}"),
         Some(&seller),

@@ -110,6 +110,61 @@ async fn bad_items_are_rejected_and_change_nothing(app: &TestApp) {
     app.post("/api/v1/orders", Some(&buyer), json!({}))
         .await
         .expect_error(422, "invalid_parameter", Some("items"));
+    // Ids longer than any id and more lines than an order holds are refused before anything is looked up; at
+    // the limit an id is looked up (and here names nothing).
+    let max_id = tokshop_platform::limits::MAX_ID;
+    let max_lines = tokshop_platform::limits::orders::MAX_LINES;
+    let one_item = json!({"items": [{"variant_id": s.variant, "quantity": 1}]});
+    for (field, unknown) in [
+        ("address_id", "address_not_found"),
+        ("claimed_coupon_id", "coupon_not_found"),
+    ] {
+        let mut body = one_item.clone();
+        body[field] = json!("x".repeat(max_id + 1));
+        app.post("/api/v1/orders", Some(&buyer), body.clone())
+            .await
+            .expect_error(422, "invalid_parameter", Some(field));
+        body[field] = json!("x".repeat(max_id));
+        app.post("/api/v1/orders", Some(&buyer), body)
+            .await
+            .expect_error(404, unknown, None);
+    }
+    app.post(
+        "/api/v1/cart/items",
+        Some(&buyer),
+        json!({"variant_id": s.variant, "quantity": 1}),
+    )
+    .await
+    .expect(200);
+    app.post(
+        "/api/v1/orders",
+        Some(&buyer),
+        json!({"cart_variant_ids": vec![s.variant.clone(); max_lines + 1]}),
+    )
+    .await
+    .expect_error(422, "invalid_parameter", Some("cart_variant_ids"));
+    app.post(
+        "/api/v1/orders",
+        Some(&buyer),
+        json!({"cart_variant_ids": [s.variant, "x".repeat(max_id + 1)]}),
+    )
+    .await
+    .expect_error(422, "invalid_parameter", Some("cart_variant_ids[1]"));
+    app.put(
+        "/api/v1/orders/ord_nope/address",
+        Some(&buyer),
+        json!({"address_id": "x".repeat(max_id + 1)}),
+    )
+    .await
+    .expect_error(422, "invalid_parameter", Some("address_id"));
+    let line = json!({"variant_id": s.variant, "quantity": 1});
+    app.post(
+        "/api/v1/orders/ord_nope/returns",
+        Some(&buyer),
+        json!({"lines": vec![line; max_lines + 1], "reason": "too many"}),
+    )
+    .await
+    .expect_error(422, "invalid_parameter", Some("lines"));
     // The seller cannot buy from their own shop.
     shopper_address(app, &s.seller).await;
     checkout(app, &s.seller, &s.variant, 1).await.expect_error(
@@ -230,6 +285,42 @@ async fn a_retried_checkout_creates_one_order(app: &TestApp) {
     assert!(ids.iter().all(|id| *id == ids[0]));
     assert_eq!(stock(app, &s.product_id).await, 8);
     ledger_balances(app).await;
+}
+
+async fn coupon_amounts_and_times_are_bounded(app: &TestApp) {
+    use tokshop_platform::limits::{
+        MAX_ID, MAX_TIMESTAMP_MS,
+        coupons::{MAX_AMOUNT_OFF, MAX_MIN_SPEND},
+    };
+    let (_, seller) = app.seller("boundshop").await;
+    let until = tokshop_platform::time::now_ms() + 3_600_000;
+    let base = json!({"code": "BOUND", "title": "Bound", "amount_off": 100, "scope": "shop",
+                      "valid_until_ms": until, "total_quantity": 5});
+    for (field, value) in [
+        ("amount_off", json!(MAX_AMOUNT_OFF + 1)),
+        ("min_spend", json!(MAX_MIN_SPEND + 1)),
+        ("valid_from_ms", json!(-1)),
+        ("valid_until_ms", json!(MAX_TIMESTAMP_MS + 1)),
+        ("scope_id", json!("x".repeat(MAX_ID + 1))),
+    ] {
+        let mut body = base.clone();
+        body[field] = value;
+        app.post("/api/v1/seller/coupons", Some(&seller), body)
+            .await
+            .expect_error(422, "invalid_parameter", Some(field));
+    }
+    // At the limits the coupon is made.
+    let mut body = base;
+    body["amount_off"] = json!(MAX_AMOUNT_OFF);
+    body["min_spend"] = json!(MAX_MIN_SPEND);
+    body["valid_until_ms"] = json!(MAX_TIMESTAMP_MS);
+    let coupon = app
+        .post("/api/v1/seller/coupons", Some(&seller), body)
+        .await
+        .expect(201)
+        .body;
+    assert_eq!(coupon["amount_off"], MAX_AMOUNT_OFF);
+    assert_eq!(coupon["valid_until_ms"], MAX_TIMESTAMP_MS);
 }
 
 async fn coupons_discount_and_come_back_when_cancelled_unpaid(app: &TestApp) {
@@ -635,6 +726,7 @@ crate::on_both_databases!(
     two_hundred_checkouts_of_fifty_units_make_fifty_orders,
     checkout_from_the_cart_takes_the_lines_out,
     a_retried_checkout_creates_one_order,
+    coupon_amounts_and_times_are_bounded,
     coupons_discount_and_come_back_when_cancelled_unpaid,
     fulfilment_returns_and_invalid_transitions,
     another_users_orders_are_not_found,

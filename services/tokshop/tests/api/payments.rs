@@ -46,9 +46,42 @@ async fn cards_are_tokenized_and_declines_leave_the_order_unpaid(app: &TestApp) 
     )
     .await
     .expect_error(422, "invalid_parameter", Some("exp_year"));
+    // Spaces and hyphens may stand between the digits, up to a length in all.
+    let max_number = tokshop_platform::limits::payments::MAX_CARD_NUMBER;
+    let digits: Vec<String> = GOOD_CARD
+        .chars()
+        .filter(char::is_ascii_digit)
+        .map(String::from)
+        .collect();
+    let hyphenated = digits.join("-");
+    let at_limit = hyphenated.replacen('-', &"-".repeat(max_number - hyphenated.len() + 1), 1);
+    assert_eq!(at_limit.len(), max_number);
+    card(app, &buyer, &at_limit).await;
+    app.post(
+        "/api/v1/payment-methods",
+        Some(&buyer),
+        json!({"number": format!("-{at_limit}"), "exp_month": 12, "exp_year": 2099, "cvc": "123"}),
+    )
+    .await
+    .expect_error(422, "invalid_parameter", Some("number"));
 
     let created = checkout(app, &buyer, &s.variant, 1).await.expect(201).body;
     let id = created["id"].as_str().unwrap();
+    // A method id longer than any id is refused unread; one at the limit is looked up and not found.
+    let max_id = tokshop_platform::limits::MAX_ID;
+    pay(app, &buyer, id, &"p".repeat(max_id + 1))
+        .await
+        .expect_error(422, "invalid_parameter", Some("payment_method_id"));
+    pay(app, &buyer, id, &"p".repeat(max_id))
+        .await
+        .expect_error(404, "payment_method_not_found", None);
+    app.post(
+        "/api/v1/wallet/top-up",
+        Some(&buyer),
+        json!({"payment_method_id": "p".repeat(max_id + 1), "amount_minor": 100}),
+    )
+    .await
+    .expect_error(422, "invalid_parameter", Some("payment_method_id"));
     pay(app, &buyer, id, &declined).await.expect_error(
         402,
         "card_declined",

@@ -177,6 +177,22 @@ async fn only_friends_can_message(app: &TestApp) {
     )
     .await
     .expect_error(404, "user_not_found", None);
+    // A recipient id longer than any id is refused unread; at the limit it is looked up.
+    let max_id = tokshop_platform::limits::MAX_ID;
+    app.post(
+        "/api/v1/messages",
+        Some(&ann.1),
+        json!({"to_user_id": "u".repeat(max_id + 1), "text": "hello?"}),
+    )
+    .await
+    .expect_error(422, "invalid_parameter", Some("to_user_id"));
+    app.post(
+        "/api/v1/messages",
+        Some(&ann.1),
+        json!({"to_user_id": "u".repeat(max_id), "text": "hello?"}),
+    )
+    .await
+    .expect_error(404, "user_not_found", None);
     app.post(
         "/api/v1/messages",
         None,

@@ -196,6 +196,33 @@ async fn post_input_is_checked(app: &TestApp) {
     )
     .await
     .expect_error(422, "invalid_parameter", Some("media_ids"));
+    // Every id given counts, repeats too; an id longer than any id is refused for its length.
+    use tokshop_platform::limits::{
+        MAX_ID,
+        social::{MAX_ATTACHED, MEDIA_ID_LEN},
+    };
+    let mug = listed_product(app, "Mug", 900, 3).await;
+    app.post(
+        "/api/v1/posts",
+        Some(&bob),
+        json!({"text": "look", "product_ids": vec![mug; MAX_ATTACHED + 1]}),
+    )
+    .await
+    .expect_error(422, "invalid_parameter", Some("product_ids"));
+    app.post(
+        "/api/v1/posts",
+        Some(&bob),
+        json!({"text": "look", "product_ids": ["p".repeat(MAX_ID + 1)]}),
+    )
+    .await
+    .expect_error(422, "invalid_parameter", Some("product_ids[0]"));
+    app.post(
+        "/api/v1/posts",
+        Some(&bob),
+        json!({"media_ids": ["", "m".repeat(MEDIA_ID_LEN + 1)]}),
+    )
+    .await
+    .expect_error(422, "invalid_parameter", Some("media_ids[1]"));
     let page = app
         .get("/api/v1/feed/discover", None)
         .await
