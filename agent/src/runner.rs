@@ -1188,7 +1188,8 @@ impl Agent {
     }
 
     /// Ends a turn that timed out or whose client went away. The shopper is told (and shown anything it proposed);
-    /// the model is not: the turn's messages leave its history, so the request is not acted on in a later turn.
+    /// the model is not: the turn's messages leave its history (see `finish`), so the request is not acted on in a
+    /// later turn.
     async fn stop(
         &self,
         conversation: &Conversation,
@@ -1201,26 +1202,8 @@ impl Agent {
         } else {
             "I stopped here: this took longer than one message may take. Nothing else was done; please try again."
         };
-        emit(
-            events,
-            AgentEvent::Text {
-                delta: reply.to_owned(),
-            },
-        );
-        let reply = self
-            .with_summaries(conversation, state, reply, events)
-            .await?;
-        self.store
-            .drop_from_history(&conversation.id, state.turn)
-            .await?;
-        self.store
-            .append_note(
-                &conversation.id,
-                state.turn,
-                &ChatMessage::assistant(&reply, Vec::new()),
-            )
-            .await?;
-        Ok(done(state, events, reply, Some(why)))
+        self.finish(conversation, state, events, reply, Some(why))
+            .await
     }
 
     async fn finish(
@@ -1241,13 +1224,20 @@ impl Agent {
         let reply = self
             .with_summaries(conversation, state, reply, events)
             .await?;
-        self.store
-            .append(
-                &conversation.id,
-                state.turn,
-                &[ChatMessage::assistant(&reply, Vec::new())],
-            )
-            .await?;
+        let answer = ChatMessage::assistant(&reply, Vec::new());
+        if matches!(stopped, Some(CANCELLED | TIMED_OUT)) {
+            // Said to the shopper, never replayed to the model, and the request with it.
+            self.store
+                .drop_from_history(&conversation.id, state.turn)
+                .await?;
+            self.store
+                .append_note(&conversation.id, state.turn, &answer)
+                .await?;
+        } else {
+            self.store
+                .append(&conversation.id, state.turn, &[answer])
+                .await?;
+        }
         Ok(done(state, events, reply, stopped))
     }
 }

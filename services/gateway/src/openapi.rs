@@ -313,7 +313,14 @@ mod tests {
         // Media travel as what they are.
         let download = &json["paths"]["/api/v1/media/{id}"]["get"]["responses"]["200"]["content"];
         let upload = &json["paths"]["/api/v1/media"]["post"]["requestBody"]["content"];
-        for kind in ["image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/webm"] {
+        for kind in [
+            "image/jpeg",
+            "image/png",
+            "image/gif",
+            "image/webp",
+            "video/mp4",
+            "video/webm",
+        ] {
             assert!(download[kind].is_object(), "{kind}");
             assert!(upload[kind].is_object(), "{kind}");
         }

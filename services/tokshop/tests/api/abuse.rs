@@ -174,14 +174,7 @@ async fn chat_turns_over_the_limit_are_429() {
     })
     .await;
     let token = app.buyer("chatty").await;
-    let conversation = app
-        .post("/api/v1/chat/conversations", Some(&token), json!({}))
-        .await
-        .expect(201)
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let conversation = app.conversation(&token).await;
     let path = format!("/api/v1/chat/conversations/{conversation}/messages");
     for _ in 0..2 {
         app.post(&path, Some(&token), json!({"text": "hello"}))
@@ -220,7 +213,10 @@ async fn chat_turns_over_the_limit_are_429() {
 
 /// A fake OpenAI-compatible model: the first call never answers, later ones stream "Hello." Returns its base URL
 /// and every request body it received.
-async fn stalling_model() -> (String, std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+async fn stalling_model() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+) {
     use axum::{body::Bytes, response::Response, routing::post};
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<serde_json::Value>::new()));
     let record = seen.clone();
@@ -280,14 +276,7 @@ async fn a_slow_model_ends_the_turn_cleanly() {
     })
     .await;
     let token = app.buyer("patient").await;
-    let conversation = app
-        .post("/api/v1/chat/conversations", Some(&token), json!({}))
-        .await
-        .expect(201)
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let conversation = app.conversation(&token).await;
     let path = format!("/api/v1/chat/conversations/{conversation}/messages");
     let send = |text: &'static str, key: &'static str| {
         let (app, path, token) = (&app, path.clone(), token.clone());

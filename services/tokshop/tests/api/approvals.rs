@@ -385,14 +385,7 @@ async fn the_endpoint_approves_only_the_digest_shown_and_live_state(app: &TestAp
     )
     .await
     .expect(200);
-    let conversation = app
-        .post("/api/v1/chat/conversations", Some(&buyer), json!({}))
-        .await
-        .expect(201)
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let conversation = app.conversation(&buyer).await;
     app.post(
         &format!("/api/v1/chat/conversations/{conversation}/messages"),
         Some(&buyer),

@@ -156,14 +156,7 @@ async fn rule_planner_takes_a_shopper_from_search_to_a_paid_order(app: &TestApp)
 async fn a_turn_streams_its_events(app: &TestApp) {
     trail_shoes(app).await;
     let (buyer, _) = shopper(app, "sasha").await;
-    let id = app
-        .post("/api/v1/chat/conversations", Some(&buyer), json!({}))
-        .await
-        .expect(201)
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.conversation(&buyer).await;
     say(app, &buyer, &id, "find trail shoes under 80").await;
     say(app, &buyer, &id, "add the first one").await;
     let response = app
@@ -206,14 +199,7 @@ async fn a_turn_streams_its_events(app: &TestApp) {
 async fn conversations_belong_to_their_shopper(app: &TestApp) {
     let (owner, _) = shopper(app, "owen").await;
     let (other, _) = shopper(app, "olive").await;
-    let id = app
-        .post("/api/v1/chat/conversations", Some(&owner), json!({}))
-        .await
-        .expect(201)
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.conversation(&owner).await;
     app.get(&format!("/api/v1/chat/conversations/{id}"), Some(&other))
         .await
         .expect_error(404, "conversation_not_found", None);

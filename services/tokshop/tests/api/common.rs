@@ -286,6 +286,17 @@ impl TestApp {
         .body
     }
 
+    /// Starts a chat conversation for `token`'s user; returns its id.
+    pub async fn conversation(&self, token: &str) -> String {
+        self.post("/api/v1/chat/conversations", Some(token), json!({}))
+            .await
+            .expect(201)
+            .body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     /// Registers a user and returns their access token.
     pub async fn buyer(&self, username: &str) -> String {
         self.register(username).await["access_token"]
