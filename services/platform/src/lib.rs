@@ -12,6 +12,7 @@ pub mod grpc;
 pub mod ids;
 pub mod limits;
 pub mod money;
+pub mod page;
 pub mod shutdown;
 pub mod telemetry;
 pub mod time;

@@ -95,6 +95,10 @@ pub async fn limit_body(
         } else {
             error
         };
+        // Read what the client is sending anyway (bounded), so it reads the 413 instead of a reset connection.
+        if declared.is_some_and(|len| len <= DRAIN_CAP as u64) {
+            drain(&mut request.into_body().into_data_stream()).await;
+        }
         return error.into_response();
     }
     next.run(request.map(|body| Body::new(Limited::new(body, limit))))
@@ -158,13 +162,7 @@ async fn pump(body: Body, tx: mpsc::Sender<pb::UploadMediaChunk>) -> Result<(), 
             if tx.send(data(piece)).await.is_err() {
                 // The service has answered already (a refusal); its answer is what counts. The rest of the body
                 // is read and dropped, up to a bound, so the client gets that answer rather than a reset.
-                let mut drained = 0usize;
-                while drained < DRAIN_CAP {
-                    match frames.next().await {
-                        Some(Ok(bytes)) => drained += bytes.len(),
-                        _ => break,
-                    }
-                }
+                drain(&mut frames).await;
                 return Ok(());
             }
         }
@@ -172,8 +170,19 @@ async fn pump(body: Body, tx: mpsc::Sender<pb::UploadMediaChunk>) -> Result<(), 
     Ok(())
 }
 
-/// Most of a refused upload's remaining body read (and dropped) before the refusal is sent.
+/// Most of a refused request's remaining body read (and dropped) before the refusal is sent.
 const DRAIN_CAP: usize = 128 * 1024 * 1024;
+
+/// Reads and drops the rest of a body, at most [`DRAIN_CAP`] bytes.
+async fn drain(frames: &mut axum::body::BodyDataStream) {
+    let mut drained = 0usize;
+    while drained < DRAIN_CAP {
+        match frames.next().await {
+            Some(Ok(bytes)) => drained += bytes.len(),
+            _ => break,
+        }
+    }
+}
 
 /// Upload an image (JPEG, PNG, GIF, WebP) or a video (MP4, WebM) as the raw body. The type is read from the
 /// bytes; the same file twice is the same media (`existed` is then true) and takes no more of the uploader's
