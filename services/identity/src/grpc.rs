@@ -1,10 +1,10 @@
 //! The tonic surface of the identity service: validates input, checks the caller, calls the store.
 
 use base64::Engine;
-use tokshop_platform::grpc::{Reply, reply};
+use tokshop_platform::grpc::{Reply, reply, signed_in};
 use tokshop_platform::{
     ServiceContext, ServiceError, ServiceResult,
-    auth::{Role, TokenKeys},
+    auth::{Principal, Role, TokenKeys},
     config::{AdminSettings, AuthSettings},
     ids::new_id,
     time::now_ms,
@@ -217,16 +217,151 @@ impl IdentityApi {
         }
     }
 
-    async fn become_seller<T>(
+    async fn end_session(&self, req: pb::LogoutRequest) -> ServiceResult<pb::LogoutResponse> {
+        let presented = req.refresh_token.trim();
+        validate::refresh_token(presented)?;
+        self.store
+            .revoke_session_of(&hash_refresh_token(presented))
+            .await?;
+        Ok(pb::LogoutResponse {})
+    }
+
+    async fn me(&self, caller: Principal) -> ServiceResult<pb::User> {
+        let user = self.store.get_user(&caller.user_id).await?;
+        Ok(user_message(&user))
+    }
+
+    async fn edit_profile(
         &self,
-        request: &Request<T>,
-        shop_name: &str,
+        caller: Principal,
+        req: pb::UpdateProfileRequest,
+    ) -> ServiceResult<pb::User> {
+        let display_name = req.display_name.as_deref().map(str::trim);
+        let avatar_url = req.avatar_url.as_deref().map(str::trim);
+        let bio = req.bio.as_deref().map(str::trim);
+        if let Some(name) = display_name {
+            validate::display_name(name)?;
+        }
+        if let Some(url) = avatar_url {
+            validate::avatar_url(url)?;
+        }
+        if let Some(bio) = bio {
+            validate::bio(bio)?;
+        }
+        let user = self
+            .store
+            .update_profile(&caller.user_id, display_name, avatar_url, bio)
+            .await?;
+        Ok(user_message(&user))
+    }
+
+    async fn profile_of(
+        &self,
+        req: pb::GetPublicProfileRequest,
+    ) -> ServiceResult<pb::PublicProfile> {
+        let user = if req.user_id.is_empty() && !req.username.is_empty() {
+            self.store.find_by_username(&req.username).await?
+        } else {
+            self.store.get_user(&req.user_id).await?
+        };
+        Ok(public_profile(user))
+    }
+
+    /// Profiles in the order asked; unknown ids are left out.
+    async fn profiles_of(
+        &self,
+        req: pb::GetPublicProfilesRequest,
+    ) -> ServiceResult<pb::GetPublicProfilesResponse> {
+        let ids = req.user_ids;
+        let mut found: std::collections::HashMap<String, UserRow> = self
+            .store
+            .get_users(&ids)
+            .await?
+            .into_iter()
+            .map(|u| (u.id.clone(), u))
+            .collect();
+        let profiles = ids
+            .iter()
+            .filter_map(|id| found.remove(id))
+            .map(public_profile)
+            .collect();
+        Ok(pb::GetPublicProfilesResponse { profiles })
+    }
+
+    /// Grants the seller role and starts a new session whose token carries it.
+    async fn open_shop(
+        &self,
+        caller: Principal,
+        req: pb::BecomeSellerRequest,
     ) -> ServiceResult<pb::AuthSession> {
-        let caller = self.keys.require_caller(request)?;
-        let shop_name = shop_name.trim();
+        let shop_name = req.shop_name.trim();
         validate::shop_name(shop_name)?;
         let user = self.store.make_seller(&caller.user_id, shop_name).await?;
         self.session(&user, &new_id("ses")).await
+    }
+
+    async fn addresses(&self, caller: Principal) -> ServiceResult<pb::ListAddressesResponse> {
+        let rows = self.store.list_addresses(&caller.user_id).await?;
+        Ok(pb::ListAddressesResponse {
+            addresses: rows.into_iter().map(address_message).collect(),
+        })
+    }
+
+    async fn address(
+        &self,
+        caller: Principal,
+        req: pb::GetAddressRequest,
+    ) -> ServiceResult<pb::Address> {
+        let row = self.store.get_address(&caller.user_id, &req.id).await?;
+        Ok(address_message(row))
+    }
+
+    async fn new_address(
+        &self,
+        caller: Principal,
+        req: pb::AddAddressRequest,
+    ) -> ServiceResult<pb::Address> {
+        let input = AddressInput::merge(None, req.fields.unwrap_or_default())?;
+        let row = self
+            .store
+            .add_address(&caller.user_id, &input, req.make_default)
+            .await?;
+        Ok(address_message(row))
+    }
+
+    async fn edit_address(
+        &self,
+        caller: Principal,
+        req: pb::UpdateAddressRequest,
+    ) -> ServiceResult<pb::Address> {
+        let existing = self.store.get_address(&caller.user_id, &req.id).await?;
+        let input = AddressInput::merge(Some(existing.fields), req.fields.unwrap_or_default())?;
+        let row = self
+            .store
+            .update_address(&caller.user_id, &req.id, &input)
+            .await?;
+        Ok(address_message(row))
+    }
+
+    async fn remove_address(
+        &self,
+        caller: Principal,
+        req: pb::DeleteAddressRequest,
+    ) -> ServiceResult<pb::DeleteAddressResponse> {
+        self.store.delete_address(&caller.user_id, &req.id).await?;
+        Ok(pb::DeleteAddressResponse {})
+    }
+
+    async fn make_default_address(
+        &self,
+        caller: Principal,
+        req: pb::SetDefaultAddressRequest,
+    ) -> ServiceResult<pb::Address> {
+        let row = self
+            .store
+            .set_default_address(&caller.user_id, &req.id)
+            .await?;
+        Ok(address_message(row))
     }
 }
 
@@ -245,184 +380,90 @@ impl IdentityService for IdentityApi {
     }
 
     async fn logout(&self, request: Request<pb::LogoutRequest>) -> Reply<pb::LogoutResponse> {
-        let result = async {
-            let request = request.into_inner();
-            let presented = request.refresh_token.trim();
-            validate::refresh_token(presented)?;
-            self.store
-                .revoke_session_of(&hash_refresh_token(presented))
-                .await?;
-            Ok(pb::LogoutResponse {})
-        };
-        reply(result.await)
+        reply(self.end_session(request.into_inner()).await)
     }
 
     async fn get_me(&self, request: Request<pb::GetMeRequest>) -> Reply<pb::User> {
-        let result = async {
-            let caller = self.keys.require_caller(&request)?;
-            let user = self.store.get_user(&caller.user_id).await?;
-            Ok(user_message(&user))
-        };
-        reply(result.await)
+        signed_in(&self.keys, request, |caller, _| self.me(caller)).await
     }
 
     async fn update_profile(&self, request: Request<pb::UpdateProfileRequest>) -> Reply<pb::User> {
-        let result = async {
-            let caller = self.keys.require_caller(&request)?;
-            let req = request.into_inner();
-            let display_name = req.display_name.as_deref().map(str::trim);
-            let avatar_url = req.avatar_url.as_deref().map(str::trim);
-            let bio = req.bio.as_deref().map(str::trim);
-            if let Some(name) = display_name {
-                validate::display_name(name)?;
-            }
-            if let Some(url) = avatar_url {
-                validate::avatar_url(url)?;
-            }
-            if let Some(bio) = bio {
-                validate::bio(bio)?;
-            }
-            let user = self
-                .store
-                .update_profile(&caller.user_id, display_name, avatar_url, bio)
-                .await?;
-            Ok(user_message(&user))
-        };
-        reply(result.await)
+        signed_in(&self.keys, request, |caller, req| {
+            self.edit_profile(caller, req)
+        })
+        .await
     }
 
     async fn get_public_profile(
         &self,
         request: Request<pb::GetPublicProfileRequest>,
     ) -> Reply<pb::PublicProfile> {
-        let result = async {
-            let request = request.into_inner();
-            let user = if request.user_id.is_empty() && !request.username.is_empty() {
-                self.store.find_by_username(&request.username).await?
-            } else {
-                self.store.get_user(&request.user_id).await?
-            };
-            Ok(public_profile(user))
-        };
-        reply(result.await)
+        reply(self.profile_of(request.into_inner()).await)
     }
 
     async fn get_public_profiles(
         &self,
         request: Request<pb::GetPublicProfilesRequest>,
     ) -> Reply<pb::GetPublicProfilesResponse> {
-        let result = async {
-            let ids = request.into_inner().user_ids;
-            let mut found: std::collections::HashMap<String, UserRow> = self
-                .store
-                .get_users(&ids)
-                .await?
-                .into_iter()
-                .map(|u| (u.id.clone(), u))
-                .collect();
-            let profiles = ids
-                .iter()
-                .filter_map(|id| found.remove(id))
-                .map(public_profile)
-                .collect();
-            Ok(pb::GetPublicProfilesResponse { profiles })
-        };
-        reply(result.await)
+        reply(self.profiles_of(request.into_inner()).await)
     }
 
     async fn become_seller(
         &self,
         request: Request<pb::BecomeSellerRequest>,
     ) -> Reply<pb::AuthSession> {
-        let shop_name = request.get_ref().shop_name.clone();
-        reply(IdentityApi::become_seller(self, &request, &shop_name).await)
+        signed_in(&self.keys, request, |caller, req| {
+            self.open_shop(caller, req)
+        })
+        .await
     }
 
     async fn list_addresses(
         &self,
         request: Request<pb::ListAddressesRequest>,
     ) -> Reply<pb::ListAddressesResponse> {
-        let result = async {
-            let caller = self.keys.require_caller(&request)?;
-            let rows = self.store.list_addresses(&caller.user_id).await?;
-            Ok(pb::ListAddressesResponse {
-                addresses: rows.into_iter().map(address_message).collect(),
-            })
-        };
-        reply(result.await)
+        signed_in(&self.keys, request, |caller, _| self.addresses(caller)).await
     }
 
     async fn get_address(&self, request: Request<pb::GetAddressRequest>) -> Reply<pb::Address> {
-        let result = async {
-            let caller = self.keys.require_caller(&request)?;
-            let row = self
-                .store
-                .get_address(&caller.user_id, &request.get_ref().id)
-                .await?;
-            Ok(address_message(row))
-        };
-        reply(result.await)
+        signed_in(&self.keys, request, |caller, req| self.address(caller, req)).await
     }
 
     async fn add_address(&self, request: Request<pb::AddAddressRequest>) -> Reply<pb::Address> {
-        let result = async {
-            let caller = self.keys.require_caller(&request)?;
-            let req = request.into_inner();
-            let input = AddressInput::merge(None, req.fields.unwrap_or_default())?;
-            let row = self
-                .store
-                .add_address(&caller.user_id, &input, req.make_default)
-                .await?;
-            Ok(address_message(row))
-        };
-        reply(result.await)
+        signed_in(&self.keys, request, |caller, req| {
+            self.new_address(caller, req)
+        })
+        .await
     }
 
     async fn update_address(
         &self,
         request: Request<pb::UpdateAddressRequest>,
     ) -> Reply<pb::Address> {
-        let result = async {
-            let caller = self.keys.require_caller(&request)?;
-            let req = request.into_inner();
-            let existing = self.store.get_address(&caller.user_id, &req.id).await?;
-            let input = AddressInput::merge(Some(existing.fields), req.fields.unwrap_or_default())?;
-            let row = self
-                .store
-                .update_address(&caller.user_id, &req.id, &input)
-                .await?;
-            Ok(address_message(row))
-        };
-        reply(result.await)
+        signed_in(&self.keys, request, |caller, req| {
+            self.edit_address(caller, req)
+        })
+        .await
     }
 
     async fn delete_address(
         &self,
         request: Request<pb::DeleteAddressRequest>,
     ) -> Reply<pb::DeleteAddressResponse> {
-        let result = async {
-            let caller = self.keys.require_caller(&request)?;
-            self.store
-                .delete_address(&caller.user_id, &request.get_ref().id)
-                .await?;
-            Ok(pb::DeleteAddressResponse {})
-        };
-        reply(result.await)
+        signed_in(&self.keys, request, |caller, req| {
+            self.remove_address(caller, req)
+        })
+        .await
     }
 
     async fn set_default_address(
         &self,
         request: Request<pb::SetDefaultAddressRequest>,
     ) -> Reply<pb::Address> {
-        let result = async {
-            let caller = self.keys.require_caller(&request)?;
-            let row = self
-                .store
-                .set_default_address(&caller.user_id, &request.get_ref().id)
-                .await?;
-            Ok(address_message(row))
-        };
-        reply(result.await)
+        signed_in(&self.keys, request, |caller, req| {
+            self.make_default_address(caller, req)
+        })
+        .await
     }
 }
 

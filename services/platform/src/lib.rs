@@ -15,6 +15,7 @@ pub mod money;
 pub mod page;
 pub mod shutdown;
 pub mod telemetry;
+pub mod testing;
 pub mod time;
 
 pub use context::ServiceContext;
@@ -28,6 +29,12 @@ pub fn sha256_hex(parts: &[&[u8]]) -> String {
         hash.update(part);
     }
     hex::encode(hash.finalize())
+}
+
+/// `Some(value)` unless it is empty: proto3 sends an absent optional string as `""`. Trim first where surrounding
+/// blanks should count as absent (`non_empty(req.cursor.trim())`).
+pub fn non_empty<S: AsRef<str>>(value: S) -> Option<S> {
+    (!value.as_ref().is_empty()).then_some(value)
 }
 
 /// Checks that `value` has between `min` and `max` characters; the error names `param`.
