@@ -1,6 +1,7 @@
 //! The catalog service: a category tree, products (SPU) owned by sellers with variants (SKU) carrying option
 //! values, price and stock, price history, and full-text search with filters, sorting and cursor pagination.
-//! `grpc.rs` is the tonic surface, `store.rs` all SQL, `search.rs` the search query builder.
+//! `grpc/` is the tonic surface, `store/` all SQL but that of stock reservations (`reservations.rs`), `search.rs`
+//! the search query builder, `validate.rs` the input rules.
 
 mod grpc;
 mod reservations;

@@ -1,12 +1,13 @@
 //! Fresh databases for the services' storage tests: a SQLite file in a temporary folder, or a PostgreSQL database
 //! named by a UUID on the server at `TOKSHOP_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`,
-//! trust auth). Each test gets its own and removes it with [`TestDb::finish`]. Shipped in the library (not behind a
-//! feature) so every service crate's tests share one helper; nothing in the shop calls it.
+//! trust auth). Each test gets its own and removes it with [`TestDb::finish`]; [`storage_tests!`](crate::storage_tests)
+//! runs each test body on both. Shipped in the library (not behind a feature) so every service crate's tests share
+//! one helper; nothing in the shop calls it.
 
 use anyhow::Context;
 use sqlx::{Connection, Executor};
 
-use crate::db::{Backend, Db};
+use crate::db::{Backend, Db, Migrations};
 
 /// The admin URL of the test PostgreSQL server.
 pub fn postgres_admin_url() -> String {
@@ -66,6 +67,31 @@ impl TestDb {
         })
     }
 
+    /// Runs `body` on a fresh database of `backend` with `service`'s `migrations` applied, then removes the database,
+    /// also when `body` panics (the panic is passed on).
+    pub async fn run<F, Fut>(
+        backend: Backend,
+        service: &str,
+        migrations: &Migrations,
+        body: F,
+    ) -> anyhow::Result<()>
+    where
+        F: FnOnce(Db) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let test = Self::new(backend).await?;
+        let outcome = match test.db.migrate(service, migrations).await {
+            Ok(()) => Ok(tokio::spawn(body(test.db.clone())).await),
+            Err(err) => Err(err),
+        };
+        test.finish().await?;
+        match outcome? {
+            Ok(()) => Ok(()),
+            Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+            Err(err) => Err(err.into()),
+        }
+    }
+
     /// Closes the handle and removes the file or drops the database.
     pub async fn finish(self) -> anyhow::Result<()> {
         self.db.close().await;
@@ -84,4 +110,31 @@ impl TestDb {
             }
         }
     }
+}
+
+/// Declares `mod sqlite` and `mod postgres` beside the calling module's storage tests, each with one `#[tokio::test]`
+/// per named `async fn(Db)`, run by [`TestDb::run`] on a fresh database migrated for `service`:
+/// `storage_tests!("cart", crate::MIGRATIONS; adds_grow_a_line, ...)`.
+#[macro_export]
+macro_rules! storage_tests {
+    ($service:literal, $migrations:expr; $($name:ident),+ $(,)?) => {
+        $crate::storage_tests!(@backend sqlite, Sqlite, $service, $migrations; $($name),+);
+        $crate::storage_tests!(@backend postgres, Postgres, $service, $migrations; $($name),+);
+    };
+    (@backend $module:ident, $backend:ident, $service:literal, $migrations:expr; $($name:ident),+) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() -> ::anyhow::Result<()> {
+                    $crate::testing::TestDb::run(
+                        $crate::db::Backend::$backend,
+                        $service,
+                        &$migrations,
+                        super::$name,
+                    )
+                    .await
+                }
+            )+
+        }
+    };
 }

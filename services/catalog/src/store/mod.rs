@@ -1,0 +1,40 @@
+//! Every SQL statement of the catalog service, by concern: `categories`, `products` (reads and search), `edits`
+//! (a seller's writes) and `index` (the price range and full-text entry). Each write runs in one transaction that
+//! also refreshes the product's index entry, so search never sees a half-written product. Row and input types are
+//! in `rows`; stock reservations keep their SQL in `crate::reservations`.
+
+mod categories;
+mod edits;
+mod index;
+mod products;
+mod rows;
+#[cfg(test)]
+pub(crate) mod tests;
+
+use anyhow::Context;
+use serde::Serialize;
+use sqlx::{Any, Transaction};
+use tokshop_platform::{ServiceResult, db::Db};
+
+pub use rows::*;
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Db,
+}
+
+pub fn to_json<T: Serialize>(value: &T) -> ServiceResult<String> {
+    Ok(serde_json::to_string(value).context("encoding JSON column")?)
+}
+
+type Tx = Transaction<'static, Any>;
+
+impl Store {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+}

@@ -1,0 +1,165 @@
+//! Reading products: one with its variants, variants and cards by id, a seller's count, and search.
+
+use std::collections::HashMap;
+
+use const_format::concatcp;
+use sqlx::{FromRow, Row};
+use tokshop_platform::{ServiceResult, page::placeholders};
+
+use super::{
+    PRODUCT_COLUMNS, PriceChangeRow, ProductCardRow, ProductRecord, ProductRow, Store,
+    VARIANT_COLUMNS, VariantDetailRow, VariantRow,
+};
+use crate::search::{self, Arg, SearchQuery};
+
+impl Store {
+    /// The product with all its variants, or `None`.
+    pub async fn get_product(&self, id: &str) -> ServiceResult<Option<ProductRecord>> {
+        let sql: &str = concatcp!(
+            "SELECT ",
+            PRODUCT_COLUMNS,
+            ", c.name AS category_name FROM products p JOIN categories c ON c.id = p.category_id WHERE p.id = $1"
+        );
+        let Some(product) = sqlx::query_as::<_, ProductRow>(sql)
+            .bind(id)
+            .fetch_optional(self.db.pool())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut variants = self.variants_of(std::slice::from_ref(&product.id)).await?;
+        Ok(Some(ProductRecord {
+            variants: variants.remove(&product.id).unwrap_or_default(),
+            product,
+        }))
+    }
+
+    /// Variants of several products at once, grouped by product, in position order.
+    async fn variants_of(
+        &self,
+        product_ids: &[String],
+    ) -> ServiceResult<HashMap<String, Vec<VariantRow>>> {
+        let mut grouped: HashMap<String, Vec<VariantRow>> = HashMap::new();
+        if product_ids.is_empty() {
+            return Ok(grouped);
+        }
+        let sql = format!(
+            "SELECT {VARIANT_COLUMNS} FROM variants WHERE product_id IN ({}) ORDER BY product_id, position",
+            placeholders(1, product_ids.len())
+        );
+        // Built only from numbered placeholders; every value is bound.
+        let mut query = sqlx::query_as::<_, VariantRow>(sqlx::AssertSqlSafe(sql));
+        for id in product_ids {
+            query = query.bind(id);
+        }
+        for row in query.fetch_all(self.db.pool()).await? {
+            grouped.entry(row.product_id.clone()).or_default().push(row);
+        }
+        Ok(grouped)
+    }
+
+    /// Variants by id, with their product's title, seller, listing state and currency; unknown ids are skipped.
+    pub async fn variant_details(&self, ids: &[String]) -> ServiceResult<Vec<VariantDetailRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT v.id, v.product_id, v.sku, v.options, v.price_minor, v.stock, v.image_urls, v.listed, \
+             p.title, p.seller_id, p.category_id, p.listed AS product_listed, p.currency, p.image_urls AS product_images \
+             FROM variants v JOIN products p ON p.id = v.product_id WHERE v.id IN ({})",
+            placeholders(1, ids.len())
+        );
+        // Built only from numbered placeholders; every value is bound.
+        let mut query = sqlx::query_as::<_, VariantDetailRow>(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            query = query.bind(id);
+        }
+        Ok(query.fetch_all(self.db.pool()).await?)
+    }
+
+    /// Products by id as cards: lowest price (over listed variants, else over all), whether a listed variant
+    /// has stock, first image, listing state. Unknown ids are left out.
+    pub async fn product_cards(&self, ids: &[String]) -> ServiceResult<Vec<ProductCardRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT p.id, p.title, p.seller_id, p.currency, p.listed, p.image_urls, \
+             COALESCE(p.min_price, (SELECT MIN(v.price_minor) FROM variants v WHERE v.product_id = p.id), 0) AS min_price, \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id AND v.listed = 1 AND v.stock > 0) \
+             THEN 1 ELSE 0 END AS BIGINT) AS in_stock \
+             FROM products p WHERE p.id IN ({})",
+            placeholders(1, ids.len())
+        );
+        // Built only from numbered placeholders; every value is bound.
+        let mut query = sqlx::query_as::<_, ProductCardRow>(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            query = query.bind(id);
+        }
+        Ok(query.fetch_all(self.db.pool()).await?)
+    }
+
+    /// How many listed products a seller has.
+    pub async fn count_listed(&self, seller_id: &str) -> ServiceResult<i64> {
+        let (count,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM products WHERE seller_id = $1 AND listed = 1")
+                .bind(seller_id)
+                .fetch_one(self.db.pool())
+                .await?;
+        Ok(count)
+    }
+
+    /// One page of products matching `query`, with the cursor of the next page if there is one.
+    pub async fn search(
+        &self,
+        query: &SearchQuery,
+    ) -> ServiceResult<(Vec<ProductRecord>, Option<search::Cursor>)> {
+        let (sql, args) = search::build(query, self.db.backend(), PRODUCT_COLUMNS);
+        // The SQL is assembled from fixed fragments and numbered placeholders; user input is only bound.
+        let mut statement = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for arg in args.0 {
+            statement = match arg {
+                Arg::Text(value) => statement.bind(value),
+                Arg::Int(value) => statement.bind(value),
+                Arg::Float(value) => statement.bind(value),
+            };
+        }
+        let rows = statement.fetch_all(self.db.pool()).await?;
+        let limit = usize::try_from(query.limit).unwrap_or(0);
+        let has_more = rows.len() > limit;
+        let mut products = Vec::with_capacity(limit.min(rows.len()));
+        let mut last_key = 0.0;
+        for row in rows.iter().take(limit) {
+            products.push(ProductRow::from_row(row)?);
+            last_key = row.try_get::<f64, _>("sort_key")?;
+        }
+        let next = match (has_more, products.last()) {
+            (true, Some(last)) => Some(search::Cursor {
+                sort: query.sort,
+                key: last_key,
+                id: last.id.clone(),
+            }),
+            _ => None,
+        };
+        let ids: Vec<String> = products.iter().map(|p| p.id.clone()).collect();
+        let mut variants = self.variants_of(&ids).await?;
+        let records = products
+            .into_iter()
+            .map(|product| ProductRecord {
+                variants: variants.remove(&product.id).unwrap_or_default(),
+                product,
+            })
+            .collect();
+        Ok((records, next))
+    }
+
+    pub async fn price_history(&self, product_id: &str) -> ServiceResult<Vec<PriceChangeRow>> {
+        Ok(sqlx::query_as::<_, PriceChangeRow>(
+            "SELECT variant_id, price_minor, currency, changed_at_ms FROM price_history \
+             WHERE product_id = $1 ORDER BY changed_at_ms, id",
+        )
+        .bind(product_id)
+        .fetch_all(self.db.pool())
+        .await?)
+    }
+}
