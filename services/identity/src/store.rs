@@ -7,6 +7,7 @@ use tokshop_platform::{
     db::{Db, flag},
     error::is_unique_violation,
     ids::new_id,
+    page::placeholders,
     time::now_ms,
 };
 
@@ -170,11 +171,10 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let placeholders = (1..=ids.len())
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id IN ({placeholders})");
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id IN ({})",
+            placeholders(1, ids.len())
+        );
         // Built only from numbered placeholders; every value is bound.
         let mut query = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql));
         for id in ids {
@@ -493,3 +493,6 @@ async fn clear_default(tx: &mut Transaction<'static, Any>, user_id: &str) -> Ser
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

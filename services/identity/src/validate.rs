@@ -191,6 +191,109 @@ mod tests {
         }
     }
 
+    fn param_of<T: std::fmt::Debug>(result: ServiceResult<T>) -> String {
+        match result {
+            Err(ServiceError::Invalid { param, .. }) => param,
+            other => panic!("expected an invalid field, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn passwords_sign_ins_and_tokens_are_bounded() {
+        assert!(password(&"p".repeat(MIN_PASSWORD)).is_ok());
+        assert_eq!(
+            param_of(password(&"p".repeat(MIN_PASSWORD - 1))),
+            "password"
+        );
+        assert_eq!(
+            param_of(password(&"p".repeat(MAX_PASSWORD + 1))),
+            "password"
+        );
+        assert!(sign_in("ann", "anything at all").is_ok());
+        assert_eq!(param_of(sign_in(&"a".repeat(MAX_LOGIN + 1), "x")), "login");
+        assert_eq!(
+            param_of(sign_in("ann", &"p".repeat(MAX_PASSWORD + 1))),
+            "password"
+        );
+        assert!(refresh_token(&"t".repeat(MAX_REFRESH_TOKEN)).is_ok());
+        assert_eq!(
+            param_of(refresh_token(&"t".repeat(MAX_REFRESH_TOKEN + 1))),
+            "refresh_token"
+        );
+    }
+
+    #[test]
+    fn profiles_and_shop_names() {
+        assert!(display_name("").is_ok());
+        assert_eq!(
+            param_of(display_name(&"n".repeat(MAX_DISPLAY_NAME + 1))),
+            "display_name"
+        );
+        assert_eq!(param_of(bio("line\u{7}bell")), "bio");
+        assert!(bio("two\nlines").is_ok());
+        assert!(avatar_url("").is_ok());
+        assert!(avatar_url("https://cdn.example.com/a.png").is_ok());
+        assert_eq!(param_of(avatar_url("javascript:alert(1)")), "avatar_url");
+        assert!(shop_name("Trail Shop").is_ok());
+        assert_eq!(param_of(shop_name(" x ")), "shop_name");
+        assert_eq!(
+            param_of(shop_name(&"s".repeat(MAX_SHOP_NAME + 1))),
+            "shop_name"
+        );
+    }
+
+    #[test]
+    fn address_changes_are_laid_over_the_stored_address_and_checked_whole() {
+        let stored = AddressInput {
+            recipient: "Ann".into(),
+            phone: "+1 (555) 010-0000".into(),
+            line1: "1 Main St".into(),
+            city: "Springfield".into(),
+            postal_code: "12345".into(),
+            country: "US".into(),
+            ..Default::default()
+        };
+        let moved = AddressInput::merge(
+            Some(stored.clone()),
+            AddressFields {
+                city: Some("  Shelbyville ".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(moved.city, "Shelbyville");
+        assert_eq!(
+            (moved.line1.as_str(), moved.recipient.as_str()),
+            ("1 Main St", "Ann")
+        );
+        let cleared = AddressInput::merge(
+            Some(stored.clone()),
+            AddressFields {
+                line1: Some(" ".into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(param_of(cleared), "line1");
+        let phone = AddressInput::merge(
+            Some(stored.clone()),
+            AddressFields {
+                phone: Some("call me".into()),
+                ..Default::default()
+            },
+        );
+        assert_eq!(param_of(phone), "phone");
+        for country in ["USA", "U1", ""] {
+            let bad = AddressInput::merge(
+                Some(stored.clone()),
+                AddressFields {
+                    country: Some(country.into()),
+                    ..Default::default()
+                },
+            );
+            assert_eq!(param_of(bad), "country", "{country:?}");
+        }
+    }
+
     #[test]
     fn addresses_need_required_fields() {
         let missing = AddressInput::merge(None, AddressFields::default());
