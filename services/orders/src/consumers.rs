@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use anyhow::Context;
 use tokshop_platform::events::{Event, EventHandler};
 
-use crate::{clients::Clients, orders::OrderEvent};
+use crate::{clients::Clients, order::OrderEvent};
 
 pub struct StockReleaser {
     pub clients: Clients,

@@ -2,34 +2,47 @@
 //! it used and the money behind it always change in one transaction. Stock lives in the catalog and is reserved
 //! there under the order's id; committed events (the outbox) release it and keep sales counts.
 //!
-//! `checkout.rs` turns a cart into an order, `lifecycle.rs` moves orders along (and sweeps), `payments.rs` and
-//! `providers.rs` move money and write the ledger, `coupons.rs` is the coupon service, `pricing.rs` the pure
-//! arithmetic, `orders.rs` the order rows and events, `*_api.rs` the tonic surfaces.
+//! One module per aggregate, each with `api` (the tonic handlers), `rules` (the decisions, no SQL, no gRPC) and
+//! `store` (all of its SQL):
+//! - `order`: checkout from the cart, the states an order moves through, returns, and the sweeper;
+//! - `payment`: paying orders, wallets and top-ups, saved cards, refunds, the providers and the ledger;
+//! - `coupon`: sellers' coupons and shoppers' claims.
+//!
+//! `pricing` is the arithmetic they share (discounts, shipping, return amounts), `clients` the calls to the
+//! catalog, identity and the cart, `consumers` what this service does with its own committed events.
 
-mod checkout;
 mod clients;
 mod consumers;
-mod coupons;
-mod lifecycle;
-mod order_api;
-mod orders;
-mod payment_api;
-mod payments;
+mod coupon;
+mod order;
+mod payment;
 mod pricing;
-mod providers;
 
 use std::{sync::Arc, time::Duration};
 
+use sqlx::{Any, Transaction};
 use tokio_util::sync::CancellationToken;
 use tokshop_platform::grpc::GrpcChannel;
 use tokshop_platform::{ServiceContext, db::Migrations, migrations};
 use tokshop_proto::{
+    catalog::Money,
     order::{coupon_service_server::CouponServiceServer, order_service_server::OrderServiceServer},
     payment::payment_service_server::PaymentServiceServer,
 };
 use tonic::transport::server::Router;
 
-pub use lifecycle::Swept;
+pub use order::Swept;
+
+/// A writing transaction on the service's database; every store function that changes state takes one.
+pub(crate) type Tx = Transaction<'static, Any>;
+
+/// An amount in minor units of `currency`, as messages carry it.
+pub(crate) fn money(amount_minor: i64, currency: &str) -> Option<Money> {
+    Some(Money {
+        amount_minor,
+        currency: currency.to_owned(),
+    })
+}
 
 /// The fully qualified gRPC service names, as health checks report them.
 pub const ORDER_SERVICE: &str = "tokshop.order.v1.OrderService";
@@ -65,16 +78,16 @@ pub async fn router(ctx: &ServiceContext, upstreams: Upstreams) -> anyhow::Resul
     ctx.bus.subscribe(Arc::new(consumers::SalesCounter {
         clients: clients.clone(),
     }));
-    let providers = Arc::new(payments::Providers::new(ctx.settings.demo()));
-    let orders = order_api::OrderApi::new(
+    let providers = Arc::new(payment::Providers::new(ctx.settings.demo()));
+    let orders = order::OrderApi::new(
         ctx.db.clone(),
         ctx.keys.clone(),
         clients.clone(),
         providers.clone(),
         ctx.settings.orders.clone(),
     );
-    let coupons = coupons::CouponApi::new(ctx.db.clone(), ctx.keys.clone(), clients);
-    let payments = payment_api::PaymentApi::new(
+    let coupons = coupon::CouponApi::new(ctx.db.clone(), ctx.keys.clone(), clients);
+    let payments = payment::PaymentApi::new(
         ctx.db.clone(),
         ctx.keys.clone(),
         providers,
@@ -96,7 +109,7 @@ pub async fn verify_ledger(
     db: &tokshop_platform::db::Db,
 ) -> anyhow::Result<tokshop_proto::payment::LedgerReport> {
     use anyhow::Context;
-    payments::verify(db)
+    payment::verify(db)
         .await
         .map_err(|err| anyhow::anyhow!("{err:?}"))
         .context("reading the ledger (has tokshop run on this database?)")
@@ -104,7 +117,7 @@ pub async fn verify_ledger(
 
 /// One sweep now: expire unpaid orders, abandon stuck checkouts, complete long-delivered orders.
 pub async fn sweep_once(ctx: &ServiceContext) -> anyhow::Result<Swept> {
-    Ok(lifecycle::sweep(&ctx.db, &ctx.settings.orders).await?)
+    Ok(order::sweep(&ctx.db, &ctx.settings.orders).await?)
 }
 
 /// Sweeps every `orders.sweep_interval_ms` until `shutdown`. State lives in the database, so a restarted

@@ -3,9 +3,51 @@
 //! documented test numbers. Both act inside the caller's transaction, so a charge and the order it pays commit
 //! together or not at all.
 
-use tokshop_platform::{ServiceError, ServiceResult, ids::new_id};
+use tokshop_platform::{
+    ServiceError, ServiceResult, ids::new_id, limits::payments::MIN_CARD_NUMBER,
+};
 
-use crate::orders::Tx;
+use super::{
+    rules::{CARD_CLEARING, wallet_account},
+    store,
+};
+use crate::Tx;
+
+/// The providers tokshop knows, chosen by payment method id. The sandbox card provider exists only in a demo
+/// shop: it accepts made-up cards, so anywhere else it would mint money.
+pub struct Providers {
+    pub wallet: Wallet,
+    pub cards: Option<SandboxCards>,
+}
+
+impl Providers {
+    pub fn new(sandbox_cards: bool) -> Self {
+        Self {
+            wallet: Wallet,
+            cards: sandbox_cards.then_some(SandboxCards),
+        }
+    }
+
+    /// The card provider, or the refusal a shop without one gives.
+    pub fn cards(&self) -> ServiceResult<&SandboxCards> {
+        self.cards.as_ref().ok_or_else(|| {
+            ServiceError::conflict_on(
+                "card_payments_unavailable",
+                "payment_method_id",
+                "this shop takes no card payments: no card provider is configured (the sandbox provider runs only \
+                 in demo mode)",
+            )
+        })
+    }
+
+    pub fn for_method(&self, method_id: &str) -> ServiceResult<&dyn PaymentProvider> {
+        if method_id == WALLET {
+            Ok(&self.wallet)
+        } else {
+            Ok(self.cards()?)
+        }
+    }
+}
 
 /// Why a provider refused a charge; the order stays unpaid and the shopper is told this.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,45 +85,13 @@ pub const WALLET: &str = "wallet";
 /// The wallet: a stored balance per user and currency that never goes below zero.
 pub struct Wallet;
 
-pub async fn credit_wallet(
-    tx: &mut Tx,
-    user_id: &str,
-    currency: &str,
-    amount: i64,
-) -> ServiceResult<()> {
-    sqlx::query(
-        "INSERT INTO wallets (user_id, currency, balance) VALUES ($1, $2, $3) \
-         ON CONFLICT (user_id, currency) DO UPDATE SET balance = wallets.balance + excluded.balance",
-    )
-    .bind(user_id)
-    .bind(currency)
-    .bind(amount)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 #[async_trait::async_trait]
 impl PaymentProvider for Wallet {
     async fn charge(&self, tx: &mut Tx, m: &Movement<'_>) -> ServiceResult<Result<(), Decline>> {
-        let taken = sqlx::query(
-            "UPDATE wallets SET balance = balance - $3 WHERE user_id = $1 AND currency = $2 AND balance >= $3",
-        )
-        .bind(m.user_id)
-        .bind(m.currency)
-        .bind(m.amount)
-        .execute(&mut **tx)
-        .await?;
-        if taken.rows_affected() == 1 {
+        if store::debit_wallet(tx, m.user_id, m.currency, m.amount).await? {
             return Ok(Ok(()));
         }
-        let balance: Option<(i64,)> =
-            sqlx::query_as("SELECT balance FROM wallets WHERE user_id = $1 AND currency = $2")
-                .bind(m.user_id)
-                .bind(m.currency)
-                .fetch_optional(&mut **tx)
-                .await?;
-        let balance = balance.map_or(0, |(b,)| b);
+        let balance = store::wallet_balance(tx, m.user_id, m.currency).await?;
         Ok(Err(Decline {
             code: "insufficient_funds",
             message: format!(
@@ -93,16 +103,13 @@ impl PaymentProvider for Wallet {
     }
 
     async fn refund(&self, tx: &mut Tx, m: &Movement<'_>) -> ServiceResult<()> {
-        credit_wallet(tx, m.user_id, m.currency, m.amount).await
+        store::credit_wallet(tx, m.user_id, m.currency, m.amount).await
     }
 
     fn account(&self, m: &Movement<'_>) -> String {
-        format!("wallet:{}", m.user_id)
+        wallet_account(m.user_id)
     }
 }
-
-/// Money from and to card networks, as the sandbox provider settles it.
-pub const CARD_CLEARING: &str = "card_clearing";
 
 /// The sandbox card provider. Test numbers: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined,
 /// 4000 0000 0000 9995 fails for insufficient funds; any other number that passes the Luhn check succeeds.
@@ -161,7 +168,7 @@ impl SandboxCards {
             .collect();
         let valid = digits
             .as_deref()
-            .is_some_and(|d| (12..=19).contains(&d.len()) && luhn_valid(d));
+            .is_some_and(|d| (MIN_CARD_NUMBER..=19).contains(&d.len()) && luhn_valid(d));
         if !valid {
             return Err(ServiceError::invalid("number", "not a valid card number"));
         }
@@ -171,11 +178,7 @@ impl SandboxCards {
             _ => SUCCEEDS,
         };
         let token = new_id("tok");
-        sqlx::query("INSERT INTO sandbox_cards (token, outcome) VALUES ($1, $2)")
-            .bind(&token)
-            .bind(outcome)
-            .execute(&mut **tx)
-            .await?;
+        store::insert_sandbox_card(tx, &token, outcome).await?;
         Ok(Tokenized {
             token,
             brand: brand(&number),
@@ -187,12 +190,8 @@ impl SandboxCards {
 #[async_trait::async_trait]
 impl PaymentProvider for SandboxCards {
     async fn charge(&self, tx: &mut Tx, m: &Movement<'_>) -> ServiceResult<Result<(), Decline>> {
-        let outcome: Option<(String,)> =
-            sqlx::query_as("SELECT outcome FROM sandbox_cards WHERE token = $1")
-                .bind(m.token)
-                .fetch_optional(&mut **tx)
-                .await?;
-        Ok(match outcome.as_ref().map(|(o,)| o.as_str()) {
+        let outcome = store::sandbox_outcome(tx, m.token).await?;
+        Ok(match outcome.as_deref() {
             Some(SUCCEEDS) => Ok(()),
             Some(INSUFFICIENT) => Err(Decline {
                 code: "insufficient_funds",
