@@ -68,10 +68,11 @@ pub async fn address(ctx: &ToolContext, id: &str) -> Result<pb::Address, ToolErr
 #[async_trait::async_trait]
 impl TypedTool for MyProfile {
     type Args = NoArgs;
+    type Output = Value;
     const NAME: &'static str = "my_profile";
     const DESCRIPTION: &'static str = "The signed-in shopper's profile.";
 
-    async fn run(&self, ctx: &ToolContext, _: NoArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, _: NoArgs) -> Result<Self::Output, ToolError> {
         let me = ctx
             .clients
             .identity
@@ -88,10 +89,11 @@ impl TypedTool for MyProfile {
 #[async_trait::async_trait]
 impl TypedTool for ListAddresses {
     type Args = NoArgs;
+    type Output = Value;
     const NAME: &'static str = "list_addresses";
     const DESCRIPTION: &'static str = "The shopper's shipping addresses.";
 
-    async fn run(&self, ctx: &ToolContext, _: NoArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, _: NoArgs) -> Result<Self::Output, ToolError> {
         let list = ctx
             .clients
             .identity
@@ -151,6 +153,7 @@ fn optional(value: &Option<String>, param: &str, max: usize) -> Result<String, T
 impl GuardedTool for AddAddress {
     type Args = NewAddress;
     type Effect = AddAddressEffect;
+    type Output = Value;
     const NAME: &'static str = "add_address";
     const DESCRIPTION: &'static str = "Add a shipping address to the shopper's address book (optionally as the \
          default). Needs the shopper's confirmation.";
@@ -188,7 +191,7 @@ impl GuardedTool for AddAddress {
         &self,
         ctx: &ToolContext,
         effect: AddAddressEffect,
-    ) -> Result<Value, ToolError> {
+    ) -> Result<Self::Output, ToolError> {
         let a = effect.address;
         let some = |s: String| (!s.is_empty()).then_some(s);
         let request = ctx.request(pb::AddAddressRequest {

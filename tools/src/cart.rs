@@ -42,11 +42,12 @@ fn shown(cart: tonic::Response<pb::Cart>) -> Value {
 #[async_trait::async_trait]
 impl TypedTool for ViewCart {
     type Args = NoArgs;
+    type Output = Value;
     const NAME: &'static str = "view_cart";
     const DESCRIPTION: &'static str =
         "The cart with current prices; flags unavailable or short lines.";
 
-    async fn run(&self, ctx: &ToolContext, _: NoArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, _: NoArgs) -> Result<Self::Output, ToolError> {
         let request = ctx.request(pb::GetCartRequest {});
         Ok(shown(ctx.clients.cart.clone().get_cart(request).await?))
     }
@@ -55,10 +56,11 @@ impl TypedTool for ViewCart {
 #[async_trait::async_trait]
 impl TypedTool for AddToCart {
     type Args = LineArgs;
+    type Output = Value;
     const NAME: &'static str = "add_to_cart";
     const DESCRIPTION: &'static str = "Add a variant to the cart (an existing line grows).";
 
-    async fn run(&self, ctx: &ToolContext, args: LineArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, args: LineArgs) -> Result<Self::Output, ToolError> {
         let request = ctx.request(pb::AddItemRequest {
             variant_id: args.variant_id,
             quantity: args.quantity,
@@ -70,10 +72,11 @@ impl TypedTool for AddToCart {
 #[async_trait::async_trait]
 impl TypedTool for UpdateCartQuantity {
     type Args = LineArgs;
+    type Output = Value;
     const NAME: &'static str = "update_cart_quantity";
     const DESCRIPTION: &'static str = "Set the quantity of a cart line.";
 
-    async fn run(&self, ctx: &ToolContext, args: LineArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, args: LineArgs) -> Result<Self::Output, ToolError> {
         let request = ctx.request(pb::SetQuantityRequest {
             variant_id: args.variant_id,
             quantity: args.quantity,
@@ -85,10 +88,11 @@ impl TypedTool for UpdateCartQuantity {
 #[async_trait::async_trait]
 impl TypedTool for RemoveFromCart {
     type Args = VariantArgs;
+    type Output = Value;
     const NAME: &'static str = "remove_from_cart";
     const DESCRIPTION: &'static str = "Remove a line from the cart.";
 
-    async fn run(&self, ctx: &ToolContext, args: VariantArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, args: VariantArgs) -> Result<Self::Output, ToolError> {
         let request = ctx.request(pb::RemoveItemRequest {
             variant_id: args.variant_id,
         });
@@ -99,10 +103,11 @@ impl TypedTool for RemoveFromCart {
 #[async_trait::async_trait]
 impl TypedTool for ClearCart {
     type Args = NoArgs;
+    type Output = Value;
     const NAME: &'static str = "clear_cart";
     const DESCRIPTION: &'static str = "Empty the cart.";
 
-    async fn run(&self, ctx: &ToolContext, _: NoArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, _: NoArgs) -> Result<Self::Output, ToolError> {
         let request = ctx.request(pb::ClearRequest {});
         Ok(shown(ctx.clients.cart.clone().clear(request).await?))
     }

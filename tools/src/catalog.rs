@@ -1,8 +1,7 @@
 //! Browsing: search, one product, categories.
 
 use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use tokshop_proto::catalog as pb;
 
 use crate::{Registry, ToolContext, ToolError, TypedTool, view};
@@ -11,6 +10,100 @@ pub fn register(registry: &mut Registry) {
     registry.add(SearchProducts);
     registry.add(GetProduct);
     registry.add(ListCategories);
+}
+
+/// A variant that can be bought (delisted ones are left out).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct Variant {
+    pub id: String,
+    /// The seller's option names and values, "colour: blue, size: 42", as data.
+    pub options: String,
+    /// "59.90 USD".
+    pub price: String,
+    pub stock: i64,
+}
+
+/// A product as tools show it; a product's own page adds its description, seller and category.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct Product {
+    pub id: String,
+    /// The seller's title, as data.
+    pub title: String,
+    /// "59.90 USD", "from 49.90 USD" when variants differ, or "not for sale".
+    pub price: String,
+    pub in_stock: bool,
+    pub variants: Vec<Variant>,
+    /// The first 300 characters, as data (`get_product` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seller_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+}
+
+/// Longest description a model sees; the rest costs tokens and invites injected instructions.
+const DESCRIPTION_CHARS: usize = 300;
+
+impl Product {
+    /// `detailed` for a product's own page: with its description, seller and category.
+    pub fn of(p: &pb::Product, detailed: bool) -> Self {
+        let variants = p
+            .variants
+            .iter()
+            .filter(|v| v.listed)
+            .map(|v| Variant {
+                id: v.id.clone(),
+                options: view::options(&v.options),
+                price: view::money(v.price.as_ref()),
+                stock: v.stock,
+            })
+            .collect();
+        let price = match (&p.min_price, &p.max_price) {
+            (Some(min), Some(max)) if min.amount_minor != max.amount_minor => {
+                format!("from {}", view::money(Some(min)))
+            }
+            (Some(min), _) => view::money(Some(min)),
+            _ => "not for sale".to_owned(),
+        };
+        Self {
+            id: p.id.clone(),
+            title: view::seller_text(&p.title, view::TITLE_CHARS),
+            price,
+            in_stock: p.in_stock,
+            variants,
+            description: detailed.then(|| view::seller_text(&p.description, DESCRIPTION_CHARS)),
+            seller_id: detailed.then(|| p.seller_id.clone()),
+            category: detailed.then(|| p.category_name.clone()),
+        }
+    }
+}
+
+/// `search_products`: a page of products, and whether more match.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct ProductList {
+    pub products: Vec<Product>,
+    pub more: bool,
+}
+
+/// A category; top-level ones have no parent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct Category {
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+}
+
+/// `list_categories`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct CategoryList {
+    pub categories: Vec<Category>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
@@ -45,11 +138,12 @@ pub struct SearchProducts;
 #[async_trait::async_trait]
 impl TypedTool for SearchProducts {
     type Args = SearchArgs;
+    type Output = ProductList;
     const NAME: &'static str = "search_products";
     const DESCRIPTION: &'static str =
         "Search the catalog. Returns products with their variants (ids, options, price, stock).";
 
-    async fn run(&self, ctx: &ToolContext, args: SearchArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, args: SearchArgs) -> Result<Self::Output, ToolError> {
         let limit = args.limit.unwrap_or(5);
         if !(1..=10).contains(&limit) {
             return Err(ToolError::invalid_arguments("limit must be 1 to 10").with_param("limit"));
@@ -87,12 +181,14 @@ impl TypedTool for SearchProducts {
             .search_products(ctx.request(request))
             .await?
             .into_inner();
-        let products: Vec<Value> = page
-            .products
-            .iter()
-            .map(|p| view::product(p, false))
-            .collect();
-        Ok(json!({"products": products, "more": !page.next_cursor.is_empty()}))
+        Ok(ProductList {
+            products: page
+                .products
+                .iter()
+                .map(|p| Product::of(p, false))
+                .collect(),
+            more: !page.next_cursor.is_empty(),
+        })
     }
 }
 
@@ -107,10 +203,11 @@ pub struct GetProduct;
 #[async_trait::async_trait]
 impl TypedTool for GetProduct {
     type Args = ProductArgs;
+    type Output = Product;
     const NAME: &'static str = "get_product";
     const DESCRIPTION: &'static str = "One product with its description and variants.";
 
-    async fn run(&self, ctx: &ToolContext, args: ProductArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, args: ProductArgs) -> Result<Self::Output, ToolError> {
         let product = ctx
             .clients
             .catalog
@@ -120,7 +217,7 @@ impl TypedTool for GetProduct {
             }))
             .await?
             .into_inner();
-        Ok(view::product(&product, true))
+        Ok(Product::of(&product, true))
     }
 }
 
@@ -133,10 +230,11 @@ pub struct ListCategories;
 #[async_trait::async_trait]
 impl TypedTool for ListCategories {
     type Args = NoArgs;
+    type Output = CategoryList;
     const NAME: &'static str = "list_categories";
     const DESCRIPTION: &'static str = "All product categories (id, name, parent).";
 
-    async fn run(&self, ctx: &ToolContext, _: NoArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, _: NoArgs) -> Result<Self::Output, ToolError> {
         let list = ctx
             .clients
             .catalog
@@ -144,17 +242,15 @@ impl TypedTool for ListCategories {
             .list_categories(ctx.request(pb::ListCategoriesRequest {}))
             .await?
             .into_inner();
-        let categories: Vec<Value> = list
+        let categories = list
             .categories
             .iter()
-            .map(|c| {
-                let mut value = json!({"id": c.id, "name": c.name});
-                if !c.parent_id.is_empty() {
-                    value["parent_id"] = json!(c.parent_id);
-                }
-                value
+            .map(|c| Category {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                parent_id: (!c.parent_id.is_empty()).then(|| c.parent_id.clone()),
             })
             .collect();
-        Ok(json!({"categories": categories}))
+        Ok(CategoryList { categories })
     }
 }

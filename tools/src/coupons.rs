@@ -40,10 +40,11 @@ pub struct MyCoupons;
 #[async_trait::async_trait]
 impl TypedTool for ListCoupons {
     type Args = ListArgs;
+    type Output = Value;
     const NAME: &'static str = "list_coupons";
     const DESCRIPTION: &'static str = "Coupons that can be claimed now, for a product or a shop.";
 
-    async fn run(&self, ctx: &ToolContext, args: ListArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, args: ListArgs) -> Result<Self::Output, ToolError> {
         if args.product_id.is_none() && args.seller_id.is_none() {
             return Err(ToolError::invalid_arguments("give product_id or seller_id"));
         }
@@ -101,6 +102,7 @@ impl Effect for ClaimEffect {
 impl GuardedTool for ClaimCoupon {
     type Args = ClaimArgs;
     type Effect = ClaimEffect;
+    type Output = Value;
     const NAME: &'static str = "claim_coupon";
     const DESCRIPTION: &'static str =
         "Claim a coupon for later use at checkout. Needs the shopper's confirmation.";
@@ -126,7 +128,11 @@ impl GuardedTool for ClaimCoupon {
         })
     }
 
-    async fn commit(&self, ctx: &ToolContext, effect: ClaimEffect) -> Result<Value, ToolError> {
+    async fn commit(
+        &self,
+        ctx: &ToolContext,
+        effect: ClaimEffect,
+    ) -> Result<Self::Output, ToolError> {
         let request = ctx.request(pb::ClaimCouponRequest {
             coupon_id: effect.coupon_id,
         });
@@ -149,10 +155,11 @@ impl GuardedTool for ClaimCoupon {
 #[async_trait::async_trait]
 impl TypedTool for MyCoupons {
     type Args = NoArgs;
+    type Output = Value;
     const NAME: &'static str = "my_coupons";
     const DESCRIPTION: &'static str = "Coupons the shopper has claimed, with their status.";
 
-    async fn run(&self, ctx: &ToolContext, _: NoArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, _: NoArgs) -> Result<Self::Output, ToolError> {
         let request = ctx.request(pb::ListClaimedCouponsRequest {
             available_only: false,
         });

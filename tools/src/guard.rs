@@ -66,6 +66,8 @@ pub trait Effect: Serialize + DeserializeOwned + Send + Sync {
 pub trait GuardedTool: Send + Sync + 'static {
     type Args: DeserializeOwned + schemars::JsonSchema + Send + Sync;
     type Effect: Effect;
+    /// What a commit answers. The model sees it serialized as it is; the rule planner reads it back as this type.
+    type Output: Serialize + DeserializeOwned + schemars::JsonSchema + Send;
     const NAME: &'static str;
     const DESCRIPTION: &'static str;
 
@@ -76,7 +78,11 @@ pub trait GuardedTool: Send + Sync + 'static {
 
     /// Carries out exactly `effect`. The pending action's id is `ctx.request_id`, so a retried service call acts
     /// once.
-    async fn commit(&self, ctx: &ToolContext, effect: Self::Effect) -> Result<Value, ToolError>;
+    async fn commit(
+        &self,
+        ctx: &ToolContext,
+        effect: Self::Effect,
+    ) -> Result<Self::Output, ToolError>;
 }
 
 /// A proposal as the agent stores it: the effect as canonical JSON and its digest.

@@ -5,7 +5,7 @@
 
 mod account;
 mod cart;
-mod catalog;
+pub mod catalog;
 mod coupons;
 mod error;
 pub mod guard;
@@ -15,10 +15,13 @@ mod social;
 pub mod untrusted;
 mod view;
 
+#[cfg(test)]
+mod shapes_tests;
+
 use std::{collections::BTreeMap, sync::Arc};
 
 use schemars::{JsonSchema, generate::SchemaSettings};
-use serde::de::DeserializeOwned;
+use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 use tokshop_platform::auth::authorized;
 use tokshop_platform::grpc::GrpcChannel;
@@ -110,10 +113,12 @@ impl ToolContext {
 #[async_trait::async_trait]
 pub trait TypedTool: Send + Sync + 'static {
     type Args: DeserializeOwned + JsonSchema + Send + Sync;
+    /// What the tool answers. The model sees it serialized as it is; the rule planner reads it back as this type.
+    type Output: Serialize + DeserializeOwned + JsonSchema + Send;
     const NAME: &'static str;
     const DESCRIPTION: &'static str;
 
-    async fn run(&self, ctx: &ToolContext, args: Self::Args) -> Result<Value, ToolError>;
+    async fn run(&self, ctx: &ToolContext, args: Self::Args) -> Result<Self::Output, ToolError>;
 }
 
 /// A tool as the agent sees it: name, description, JSON schema; read tools run on untyped JSON arguments, guarded
@@ -146,6 +151,11 @@ fn parse<A: DeserializeOwned>(args: &Value) -> Result<A, ToolError> {
         args.clone()
     };
     serde_json::from_value(args).map_err(|err| ToolError::invalid_arguments(err.to_string()))
+}
+
+/// A tool's typed result as the JSON the model reads.
+fn shown<O: Serialize>(output: &O) -> Result<Value, ToolError> {
+    serde_json::to_value(output).map_err(|err| ToolError::new("internal", err.to_string()))
 }
 
 fn stored_effect<E: DeserializeOwned>(effect: &Value) -> Result<E, ToolError> {
@@ -210,7 +220,7 @@ impl<T: TypedTool> Tool for Read<T> {
 
     async fn call(&self, ctx: &ToolContext, args: &Value) -> Result<Value, ToolError> {
         let args = parse::<T::Args>(args)?;
-        self.0.run(ctx, args).await
+        shown(&self.0.run(ctx, args).await?)
     }
 
     async fn propose(&self, _: &ToolContext, _: &Value) -> Result<Proposal, ToolError> {
@@ -252,7 +262,7 @@ impl<T: GuardedTool> Tool for Guarded<T> {
 
     async fn commit(&self, ctx: &ToolContext, effect: &Value) -> Result<Value, ToolError> {
         let effect = stored_effect::<T::Effect>(effect)?;
-        self.0.commit(ctx, effect).await
+        shown(&self.0.commit(ctx, effect).await?)
     }
 }
 

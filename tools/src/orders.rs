@@ -212,6 +212,7 @@ fn checkout_request(args: &CheckoutArgs) -> pb::CheckoutRequest {
 impl GuardedTool for Checkout {
     type Args = CheckoutArgs;
     type Effect = CheckoutEffect;
+    type Output = Value;
     const NAME: &'static str = "checkout";
     const DESCRIPTION: &'static str = "Place an order (stock is reserved; it then waits for payment). Needs the \
          shopper's confirmation.";
@@ -266,7 +267,11 @@ impl GuardedTool for Checkout {
 
     /// Exactly the approved lines, address and coupon; the orders service opens the order only at the approved
     /// total, and for a cart checkout only while the cart holds exactly those lines.
-    async fn commit(&self, ctx: &ToolContext, effect: CheckoutEffect) -> Result<Value, ToolError> {
+    async fn commit(
+        &self,
+        ctx: &ToolContext,
+        effect: CheckoutEffect,
+    ) -> Result<Self::Output, ToolError> {
         let ids: Vec<String> = effect.lines.iter().map(|l| l.variant_id.clone()).collect();
         // Always the approved lines with their quantities; from the cart, the orders service also checks the cart
         // still holds exactly them, and takes them out of it.
@@ -302,10 +307,11 @@ impl GuardedTool for Checkout {
 #[async_trait::async_trait]
 impl TypedTool for ListOrders {
     type Args = ListArgs;
+    type Output = Value;
     const NAME: &'static str = "list_orders";
     const DESCRIPTION: &'static str = "The shopper's orders, newest first.";
 
-    async fn run(&self, ctx: &ToolContext, args: ListArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, args: ListArgs) -> Result<Self::Output, ToolError> {
         let limit = args.limit.unwrap_or(5);
         if !(1..=10).contains(&limit) {
             return Err(ToolError::invalid_arguments("limit must be 1 to 10").with_param("limit"));
@@ -340,11 +346,12 @@ impl TypedTool for ListOrders {
 #[async_trait::async_trait]
 impl TypedTool for GetOrder {
     type Args = OrderArgs;
+    type Output = Value;
     const NAME: &'static str = "get_order";
     const DESCRIPTION: &'static str =
         "One of the shopper's orders: status, items, totals, tracking.";
 
-    async fn run(&self, ctx: &ToolContext, args: OrderArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, args: OrderArgs) -> Result<Self::Output, ToolError> {
         Ok(wrapped(&fetch(ctx, &args.order_id).await?))
     }
 }
@@ -396,6 +403,7 @@ impl Effect for CancelEffect {
 impl GuardedTool for CancelOrder {
     type Args = OrderArgs;
     type Effect = CancelEffect;
+    type Output = Value;
     const NAME: &'static str = "cancel_order";
     const DESCRIPTION: &'static str = "Cancel an order that has not shipped; a paid one is refunded in full. Needs \
          the shopper's confirmation.";
@@ -427,7 +435,11 @@ impl GuardedTool for CancelOrder {
         })
     }
 
-    async fn commit(&self, ctx: &ToolContext, effect: CancelEffect) -> Result<Value, ToolError> {
+    async fn commit(
+        &self,
+        ctx: &ToolContext,
+        effect: CancelEffect,
+    ) -> Result<Self::Output, ToolError> {
         let request = ctx.request(pb::CancelOrderRequest {
             id: effect.order_id,
             as_seller: false,
@@ -464,6 +476,7 @@ impl Effect for ChangeAddressEffect {
 impl GuardedTool for ChangeOrderAddress {
     type Args = AddressArgs;
     type Effect = ChangeAddressEffect;
+    type Output = Value;
     const NAME: &'static str = "change_order_address";
     const DESCRIPTION: &'static str = "Ship an order that has not shipped to another of the shopper's addresses. \
          Needs the shopper's confirmation.";
@@ -486,7 +499,7 @@ impl GuardedTool for ChangeOrderAddress {
         &self,
         ctx: &ToolContext,
         effect: ChangeAddressEffect,
-    ) -> Result<Value, ToolError> {
+    ) -> Result<Self::Output, ToolError> {
         let request = ctx.request(pb::ChangeAddressRequest {
             id: effect.order_id,
             address_id: effect.address.address_id,
@@ -549,6 +562,7 @@ impl Effect for ReturnEffect {
 impl GuardedTool for RequestReturn {
     type Args = ReturnArgs;
     type Effect = ReturnEffect;
+    type Output = Value;
     const NAME: &'static str = "request_return";
     const DESCRIPTION: &'static str = "Ask to return units of a delivered order; refunded when the shop accepts. \
          Needs the shopper's confirmation.";
@@ -597,7 +611,11 @@ impl GuardedTool for RequestReturn {
         })
     }
 
-    async fn commit(&self, ctx: &ToolContext, effect: ReturnEffect) -> Result<Value, ToolError> {
+    async fn commit(
+        &self,
+        ctx: &ToolContext,
+        effect: ReturnEffect,
+    ) -> Result<Self::Output, ToolError> {
         let request = ctx.request(pb::RequestReturnRequest {
             order_id: effect.order_id,
             lines: effect
@@ -652,6 +670,7 @@ impl Effect for ReceiptEffect {
 impl GuardedTool for ConfirmReceipt {
     type Args = OrderArgs;
     type Effect = ReceiptEffect;
+    type Output = Value;
     const NAME: &'static str = "confirm_receipt";
     const DESCRIPTION: &'static str = "Confirm a shipped or delivered order arrived, completing it. Needs the \
          shopper's confirmation.";
@@ -669,7 +688,11 @@ impl GuardedTool for ConfirmReceipt {
         })
     }
 
-    async fn commit(&self, ctx: &ToolContext, effect: ReceiptEffect) -> Result<Value, ToolError> {
+    async fn commit(
+        &self,
+        ctx: &ToolContext,
+        effect: ReceiptEffect,
+    ) -> Result<Self::Output, ToolError> {
         let request = ctx.request(pb::ConfirmReceiptRequest {
             id: effect.order_id,
         });

@@ -45,10 +45,11 @@ async fn methods(ctx: &ToolContext) -> Result<Vec<pb::PaymentMethod>, ToolError>
 #[async_trait::async_trait]
 impl TypedTool for ListPaymentMethods {
     type Args = NoArgs;
+    type Output = Value;
     const NAME: &'static str = "list_payment_methods";
     const DESCRIPTION: &'static str = "The shopper's wallet and saved cards.";
 
-    async fn run(&self, ctx: &ToolContext, _: NoArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, _: NoArgs) -> Result<Self::Output, ToolError> {
         let listed: Vec<Value> = methods(ctx)
             .await?
             .iter()
@@ -103,6 +104,7 @@ impl Effect for PayEffect {
 impl GuardedTool for PayOrder {
     type Args = PayArgs;
     type Effect = PayEffect;
+    type Output = Value;
     const NAME: &'static str = "pay_order";
     const DESCRIPTION: &'static str =
         "Pay an order waiting for payment. Needs the shopper's confirmation.";
@@ -154,7 +156,11 @@ impl GuardedTool for PayOrder {
         })
     }
 
-    async fn commit(&self, ctx: &ToolContext, effect: PayEffect) -> Result<Value, ToolError> {
+    async fn commit(
+        &self,
+        ctx: &ToolContext,
+        effect: PayEffect,
+    ) -> Result<Self::Output, ToolError> {
         let request = ctx.request(pb::PayOrderRequest {
             request_id: format!("{}:pay", ctx.request_id),
             order_id: effect.order_id,
@@ -177,10 +183,11 @@ impl GuardedTool for PayOrder {
 #[async_trait::async_trait]
 impl TypedTool for WalletBalance {
     type Args = NoArgs;
+    type Output = Value;
     const NAME: &'static str = "wallet_balance";
     const DESCRIPTION: &'static str = "The shopper's wallet balance.";
 
-    async fn run(&self, ctx: &ToolContext, _: NoArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, _: NoArgs) -> Result<Self::Output, ToolError> {
         let wallet = ctx
             .clients
             .payments

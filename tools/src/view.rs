@@ -35,44 +35,14 @@ pub fn money(m: Option<&catalog::Money>) -> String {
         .unwrap_or_default()
 }
 
-fn options(values: &[catalog::OptionValue]) -> String {
+/// Option names and values ("colour: blue, size: 42"), as data from the seller.
+pub fn options(values: &[catalog::OptionValue]) -> String {
     let text = values
         .iter()
         .map(|o| format!("{}: {}", o.name, o.value))
         .collect::<Vec<_>>()
         .join(", ");
     seller_text(&text, TITLE_CHARS)
-}
-
-/// Longest description a model sees; the rest costs tokens and invites injected instructions.
-const DESCRIPTION_CHARS: usize = 300;
-
-pub fn product(p: &catalog::Product, detailed: bool) -> Value {
-    let variants: Vec<Value> = p
-        .variants
-        .iter()
-        .filter(|v| v.listed)
-        .map(|v| {
-            json!({"id": v.id, "options": options(&v.options), "price": money(v.price.as_ref()), "stock": v.stock})
-        })
-        .collect();
-    let price = match (&p.min_price, &p.max_price) {
-        (Some(min), Some(max)) if min.amount_minor != max.amount_minor => {
-            format!("from {}", money(Some(min)))
-        }
-        (Some(min), _) => money(Some(min)),
-        _ => "not for sale".to_owned(),
-    };
-    let mut value = json!({
-        "id": p.id, "title": seller_text(&p.title, TITLE_CHARS), "price": price, "in_stock": p.in_stock,
-        "variants": variants,
-    });
-    if detailed {
-        value["description"] = json!(seller_text(&p.description, DESCRIPTION_CHARS));
-        value["seller_id"] = json!(p.seller_id);
-        value["category"] = json!(p.category_name);
-    }
-    value
 }
 
 pub fn cart(c: &cart::Cart) -> Value {

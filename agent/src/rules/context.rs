@@ -7,8 +7,9 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
-use tokshop_tools::untrusted;
+use tokshop_tools::catalog::{Product, ProductList};
 
+use super::observation::{Observation, as_plain_text, decided};
 use super::text::Lang;
 use crate::model::{ChatMessage, Role};
 
@@ -29,89 +30,6 @@ const ORDER_TOOLS: &[&str] = &[
     "change_order_address",
     "confirm_receipt",
 ];
-
-/// One tool result with the call that produced it.
-#[derive(Debug, Clone)]
-pub struct Observation {
-    /// Position of the tool message in the conversation.
-    pub index: usize,
-    pub call_id: String,
-    pub tool: String,
-    pub args: Value,
-    pub result: Value,
-}
-
-impl Observation {
-    /// The error code of a failed call.
-    pub fn error(&self) -> Option<&str> {
-        self.result.get("error").and_then(Value::as_str)
-    }
-
-    /// A consequential call that now waits for the shopper's approval.
-    pub fn pending(&self) -> bool {
-        self.result.get("status").and_then(Value::as_str) == Some("confirmation_required")
-    }
-
-    /// A pending action the shopper turned down (recorded like an approved one, with nothing done).
-    pub fn rejected(&self) -> bool {
-        self.result.get("status").and_then(Value::as_str) == Some("rejected")
-    }
-
-    /// An approved action that did not run because live state had changed; a new proposal waits.
-    pub fn changed(&self) -> bool {
-        self.result.get("status").and_then(Value::as_str) == Some("changed")
-    }
-
-    /// A call that ran and succeeded.
-    pub fn ok(&self) -> bool {
-        self.error().is_none()
-            && !self.pending()
-            && !self.rejected()
-            && !self.changed()
-            && self.result.is_object()
-    }
-
-    /// The call the agent recorded after the shopper decided on a pending action (approved, or rejected).
-    pub fn approved(&self) -> bool {
-        self.call_id.starts_with("confirm_")
-    }
-
-    pub fn arg(&self, name: &str) -> Option<&str> {
-        self.args.get(name).and_then(Value::as_str)
-    }
-}
-
-/// A decided action's record (`{"status": "approved" | "failed", "result": ...}`) as the tool's own result, so
-/// the planner reads an approved checkout like any checkout; rejected and changed records stay as they are.
-fn decided(record: Value) -> Value {
-    match record.get("status").and_then(Value::as_str) {
-        Some("approved" | "failed") => record.get("result").cloned().unwrap_or(record),
-        _ => record,
-    }
-}
-
-/// Takes other parties' text out of its `<untrusted>` envelope for the planner, which quotes it to the shopper
-/// only as data: text flagged as reading like instructions is withheld, never repeated as if the shop said it.
-fn as_plain_text(value: &mut Value, lang: Lang) {
-    match value {
-        Value::String(text) => {
-            let (plain, flagged) = untrusted::unwrap(text);
-            *text = if flagged {
-                lang.pick(WITHHELD_EN, WITHHELD_ZH).to_owned()
-            } else {
-                plain.to_owned()
-            };
-        }
-        Value::Array(items) => items.iter_mut().for_each(|v| as_plain_text(v, lang)),
-        Value::Object(map) => map.values_mut().for_each(|v| as_plain_text(v, lang)),
-        _ => {}
-    }
-}
-
-/// What the planner shows instead of flagged text.
-pub const WITHHELD_EN: &str = "[not shown: this text, written by a seller or another user, contains instructions \
-     aimed at the assistant, which I ignore]";
-pub const WITHHELD_ZH: &str = "[未显示：这段由卖家或其他用户写的文字包含针对助手的指令，已忽略]";
 
 /// The most recent order the conversation knows of.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,13 +80,7 @@ impl<'a> Conversation<'a> {
                         result = decided(result);
                     }
                     as_plain_text(&mut result, lang);
-                    observations.push(Observation {
-                        index,
-                        call_id,
-                        tool,
-                        args,
-                        result,
-                    });
+                    observations.push(Observation::new(index, call_id, tool, args, result));
                 }
             }
         }
@@ -257,36 +169,36 @@ impl<'a> Conversation<'a> {
     }
 
     /// The latest product list shown (a search), with its observation.
-    pub fn product_list(&self) -> Option<(&Observation, &Vec<Value>)> {
+    pub fn product_list(&self) -> Option<(&Observation, &[Product])> {
         let obs = self.latest_ok(&["search_products"])?;
-        let products = obs.result.get("products")?.as_array()?;
-        Some((obs, products))
+        let list = obs.get::<ProductList>()?;
+        Some((obs, &list.products))
     }
 
-    /// The product shown last on its own (`get_product`).
-    pub fn focus_product(&self) -> Option<&Observation> {
-        self.latest_ok(&["get_product"])
-            .filter(|o| o.result.get("id").is_some())
+    /// The product shown last on its own (`get_product`), with its observation.
+    pub fn focus_product(&self) -> Option<(&Observation, &Product)> {
+        let obs = self.latest_ok(&["get_product"])?;
+        obs.get::<Product>()
+            .filter(|p| !p.id.is_empty())
+            .map(|p| (obs, p))
     }
 
     /// The freshest full description of a product: its own page if shown, else its entry in the latest list
     /// that holds it.
-    pub fn product(&self, id: &str) -> Option<&Value> {
+    pub fn product(&self, id: &str) -> Option<&Product> {
         let own = self
             .observations
             .iter()
             .rev()
-            .filter(|o| o.ok() && o.tool == "get_product")
-            .map(|o| &o.result)
-            .find(|p| p.get("id").and_then(Value::as_str) == Some(id));
+            .filter_map(|o| o.get::<Product>())
+            .find(|p| p.id == id);
         own.or_else(|| {
             self.observations
                 .iter()
                 .rev()
-                .filter(|o| o.ok() && o.tool == "search_products")
-                .filter_map(|o| o.result.get("products")?.as_array())
-                .flatten()
-                .find(|p| p.get("id").and_then(Value::as_str) == Some(id))
+                .filter_map(|o| o.get::<ProductList>())
+                .flat_map(|list| &list.products)
+                .find(|p| p.id == id)
         })
     }
 

@@ -10,9 +10,11 @@
 use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
+use tokshop_tools::catalog::{Product, ProductList, Variant};
 
-use super::context::{Conversation, Observation};
+use super::context::Conversation;
 use super::intent::{self, Intent, ItemRequest, PayMethod};
+use super::observation::Observation;
 use super::reply;
 use super::slots::{self, Reference, SearchFilters};
 use super::text::{Lang, ascii_words, normalize, price_value};
@@ -71,9 +73,9 @@ pub(super) struct Planner<'c, 'a> {
 
 /// A product picked from what was shown.
 pub(super) enum Picked<'c> {
-    One(&'c Value),
+    One(&'c Product),
     /// Several fit: their 1-based list positions and entries.
-    Many(Vec<(usize, &'c Value)>),
+    Many(Vec<(usize, &'c Product)>),
     /// No product was shown yet.
     NoList,
     Fail(String),
@@ -81,12 +83,12 @@ pub(super) enum Picked<'c> {
 
 /// A variant picked from a product's variants.
 enum VariantPick<'v> {
-    One(&'v Value),
-    Ask(Vec<&'v Value>),
+    One(&'v Variant),
+    Ask(Vec<&'v Variant>),
     /// The named options match no variant.
     NoMatch(BTreeSet<String>),
     /// What fits is out of stock.
-    SoldOut(Vec<&'v Value>),
+    SoldOut(Vec<&'v Variant>),
 }
 
 /// How an add or buy request can go on.
@@ -96,36 +98,28 @@ enum ItemPlan<'c> {
         quantity: u32,
     },
     /// The product's variants are unknown: fetch the product.
-    Fetch(&'c Value),
+    Fetch(&'c Product),
     Ask {
-        product: &'c Value,
-        candidates: Vec<&'c Value>,
+        product: &'c Product,
+        candidates: Vec<&'c Variant>,
     },
     /// Nothing was shown yet but the message names a product: search for it.
     Search(Value),
     /// Several listed products fit: ask which (1-based list positions kept).
-    AskProduct(Vec<(usize, &'c Value)>),
+    AskProduct(Vec<(usize, &'c Product)>),
     Reply(String),
 }
 
 /// A variant question the planner asked and the shopper may now be answering.
 struct PendingChoice {
     buy: bool,
-    product: Value,
-    candidates: Vec<Value>,
+    product: Product,
+    candidates: Vec<Variant>,
     quantity: Option<u32>,
 }
 
 pub(super) fn str_of<'v>(value: &'v Value, key: &str) -> &'v str {
     value.get(key).and_then(Value::as_str).unwrap_or("")
-}
-
-fn variants_of(product: &Value) -> &[Value] {
-    product
-        .get("variants")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
 }
 
 /// A decimal amount as JSON: whole numbers as integers ("80"), others as decimals ("79.9").
@@ -159,16 +153,16 @@ pub(super) fn search_args(filters: &SearchFilters) -> Value {
 }
 
 /// Every option value of some variants.
-fn values_of_all(variants: &[&Value]) -> BTreeSet<String> {
+fn values_of_all(variants: &[&Variant]) -> BTreeSet<String> {
     variants
         .iter()
-        .flat_map(|v| slots::option_values(str_of(v, "options")))
+        .flat_map(|v| slots::option_values(&v.options))
         .collect()
 }
 
 /// Picks one variant: the named options narrow the variants, then those in stock; one left is the pick.
-fn choose_variant<'v>(variants: &[&'v Value], text: &str) -> VariantPick<'v> {
-    let values_of = |v: &Value| slots::option_values(str_of(v, "options"));
+fn choose_variant<'v>(variants: &[&'v Variant], text: &str) -> VariantPick<'v> {
+    let values_of = |v: &Variant| slots::option_values(&v.options);
     let all = values_of_all(variants);
     let mentioned = slots::mentioned_values(text, &all);
     // A colour or size the product does not come in ("yellow", "43") must not be silently dropped.
@@ -184,7 +178,7 @@ fn choose_variant<'v>(variants: &[&'v Value], text: &str) -> VariantPick<'v> {
     if !unknown.is_empty() {
         return VariantPick::NoMatch(mentioned.into_iter().chain(unknown).collect());
     }
-    let fits: Vec<&'v Value> = variants
+    let fits: Vec<&'v Variant> = variants
         .iter()
         .copied()
         .filter(|v| mentioned.is_subset(&values_of(v)))
@@ -192,11 +186,7 @@ fn choose_variant<'v>(variants: &[&'v Value], text: &str) -> VariantPick<'v> {
     if fits.is_empty() {
         return VariantPick::NoMatch(mentioned);
     }
-    let in_stock: Vec<&'v Value> = fits
-        .iter()
-        .copied()
-        .filter(|v| v.get("stock").and_then(Value::as_i64) != Some(0))
-        .collect();
+    let in_stock: Vec<&'v Variant> = fits.iter().copied().filter(|v| v.stock != 0).collect();
     match in_stock.as_slice() {
         [] => VariantPick::SoldOut(fits),
         [one] => VariantPick::One(one),
@@ -221,16 +211,46 @@ fn title_words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Something listed to the shopper, named by a title and priced: a product, a cart line.
+pub(super) trait Listed {
+    fn title(&self) -> &str;
+    /// The formatted price a price reference ("the cheapest") compares.
+    fn price(&self) -> &str;
+}
+
+impl Listed for Product {
+    fn title(&self) -> &str {
+        &self.title
+    }
+
+    fn price(&self) -> &str {
+        &self.price
+    }
+}
+
+impl Listed for Value {
+    fn title(&self) -> &str {
+        str_of(self, "title")
+    }
+
+    fn price(&self) -> &str {
+        str_of(self, "unit_price")
+    }
+}
+
 /// The entries whose title shares the most distinctive words with the message (words found in every title,
 /// like "trail" in a list of trail shoes, tell nothing apart).
-fn best_title_matches<'v>(entries: &[(usize, &'v Value)], text: &str) -> Vec<(usize, &'v Value)> {
+fn best_title_matches<'v, T: Listed>(
+    entries: &[(usize, &'v T)],
+    text: &str,
+) -> Vec<(usize, &'v T)> {
     let words = title_words(text);
     if words.is_empty() || entries.is_empty() {
         return Vec::new();
     }
     let titles: Vec<BTreeSet<String>> = entries
         .iter()
-        .map(|(_, e)| ascii_words(str_of(e, "title")).into_iter().collect())
+        .map(|(_, e)| ascii_words(e.title()).into_iter().collect())
         .collect();
     let distinctive: Vec<&String> = words
         .iter()
@@ -253,14 +273,10 @@ fn best_title_matches<'v>(entries: &[(usize, &'v Value)], text: &str) -> Vec<(us
 }
 
 /// The entry a price reference means: the cheapest or the priciest (the first of equals).
-fn by_price<'v>(
-    entries: &[(usize, &'v Value)],
-    price_key: &str,
-    cheapest: bool,
-) -> Option<(usize, &'v Value)> {
-    let mut best: Option<(usize, &'v Value, f64)> = None;
+fn by_price<'v, T: Listed>(entries: &[(usize, &'v T)], cheapest: bool) -> Option<(usize, &'v T)> {
+    let mut best: Option<(usize, &'v T, f64)> = None;
     for (n, e) in entries {
-        let Some(price) = price_value(str_of(e, price_key)) else {
+        let Some(price) = price_value(e.price()) else {
             continue;
         };
         let better = match best {
@@ -361,9 +377,9 @@ impl<'c, 'a> Planner<'c, 'a> {
             return self.reply(obs);
         }
         if let Some(obs) = self.conv.turn_result("search_products") {
-            let found = obs.result.get("products").and_then(Value::as_array);
-            if let (true, Some([only])) = (filters.open_single, found.map(Vec::as_slice)) {
-                return call("get_product", json!({ "product_id": str_of(only, "id") }));
+            let found = obs.get::<ProductList>().map(|l| l.products.as_slice());
+            if let (true, Some([only])) = (filters.open_single, found) {
+                return call("get_product", json!({ "product_id": only.id }));
             }
             return self.reply(obs);
         }
@@ -398,11 +414,11 @@ impl<'c, 'a> Planner<'c, 'a> {
         let list = conv.product_list();
         let focus = conv.focus_product();
         let focus_newer = match (focus, list) {
-            (Some(f), Some((l, _))) => f.index > l.index,
+            (Some((f, _)), Some((l, _))) => f.index > l.index,
             (Some(_), None) => true,
             _ => false,
         };
-        let entries: Vec<(usize, &'c Value)> = list
+        let entries: Vec<(usize, &'c Product)> = list
             .map(|(_, products)| {
                 products
                     .iter()
@@ -411,7 +427,7 @@ impl<'c, 'a> Planner<'c, 'a> {
                     .collect()
             })
             .unwrap_or_default();
-        let focus_product = focus.map(|f| &f.result);
+        let focus_product = focus.map(|(_, p)| p);
 
         let from_list = |n: usize| -> Picked<'c> {
             match entries.get(n.wrapping_sub(1)) {
@@ -425,7 +441,7 @@ impl<'c, 'a> Planner<'c, 'a> {
             Some(Reference::Last) => return from_list(entries.len()),
             Some(Reference::Cheapest | Reference::Priciest) => {
                 let cheapest = request.reference == Some(Reference::Cheapest);
-                return match by_price(&entries, "price", cheapest) {
+                return match by_price(&entries, cheapest) {
                     Some((_, p)) => Picked::One(p),
                     None => Picked::NoList,
                 };
@@ -448,12 +464,12 @@ impl<'c, 'a> Planner<'c, 'a> {
         if let (Some(p), true) = (focus_product, focus_newer) {
             return Picked::One(p);
         }
-        let by_options: Vec<(usize, &'c Value)> = entries
+        let by_options: Vec<(usize, &'c Product)> = entries
             .iter()
             .copied()
             .filter(|(_, p)| {
                 // A product fits when the message names some of its options and none it lacks.
-                let variants: Vec<&Value> = variants_of(p).iter().collect();
+                let variants: Vec<&Variant> = p.variants.iter().collect();
                 !slots::mentioned_values(&request.text, &values_of_all(&variants)).is_empty()
                     && !matches!(
                         choose_variant(&variants, &request.text),
@@ -477,7 +493,7 @@ impl<'c, 'a> Planner<'c, 'a> {
             return self.reply(obs);
         }
         match self.pick_product(request) {
-            Picked::One(p) => call("get_product", json!({ "product_id": str_of(p, "id") })),
+            Picked::One(p) => call("get_product", json!({ "product_id": p.id })),
             Picked::Many(candidates) => Step::Reply(reply::ask_product(&candidates, self.lang)),
             Picked::NoList => {
                 let filters = slots::search_filters(&request.text);
@@ -506,14 +522,14 @@ impl<'c, 'a> Planner<'c, 'a> {
                 };
             }
         };
-        let product = self.conv.product(str_of(product, "id")).unwrap_or(product);
-        let variants: Vec<&'c Value> = variants_of(product).iter().collect();
+        let product = self.conv.product(&product.id).unwrap_or(product);
+        let variants: Vec<&'c Variant> = product.variants.iter().collect();
         if variants.is_empty() {
             return ItemPlan::Fetch(product);
         }
         match choose_variant(&variants, &request.text) {
             VariantPick::One(v) => ItemPlan::Ready {
-                variant_id: str_of(v, "id").to_owned(),
+                variant_id: v.id.clone(),
                 quantity: request.quantity.unwrap_or(1),
             },
             VariantPick::Ask(candidates) => ItemPlan::Ask {
@@ -569,10 +585,7 @@ impl<'c, 'a> Planner<'c, 'a> {
             ItemPlan::Fetch(product) if self.conv.turn_called("get_product") => {
                 Step::Reply(reply::no_variants(product, self.lang))
             }
-            ItemPlan::Fetch(product) => call(
-                "get_product",
-                json!({ "product_id": str_of(product, "id") }),
-            ),
+            ItemPlan::Fetch(product) => call("get_product", json!({ "product_id": product.id })),
             ItemPlan::Ask {
                 product,
                 candidates,
@@ -624,10 +637,10 @@ impl<'c, 'a> Planner<'c, 'a> {
             Intent::Buy(request) => (request, true),
             other if answers_choice(&other) && before.turn_steps() == 0 => {
                 let pending = earlier.pending_choice()?;
-                let candidates: Vec<&Value> = pending.candidates.iter().collect();
+                let candidates: Vec<&Variant> = pending.candidates.iter().collect();
                 let mut option_text = normalize(text);
                 let quantity = slots::cut_quantity(&mut option_text);
-                let narrowed: Vec<Value> = match choose_variant(&candidates, &option_text) {
+                let narrowed: Vec<Variant> = match choose_variant(&candidates, &option_text) {
                     VariantPick::Ask(narrowed) if narrowed.len() < candidates.len() => {
                         narrowed.into_iter().cloned().collect()
                     }
@@ -675,7 +688,7 @@ impl<'c, 'a> Planner<'c, 'a> {
             if let Some(obs) = self.conv.turn_result(goal) {
                 return Some(self.reply(obs));
             }
-            let candidates: Vec<&Value> = pending.candidates.iter().collect();
+            let candidates: Vec<&Variant> = pending.candidates.iter().collect();
             let chosen = match request.reference {
                 Some(Reference::Ordinal(n)) => candidates.get(n.wrapping_sub(1)).copied(),
                 Some(Reference::Last) => candidates.last().copied(),
@@ -683,7 +696,7 @@ impl<'c, 'a> Planner<'c, 'a> {
             };
             let quantity = request.quantity.or(pending.quantity).unwrap_or(1);
             if let Some(v) = chosen {
-                return Some(Self::goal_call(pending.buy, str_of(v, "id"), quantity));
+                return Some(Self::goal_call(pending.buy, &v.id, quantity));
             }
             // Option words that do not settle it get the (narrowed) question again; options the product
             // lacks are said so. Anything else is a new request.
@@ -692,15 +705,13 @@ impl<'c, 'a> Planner<'c, 'a> {
                 || !slots::option_like_words(&option_text).is_empty();
             let product = &pending.product;
             return match choose_variant(&candidates, &option_text) {
-                VariantPick::One(v) => {
-                    Some(Self::goal_call(pending.buy, str_of(v, "id"), quantity))
-                }
+                VariantPick::One(v) => Some(Self::goal_call(pending.buy, &v.id, quantity)),
                 VariantPick::Ask(narrowed) if named => Some(Step::Reply(reply::ask_variant(
                     product, &narrowed, self.lang,
                 ))),
                 VariantPick::NoMatch(asked) if named => {
                     // The question offered only what is in stock: a sold-out option is said to be sold out.
-                    let all: Vec<&Value> = variants_of(product).iter().collect();
+                    let all: Vec<&Variant> = product.variants.iter().collect();
                     Some(Step::Reply(match choose_variant(&all, &option_text) {
                         VariantPick::SoldOut(fits) => reply::sold_out(product, &fits, self.lang),
                         _ => {
@@ -728,7 +739,7 @@ impl<'c, 'a> Planner<'c, 'a> {
         }
         // Option words right after a product page: "blue 42" means "add the blue 42".
         let is_plain_search = matches!(detected, Intent::Search(f) if !f.has_filters());
-        let focus = self.conv.focus_product()?;
+        let (focus, product) = self.conv.focus_product()?;
         let list_newer = self
             .conv
             .product_list()
@@ -736,7 +747,7 @@ impl<'c, 'a> Planner<'c, 'a> {
         if !is_plain_search || list_newer || request.text.split_whitespace().count() > 4 {
             return None;
         }
-        let variants: Vec<&Value> = variants_of(&focus.result).iter().collect();
+        let variants: Vec<&Variant> = product.variants.iter().collect();
         if slots::mentioned_values(&option_text, &values_of_all(&variants)).is_empty() {
             return None;
         }
@@ -769,9 +780,7 @@ impl<'c, 'a> Planner<'c, 'a> {
             Some(Reference::Last) => return nth(lines.len()),
             Some(Reference::Cheapest | Reference::Priciest) => {
                 let cheapest = request.reference == Some(Reference::Cheapest);
-                return by_price(&lines, "unit_price", cheapest)
-                    .map(|(_, l)| l)
-                    .ok_or_else(ask);
+                return by_price(&lines, cheapest).map(|(_, l)| l).ok_or_else(ask);
             }
             _ => {}
         }
@@ -841,7 +850,7 @@ impl<'c, 'a> Planner<'c, 'a> {
         if from_buy {
             // "Buy it" refers to what was shown last (a product, or a list to pick from), unless the cart was
             // looked at since.
-            let focus = self.conv.focus_product().map(|o| o.index);
+            let focus = self.conv.focus_product().map(|(o, _)| o.index);
             let list = self.conv.product_list().map(|(l, _)| l.index);
             let shown = focus.max(list);
             let cart = self.conv.cart().map(|o| o.index);
@@ -982,7 +991,7 @@ impl<'c, 'a> Planner<'c, 'a> {
             return self.reply(obs);
         }
         match self.pick_product(request) {
-            Picked::One(p) => call("list_coupons", json!({ "product_id": str_of(p, "id") })),
+            Picked::One(p) => call("list_coupons", json!({ "product_id": p.id })),
             Picked::Many(candidates) => Step::Reply(reply::ask_product(&candidates, self.lang)),
             Picked::NoList => Step::Reply(
                 self.lang

@@ -31,6 +31,7 @@ macro_rules! patterns {
 pub mod context;
 pub mod intent;
 pub mod journey;
+pub mod observation;
 pub mod reply;
 pub mod slots;
 pub mod social;

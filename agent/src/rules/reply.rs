@@ -3,9 +3,11 @@
 //! descriptions, summaries) is shown clipped to one line and never acted on.
 
 use serde_json::Value;
+use tokshop_tools::catalog::{CategoryList, Product, ProductList, Variant};
 
-use super::context::{Conversation, Observation};
+use super::context::Conversation;
 use super::intent::Unsupported;
+use super::observation::Observation;
 use super::text::{Lang, clip};
 
 fn s<'v>(value: &'v Value, key: &str) -> &'v str {
@@ -219,19 +221,20 @@ fn search_description(args: &Value, lang: Lang) -> String {
     parts.join(lang.pick(", ", "，"))
 }
 
-fn stock_word(in_stock: Option<bool>, lang: Lang) -> &'static str {
+fn stock_word(in_stock: bool, lang: Lang) -> &'static str {
     match (in_stock, lang) {
-        (Some(true), Lang::En) => " (in stock)",
-        (Some(false), Lang::En) => " (out of stock)",
-        (Some(true), Lang::Zh) => "（有货）",
-        (Some(false), Lang::Zh) => "（缺货）",
-        (None, _) => "",
+        (true, Lang::En) => " (in stock)",
+        (false, Lang::En) => " (out of stock)",
+        (true, Lang::Zh) => "（有货）",
+        (false, Lang::Zh) => "（缺货）",
     }
 }
 
 /// A numbered product list with a hint on how to pick from it.
 pub fn search_results(obs: &Observation, lang: Lang) -> String {
-    let products = array(&obs.result, "products");
+    let (products, more) = obs
+        .get::<ProductList>()
+        .map_or((&[][..], false), |l| (l.products.as_slice(), l.more));
     let what = search_description(&obs.args, lang);
     if products.is_empty() {
         let mut tips: Vec<&str> =
@@ -263,9 +266,9 @@ pub fn search_results(obs: &Observation, lang: Lang) -> String {
         out.push_str(&format!(
             "\n{}. {} — {}{}",
             i + 1,
-            clip(s(p, "title"), 80),
-            s(p, "price"),
-            stock_word(p.get("in_stock").and_then(Value::as_bool), lang)
+            clip(&p.title, 80),
+            p.price,
+            stock_word(p.in_stock, lang)
         ));
     }
     let example = ordinal(products.len().min(2), lang);
@@ -275,7 +278,7 @@ pub fn search_results(obs: &Observation, lang: Lang) -> String {
         }
         Lang::Zh => format!("\n说“{example}”查看详情，或说“把{example}加入购物车”。"),
     });
-    if obs.result.get("more").and_then(Value::as_bool) == Some(true) {
+    if more {
         out.push_str(lang.pick(
             "\nThere are more matches; add words or a price limit to narrow them down.",
             "\n还有更多结果，可以加上更具体的关键词或价格范围。",
@@ -285,27 +288,24 @@ pub fn search_results(obs: &Observation, lang: Lang) -> String {
 }
 
 /// One variant as a list line: "colour: blue, size: 42 — 59.90 USD (3 left)".
-fn variant_line(v: &Value, lang: Lang) -> String {
-    let stock = v.get("stock").and_then(Value::as_i64);
-    let stock = match (stock, lang) {
-        (Some(0), Lang::En) => " (out of stock)".to_owned(),
-        (Some(0), Lang::Zh) => "（缺货）".to_owned(),
-        (Some(n), Lang::En) => format!(" ({n} left)"),
-        (Some(n), Lang::Zh) => format!("（剩 {n} 件）"),
-        (None, _) => String::new(),
+fn variant_line(v: &Variant, lang: Lang) -> String {
+    let stock = match (v.stock, lang) {
+        (0, Lang::En) => " (out of stock)".to_owned(),
+        (0, Lang::Zh) => "（缺货）".to_owned(),
+        (n, Lang::En) => format!(" ({n} left)"),
+        (n, Lang::Zh) => format!("（剩 {n} 件）"),
     };
-    let options = s(v, "options");
-    let options = if options.is_empty() {
+    let options = if v.options.is_empty() {
         lang.pick("standard", "标准款")
     } else {
-        options
+        &v.options
     };
-    format!("{} — {}{stock}", clip(options, 80), s(v, "price"))
+    format!("{} — {}{stock}", clip(options, 80), v.price)
 }
 
 /// A variant's option values in their own order ("blue 42"), for example phrases.
-fn options_phrase_in_order(v: &Value) -> String {
-    s(v, "options")
+fn options_phrase_in_order(v: &Variant) -> String {
+    v.options
         .split(',')
         .map(|part| part.rsplit(':').next().unwrap_or(part).trim())
         .filter(|p| !p.is_empty())
@@ -314,19 +314,19 @@ fn options_phrase_in_order(v: &Value) -> String {
 }
 
 /// A product's details and its options.
-pub fn product_details(p: &Value, lang: Lang) -> String {
+pub fn product_details(p: &Product, lang: Lang) -> String {
     let mut out = format!(
         "{} — {}{}",
-        clip(s(p, "title"), 100),
-        s(p, "price"),
-        stock_word(p.get("in_stock").and_then(Value::as_bool), lang)
+        clip(&p.title, 100),
+        p.price,
+        stock_word(p.in_stock, lang)
     );
-    let description = s(p, "description");
+    let description = p.description.as_deref().unwrap_or("");
     if !description.is_empty() {
         out.push('\n');
         out.push_str(&clip(description, 200));
     }
-    let variants = array(p, "variants");
+    let variants = &p.variants;
     if !variants.is_empty() {
         out.push_str(lang.pick("\nOptions:", "\n款式："));
         for (i, v) in variants.iter().enumerate() {
@@ -334,7 +334,7 @@ pub fn product_details(p: &Value, lang: Lang) -> String {
         }
         let example = variants
             .iter()
-            .find(|v| v.get("stock").and_then(Value::as_i64) != Some(0))
+            .find(|v| v.stock != 0)
             .map(options_phrase_in_order);
         match (example, lang) {
             (Some(e), Lang::En) if variants.len() > 1 && !e.is_empty() => {
@@ -357,13 +357,13 @@ pub fn product_details(p: &Value, lang: Lang) -> String {
 }
 
 /// Asks which of several variants the shopper wants.
-pub fn ask_variant(p: &Value, candidates: &[&Value], lang: Lang) -> String {
+pub fn ask_variant(p: &Product, candidates: &[&Variant], lang: Lang) -> String {
     let mut out = match lang {
         Lang::En => format!(
             "{} comes in several options. Which one would you like?",
-            clip(s(p, "title"), 100)
+            clip(&p.title, 100)
         ),
-        Lang::Zh => format!("{} 有多个款式，你要哪一个？", clip(s(p, "title"), 100)),
+        Lang::Zh => format!("{} 有多个款式，你要哪一个？", clip(&p.title, 100)),
     };
     for (i, v) in candidates.iter().enumerate() {
         out.push_str(&format!("\n{}. {}", i + 1, variant_line(v, lang)));
@@ -380,7 +380,7 @@ pub fn ask_variant(p: &Value, candidates: &[&Value], lang: Lang) -> String {
 }
 
 /// Asks which of several listed products the shopper means, keeping their list numbers.
-pub fn ask_product(candidates: &[(usize, &Value)], lang: Lang) -> String {
+pub fn ask_product(candidates: &[(usize, &Product)], lang: Lang) -> String {
     let mut out = lang
         .pick(
             "Several products match. Which one do you mean?",
@@ -388,11 +388,7 @@ pub fn ask_product(candidates: &[(usize, &Value)], lang: Lang) -> String {
         )
         .to_owned();
     for (n, p) in candidates {
-        out.push_str(&format!(
-            "\n{n}. {} — {}",
-            clip(s(p, "title"), 80),
-            s(p, "price")
-        ));
+        out.push_str(&format!("\n{n}. {} — {}", clip(&p.title, 80), p.price));
     }
     let first = candidates.first().map(|(n, _)| *n).unwrap_or(1);
     out.push_str(&match lang {
@@ -402,42 +398,39 @@ pub fn ask_product(candidates: &[(usize, &Value)], lang: Lang) -> String {
     out
 }
 
-pub fn no_variant_match(p: &Value, asked: &str, lang: Lang) -> String {
-    let available: Vec<String> = array(p, "variants")
-        .iter()
-        .map(|v| clip(s(v, "options"), 60))
-        .collect();
+pub fn no_variant_match(p: &Product, asked: &str, lang: Lang) -> String {
+    let available: Vec<String> = p.variants.iter().map(|v| clip(&v.options, 60)).collect();
     match lang {
         Lang::En => format!(
             "{} has no option matching \"{}\". Available: {}.",
-            clip(s(p, "title"), 100),
+            clip(&p.title, 100),
             asked,
             available.join("; ")
         ),
         Lang::Zh => format!(
             "{} 没有符合“{}”的款式。可选：{}。",
-            clip(s(p, "title"), 100),
+            clip(&p.title, 100),
             asked,
             available.join("；")
         ),
     }
 }
 
-pub fn sold_out(p: &Value, variants: &[&Value], lang: Lang) -> String {
-    let title = clip(s(p, "title"), 100);
-    let all = variants.len() == array(p, "variants").len();
+pub fn sold_out(p: &Product, variants: &[&Variant], lang: Lang) -> String {
+    let title = clip(&p.title, 100);
+    let all = variants.len() == p.variants.len();
     match (lang, all || variants.is_empty()) {
         (Lang::En, true) => format!("Sorry, {title} is out of stock in every option right now."),
         (Lang::Zh, true) => format!("抱歉，{title} 目前所有款式都缺货。"),
         (Lang::En, false) => {
-            let options: Vec<String> = variants.iter().map(|v| clip(s(v, "options"), 60)).collect();
+            let options: Vec<String> = variants.iter().map(|v| clip(&v.options, 60)).collect();
             format!(
                 "Sorry, {title} ({}) is out of stock. Another option?",
                 options.join("; ")
             )
         }
         (Lang::Zh, false) => {
-            let options: Vec<String> = variants.iter().map(|v| clip(s(v, "options"), 60)).collect();
+            let options: Vec<String> = variants.iter().map(|v| clip(&v.options, 60)).collect();
             format!(
                 "抱歉，{title}（{}）缺货了。要换个款式吗？",
                 options.join("；")
@@ -446,13 +439,13 @@ pub fn sold_out(p: &Value, variants: &[&Value], lang: Lang) -> String {
     }
 }
 
-pub fn no_variants(p: &Value, lang: Lang) -> String {
+pub fn no_variants(p: &Product, lang: Lang) -> String {
     match lang {
         Lang::En => format!(
             "I couldn't see any option of {} that can be bought right now.",
-            clip(s(p, "title"), 100)
+            clip(&p.title, 100)
         ),
-        Lang::Zh => format!("暂时看不到 {} 可购买的款式。", clip(s(p, "title"), 100)),
+        Lang::Zh => format!("暂时看不到 {} 可购买的款式。", clip(&p.title, 100)),
     }
 }
 
@@ -816,24 +809,23 @@ pub fn profile(obs: &Observation, lang: Lang) -> String {
 
 /// Top-level categories with their children.
 pub fn categories(obs: &Observation, lang: Lang) -> String {
-    let all = array(&obs.result, "categories");
-    let roots: Vec<&Value> = all
-        .iter()
-        .filter(|c| s(c, "parent_id").is_empty())
-        .collect();
+    let all = obs
+        .get::<CategoryList>()
+        .map_or(&[][..], |l| l.categories.as_slice());
+    let parent = |c: &tokshop_tools::catalog::Category| c.parent_id.clone().unwrap_or_default();
     let mut out = lang.pick("Categories:", "商品分类：").to_owned();
-    for root in roots {
+    for root in all.iter().filter(|c| parent(c).is_empty()) {
         let children: Vec<String> = all
             .iter()
-            .filter(|c| s(c, "parent_id") == s(root, "id"))
-            .map(|c| clip(s(c, "name"), 40))
+            .filter(|c| parent(c) == root.id)
+            .map(|c| clip(&c.name, 40))
             .collect();
         if children.is_empty() {
-            out.push_str(&format!("\n- {}", clip(s(root, "name"), 40)));
+            out.push_str(&format!("\n- {}", clip(&root.name, 40)));
         } else {
             out.push_str(&format!(
                 "\n- {}: {}",
-                clip(s(root, "name"), 40),
+                clip(&root.name, 40),
                 children.join(", ")
             ));
         }
@@ -1207,7 +1199,10 @@ pub fn any(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> String {
     }
     match obs.tool.as_str() {
         "search_products" => search_results(obs, lang),
-        "get_product" => product_details(&obs.result, lang),
+        "get_product" => obs
+            .get::<Product>()
+            .map(|p| product_details(p, lang))
+            .unwrap_or_else(|| lang.pick("Done.", "已完成。").to_owned()),
         "view_cart" => cart(&obs.result, lang),
         "add_to_cart" => added(obs, lang),
         "remove_from_cart" => removed(obs, conv, lang),

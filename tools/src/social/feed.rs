@@ -59,10 +59,11 @@ pub fn post(p: &pb::Post) -> Value {
 #[async_trait::async_trait]
 impl TypedTool for ViewFeed {
     type Args = FeedArgs;
+    type Output = Value;
     const NAME: &'static str = "view_feed";
     const DESCRIPTION: &'static str = "Posts, newest first: which = following (people the shopper follows) or discover (everyone).";
 
-    async fn run(&self, ctx: &ToolContext, args: FeedArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, args: FeedArgs) -> Result<Self::Output, ToolError> {
         let page = PageArgs {
             limit: args.limit,
             cursor: args.cursor,

@@ -93,10 +93,11 @@ pub fn comment(c: &pb::Comment) -> Value {
 #[async_trait::async_trait]
 impl TypedTool for LikePost {
     type Args = LikeArgs;
+    type Output = Value;
     const NAME: &'static str = "like_post";
     const DESCRIPTION: &'static str = "Like a post (like: false takes the like back).";
 
-    async fn run(&self, ctx: &ToolContext, args: LikeArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, args: LikeArgs) -> Result<Self::Output, ToolError> {
         let request = ctx.request(pb::PostRef {
             post_id: args.post_id,
         });
@@ -117,11 +118,12 @@ impl TypedTool for LikePost {
 #[async_trait::async_trait]
 impl TypedTool for FavoriteProduct {
     type Args = FavoriteArgs;
+    type Output = Value;
     const NAME: &'static str = "favorite_product";
     const DESCRIPTION: &'static str =
         "Save a product to the shopper's favorites (favorite: false removes it).";
 
-    async fn run(&self, ctx: &ToolContext, args: FavoriteArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, args: FavoriteArgs) -> Result<Self::Output, ToolError> {
         let request = ctx.request(pb::ProductRef {
             product_id: args.product_id,
         });
@@ -142,10 +144,11 @@ impl TypedTool for FavoriteProduct {
 #[async_trait::async_trait]
 impl TypedTool for ListFavorites {
     type Args = PageArgs;
+    type Output = Value;
     const NAME: &'static str = "list_favorites";
     const DESCRIPTION: &'static str = "The shopper's favorite products, newest first.";
 
-    async fn run(&self, ctx: &ToolContext, args: PageArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, args: PageArgs) -> Result<Self::Output, ToolError> {
         let page = ctx
             .clients
             .interactions
@@ -172,11 +175,12 @@ impl TypedTool for ListFavorites {
 #[async_trait::async_trait]
 impl TypedTool for ListComments {
     type Args = CommentsArgs;
+    type Output = Value;
     const NAME: &'static str = "list_comments";
     const DESCRIPTION: &'static str =
         "Comments on a product or a post (or the replies to a comment), newest first.";
 
-    async fn run(&self, ctx: &ToolContext, args: CommentsArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, args: CommentsArgs) -> Result<Self::Output, ToolError> {
         let (product_id, post_id, parent_id) =
             one_target(&args.product_id, &args.post_id, &args.parent_id)?;
         let page = PageArgs {
@@ -277,6 +281,7 @@ impl Effect for CommentEffect {
 impl GuardedTool for AddComment {
     type Args = CommentArgs;
     type Effect = CommentEffect;
+    type Output = Value;
     const NAME: &'static str = "comment";
     const DESCRIPTION: &'static str = "Comment on a product or a post, or reply to a comment (parent_id). Needs the \
          shopper's confirmation.";
@@ -318,7 +323,11 @@ impl GuardedTool for AddComment {
         Ok(CommentEffect { on, text })
     }
 
-    async fn commit(&self, ctx: &ToolContext, effect: CommentEffect) -> Result<Value, ToolError> {
+    async fn commit(
+        &self,
+        ctx: &ToolContext,
+        effect: CommentEffect,
+    ) -> Result<Self::Output, ToolError> {
         let (product_id, post_id, parent_id) = match effect.on {
             CommentOn::Product { product_id, .. } => (product_id, String::new(), String::new()),
             CommentOn::Post { post_id, .. } => (String::new(), post_id, String::new()),

@@ -90,6 +90,7 @@ impl Effect for SendEffect {
 impl GuardedTool for SendMessage {
     type Args = SendArgs;
     type Effect = SendEffect;
+    type Output = Value;
     const NAME: &'static str = "send_message";
     const DESCRIPTION: &'static str = "Send a direct message to a friend (someone who follows the shopper back). \
          Needs the shopper's confirmation.";
@@ -117,7 +118,11 @@ impl GuardedTool for SendMessage {
         Ok(SendEffect { to, text })
     }
 
-    async fn commit(&self, ctx: &ToolContext, effect: SendEffect) -> Result<Value, ToolError> {
+    async fn commit(
+        &self,
+        ctx: &ToolContext,
+        effect: SendEffect,
+    ) -> Result<Self::Output, ToolError> {
         let sent = ctx
             .clients
             .messages
@@ -141,10 +146,11 @@ impl GuardedTool for SendMessage {
 #[async_trait::async_trait]
 impl TypedTool for ReadMessages {
     type Args = ReadArgs;
+    type Output = Value;
     const NAME: &'static str = "read_messages";
     const DESCRIPTION: &'static str = "The shopper's conversation with one user (newest first), or their conversations when no user is given.";
 
-    async fn run(&self, ctx: &ToolContext, args: ReadArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, args: ReadArgs) -> Result<Self::Output, ToolError> {
         let page = PageArgs {
             limit: args.limit,
             cursor: args.cursor.clone(),

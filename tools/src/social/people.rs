@@ -217,7 +217,7 @@ pub async fn person(ctx: &ToolContext, args: &UserArgs) -> Result<Person, ToolEr
     Ok(Person::of(card))
 }
 
-fn relation_view(r: &pb::Relation) -> Value {
+pub(crate) fn relation_view(r: &pb::Relation) -> Value {
     let mut value = json!({
         "following": r.following, "followed_by": r.followed_by, "friends": r.friends,
         "changed": r.changed, "followers": r.followers,
@@ -253,6 +253,7 @@ impl Effect for FollowEffect {
 impl GuardedTool for FollowUser {
     type Args = UserArgs;
     type Effect = FollowEffect;
+    type Output = Value;
     const NAME: &'static str = "follow_user";
     const DESCRIPTION: &'static str = "Follow a user or seller, by user_id or username/shop name. Needs the shopper's confirmation.";
 
@@ -262,7 +263,11 @@ impl GuardedTool for FollowUser {
         })
     }
 
-    async fn commit(&self, ctx: &ToolContext, effect: FollowEffect) -> Result<Value, ToolError> {
+    async fn commit(
+        &self,
+        ctx: &ToolContext,
+        effect: FollowEffect,
+    ) -> Result<Self::Output, ToolError> {
         let relation = ctx
             .clients
             .relations
@@ -279,11 +284,12 @@ impl GuardedTool for FollowUser {
 #[async_trait::async_trait]
 impl TypedTool for UnfollowUser {
     type Args = UserArgs;
+    type Output = Value;
     const NAME: &'static str = "unfollow_user";
     const DESCRIPTION: &'static str =
         "Stop following a user or seller, by user_id or username/shop name.";
 
-    async fn run(&self, ctx: &ToolContext, args: UserArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, args: UserArgs) -> Result<Self::Output, ToolError> {
         let user_id = user_id(ctx, &args).await?;
         let relation = ctx
             .clients
@@ -320,10 +326,11 @@ async fn relations_page(
 #[async_trait::async_trait]
 impl TypedTool for ListFollowing {
     type Args = PageArgs;
+    type Output = Value;
     const NAME: &'static str = "list_following";
     const DESCRIPTION: &'static str = "The users and sellers the shopper follows, newest first.";
 
-    async fn run(&self, ctx: &ToolContext, args: PageArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, args: PageArgs) -> Result<Self::Output, ToolError> {
         relations_page(ctx, &args, false).await
     }
 }
@@ -331,10 +338,11 @@ impl TypedTool for ListFollowing {
 #[async_trait::async_trait]
 impl TypedTool for ListFollowers {
     type Args = PageArgs;
+    type Output = Value;
     const NAME: &'static str = "list_followers";
     const DESCRIPTION: &'static str = "The users who follow the shopper, newest first.";
 
-    async fn run(&self, ctx: &ToolContext, args: PageArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, args: PageArgs) -> Result<Self::Output, ToolError> {
         relations_page(ctx, &args, true).await
     }
 }
@@ -342,11 +350,12 @@ impl TypedTool for ListFollowers {
 #[async_trait::async_trait]
 impl TypedTool for ViewProfile {
     type Args = UserArgs;
+    type Output = Value;
     const NAME: &'static str = "view_profile";
     const DESCRIPTION: &'static str = "A public profile with follower, following, friend, post and product counts; \
          by user_id or username/shop name, the shopper's own when empty.";
 
-    async fn run(&self, ctx: &ToolContext, args: UserArgs) -> Result<Value, ToolError> {
+    async fn run(&self, ctx: &ToolContext, args: UserArgs) -> Result<Self::Output, ToolError> {
         let profile = profile(ctx, &args).await?;
         let counts = profile.counts.unwrap_or_default();
         let mut value = json!({

@@ -68,12 +68,12 @@ impl Planner<'_, '_> {
                 };
                 match self.pick_product(&focus) {
                     Picked::One(p) => {
-                        let product = self.conv.product(str_of(p, "id")).unwrap_or(p);
-                        match str_of(product, "seller_id") {
+                        let product = self.conv.product(&p.id).unwrap_or(p);
+                        match product.seller_id.as_deref().unwrap_or("") {
                             "" if self.conv.turn_called("get_product") => {
                                 Step::Reply(reply::which_person(self.lang))
                             }
-                            "" => call("get_product", json!({ "product_id": str_of(p, "id") })),
+                            "" => call("get_product", json!({ "product_id": p.id })),
                             seller => call(tool, json!({ "user_id": seller })),
                         }
                     }
@@ -116,7 +116,7 @@ impl Planner<'_, '_> {
         };
         // A named product that is not the one just listed is searched for rather than guessed.
         let words = super::super::text::ascii_words(&query);
-        let title = str_of(product, "title").to_lowercase();
+        let title = product.title.to_lowercase();
         if searched.is_none()
             && item.reference.is_none()
             && !words.is_empty()
@@ -124,7 +124,7 @@ impl Planner<'_, '_> {
         {
             return search();
         }
-        let mut args = json!({ "product_id": str_of(product, "id") });
+        let mut args = json!({ "product_id": product.id });
         merge(&mut args, extra);
         call(tool, args)
     }

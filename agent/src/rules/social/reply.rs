@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 
-use super::super::context::{Conversation, Observation};
+use super::super::context::Conversation;
+use super::super::observation::Observation;
 use super::super::text::{Lang, clip};
 
 fn s<'v>(value: &'v Value, key: &str) -> &'v str {
@@ -304,7 +305,7 @@ fn liked(r: &Value, lang: Lang) -> String {
 
 fn title_of(conv: &Conversation<'_>, product_id: &str, lang: Lang) -> String {
     conv.product(product_id)
-        .map(|p| clip(s(p, "title"), 80))
+        .map(|p| clip(&p.title, 80))
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| lang.pick("that product", "这个商品").to_owned())
 }

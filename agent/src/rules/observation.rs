@@ -1,0 +1,160 @@
+//! One tool result with the call that produced it, read into the type the tool returns: the planner reads
+//! fields, never keys. Other parties' text is taken out of its envelope first (flagged text withheld).
+
+use serde_json::Value;
+use tokshop_tools::{
+    catalog::{CategoryList, Product, ProductList},
+    untrusted,
+};
+
+use super::text::Lang;
+
+/// Declares [`Output`], which tools return which type, and [`Read`] for each type.
+macro_rules! outputs {
+    ($($variant:ident($ty:ty) = $($tool:literal)|+;)*) => {
+        /// A successful tool result, as the type its tool returns.
+        #[derive(Debug, Clone)]
+        pub enum Output {
+            $($variant($ty),)*
+        }
+
+        impl Output {
+            /// `result` read as the output of `tool`; `None` for a tool the planner does not read, or a result
+            /// not of its type.
+            fn read(tool: &str, result: &Value) -> Option<Self> {
+                match tool {
+                    $($($tool)|+ => serde_json::from_value(result.clone()).ok().map(Self::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+
+        $(
+            impl Read for $ty {
+                fn within(output: &Output) -> Option<&Self> {
+                    match output {
+                        Output::$variant(value) => Some(value),
+                        #[allow(unreachable_patterns)]
+                        _ => None,
+                    }
+                }
+            }
+        )*
+    };
+}
+
+/// A tool output type the planner reads.
+pub trait Read {
+    fn within(output: &Output) -> Option<&Self>;
+}
+
+outputs! {
+    Products(ProductList) = "search_products";
+    Product(Product) = "get_product";
+    Categories(CategoryList) = "list_categories";
+}
+
+/// One tool result with the call that produced it.
+#[derive(Debug, Clone)]
+pub struct Observation {
+    /// Position of the tool message in the conversation.
+    pub index: usize,
+    pub call_id: String,
+    pub tool: String,
+    pub args: Value,
+    pub result: Value,
+    /// The result as its tool's type, when the call succeeded.
+    pub output: Option<Output>,
+}
+
+impl Observation {
+    pub fn new(index: usize, call_id: String, tool: String, args: Value, result: Value) -> Self {
+        let mut observation = Self {
+            index,
+            call_id,
+            tool,
+            args,
+            result,
+            output: None,
+        };
+        if observation.ok() {
+            observation.output = Output::read(&observation.tool, &observation.result);
+        }
+        observation
+    }
+
+    /// The result as `T`, when the call succeeded and its tool returns a `T`.
+    pub fn get<T: Read>(&self) -> Option<&T> {
+        self.output.as_ref().and_then(T::within)
+    }
+
+    /// The error code of a failed call.
+    pub fn error(&self) -> Option<&str> {
+        self.result.get("error").and_then(Value::as_str)
+    }
+
+    /// A consequential call that now waits for the shopper's approval.
+    pub fn pending(&self) -> bool {
+        self.result.get("status").and_then(Value::as_str) == Some("confirmation_required")
+    }
+
+    /// A pending action the shopper turned down (recorded like an approved one, with nothing done).
+    pub fn rejected(&self) -> bool {
+        self.result.get("status").and_then(Value::as_str) == Some("rejected")
+    }
+
+    /// An approved action that did not run because live state had changed; a new proposal waits.
+    pub fn changed(&self) -> bool {
+        self.result.get("status").and_then(Value::as_str) == Some("changed")
+    }
+
+    /// A call that ran and succeeded.
+    pub fn ok(&self) -> bool {
+        self.error().is_none()
+            && !self.pending()
+            && !self.rejected()
+            && !self.changed()
+            && self.result.is_object()
+    }
+
+    /// The call the agent recorded after the shopper decided on a pending action (approved, or rejected).
+    pub fn approved(&self) -> bool {
+        self.call_id.starts_with("confirm_")
+    }
+
+    pub fn arg(&self, name: &str) -> Option<&str> {
+        self.args.get(name).and_then(Value::as_str)
+    }
+}
+
+/// A decided action's record (`{"status": "approved" | "failed", "result": ...}`) as the tool's own result, so
+/// the planner reads an approved checkout like any checkout; rejected and changed records stay as they are.
+pub(super) fn decided(record: Value) -> Value {
+    match record.get("status").and_then(Value::as_str) {
+        Some("approved" | "failed") => record.get("result").cloned().unwrap_or(record),
+        _ => record,
+    }
+}
+
+/// Takes other parties' text out of its `<untrusted>` envelope for the planner, which quotes it to the shopper
+/// only as data: text flagged as reading like instructions is withheld, never repeated as if the shop said it.
+pub(super) fn as_plain_text(value: &mut Value, lang: Lang) {
+    match value {
+        Value::String(text) => {
+            let (plain, flagged) = untrusted::unwrap(text);
+            *text = if flagged {
+                lang.pick(WITHHELD_EN, WITHHELD_ZH).to_owned()
+            } else {
+                plain.to_owned()
+            };
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| as_plain_text(v, lang)),
+        Value::Object(map) => map.values_mut().for_each(|v| as_plain_text(v, lang)),
+        _ => {}
+    }
+}
+
+/// What the planner shows instead of flagged text.
+pub const WITHHELD_EN: &str = "[not shown: this text, written by a seller or another user, contains instructions \
+     aimed at the assistant, which I ignore]";
+pub const WITHHELD_ZH: &str = "[未显示：这段由卖家或其他用户写的文字包含针对助手的指令，已忽略]";
