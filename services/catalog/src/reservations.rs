@@ -240,3 +240,6 @@ pub async fn record_sales(db: &Db, event_id: &str, lines: &[(String, i64)]) -> S
     tx.commit().await?;
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests;

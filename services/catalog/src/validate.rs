@@ -185,6 +185,80 @@ mod tests {
         assert_eq!(ok[0].options[0].name, "colour");
     }
 
+    fn param_of<T: std::fmt::Debug>(result: ServiceResult<T>) -> String {
+        match result {
+            Err(ServiceError::Invalid { param, .. }) => param,
+            other => panic!("expected an invalid field, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn prices_and_stock_have_bounds() {
+        assert!(price("price_min", 0).is_ok());
+        assert!(price("price_min", MAX_PRICE_MINOR).is_ok());
+        assert_eq!(
+            param_of(price("price_min", MAX_PRICE_MINOR + 1)),
+            "price_min"
+        );
+        assert!(stock("stock", MAX_STOCK).is_ok());
+        assert_eq!(param_of(stock("stock", MAX_STOCK + 1)), "stock");
+        assert_eq!(param_of(stock("stock", -1)), "stock");
+    }
+
+    #[test]
+    fn image_lists_are_trimmed_http_urls_within_a_count() {
+        let urls = image_urls("image_urls", &[" https://cdn.example.com/a.jpg ".into()]).unwrap();
+        assert_eq!(urls, vec!["https://cdn.example.com/a.jpg"]);
+        for bad in ["", "ftp://example.com/a.jpg", "https://example.com/a b.jpg"] {
+            assert_eq!(
+                param_of(image_urls("image_urls", &[bad.into()])),
+                "image_urls",
+                "{bad:?}"
+            );
+        }
+        let many = vec!["https://cdn.example.com/a.jpg".to_owned(); MAX_IMAGES + 1];
+        assert_eq!(param_of(image_urls("image_urls", &many)), "image_urls");
+    }
+
+    #[test]
+    fn variant_fields_name_their_variant() {
+        let mut spaced = input("A B", 1, 1);
+        assert_eq!(
+            param_of(variant("variants[3].", &spaced)),
+            "variants[3].sku"
+        );
+        spaced.sku = "A".into();
+        spaced.options.push(pb::OptionValue {
+            name: " COLOUR ".into(),
+            value: "red".into(),
+        });
+        assert_eq!(param_of(variant("", &spaced)), "options");
+        let mut blank = input("A", 1, 1);
+        blank.options[0].value = "  ".into();
+        assert_eq!(param_of(variant("", &blank)), "options.value");
+        let mut crowded = input("A", 1, 1);
+        crowded.options = (0..=MAX_OPTIONS)
+            .map(|i| pb::OptionValue {
+                name: format!("o{i}"),
+                value: "v".into(),
+            })
+            .collect();
+        assert_eq!(param_of(variant("", &crowded)), "options");
+        let too_many: Vec<_> = (0..=MAX_VARIANTS)
+            .map(|i| input(&format!("S{i}"), 1, 1))
+            .collect();
+        assert_eq!(param_of(variants(&too_many)), "variants");
+    }
+
+    #[test]
+    fn titles_and_category_names() {
+        assert_eq!(param_of(title("")), "title");
+        assert_eq!(param_of(title(&"t".repeat(MAX_TITLE + 1))), "title");
+        assert!(description("").is_ok());
+        assert_eq!(param_of(category_name("")), "name");
+        assert!(category_name("Trail shoes").is_ok());
+    }
+
     #[test]
     fn slugs() {
         assert!(slug("trail-running").is_ok());

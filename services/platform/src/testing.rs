@@ -67,8 +67,8 @@ impl TestDb {
         })
     }
 
-    /// Runs `body` on a fresh database of `backend` with `service`'s `migrations` applied, then removes the database,
-    /// also when `body` panics (the panic is passed on).
+    /// Runs `body` on a fresh database of `backend` with the event tables and `service`'s `migrations` applied, then
+    /// removes the database, also when `body` panics (the panic is passed on).
     pub async fn run<F, Fut>(
         backend: Backend,
         service: &str,
@@ -80,7 +80,12 @@ impl TestDb {
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
         let test = Self::new(backend).await?;
-        let outcome = match test.db.migrate(service, migrations).await {
+        // As at start-up (`ServiceContext::from_settings`): the shared event tables, then the service's own.
+        let migrated = match crate::events::migrate(&test.db).await {
+            Ok(()) => test.db.migrate(service, migrations).await,
+            Err(err) => Err(err),
+        };
+        let outcome = match migrated {
             Ok(()) => Ok(tokio::spawn(body(test.db.clone())).await),
             Err(err) => Err(err),
         };
