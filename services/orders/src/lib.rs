@@ -17,6 +17,8 @@ mod coupon;
 mod order;
 mod payment;
 mod pricing;
+#[cfg(test)]
+mod testing;
 
 use std::{sync::Arc, time::Duration};
 

@@ -8,6 +8,8 @@
 mod api;
 pub(crate) mod rules;
 pub(crate) mod store;
+#[cfg(test)]
+mod tests;
 
 use sqlx::AnyConnection;
 use tokshop_platform::{ServiceError, ServiceResult, db::Db, ids::new_id, time::now_ms};

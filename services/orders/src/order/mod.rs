@@ -7,10 +7,12 @@
 
 mod api;
 mod checkout;
-mod lifecycle;
-mod returns;
+pub(crate) mod lifecycle;
+pub(crate) mod returns;
 pub(crate) mod rules;
 pub(crate) mod store;
+#[cfg(test)]
+mod tests;
 
 use serde::{Deserialize, Serialize};
 

@@ -11,6 +11,8 @@ mod api;
 mod providers;
 pub(crate) mod rules;
 pub(crate) mod store;
+#[cfg(test)]
+mod tests;
 
 use tokshop_platform::{
     ServiceError, ServiceResult, check_len, db::Db, ids::new_id, limits::MAX_ID, time::now_ms,
