@@ -3,10 +3,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use tokshop_platform::grpc::GrpcChannel;
-use tokshop_platform::grpc::{Reply, reply};
+use tokshop_platform::grpc::{GrpcChannel, Reply, signed_in};
 use tokshop_platform::{
-    ServiceContext, ServiceError, ServiceResult, auth::TokenKeys, check_len, limits::MAX_ID,
+    ServiceContext, ServiceError, ServiceResult,
+    auth::{Principal, TokenKeys},
+    check_len,
+    limits::MAX_ID,
 };
 use tokshop_proto::{
     cart::{self as pb, cart_service_server::CartService},
@@ -113,7 +115,7 @@ impl CartApi {
         })
     }
 
-    async fn add(&self, user_id: &str, req: pb::AddItemRequest) -> ServiceResult<pb::Cart> {
+    async fn add(&self, caller: Principal, req: pb::AddItemRequest) -> ServiceResult<pb::Cart> {
         check_quantity(req.quantity)?;
         let variant_id = req.variant_id.trim().to_owned();
         check_len("variant_id", &variant_id, 0, MAX_ID)?;
@@ -129,59 +131,119 @@ impl CartApi {
             }
             Some(_) => {}
         }
-        self.store.add(user_id, &variant_id, req.quantity).await?;
-        self.view(user_id).await
+        self.store
+            .add(&caller.user_id, &variant_id, req.quantity)
+            .await?;
+        self.view(&caller.user_id).await
+    }
+
+    async fn change_quantity(
+        &self,
+        caller: Principal,
+        req: pb::SetQuantityRequest,
+    ) -> ServiceResult<pb::Cart> {
+        check_quantity(req.quantity)?;
+        self.store
+            .set_quantity(&caller.user_id, req.variant_id.trim(), req.quantity)
+            .await?;
+        self.view(&caller.user_id).await
+    }
+
+    async fn remove(
+        &self,
+        caller: Principal,
+        req: pb::RemoveItemRequest,
+    ) -> ServiceResult<pb::Cart> {
+        self.store
+            .remove(&caller.user_id, req.variant_id.trim())
+            .await?;
+        self.view(&caller.user_id).await
+    }
+
+    async fn empty(&self, caller: Principal) -> ServiceResult<pb::Cart> {
+        self.store.clear(&caller.user_id).await?;
+        self.view(&caller.user_id).await
+    }
+
+    async fn cart_of(&self, caller: Principal) -> ServiceResult<pb::Cart> {
+        self.view(&caller.user_id).await
     }
 }
 
 #[tonic::async_trait]
 impl CartService for CartApi {
     async fn get_cart(&self, request: Request<pb::GetCartRequest>) -> Reply<pb::Cart> {
-        let result = async {
-            let caller = self.keys.require_caller(&request)?;
-            self.view(&caller.user_id).await
-        };
-        reply(result.await)
+        signed_in(&self.keys, request, |caller, _| self.cart_of(caller)).await
     }
 
     async fn add_item(&self, request: Request<pb::AddItemRequest>) -> Reply<pb::Cart> {
-        let result = async {
-            let caller = self.keys.require_caller(&request)?;
-            self.add(&caller.user_id, request.into_inner()).await
-        };
-        reply(result.await)
+        signed_in(&self.keys, request, |caller, req| self.add(caller, req)).await
     }
 
     async fn set_quantity(&self, request: Request<pb::SetQuantityRequest>) -> Reply<pb::Cart> {
-        let result = async {
-            let caller = self.keys.require_caller(&request)?;
-            let req = request.into_inner();
-            check_quantity(req.quantity)?;
-            self.store
-                .set_quantity(&caller.user_id, req.variant_id.trim(), req.quantity)
-                .await?;
-            self.view(&caller.user_id).await
-        };
-        reply(result.await)
+        signed_in(&self.keys, request, |caller, req| {
+            self.change_quantity(caller, req)
+        })
+        .await
     }
 
     async fn remove_item(&self, request: Request<pb::RemoveItemRequest>) -> Reply<pb::Cart> {
-        let result = async {
-            let caller = self.keys.require_caller(&request)?;
-            self.store
-                .remove(&caller.user_id, request.get_ref().variant_id.trim())
-                .await?;
-            self.view(&caller.user_id).await
-        };
-        reply(result.await)
+        signed_in(&self.keys, request, |caller, req| self.remove(caller, req)).await
     }
 
     async fn clear(&self, request: Request<pb::ClearRequest>) -> Reply<pb::Cart> {
-        let result = async {
-            let caller = self.keys.require_caller(&request)?;
-            self.store.clear(&caller.user_id).await?;
-            self.view(&caller.user_id).await
-        };
-        reply(result.await)
+        signed_in(&self.keys, request, |caller, _| self.empty(caller)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokshop_proto::catalog::Variant;
+
+    use super::*;
+
+    fn row(quantity: i64) -> LineRow {
+        LineRow {
+            variant_id: "var_a".into(),
+            quantity,
+            added_at_ms: 1,
+        }
+    }
+
+    fn detail(buyable: bool, stock: i64, price: i64) -> VariantDetail {
+        VariantDetail {
+            product_id: "prd_a".into(),
+            product_title: "Trail runner".into(),
+            buyable,
+            variant: Some(Variant {
+                id: "var_a".into(),
+                sku: "A".into(),
+                stock,
+                price: Some(Money {
+                    amount_minor: price,
+                    currency: "USD".into(),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_line_is_priced_live_and_flags_what_checkout_would_refuse() {
+        let ok = line(&row(3), Some(&detail(true, 5, 1_250)));
+        assert_eq!(ok.line_total.unwrap().amount_minor, 3_750);
+        assert!(!ok.unavailable && !ok.short_of_stock);
+
+        let short = line(&row(3), Some(&detail(true, 2, 1_250)));
+        assert!(short.short_of_stock && !short.unavailable);
+        assert_eq!(short.available, 2);
+
+        let delisted = line(&row(3), Some(&detail(false, 5, 1_250)));
+        assert!(delisted.unavailable && !delisted.short_of_stock);
+
+        let gone = line(&row(3), None);
+        assert!(gone.unavailable);
+        assert_eq!((gone.quantity, gone.line_total), (3, None));
     }
 }

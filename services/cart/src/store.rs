@@ -151,3 +151,6 @@ pub fn check_quantity(quantity: i64) -> ServiceResult<()> {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests;
