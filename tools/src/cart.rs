@@ -1,8 +1,7 @@
 //! The shopper's cart. Cart edits move no money, so they run without confirmation.
 
 use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
 use tokshop_proto::cart as pb;
 
 use crate::{Registry, ToolContext, ToolError, TypedTool, catalog::NoArgs, view};
@@ -29,20 +28,78 @@ pub struct VariantArgs {
     pub variant_id: String,
 }
 
+/// A line of the cart at today's price, flagged when it cannot be bought as it stands.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct CartLine {
+    pub variant_id: String,
+    /// The seller's title, as data.
+    pub title: String,
+    /// The seller's option names and values, as data.
+    pub options: String,
+    pub quantity: i64,
+    pub unit_price: String,
+    pub line_total: String,
+    /// Delisted: it cannot be bought.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unavailable: bool,
+    /// Fewer units in stock than the line asks for; `available` says how many there are.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub short_of_stock: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub available: Option<i64>,
+}
+
+/// The cart, as every cart tool answers.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct Cart {
+    pub lines: Vec<CartLine>,
+    /// One amount per currency, joined with " + ".
+    pub subtotal: String,
+    pub ready_for_checkout: bool,
+}
+
+impl Cart {
+    pub fn of(c: &pb::Cart) -> Self {
+        let lines = c
+            .lines
+            .iter()
+            .map(|l| CartLine {
+                variant_id: l.variant_id.clone(),
+                title: view::seller_text(&l.title, view::TITLE_CHARS),
+                options: view::options(&l.options),
+                quantity: l.quantity,
+                unit_price: view::money(l.unit_price.as_ref()),
+                line_total: view::money(l.line_total.as_ref()),
+                unavailable: l.unavailable,
+                short_of_stock: l.short_of_stock,
+                available: l.short_of_stock.then_some(l.available),
+            })
+            .collect();
+        let subtotal: Vec<String> = c.subtotals.iter().map(|m| view::money(Some(m))).collect();
+        Self {
+            lines,
+            subtotal: subtotal.join(" + "),
+            ready_for_checkout: c.ready_for_checkout,
+        }
+    }
+}
+
 pub struct ViewCart;
 pub struct AddToCart;
 pub struct UpdateCartQuantity;
 pub struct RemoveFromCart;
 pub struct ClearCart;
 
-fn shown(cart: tonic::Response<pb::Cart>) -> Value {
-    view::cart(&cart.into_inner())
+fn shown(cart: tonic::Response<pb::Cart>) -> Cart {
+    Cart::of(&cart.into_inner())
 }
 
 #[async_trait::async_trait]
 impl TypedTool for ViewCart {
     type Args = NoArgs;
-    type Output = Value;
+    type Output = Cart;
     const NAME: &'static str = "view_cart";
     const DESCRIPTION: &'static str =
         "The cart with current prices; flags unavailable or short lines.";
@@ -56,7 +113,7 @@ impl TypedTool for ViewCart {
 #[async_trait::async_trait]
 impl TypedTool for AddToCart {
     type Args = LineArgs;
-    type Output = Value;
+    type Output = Cart;
     const NAME: &'static str = "add_to_cart";
     const DESCRIPTION: &'static str = "Add a variant to the cart (an existing line grows).";
 
@@ -72,7 +129,7 @@ impl TypedTool for AddToCart {
 #[async_trait::async_trait]
 impl TypedTool for UpdateCartQuantity {
     type Args = LineArgs;
-    type Output = Value;
+    type Output = Cart;
     const NAME: &'static str = "update_cart_quantity";
     const DESCRIPTION: &'static str = "Set the quantity of a cart line.";
 
@@ -88,7 +145,7 @@ impl TypedTool for UpdateCartQuantity {
 #[async_trait::async_trait]
 impl TypedTool for RemoveFromCart {
     type Args = VariantArgs;
-    type Output = Value;
+    type Output = Cart;
     const NAME: &'static str = "remove_from_cart";
     const DESCRIPTION: &'static str = "Remove a line from the cart.";
 
@@ -103,7 +160,7 @@ impl TypedTool for RemoveFromCart {
 #[async_trait::async_trait]
 impl TypedTool for ClearCart {
     type Args = NoArgs;
-    type Output = Value;
+    type Output = Cart;
     const NAME: &'static str = "clear_cart";
     const DESCRIPTION: &'static str = "Empty the cart.";
 

@@ -4,7 +4,7 @@
 //! [`Registry::shop`]. The catalogue, arguments and result shapes are in `tools/README.md`.
 
 mod account;
-mod cart;
+pub mod cart;
 pub mod catalog;
 mod coupons;
 mod error;

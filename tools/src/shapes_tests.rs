@@ -7,7 +7,7 @@
 use serde::{Serialize, de::DeserializeOwned};
 use tokshop_proto::{cart, catalog, order, payment, social as pb};
 
-use crate::catalog::Product;
+use crate::{cart::Cart, catalog::Product};
 
 /// Serializes `value`, compares the text, and reads it back.
 fn pinned<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(
@@ -242,5 +242,13 @@ fn products() {
     pinned(
         &Product::of(&product(), true),
         r#"{"id":"prd_1","title":"<untrusted from=\"seller\">Trail ‹Runner›</untrusted>","price":"from 49.90 USD","in_stock":true,"variants":[{"id":"var_a","options":"<untrusted from=\"seller\">colour: blue, size: 42</untrusted>","price":"49.90 USD","stock":3},{"id":"var_b","options":"<untrusted from=\"seller\">size: 43</untrusted>","price":"59.90 USD","stock":0}],"description":"<untrusted from=\"seller\">Grippy.</untrusted>","seller_id":"usr_s","category":"Shoes"}"#,
+    );
+}
+
+#[test]
+fn carts() {
+    pinned(
+        &Cart::of(&cart()),
+        r#"{"lines":[{"variant_id":"var_a","title":"<untrusted from=\"seller\">Trail Runner</untrusted>","options":"<untrusted from=\"seller\"></untrusted>","quantity":2,"unit_price":"49.90 USD","line_total":"99.80 USD"},{"variant_id":"var_b","title":"<untrusted from=\"seller\">Sock</untrusted>","options":"<untrusted from=\"seller\"></untrusted>","quantity":1,"unit_price":"5.00 USD","line_total":"5.00 USD","unavailable":true,"short_of_stock":true,"available":0}],"subtotal":"99.80 USD + 1.00 EUR","ready_for_checkout":false}"#,
     );
 }

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, de};
 use serde_json::{Value, json};
-use tokshop_proto::{cart, catalog, order, payment};
+use tokshop_proto::{catalog, order, payment};
 
 use crate::{
     ToolError,
@@ -43,31 +43,6 @@ pub fn options(values: &[catalog::OptionValue]) -> String {
         .collect::<Vec<_>>()
         .join(", ");
     seller_text(&text, TITLE_CHARS)
-}
-
-pub fn cart(c: &cart::Cart) -> Value {
-    let lines: Vec<Value> = c
-        .lines
-        .iter()
-        .map(|l| {
-            let mut line = json!({
-                "variant_id": l.variant_id, "title": seller_text(&l.title, TITLE_CHARS),
-                "options": options(&l.options),
-                "quantity": l.quantity, "unit_price": money(l.unit_price.as_ref()),
-                "line_total": money(l.line_total.as_ref()),
-            });
-            if l.unavailable {
-                line["unavailable"] = json!(true);
-            }
-            if l.short_of_stock {
-                line["short_of_stock"] = json!(true);
-                line["available"] = json!(l.available);
-            }
-            line
-        })
-        .collect();
-    let subtotal: Vec<String> = c.subtotals.iter().map(|m| money(Some(m))).collect();
-    json!({"lines": lines, "subtotal": subtotal.join(" + "), "ready_for_checkout": c.ready_for_checkout})
 }
 
 pub fn status_name(status: order::OrderStatus) -> String {

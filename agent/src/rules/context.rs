@@ -7,20 +7,14 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
-use tokshop_tools::catalog::{Product, ProductList};
+use tokshop_tools::{
+    cart::Cart,
+    catalog::{Product, ProductList},
+};
 
 use super::observation::{Observation, as_plain_text, decided};
 use super::text::Lang;
 use crate::model::{ChatMessage, Role};
-
-/// Tools whose result is a `CART`.
-const CART_TOOLS: &[&str] = &[
-    "view_cart",
-    "add_to_cart",
-    "update_cart_quantity",
-    "remove_from_cart",
-    "clear_cart",
-];
 
 /// Tools whose result is `{"order": ORDER}`.
 const ORDER_TOOLS: &[&str] = &[
@@ -202,21 +196,21 @@ impl<'a> Conversation<'a> {
         })
     }
 
-    /// The latest cart the shopper saw.
-    pub fn cart(&self) -> Option<&Observation> {
-        self.observations.iter().rev().find(|o| {
-            o.ok() && CART_TOOLS.contains(&o.tool.as_str()) && o.result.get("lines").is_some()
-        })
+    /// The latest cart the shopper saw, with its observation.
+    pub fn cart(&self) -> Option<(&Observation, &Cart)> {
+        self.observations
+            .iter()
+            .rev()
+            .find_map(|o| o.get::<Cart>().map(|c| (o, c)))
     }
 
     /// The latest cart seen before message `index`.
-    pub fn cart_before(&self, index: usize) -> Option<&Observation> {
-        self.observations.iter().rev().find(|o| {
-            o.index < index
-                && o.ok()
-                && CART_TOOLS.contains(&o.tool.as_str())
-                && o.result.get("lines").is_some()
-        })
+    pub fn cart_before(&self, index: usize) -> Option<&Cart> {
+        self.observations
+            .iter()
+            .rev()
+            .filter(|o| o.index < index)
+            .find_map(|o| o.get::<Cart>())
     }
 
     /// The variant most recently added to the cart.

@@ -10,7 +10,10 @@
 use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
-use tokshop_tools::catalog::{Product, ProductList, Variant};
+use tokshop_tools::{
+    cart::{Cart, CartLine},
+    catalog::{Product, ProductList, Variant},
+};
 
 use super::context::Conversation;
 use super::intent::{self, Intent, ItemRequest, PayMethod};
@@ -228,13 +231,13 @@ impl Listed for Product {
     }
 }
 
-impl Listed for Value {
+impl Listed for CartLine {
     fn title(&self) -> &str {
-        str_of(self, "title")
+        &self.title
     }
 
     fn price(&self) -> &str {
-        str_of(self, "unit_price")
+        &self.unit_price
     }
 }
 
@@ -759,12 +762,13 @@ impl<'c, 'a> Planner<'c, 'a> {
     }
 
     /// The cart line a request refers to.
-    fn pick_line<'v>(&self, cart: &'v Value, request: &ItemRequest) -> Result<&'v Value, Step> {
-        let lines: Vec<(usize, &'v Value)> = cart
-            .get("lines")
-            .and_then(Value::as_array)
-            .map(|l| l.iter().enumerate().map(|(i, v)| (i + 1, v)).collect())
-            .unwrap_or_default();
+    fn pick_line<'v>(&self, cart: &'v Cart, request: &ItemRequest) -> Result<&'v CartLine, Step> {
+        let lines: Vec<(usize, &'v CartLine)> = cart
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (i + 1, l))
+            .collect();
         let ask = || Step::Reply(reply::ask_cart_line(cart, self.lang));
         if lines.is_empty() {
             return Err(Step::Reply(reply::empty_cart(self.lang)));
@@ -784,10 +788,10 @@ impl<'c, 'a> Planner<'c, 'a> {
             }
             _ => {}
         }
-        let values_of = |l: &Value| slots::option_values(str_of(l, "options"));
+        let values_of = |l: &CartLine| slots::option_values(&l.options);
         let all: BTreeSet<String> = lines.iter().flat_map(|(_, l)| values_of(l)).collect();
         let mentioned = slots::mentioned_values(&request.text, &all);
-        let fits: Vec<(usize, &'v Value)> = lines
+        let fits: Vec<(usize, &'v CartLine)> = lines
             .iter()
             .copied()
             .filter(|(_, l)| mentioned.is_subset(&values_of(l)))
@@ -803,7 +807,7 @@ impl<'c, 'a> Planner<'c, 'a> {
                 // Nothing told them apart: "it" is the item added last, if it is still there.
                 let added = self.conv.last_added_variant();
                 fits.iter()
-                    .find(|(_, l)| Some(str_of(l, "variant_id")) == added)
+                    .find(|(_, l)| Some(l.variant_id.as_str()) == added)
                     .map(|(_, l)| *l)
                     .ok_or_else(ask)
             }
@@ -820,15 +824,15 @@ impl<'c, 'a> Planner<'c, 'a> {
         if let Some(obs) = self.conv.turn_result(goal) {
             return self.reply(obs);
         }
-        let Some(cart) = self.conv.cart() else {
+        let Some((_, cart)) = self.conv.cart() else {
             return match self.conv.turn_result("view_cart") {
                 Some(obs) => self.reply(obs),
                 None => call("view_cart", json!({})),
             };
         };
-        match self.pick_line(&cart.result, request) {
+        match self.pick_line(cart, request) {
             Ok(line) => {
-                let variant_id = str_of(line, "variant_id");
+                let variant_id = &line.variant_id;
                 match quantity {
                     Some(n) => call(
                         "update_cart_quantity",
@@ -853,7 +857,7 @@ impl<'c, 'a> Planner<'c, 'a> {
             let focus = self.conv.focus_product().map(|(o, _)| o.index);
             let list = self.conv.product_list().map(|(l, _)| l.index);
             let shown = focus.max(list);
-            let cart = self.conv.cart().map(|o| o.index);
+            let cart = self.conv.cart().map(|(o, _)| o.index);
             if shown.is_some_and(|f| cart.is_none_or(|c| f > c)) {
                 let request = ItemRequest {
                     reference: Some(Reference::This),

@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 use tokshop_tools::{
+    cart::Cart,
     catalog::{CategoryList, Product, ProductList},
     untrusted,
 };
@@ -52,6 +53,7 @@ outputs! {
     Products(ProductList) = "search_products";
     Product(Product) = "get_product";
     Categories(CategoryList) = "list_categories";
+    Cart(Cart) = "view_cart" | "add_to_cart" | "update_cart_quantity" | "remove_from_cart" | "clear_cart";
 }
 
 /// One tool result with the call that produced it.

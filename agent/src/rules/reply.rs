@@ -3,7 +3,10 @@
 //! descriptions, summaries) is shown clipped to one line and never acted on.
 
 use serde_json::Value;
-use tokshop_tools::catalog::{CategoryList, Product, ProductList, Variant};
+use tokshop_tools::{
+    cart::{Cart, CartLine},
+    catalog::{CategoryList, Product, ProductList, Variant},
+};
 
 use super::context::Conversation;
 use super::intent::Unsupported;
@@ -450,33 +453,29 @@ pub fn no_variants(p: &Product, lang: Lang) -> String {
 }
 
 /// Item count and subtotal of a cart: "3 items, subtotal 119.80 USD".
-fn cart_summary(cart: &Value, lang: Lang) -> String {
-    let items: i64 = array(cart, "lines")
-        .iter()
-        .filter_map(|l| l.get("quantity").and_then(Value::as_i64))
-        .sum();
+fn cart_summary(cart: &Cart, lang: Lang) -> String {
+    let items: i64 = cart.lines.iter().map(|l| l.quantity).sum();
     match lang {
-        Lang::En => format!("{}, subtotal {}", self::items(items), s(cart, "subtotal")),
-        Lang::Zh => format!("共 {items} 件，小计 {}", s(cart, "subtotal")),
+        Lang::En => format!("{}, subtotal {}", self::items(items), cart.subtotal),
+        Lang::Zh => format!("共 {items} 件，小计 {}", cart.subtotal),
     }
 }
 
-fn line_label(line: &Value) -> String {
-    let options = s(line, "options");
-    if options.is_empty() {
-        clip(s(line, "title"), 80)
+fn line_label(line: &CartLine) -> String {
+    if line.options.is_empty() {
+        clip(&line.title, 80)
     } else {
-        format!("{} ({})", clip(s(line, "title"), 80), clip(options, 60))
+        format!("{} ({})", clip(&line.title, 80), clip(&line.options, 60))
     }
 }
 
 /// Flags of a cart line: no longer available, or short of stock.
-fn line_flags(line: &Value, lang: Lang) -> String {
-    if line.get("unavailable").and_then(Value::as_bool) == Some(true) {
+fn line_flags(line: &CartLine, lang: Lang) -> String {
+    if line.unavailable {
         return lang.pick(" — no longer available", "——已下架").to_owned();
     }
-    if line.get("short_of_stock").and_then(Value::as_bool) == Some(true) {
-        let available = line.get("available").and_then(Value::as_i64).unwrap_or(0);
+    if line.short_of_stock {
+        let available = line.available.unwrap_or(0);
         return match lang {
             Lang::En => format!(" — only {available} left"),
             Lang::Zh => format!("——仅剩 {available} 件"),
@@ -486,9 +485,8 @@ fn line_flags(line: &Value, lang: Lang) -> String {
 }
 
 /// The cart, line by line.
-pub fn cart(cart: &Value, lang: Lang) -> String {
-    let lines = array(cart, "lines");
-    if lines.is_empty() {
+pub fn cart(cart: &Cart, lang: Lang) -> String {
+    if cart.lines.is_empty() {
         return lang
             .pick(
                 "Your cart is empty. Tell me what you're looking for, e.g. \"find trail shoes\".",
@@ -497,81 +495,78 @@ pub fn cart(cart: &Value, lang: Lang) -> String {
             .to_owned();
     }
     let mut out = lang.pick("Your cart:", "你的购物车：").to_owned();
-    for (i, line) in lines.iter().enumerate() {
+    for (i, line) in cart.lines.iter().enumerate() {
         out.push_str(&format!(
             "\n{}. {} × {} — {}{}",
             i + 1,
             line_label(line),
-            line.get("quantity").and_then(Value::as_i64).unwrap_or(0),
-            s(line, "line_total"),
+            line.quantity,
+            line.line_total,
             line_flags(line, lang)
         ));
     }
     out.push_str(&match lang {
-        Lang::En => format!("\nSubtotal: {}.", s(cart, "subtotal")),
-        Lang::Zh => format!("\n小计：{}。", s(cart, "subtotal")),
+        Lang::En => format!("\nSubtotal: {}.", cart.subtotal),
+        Lang::Zh => format!("\n小计：{}。", cart.subtotal),
     });
-    if cart.get("ready_for_checkout").and_then(Value::as_bool) == Some(false) {
-        out.push_str(lang.pick(
-            "\nSome items need attention before you can check out.",
-            "\n有商品需要调整后才能结账。",
-        ));
-    } else {
+    if cart.ready_for_checkout {
         out.push_str(lang.pick(
             "\nSay \"check out\" when you're ready.",
             "\n准备好了就说“结账”。",
+        ));
+    } else {
+        out.push_str(lang.pick(
+            "\nSome items need attention before you can check out.",
+            "\n有商品需要调整后才能结账。",
         ));
     }
     out
 }
 
-fn find_line<'v>(cart: &'v Value, variant_id: &str) -> Option<&'v Value> {
-    array(cart, "lines")
-        .iter()
-        .find(|l| s(l, "variant_id") == variant_id)
+fn find_line<'v>(cart: &'v Cart, variant_id: &str) -> Option<&'v CartLine> {
+    cart.lines.iter().find(|l| l.variant_id == variant_id)
 }
 
 /// After `add_to_cart`.
-pub fn added(obs: &Observation, lang: Lang) -> String {
+pub fn added(obs: &Observation, cart: &Cart, lang: Lang) -> String {
     let variant_id = obs.arg("variant_id").unwrap_or("");
     let quantity = obs
         .args
         .get("quantity")
         .and_then(Value::as_i64)
         .unwrap_or(1);
-    let label = find_line(&obs.result, variant_id)
+    let line = find_line(cart, variant_id);
+    let label = line
         .map(line_label)
         .unwrap_or_else(|| lang.pick("the item", "商品").to_owned());
-    let flags = find_line(&obs.result, variant_id)
-        .map(|l| line_flags(l, lang))
-        .unwrap_or_default();
+    let flags = line.map(|l| line_flags(l, lang)).unwrap_or_default();
     match lang {
         Lang::En => format!(
             "Added {quantity} × {label} to your cart{flags}. Your cart: {}. Say \"check out\" when you're ready.",
-            cart_summary(&obs.result, lang)
+            cart_summary(cart, lang)
         ),
         Lang::Zh => format!(
             "已将 {quantity} 件 {label} 加入购物车{flags}。购物车{}。准备好了就说“结账”。",
-            cart_summary(&obs.result, lang)
+            cart_summary(cart, lang)
         ),
     }
 }
 
 /// After `remove_from_cart`, naming the line from the cart seen before.
-pub fn removed(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> String {
+pub fn removed(obs: &Observation, cart: &Cart, conv: &Conversation<'_>, lang: Lang) -> String {
     let variant_id = obs.arg("variant_id").unwrap_or("");
     let label = conv
         .cart_before(obs.index)
-        .and_then(|c| find_line(&c.result, variant_id))
+        .and_then(|c| find_line(c, variant_id))
         .map(line_label)
         .unwrap_or_else(|| lang.pick("the item", "该商品").to_owned());
-    let rest = if array(&obs.result, "lines").is_empty() {
+    let rest = if cart.lines.is_empty() {
         lang.pick("Your cart is now empty.", "购物车现在是空的。")
             .to_owned()
     } else {
         match lang {
-            Lang::En => format!("Your cart: {}.", cart_summary(&obs.result, lang)),
-            Lang::Zh => format!("购物车{}。", cart_summary(&obs.result, lang)),
+            Lang::En => format!("Your cart: {}.", cart_summary(cart, lang)),
+            Lang::Zh => format!("购物车{}。", cart_summary(cart, lang)),
         }
     };
     match lang {
@@ -581,14 +576,14 @@ pub fn removed(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> String
 }
 
 /// After `update_cart_quantity`.
-pub fn quantity_updated(obs: &Observation, lang: Lang) -> String {
+pub fn quantity_updated(obs: &Observation, cart: &Cart, lang: Lang) -> String {
     let variant_id = obs.arg("variant_id").unwrap_or("");
     let quantity = obs
         .args
         .get("quantity")
         .and_then(Value::as_i64)
         .unwrap_or(0);
-    let line = find_line(&obs.result, variant_id);
+    let line = find_line(cart, variant_id);
     let label = line
         .map(line_label)
         .unwrap_or_else(|| lang.pick("the item", "该商品").to_owned());
@@ -596,11 +591,11 @@ pub fn quantity_updated(obs: &Observation, lang: Lang) -> String {
     match lang {
         Lang::En => format!(
             "Updated {label} to {quantity}{flags}. Your cart: {}.",
-            cart_summary(&obs.result, lang)
+            cart_summary(cart, lang)
         ),
         Lang::Zh => format!(
             "已将 {label} 的数量改为 {quantity}{flags}。购物车{}。",
-            cart_summary(&obs.result, lang)
+            cart_summary(cart, lang)
         ),
     }
 }
@@ -928,11 +923,11 @@ pub fn empty_cart(lang: Lang) -> String {
 }
 
 /// A list of cart lines to choose from.
-pub fn ask_cart_line(cart: &Value, lang: Lang) -> String {
+pub fn ask_cart_line(cart: &Cart, lang: Lang) -> String {
     let mut out = lang
         .pick("Which item do you mean?", "你指的是哪一件？")
         .to_owned();
-    for (i, line) in array(cart, "lines").iter().enumerate() {
+    for (i, line) in cart.lines.iter().enumerate() {
         out.push_str(&format!("\n{}. {}", i + 1, line_label(line)));
     }
     out
@@ -1201,13 +1196,19 @@ pub fn any(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> String {
         "search_products" => search_results(obs, lang),
         "get_product" => obs
             .get::<Product>()
-            .map(|p| product_details(p, lang))
-            .unwrap_or_else(|| lang.pick("Done.", "已完成。").to_owned()),
-        "view_cart" => cart(&obs.result, lang),
-        "add_to_cart" => added(obs, lang),
-        "remove_from_cart" => removed(obs, conv, lang),
-        "update_cart_quantity" => quantity_updated(obs, lang),
-        "clear_cart" => cleared(lang),
+            .map_or_else(|| done(lang), |p| product_details(p, lang)),
+        "view_cart"
+        | "add_to_cart"
+        | "remove_from_cart"
+        | "update_cart_quantity"
+        | "clear_cart" => match (obs.tool.as_str(), obs.get::<Cart>()) {
+            ("clear_cart", _) => cleared(lang),
+            (_, None) => done(lang),
+            ("add_to_cart", Some(c)) => added(obs, c, lang),
+            ("remove_from_cart", Some(c)) => removed(obs, c, conv, lang),
+            ("update_cart_quantity", Some(c)) => quantity_updated(obs, c, lang),
+            (_, Some(c)) => cart(c, lang),
+        },
         "list_orders" => orders(obs, lang),
         "get_order" | "checkout" | "cancel_order" | "confirm_receipt" | "change_order_address" => {
             obs.result
@@ -1225,6 +1226,11 @@ pub fn any(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> String {
         _ => super::social::reply::any(obs, conv, lang)
             .unwrap_or_else(|| lang.pick("Done.", "已完成。").to_owned()),
     }
+}
+
+/// A result with nothing more specific to say about it.
+fn done(lang: Lang) -> String {
+    lang.pick("Done.", "已完成。").to_owned()
 }
 
 /// When the planner needs a tool the agent did not offer.
