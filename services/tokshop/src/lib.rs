@@ -8,10 +8,18 @@ pub mod seed;
 use std::{net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
+use futures::future::BoxFuture;
 use tokio::{net::TcpListener, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 use tokshop_platform::grpc::GrpcChannel;
-use tokshop_platform::{ServiceContext, auth::TokenKeys, config::Settings, db::Db, events, grpc};
+use tokshop_platform::{
+    ServiceContext,
+    auth::TokenKeys,
+    config::{ServiceEndpoint, ServicesSettings, Settings},
+    db::Db,
+    events, grpc,
+};
+use tonic::transport::server::Router;
 
 /// One part of tokshop that `serve --only` can run alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -64,10 +72,123 @@ impl Running {
         self.shutdown.cancel();
         self.wait().await
     }
+
+    /// Where this process serves `part`'s API.
+    fn addr_mut(&mut self, part: Part) -> &mut Option<SocketAddr> {
+        match part {
+            Part::Identity => &mut self.identity_addr,
+            Part::Catalog => &mut self.catalog_addr,
+            Part::Cart => &mut self.cart_addr,
+            Part::Orders => &mut self.orders_addr,
+            Part::Social => &mut self.social_addr,
+            Part::Gateway => &mut self.gateway_addr,
+        }
+    }
 }
 
-fn url_of(addr: SocketAddr) -> String {
-    format!("http://{addr}")
+/// How a gRPC part's router is built: from the shared service context and the channels to the parts it calls.
+type BuildRouter =
+    for<'a> fn(&'a ServiceContext, &'a Peers<'a>) -> BoxFuture<'a, anyhow::Result<Router>>;
+
+/// Work a gRPC part runs beside its server until shutdown, such as a sweep of expired rows.
+type Background = fn(ServiceContext, CancellationToken) -> BoxFuture<'static, anyhow::Result<()>>;
+
+/// A gRPC part of tokshop, as `start` binds, builds and serves it.
+struct GrpcPart {
+    part: Part,
+    /// Its key under `services` in the settings, and its name in messages.
+    name: &'static str,
+    /// Its listen address and, when another process runs it, its URL.
+    endpoint: fn(&ServicesSettings) -> &ServiceEndpoint,
+    router: BuildRouter,
+    background: Option<Background>,
+    /// The event topics the process running it relays from the outbox to the bus, where its consumers are.
+    topics: &'static [&'static str],
+}
+
+/// Every gRPC part, each after the parts it calls, so those are listening (or known remote) when it is built.
+static GRPC_PARTS: [GrpcPart; 5] = [
+    GrpcPart {
+        part: Part::Identity,
+        name: "identity",
+        endpoint: |services| &services.identity,
+        router: |ctx, _| Box::pin(tokshop_identity::router(ctx)),
+        background: None,
+        topics: &[],
+    },
+    GrpcPart {
+        part: Part::Catalog,
+        name: "catalog",
+        endpoint: |services| &services.catalog,
+        router: |ctx, _| Box::pin(tokshop_catalog::router(ctx)),
+        background: None,
+        topics: &[],
+    },
+    GrpcPart {
+        part: Part::Cart,
+        name: "cart",
+        endpoint: |services| &services.cart,
+        router: |ctx, peers| {
+            Box::pin(async move { tokshop_cart::router(ctx, peers.channel(Part::Catalog)?).await })
+        },
+        background: None,
+        topics: &[],
+    },
+    GrpcPart {
+        part: Part::Orders,
+        name: "orders",
+        endpoint: |services| &services.orders,
+        router: |ctx, peers| {
+            Box::pin(async move {
+                let upstreams = tokshop_orders::Upstreams {
+                    catalog: peers.channel(Part::Catalog)?,
+                    identity: peers.channel(Part::Identity)?,
+                    cart: peers.channel(Part::Cart)?,
+                };
+                tokshop_orders::router(ctx, upstreams).await
+            })
+        },
+        background: Some(|ctx, shutdown| Box::pin(tokshop_orders::run_sweeper(ctx, shutdown))),
+        topics: tokshop_orders::EVENT_TOPICS,
+    },
+    GrpcPart {
+        part: Part::Social,
+        name: "social",
+        endpoint: |services| &services.social,
+        router: |ctx, peers| {
+            Box::pin(async move {
+                let upstreams = tokshop_social::Upstreams {
+                    identity: peers.channel(Part::Identity)?,
+                    catalog: peers.channel(Part::Catalog)?,
+                };
+                tokshop_social::router(ctx, upstreams).await
+            })
+        },
+        background: Some(|ctx, shutdown| {
+            Box::pin(tokshop_social::run_media_sweeper(ctx, shutdown))
+        }),
+        topics: tokshop_social::EVENT_TOPICS,
+    },
+];
+
+/// Channels to the gRPC parts: to this process's own server for a part started here, otherwise to the URL in
+/// `services.<name>.url`.
+struct Peers<'a> {
+    services: &'a ServicesSettings,
+    started: Vec<(Part, SocketAddr)>,
+}
+
+impl Peers<'_> {
+    fn channel(&self, part: Part) -> anyhow::Result<GrpcChannel> {
+        if let Some((_, addr)) = self.started.iter().find(|(p, _)| *p == part) {
+            return grpc::channel(&format!("http://{addr}"));
+        }
+        let grpc = GRPC_PARTS
+            .iter()
+            .find(|grpc| grpc.part == part)
+            .with_context(|| format!("{part:?} is not a gRPC service"))?;
+        remote(&(grpc.endpoint)(self.services).url, grpc.name)
+    }
 }
 
 /// The channel to a service run by another process, from `services.<name>.url`.
@@ -120,158 +241,115 @@ pub async fn start(
         db: None,
     };
     let runs = |part| only.is_none() || only == Some(part);
+    let here: Vec<&GrpcPart> = GRPC_PARTS.iter().filter(|grpc| runs(grpc.part)).collect();
+    let mut peers = Peers {
+        services: &settings.services,
+        started: Vec::new(),
+    };
 
-    let ctx = if [
-        Part::Identity,
-        Part::Catalog,
-        Part::Cart,
-        Part::Orders,
-        Part::Social,
-    ]
-    .into_iter()
-    .any(runs)
-    {
+    let ctx = if here.is_empty() {
+        None
+    } else {
         let ctx = ServiceContext::from_settings(settings.clone()).await?;
         running.db = Some(ctx.db.clone());
         Some(ctx)
-    } else {
-        None
     };
-
-    if let Some(ctx) = ctx.as_ref().filter(|_| runs(Part::Identity)) {
-        let listener = bind(settings.services.identity.listen, "identity service").await?;
-        running.identity_addr = Some(listener.local_addr()?);
-        let router = tokshop_identity::router(ctx).await?;
-        running
-            .tasks
-            .spawn(grpc::serve(router, listener, shutdown.clone()));
-    }
-    if let Some(ctx) = ctx.as_ref().filter(|_| runs(Part::Catalog)) {
-        let listener = bind(settings.services.catalog.listen, "catalog service").await?;
-        running.catalog_addr = Some(listener.local_addr()?);
-        let router = tokshop_catalog::router(ctx).await?;
-        running
-            .tasks
-            .spawn(grpc::serve(router, listener, shutdown.clone()));
-    }
-
-    // Channels to every service: in this process when it runs here, otherwise at its configured URL.
-    let channel_to = |addr: Option<SocketAddr>, url: &Option<String>, name: &str| match addr {
-        Some(addr) => grpc::channel(&url_of(addr)),
-        None => remote(url, name),
-    };
-    let services = &settings.services;
-
-    if let Some(ctx) = ctx.as_ref().filter(|_| runs(Part::Cart)) {
-        let catalog = channel_to(running.catalog_addr, &services.catalog.url, "catalog")?;
-        let listener = bind(services.cart.listen, "cart service").await?;
-        running.cart_addr = Some(listener.local_addr()?);
-        let router = tokshop_cart::router(ctx, catalog).await?;
-        running
-            .tasks
-            .spawn(grpc::serve(router, listener, shutdown.clone()));
-    }
-
-    if let Some(ctx) = ctx.as_ref().filter(|_| runs(Part::Orders)) {
-        let upstreams = tokshop_orders::Upstreams {
-            catalog: channel_to(running.catalog_addr, &services.catalog.url, "catalog")?,
-            identity: channel_to(running.identity_addr, &services.identity.url, "identity")?,
-            cart: channel_to(running.cart_addr, &services.cart.url, "cart")?,
-        };
-        let listener = bind(services.orders.listen, "orders service").await?;
-        running.orders_addr = Some(listener.local_addr()?);
-        let router = tokshop_orders::router(ctx, upstreams).await?;
-        running
-            .tasks
-            .spawn(grpc::serve(router, listener, shutdown.clone()));
-        running
-            .tasks
-            .spawn(tokshop_orders::run_sweeper(ctx.clone(), shutdown.clone()));
-    }
-
-    if let Some(ctx) = ctx.as_ref().filter(|_| runs(Part::Social)) {
-        let upstreams = tokshop_social::Upstreams {
-            identity: channel_to(running.identity_addr, &services.identity.url, "identity")?,
-            catalog: channel_to(running.catalog_addr, &services.catalog.url, "catalog")?,
-        };
-        let listener = bind(services.social.listen, "social service").await?;
-        running.social_addr = Some(listener.local_addr()?);
-        let router = tokshop_social::router(ctx, upstreams).await?;
-        running
-            .tasks
-            .spawn(grpc::serve(router, listener, shutdown.clone()));
-        running.tasks.spawn(tokshop_social::run_media_sweeper(
-            ctx.clone(),
-            shutdown.clone(),
-        ));
-        let relay = events::Relay::new(ctx.db.clone(), Arc::new(ctx.bus.clone()))
-            .only(tokshop_social::EVENT_TOPICS);
-        running.tasks.spawn(relay.run(shutdown.clone()));
-    }
-
-    if let Some(ctx) = ctx.as_ref().filter(|_| runs(Part::Orders)) {
-        // The process running the orders service relays its committed events to its bus, where its consumers
-        // are. It starts once every consumer has subscribed, so no pending event is published past one.
-        let relay = events::Relay::new(ctx.db.clone(), Arc::new(ctx.bus.clone()))
-            .only(tokshop_orders::EVENT_TOPICS);
-        running.tasks.spawn(relay.run(shutdown.clone()));
-    }
-
-    if only.is_none() || only == Some(Part::Gateway) {
-        let identity = channel_to(running.identity_addr, &services.identity.url, "identity")?;
-        let catalog = channel_to(running.catalog_addr, &services.catalog.url, "catalog")?;
-        let cart = channel_to(running.cart_addr, &services.cart.url, "cart")?;
-        let orders = channel_to(running.orders_addr, &services.orders.url, "orders")?;
-        let social = channel_to(running.social_addr, &services.social.url, "social")?;
-        let (keys, db) = match &ctx {
-            Some(ctx) => (ctx.keys.clone(), ctx.db.clone()),
-            None => {
-                let db = Db::connect(&settings.database_url(), settings.database.max_connections)
-                    .await?;
-                running.db = Some(db.clone());
-                (TokenKeys::from_settings(&settings)?, db)
-            }
-        };
-        if only.is_none() && settings.seed.demo && settings.demo() {
-            let report = seed::seed_demo(
-                identity.clone(),
-                catalog.clone(),
-                &keys,
-                settings.seed.products,
-            )
-            .await
-            .context("seeding the demo shop")?;
-            tracing::info!(?report, "demo shop ready");
-            running.seed_report = Some(report);
+    if let Some(ctx) = &ctx {
+        for grpc in &here {
+            let what = format!("{} service", grpc.name);
+            let listener = bind((grpc.endpoint)(&settings.services).listen, &what).await?;
+            let addr = listener.local_addr()?;
+            let router = (grpc.router)(ctx, &peers).await?;
+            peers.started.push((grpc.part, addr));
+            *running.addr_mut(grpc.part) = Some(addr);
+            running
+                .tasks
+                .spawn(grpc::serve(router, listener, shutdown.clone()));
         }
-        let listener = bind(settings.gateway.listen, "REST gateway").await?;
-        running.gateway_addr = Some(listener.local_addr()?);
-        let metrics_listener = match settings.gateway.metrics_listen {
-            Some(addr) => {
-                let listener = bind(addr, "metrics").await?;
-                running.metrics_addr = Some(listener.local_addr()?);
-                Some(listener)
+        // Background work and relays start once every router here is built, so every consumer of this process's
+        // bus has subscribed and no pending event is published past one.
+        for grpc in &here {
+            if let Some(background) = grpc.background {
+                running
+                    .tasks
+                    .spawn(background(ctx.clone(), shutdown.clone()));
             }
-            None => None,
-        };
-        let deps = tokshop_gateway::GatewayDeps {
-            settings: settings.clone(),
-            keys,
-            identity,
-            catalog,
-            cart,
-            orders,
-            social,
-            db,
-        };
-        running.tasks.spawn(tokshop_gateway::serve(
-            deps,
-            listener,
-            metrics_listener,
-            shutdown.clone(),
-        ));
+            if !grpc.topics.is_empty() {
+                let relay =
+                    events::Relay::new(ctx.db.clone(), Arc::new(ctx.bus.clone())).only(grpc.topics);
+                running.tasks.spawn(relay.run(shutdown.clone()));
+            }
+        }
+    }
+
+    if runs(Part::Gateway) {
+        start_gateway(&settings, only, ctx.as_ref(), &peers, &mut running).await?;
     }
     Ok(running)
+}
+
+/// Starts the REST gateway (and its metrics listener, when it has one), seeding the demo shop first when everything
+/// runs here in demo mode.
+async fn start_gateway(
+    settings: &Arc<Settings>,
+    only: Option<Part>,
+    ctx: Option<&ServiceContext>,
+    peers: &Peers<'_>,
+    running: &mut Running,
+) -> anyhow::Result<()> {
+    let identity = peers.channel(Part::Identity)?;
+    let catalog = peers.channel(Part::Catalog)?;
+    let cart = peers.channel(Part::Cart)?;
+    let orders = peers.channel(Part::Orders)?;
+    let social = peers.channel(Part::Social)?;
+    let (keys, db) = match ctx {
+        Some(ctx) => (ctx.keys.clone(), ctx.db.clone()),
+        None => {
+            let db =
+                Db::connect(&settings.database_url(), settings.database.max_connections).await?;
+            running.db = Some(db.clone());
+            (TokenKeys::from_settings(settings)?, db)
+        }
+    };
+    if only.is_none() && settings.seed.demo && settings.demo() {
+        let report = seed::seed_demo(
+            identity.clone(),
+            catalog.clone(),
+            &keys,
+            settings.seed.products,
+        )
+        .await
+        .context("seeding the demo shop")?;
+        tracing::info!(?report, "demo shop ready");
+        running.seed_report = Some(report);
+    }
+    let listener = bind(settings.gateway.listen, "REST gateway").await?;
+    running.gateway_addr = Some(listener.local_addr()?);
+    let metrics_listener = match settings.gateway.metrics_listen {
+        Some(addr) => {
+            let listener = bind(addr, "metrics").await?;
+            running.metrics_addr = Some(listener.local_addr()?);
+            Some(listener)
+        }
+        None => None,
+    };
+    let deps = tokshop_gateway::GatewayDeps {
+        settings: settings.clone(),
+        keys,
+        identity,
+        catalog,
+        cart,
+        orders,
+        social,
+        db,
+    };
+    running.tasks.spawn(tokshop_gateway::serve(
+        deps,
+        listener,
+        metrics_listener,
+        running.shutdown.clone(),
+    ));
+    Ok(())
 }
 
 /// Seeds the demo shop into services run elsewhere (`services.*.url`). The services may still be starting, so
