@@ -35,7 +35,8 @@ use tonic::transport::server::Router;
 
 pub use order::Swept;
 
-/// A writing transaction on the service's database; every store function that changes state takes one.
+/// A writing transaction on the service's database: store functions whose writes must commit together with
+/// others take one.
 pub(crate) type Tx = Transaction<'static, Any>;
 
 /// An amount in minor units of `currency`, as messages carry it.
