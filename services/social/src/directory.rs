@@ -3,7 +3,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use tokshop_platform::{ServiceError, ServiceResult, db::Db, grpc::GrpcChannel};
+use tokshop_platform::{
+    ServiceError, ServiceResult, db::Db, grpc::GrpcChannel, page::placeholders,
+};
 use tokshop_proto::{
     catalog::{
         CountSellerProductsRequest, GetProductCardsRequest,
@@ -15,8 +17,6 @@ use tokshop_proto::{
     },
     social as pb,
 };
-
-use crate::page::placeholders;
 
 /// Most ids the identity and catalog services take per lookup.
 const BATCH: usize = 100;

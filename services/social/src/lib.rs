@@ -4,7 +4,8 @@
 //! Four gRPC services over one database: `relations` (follows, profiles), `interactions` (likes, favorites,
 //! comments, count repair), `posts` (media uploads, posts, feeds) and `messages` (direct messages and their live
 //! stream). Every area keeps its SQL in its own `store.rs`; `counts` keeps the stored counts exact, `policy`
-//! checks user text, `directory` turns ids into user and product cards, `page` does cursors. A background sweep
+//! checks user text, `directory` turns ids into user and product cards; paging is `tokshop_platform::page`, the
+//! shop's one policy. A background sweep
 //! ([`run_media_sweeper`]) deletes media no post carries.
 
 mod counts;
@@ -12,7 +13,6 @@ mod directory;
 mod interactions;
 pub mod media;
 mod messages;
-mod page;
 mod policy;
 mod posts;
 mod relations;
@@ -32,7 +32,7 @@ use tokshop_proto::social::{
     interaction_service_server::InteractionServiceServer,
     relation_service_server::RelationServiceServer,
 };
-use tonic::{Request, transport::server::Router};
+use tonic::transport::server::Router;
 
 pub use directory::Directory;
 pub use policy::ContentPolicy;
@@ -121,18 +121,6 @@ pub(crate) struct Social {
     pub settings: Arc<Settings>,
     pub directory: Directory,
     pub policy: Arc<ContentPolicy>,
-}
-
-impl Social {
-    /// The verified caller, or a clear 401.
-    pub fn caller<T>(&self, request: &Request<T>) -> ServiceResult<Principal> {
-        self.keys.require_caller(request)
-    }
-
-    /// The verified caller if there is one (public reads work without).
-    pub fn viewer<T>(&self, request: &Request<T>) -> ServiceResult<Option<Principal>> {
-        self.keys.caller(request)
-    }
 }
 
 /// `id` unless empty, else the caller's own id (a 401 without a caller).

@@ -8,17 +8,14 @@ use std::collections::HashMap;
 use tokshop_platform::{
     ServiceError, ServiceResult,
     auth::{Principal, Role},
-    grpc::{Reply, reply},
+    grpc::{Reply, anyone, signed_in},
     limits::social::MAX_COMMENT,
+    page::{self, Cursor},
 };
 use tokshop_proto::social::{self as pb, interaction_service_server::InteractionService};
 use tonic::Request;
 
-use crate::{
-    Social, counts,
-    directory::unknown_user,
-    page::{self, Cursor},
-};
+use crate::{Social, counts, directory::unknown_user};
 use store::{CommentRow, Store, Target, Thread};
 
 #[derive(Clone, Debug)]
@@ -45,7 +42,7 @@ impl InteractionApi {
 
     async fn like(
         &self,
-        caller: &Principal,
+        caller: Principal,
         req: pb::PostRef,
         like: bool,
     ) -> ServiceResult<pb::LikeState> {
@@ -62,7 +59,7 @@ impl InteractionApi {
 
     async fn favorite(
         &self,
-        caller: &Principal,
+        caller: Principal,
         req: pb::ProductRef,
         favorite: bool,
     ) -> ServiceResult<pb::FavoriteState> {
@@ -84,7 +81,7 @@ impl InteractionApi {
 
     async fn favorites(
         &self,
-        caller: &Principal,
+        caller: Principal,
         req: pb::ListFavoritesRequest,
     ) -> ServiceResult<pb::ListFavoritesResponse> {
         let limit = page::limit(req.limit)?;
@@ -217,9 +214,9 @@ impl InteractionApi {
             .collect())
     }
 
-    async fn add_comment(
+    async fn post_comment(
         &self,
-        caller: &Principal,
+        caller: Principal,
         req: pb::AddCommentRequest,
     ) -> ServiceResult<pb::Comment> {
         let text = self
@@ -232,14 +229,14 @@ impl InteractionApi {
             .add_comment(&target, &caller.user_id, &text, req.request_id.trim())
             .await?;
         let mut shown = self
-            .shown(Some(caller), vec![row], seller.as_deref())
+            .shown(Some(&caller), vec![row], seller.as_deref())
             .await?;
         shown.pop().ok_or(ServiceError::not_found("comment"))
     }
 
-    async fn delete_comment(
+    async fn remove_comment(
         &self,
-        caller: &Principal,
+        caller: Principal,
         req: pb::DeleteCommentRequest,
     ) -> ServiceResult<pb::DeleteCommentResponse> {
         let id = required("id", &req.id)?;
@@ -260,11 +257,12 @@ impl InteractionApi {
         Ok(pb::DeleteCommentResponse { id, deleted })
     }
 
-    async fn list_comments(
+    async fn comments(
         &self,
-        viewer: Option<&Principal>,
+        viewer: Option<Principal>,
         req: pb::ListCommentsRequest,
     ) -> ServiceResult<pb::ListCommentsResponse> {
+        let viewer = viewer.as_ref();
         let limit = page::limit(req.limit)?;
         let after = Cursor::decode(&req.cursor)?;
         let (thread, product_id) = match (
@@ -299,100 +297,92 @@ impl InteractionApi {
             total,
         })
     }
+
+    /// Recomputes every stored count from the rows; for admins and the shop's own services.
+    async fn repair(&self, caller: Principal) -> ServiceResult<pb::RepairCountsResponse> {
+        if !caller.has(Role::Admin) && !caller.has(Role::Service) {
+            return Err(ServiceError::forbidden(
+                "repairing counts needs the admin role",
+            ));
+        }
+        counts::repair(&self.social.db).await
+    }
 }
 
 #[tonic::async_trait]
 impl InteractionService for InteractionApi {
     async fn like_post(&self, request: Request<pb::PostRef>) -> Reply<pb::LikeState> {
-        let result = async {
-            let caller = self.social.caller(&request)?;
-            self.like(&caller, request.into_inner(), true).await
-        };
-        reply(result.await)
+        signed_in(&self.social.keys, request, |caller, req| {
+            self.like(caller, req, true)
+        })
+        .await
     }
 
     async fn unlike_post(&self, request: Request<pb::PostRef>) -> Reply<pb::LikeState> {
-        let result = async {
-            let caller = self.social.caller(&request)?;
-            self.like(&caller, request.into_inner(), false).await
-        };
-        reply(result.await)
+        signed_in(&self.social.keys, request, |caller, req| {
+            self.like(caller, req, false)
+        })
+        .await
     }
 
     async fn favorite_product(&self, request: Request<pb::ProductRef>) -> Reply<pb::FavoriteState> {
-        let result = async {
-            let caller = self.social.caller(&request)?;
-            self.favorite(&caller, request.into_inner(), true).await
-        };
-        reply(result.await)
+        signed_in(&self.social.keys, request, |caller, req| {
+            self.favorite(caller, req, true)
+        })
+        .await
     }
 
     async fn unfavorite_product(
         &self,
         request: Request<pb::ProductRef>,
     ) -> Reply<pb::FavoriteState> {
-        let result = async {
-            let caller = self.social.caller(&request)?;
-            self.favorite(&caller, request.into_inner(), false).await
-        };
-        reply(result.await)
+        signed_in(&self.social.keys, request, |caller, req| {
+            self.favorite(caller, req, false)
+        })
+        .await
     }
 
     async fn list_favorites(
         &self,
         request: Request<pb::ListFavoritesRequest>,
     ) -> Reply<pb::ListFavoritesResponse> {
-        let result = async {
-            let caller = self.social.caller(&request)?;
-            self.favorites(&caller, request.into_inner()).await
-        };
-        reply(result.await)
+        signed_in(&self.social.keys, request, |caller, req| {
+            self.favorites(caller, req)
+        })
+        .await
     }
 
     async fn add_comment(&self, request: Request<pb::AddCommentRequest>) -> Reply<pb::Comment> {
-        let result = async {
-            let caller = self.social.caller(&request)?;
-            self.add_comment(&caller, request.into_inner()).await
-        };
-        reply(result.await)
+        signed_in(&self.social.keys, request, |caller, req| {
+            self.post_comment(caller, req)
+        })
+        .await
     }
 
     async fn delete_comment(
         &self,
         request: Request<pb::DeleteCommentRequest>,
     ) -> Reply<pb::DeleteCommentResponse> {
-        let result = async {
-            let caller = self.social.caller(&request)?;
-            self.delete_comment(&caller, request.into_inner()).await
-        };
-        reply(result.await)
+        signed_in(&self.social.keys, request, |caller, req| {
+            self.remove_comment(caller, req)
+        })
+        .await
     }
 
     async fn list_comments(
         &self,
         request: Request<pb::ListCommentsRequest>,
     ) -> Reply<pb::ListCommentsResponse> {
-        let result = async {
-            let viewer = self.social.viewer(&request)?;
-            self.list_comments(viewer.as_ref(), request.into_inner())
-                .await
-        };
-        reply(result.await)
+        anyone(&self.social.keys, request, |viewer, req| {
+            self.comments(viewer, req)
+        })
+        .await
     }
 
     async fn repair_counts(
         &self,
         request: Request<pb::RepairCountsRequest>,
     ) -> Reply<pb::RepairCountsResponse> {
-        let result = async {
-            let caller = self.social.caller(&request)?;
-            if !caller.has(Role::Admin) && !caller.has(Role::Service) {
-                return Err(ServiceError::forbidden(
-                    "repairing counts needs the admin role",
-                ));
-            }
-            counts::repair(&self.social.db).await
-        };
-        reply(result.await)
+        signed_in(&self.social.keys, request, |caller, _| self.repair(caller)).await
     }
 }

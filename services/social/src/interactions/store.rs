@@ -5,13 +5,10 @@ use serde_json::json;
 use sqlx::FromRow;
 use tokshop_platform::{
     ServiceError, ServiceResult, db::Db, error::is_unique_violation, events, ids::new_id,
-    time::now_ms,
+    page::Cursor, time::now_ms,
 };
 
-use crate::{
-    counts::{self, ProductCount, UserCount},
-    page::Cursor,
-};
+use crate::counts::{self, ProductCount, UserCount};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct FavoriteRow {

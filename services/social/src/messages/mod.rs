@@ -11,23 +11,22 @@ use futures::Stream;
 use tokio::sync::mpsc;
 use tokshop_platform::{
     ServiceError, ServiceResult,
-    grpc::{Reply, reply},
+    auth::Principal,
+    grpc::{Reply, signed_in},
+    non_empty,
+    page::{self, Cursor},
 };
 use tokshop_proto::social::{
     self as pb,
     message_service_server::{MessageService, MessageServiceServer},
 };
-use tonic::{Request, Response, Status};
+use tonic::{Request, Status};
 
 use self::{
     hub::Hub,
     store::{MessageRow, NewMessage, Store},
 };
-use crate::{
-    Social,
-    directory::unknown_user,
-    page::{self, Cursor},
-};
+use crate::{Social, directory::unknown_user};
 
 /// Longest message, in characters.
 pub const MAX_TEXT: usize = tokshop_platform::limits::social::MAX_MESSAGE;
@@ -58,9 +57,10 @@ fn rows(rows: Vec<MessageRow>) -> Vec<pb::Message> {
 impl MessagesApi {
     async fn send(
         &self,
-        sender_id: &str,
+        sender: Principal,
         req: pb::SendMessageRequest,
     ) -> ServiceResult<pb::Message> {
+        let sender_id = sender.user_id.as_str();
         let recipient_id = req.to_user_id.trim();
         if recipient_id.is_empty() {
             return Err(ServiceError::invalid(
@@ -90,7 +90,7 @@ impl MessagesApi {
                 sender_id,
                 recipient_id,
                 text: &text,
-                request_id: (!request_id.is_empty()).then_some(request_id),
+                request_id: non_empty(request_id),
             })
             .await?
             .into();
@@ -133,66 +133,56 @@ impl MessagesApi {
 
 type MessageStream = Pin<Box<dyn Stream<Item = Result<pb::Message, Status>> + Send>>;
 
-#[tonic::async_trait]
-impl MessageService for MessagesApi {
-    async fn send_message(&self, request: Request<pb::SendMessageRequest>) -> Reply<pb::Message> {
-        let result = async {
-            let caller = self.social.caller(&request)?;
-            self.send(&caller.user_id, request.into_inner()).await
-        };
-        reply(result.await)
-    }
-
-    async fn list_messages(
+impl MessagesApi {
+    /// One page of the conversation between the caller and another user, newest first.
+    async fn history(
         &self,
-        request: Request<pb::ListMessagesRequest>,
-    ) -> Reply<pb::ListMessagesResponse> {
-        let result = async {
-            let caller = self.social.caller(&request)?;
-            let req = request.into_inner();
-            let with = req.with_user_id.trim();
-            if with.is_empty() {
-                return Err(ServiceError::invalid(
-                    "with_user_id",
-                    "name the user whose conversation to list",
-                ));
-            }
-            let limit = page::limit(req.limit)?;
-            let cursor = Cursor::decode(&req.cursor)?;
-            let found = self
-                .store
-                .conversation(&caller.user_id, with, &cursor, limit + 1)
-                .await?;
-            let (found, next_cursor) = page::finish(found, limit, |m| (m.sent_at_ms, m.id.clone()));
-            Ok(pb::ListMessagesResponse {
-                messages: rows(found),
-                next_cursor,
-            })
-        };
-        reply(result.await)
+        caller: Principal,
+        req: pb::ListMessagesRequest,
+    ) -> ServiceResult<pb::ListMessagesResponse> {
+        let with = req.with_user_id.trim();
+        if with.is_empty() {
+            return Err(ServiceError::invalid(
+                "with_user_id",
+                "name the user whose conversation to list",
+            ));
+        }
+        let limit = page::limit(req.limit)?;
+        let cursor = Cursor::decode(&req.cursor)?;
+        let found = self
+            .store
+            .conversation(&caller.user_id, with, &cursor, limit + 1)
+            .await?;
+        let (found, next_cursor) = page::finish(found, limit, |m| (m.sent_at_ms, m.id.clone()));
+        Ok(pb::ListMessagesResponse {
+            messages: rows(found),
+            next_cursor,
+        })
     }
 
-    async fn list_conversations(
+    async fn inbox(
         &self,
-        request: Request<pb::ListConversationsRequest>,
-    ) -> Reply<pb::ListConversationsResponse> {
-        let result = async {
-            let caller = self.social.caller(&request)?;
-            let limit = page::limit(request.get_ref().limit)?;
-            Ok(pb::ListConversationsResponse {
-                conversations: self.conversations(&caller.user_id, limit).await?,
-            })
-        };
-        reply(result.await)
+        caller: Principal,
+        req: pb::ListConversationsRequest,
+    ) -> ServiceResult<pb::ListConversationsResponse> {
+        let limit = page::limit(req.limit)?;
+        Ok(pb::ListConversationsResponse {
+            conversations: self.conversations(&caller.user_id, limit).await?,
+        })
     }
 
-    type SubscribeStream = MessageStream;
-
-    async fn subscribe(&self, request: Request<pb::SubscribeRequest>) -> Reply<MessageStream> {
-        let caller = self.social.caller(&request).map_err(Status::from)?;
-        let after_seq = request.get_ref().after_seq;
+    /// The caller's inbox after `after_seq`, then each new message as it commits, until their token expires.
+    async fn stream(
+        &self,
+        caller: Principal,
+        req: pb::SubscribeRequest,
+    ) -> ServiceResult<MessageStream> {
+        let after_seq = req.after_seq;
         if after_seq < 0 {
-            return Err(ServiceError::invalid("after_seq", "after_seq must be 0 or more").into());
+            return Err(ServiceError::invalid(
+                "after_seq",
+                "after_seq must be 0 or more",
+            ));
         }
         // Registered before the replay reads the database, so a message committed in between is not lost.
         let subscription = self.hub.subscribe(&caller.user_id);
@@ -205,10 +195,46 @@ impl MessageService for MessagesApi {
         };
         let (out, received) = mpsc::channel(STREAM_BUFFER);
         tokio::spawn(hub::deliver(subscription, after_seq, read_after, out));
-        Ok(Response::new(Box::pin(until_expiry(
-            received,
-            caller.expires_at_ms,
-        ))))
+        Ok(Box::pin(until_expiry(received, caller.expires_at_ms)))
+    }
+}
+
+#[tonic::async_trait]
+impl MessageService for MessagesApi {
+    async fn send_message(&self, request: Request<pb::SendMessageRequest>) -> Reply<pb::Message> {
+        signed_in(&self.social.keys, request, |caller, req| {
+            self.send(caller, req)
+        })
+        .await
+    }
+
+    async fn list_messages(
+        &self,
+        request: Request<pb::ListMessagesRequest>,
+    ) -> Reply<pb::ListMessagesResponse> {
+        signed_in(&self.social.keys, request, |caller, req| {
+            self.history(caller, req)
+        })
+        .await
+    }
+
+    async fn list_conversations(
+        &self,
+        request: Request<pb::ListConversationsRequest>,
+    ) -> Reply<pb::ListConversationsResponse> {
+        signed_in(&self.social.keys, request, |caller, req| {
+            self.inbox(caller, req)
+        })
+        .await
+    }
+
+    type SubscribeStream = MessageStream;
+
+    async fn subscribe(&self, request: Request<pb::SubscribeRequest>) -> Reply<MessageStream> {
+        signed_in(&self.social.keys, request, |caller, req| {
+            self.stream(caller, req)
+        })
+        .await
     }
 }
 

@@ -5,11 +5,9 @@ use serde::Serialize;
 use sqlx::FromRow;
 use tokshop_platform::{
     ServiceError, ServiceResult, db::Db, error::is_unique_violation, events, ids::new_id,
-    time::now_ms,
+    page::Cursor, time::now_ms,
 };
 use tokshop_proto::social as pb;
-
-use crate::page::Cursor;
 
 /// Most messages one inbox read returns; the live stream reads again until it has caught up.
 pub const REPLAY_BATCH: i64 = 100;

@@ -9,12 +9,16 @@ use std::{collections::HashSet, pin::Pin};
 
 use futures::{Stream, StreamExt};
 use tokshop_platform::{
-    ServiceError, ServiceResult, check_len,
-    grpc::{Reply, reply},
+    ServiceError, ServiceResult,
+    auth::Principal,
+    check_len,
+    grpc::{Reply, anyone, reply, signed_in},
     limits::{
         MAX_ID,
         social::{MAX_ATTACHED, MAX_POST_TEXT, MEDIA_ID_LEN},
     },
+    non_empty,
+    page::{self, Cursor},
 };
 use tokshop_proto::social::{self as pb, media_chunk, post_service_server::PostService};
 use tonic::{Request, Status, Streaming};
@@ -26,7 +30,6 @@ use self::{
 use crate::{
     Social,
     media::{Library, PLACEHOLDER_ID, PLACEHOLDER_PNG, PLACEHOLDER_TYPE},
-    page::{self, Cursor},
     user_or_self,
 };
 
@@ -81,9 +84,10 @@ impl PostApi {
     /// sweep deleted meanwhile is stored again.
     async fn upload(
         &self,
-        user_id: &str,
+        uploader: Principal,
         chunks: Streaming<pb::UploadMediaChunk>,
     ) -> ServiceResult<pb::Media> {
+        let user_id = uploader.user_id.as_str();
         let received = self.media.receive(chunks).await?;
         let size = i64::try_from(received.size).unwrap_or(i64::MAX);
         self.store
@@ -195,9 +199,10 @@ impl PostApi {
 
     async fn publish(
         &self,
-        author_id: &str,
+        author: Principal,
         req: pb::PublishPostRequest,
     ) -> ServiceResult<pb::Post> {
+        let author_id = author.user_id.as_str();
         let text = self
             .social
             .policy
@@ -234,7 +239,7 @@ impl PostApi {
             .filter(|m| m.kind == "video" && m.cover_placeholder)
             .map(|m| placeholder_notice(&m.id))
             .collect();
-        let request_id = Some(req.request_id.trim().to_owned()).filter(|id| !id.is_empty());
+        let request_id = non_empty(req.request_id.trim()).map(str::to_owned);
         let post = NewPost {
             text,
             media_ids,
@@ -253,22 +258,31 @@ impl PostApi {
             .ok_or(ServiceError::not_found("post"))
     }
 
-    async fn get(&self, viewer: Option<&str>, post_id: &str) -> ServiceResult<pb::Post> {
+    async fn get(
+        &self,
+        viewer: Option<Principal>,
+        req: pb::GetPostRequest,
+    ) -> ServiceResult<pb::Post> {
         let row = self
             .store
-            .post(post_id.trim())
+            .post(req.post_id.trim())
             .await?
             .ok_or(ServiceError::not_found("post"))?;
-        self.one(viewer, row).await
+        self.one(viewer.as_ref().map(|v| v.user_id.as_str()), row)
+            .await
     }
 
-    async fn delete(&self, caller: &str, post_id: &str) -> ServiceResult<pb::DeletePostResponse> {
+    async fn delete(
+        &self,
+        caller: Principal,
+        req: pb::GetPostRequest,
+    ) -> ServiceResult<pb::DeletePostResponse> {
         let row = self
             .store
-            .post(post_id.trim())
+            .post(req.post_id.trim())
             .await?
             .ok_or(ServiceError::not_found("post"))?;
-        if row.author_id != caller {
+        if row.author_id != caller.user_id {
             return Err(ServiceError::forbidden("only its author may delete a post"));
         }
         if !self.store.delete(&row).await? {
@@ -302,6 +316,53 @@ impl PostApi {
             next_time_ms,
         })
     }
+
+    /// One user's posts, newest first; their own when no user is named.
+    async fn user_posts(
+        &self,
+        viewer: Option<Principal>,
+        req: pb::ListUserPostsRequest,
+    ) -> ServiceResult<pb::FeedPage> {
+        let user_id = user_or_self(req.user_id.trim(), viewer.as_ref())?;
+        self.social.directory.profile(&user_id).await?;
+        let viewer = viewer.as_ref().map(|v| v.user_id.as_str());
+        self.page(viewer, Feed::Author(&user_id), req.limit, &req.cursor, 0)
+            .await
+    }
+
+    /// Posts of the people the caller follows, newest first.
+    async fn following(
+        &self,
+        caller: Principal,
+        req: pb::FeedRequest,
+    ) -> ServiceResult<pb::FeedPage> {
+        let me = caller.user_id.as_str();
+        self.page(
+            Some(me),
+            Feed::FollowedBy(me),
+            req.limit,
+            &req.cursor,
+            req.latest_time_ms,
+        )
+        .await
+    }
+
+    /// Everyone's posts, newest first.
+    async fn discovery(
+        &self,
+        viewer: Option<Principal>,
+        req: pb::FeedRequest,
+    ) -> ServiceResult<pb::FeedPage> {
+        let viewer = viewer.as_ref().map(|v| v.user_id.as_str());
+        self.page(
+            viewer,
+            Feed::Everyone,
+            req.limit,
+            &req.cursor,
+            req.latest_time_ms,
+        )
+        .await
+    }
 }
 
 #[tonic::async_trait]
@@ -310,11 +371,10 @@ impl PostService for PostApi {
         &self,
         request: Request<Streaming<pb::UploadMediaChunk>>,
     ) -> Reply<pb::Media> {
-        let result = async {
-            let caller = self.social.caller(&request)?;
-            self.upload(&caller.user_id, request.into_inner()).await
-        };
-        reply(result.await)
+        signed_in(&self.social.keys, request, |caller, chunks| {
+            self.upload(caller, chunks)
+        })
+        .await
     }
 
     type GetMediaStream = MediaStream;
@@ -327,85 +387,51 @@ impl PostService for PostApi {
     }
 
     async fn publish_post(&self, request: Request<pb::PublishPostRequest>) -> Reply<pb::Post> {
-        let result = async {
-            let caller = self.social.caller(&request)?;
-            self.publish(&caller.user_id, request.into_inner()).await
-        };
-        reply(result.await)
+        signed_in(&self.social.keys, request, |caller, req| {
+            self.publish(caller, req)
+        })
+        .await
     }
 
     async fn get_post(&self, request: Request<pb::GetPostRequest>) -> Reply<pb::Post> {
-        let result = async {
-            let viewer = self.social.viewer(&request)?;
-            self.get(
-                viewer.as_ref().map(|v| v.user_id.as_str()),
-                &request.get_ref().post_id,
-            )
-            .await
-        };
-        reply(result.await)
+        anyone(&self.social.keys, request, |viewer, req| {
+            self.get(viewer, req)
+        })
+        .await
     }
 
     async fn delete_post(
         &self,
         request: Request<pb::GetPostRequest>,
     ) -> Reply<pb::DeletePostResponse> {
-        let result = async {
-            let caller = self.social.caller(&request)?;
-            self.delete(&caller.user_id, &request.get_ref().post_id)
-                .await
-        };
-        reply(result.await)
+        signed_in(&self.social.keys, request, |caller, req| {
+            self.delete(caller, req)
+        })
+        .await
     }
 
     async fn list_user_posts(
         &self,
         request: Request<pb::ListUserPostsRequest>,
     ) -> Reply<pb::FeedPage> {
-        let result = async {
-            let viewer = self.social.viewer(&request)?;
-            let req = request.get_ref();
-            let user_id = user_or_self(req.user_id.trim(), viewer.as_ref())?;
-            self.social.directory.profile(&user_id).await?;
-            let viewer = viewer.as_ref().map(|v| v.user_id.as_str());
-            self.page(viewer, Feed::Author(&user_id), req.limit, &req.cursor, 0)
-                .await
-        };
-        reply(result.await)
+        anyone(&self.social.keys, request, |viewer, req| {
+            self.user_posts(viewer, req)
+        })
+        .await
     }
 
     async fn following_feed(&self, request: Request<pb::FeedRequest>) -> Reply<pb::FeedPage> {
-        let result = async {
-            let caller = self.social.caller(&request)?;
-            let req = request.get_ref();
-            let me = caller.user_id.as_str();
-            self.page(
-                Some(me),
-                Feed::FollowedBy(me),
-                req.limit,
-                &req.cursor,
-                req.latest_time_ms,
-            )
-            .await
-        };
-        reply(result.await)
+        signed_in(&self.social.keys, request, |caller, req| {
+            self.following(caller, req)
+        })
+        .await
     }
 
     async fn discovery_feed(&self, request: Request<pb::FeedRequest>) -> Reply<pb::FeedPage> {
-        let result = async {
-            let viewer = self.social.viewer(&request)?;
-            let req = request.get_ref();
-            let viewer = viewer.as_ref().map(|v| v.user_id.as_str());
-            self.page(
-                viewer,
-                Feed::Everyone,
-                req.limit,
-                &req.cursor,
-                req.latest_time_ms,
-            )
-            .await
-        };
-        reply(result.await)
+        anyone(&self.social.keys, request, |viewer, req| {
+            self.discovery(viewer, req)
+        })
+        .await
     }
 }
 

@@ -5,17 +5,13 @@ mod store;
 use tokshop_platform::{
     ServiceError, ServiceResult,
     auth::Principal,
-    grpc::{Reply, reply},
+    grpc::{Reply, anyone, signed_in},
+    page::{self, Cursor},
 };
 use tokshop_proto::social::{self as pb, relation_service_server::RelationService};
 use tonic::Request;
 
-use crate::{
-    Social,
-    directory::card_of,
-    page::{self, Cursor},
-    user_or_self,
-};
+use crate::{Social, directory::card_of, user_or_self};
 use store::{Direction, RelationRow, Store};
 
 #[derive(Clone, Debug)]
@@ -43,11 +39,11 @@ impl RelationApi {
     /// Follows or unfollows `target` for `caller` and reports the relation afterwards.
     async fn set_follow(
         &self,
-        caller: &Principal,
-        target: &str,
+        caller: Principal,
+        req: pb::FollowRequest,
         follow: bool,
     ) -> ServiceResult<pb::Relation> {
-        let target = target.trim();
+        let target = req.user_id.trim();
         if target.is_empty() {
             return Err(ServiceError::invalid("user_id", "name the user to follow"));
         }
@@ -82,10 +78,11 @@ impl RelationApi {
 
     async fn list(
         &self,
-        viewer: Option<&Principal>,
+        viewer: Option<Principal>,
         req: pb::ListRelationsRequest,
         list: List,
     ) -> ServiceResult<pb::ListRelationsResponse> {
+        let viewer = viewer.as_ref();
         let user_id = user_or_self(req.user_id.trim(), viewer)?;
         let limit = page::limit(req.limit)?;
         let after = Cursor::decode(&req.cursor)?;
@@ -127,9 +124,10 @@ impl RelationApi {
 
     async fn profile(
         &self,
-        viewer: Option<&Principal>,
+        viewer: Option<Principal>,
         req: pb::GetProfileRequest,
     ) -> ServiceResult<pb::Profile> {
+        let viewer = viewer.as_ref();
         let profile = if req.user_id.trim().is_empty() && !req.username.trim().is_empty() {
             self.social
                 .directory
@@ -184,64 +182,53 @@ impl RelationApi {
 #[tonic::async_trait]
 impl RelationService for RelationApi {
     async fn follow(&self, request: Request<pb::FollowRequest>) -> Reply<pb::Relation> {
-        let result = async {
-            let caller = self.social.caller(&request)?;
-            self.set_follow(&caller, &request.get_ref().user_id, true)
-                .await
-        };
-        reply(result.await)
+        signed_in(&self.social.keys, request, |caller, req| {
+            self.set_follow(caller, req, true)
+        })
+        .await
     }
 
     async fn unfollow(&self, request: Request<pb::FollowRequest>) -> Reply<pb::Relation> {
-        let result = async {
-            let caller = self.social.caller(&request)?;
-            self.set_follow(&caller, &request.get_ref().user_id, false)
-                .await
-        };
-        reply(result.await)
+        signed_in(&self.social.keys, request, |caller, req| {
+            self.set_follow(caller, req, false)
+        })
+        .await
     }
 
     async fn list_following(
         &self,
         request: Request<pb::ListRelationsRequest>,
     ) -> Reply<pb::ListRelationsResponse> {
-        let result = async {
-            let viewer = self.social.viewer(&request)?;
-            self.list(viewer.as_ref(), request.into_inner(), List::Following)
-                .await
-        };
-        reply(result.await)
+        anyone(&self.social.keys, request, |viewer, req| {
+            self.list(viewer, req, List::Following)
+        })
+        .await
     }
 
     async fn list_followers(
         &self,
         request: Request<pb::ListRelationsRequest>,
     ) -> Reply<pb::ListRelationsResponse> {
-        let result = async {
-            let viewer = self.social.viewer(&request)?;
-            self.list(viewer.as_ref(), request.into_inner(), List::Followers)
-                .await
-        };
-        reply(result.await)
+        anyone(&self.social.keys, request, |viewer, req| {
+            self.list(viewer, req, List::Followers)
+        })
+        .await
     }
 
     async fn list_friends(
         &self,
         request: Request<pb::ListRelationsRequest>,
     ) -> Reply<pb::ListRelationsResponse> {
-        let result = async {
-            let viewer = self.social.viewer(&request)?;
-            self.list(viewer.as_ref(), request.into_inner(), List::Friends)
-                .await
-        };
-        reply(result.await)
+        anyone(&self.social.keys, request, |viewer, req| {
+            self.list(viewer, req, List::Friends)
+        })
+        .await
     }
 
     async fn get_profile(&self, request: Request<pb::GetProfileRequest>) -> Reply<pb::Profile> {
-        let result = async {
-            let viewer = self.social.viewer(&request)?;
-            self.profile(viewer.as_ref(), request.into_inner()).await
-        };
-        reply(result.await)
+        anyone(&self.social.keys, request, |viewer, req| {
+            self.profile(viewer, req)
+        })
+        .await
     }
 }

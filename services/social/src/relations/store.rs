@@ -2,12 +2,9 @@
 
 use serde_json::json;
 use sqlx::FromRow;
-use tokshop_platform::{ServiceResult, db::Db, events};
+use tokshop_platform::{ServiceResult, db::Db, events, page::Cursor};
 
-use crate::{
-    counts::{self, UserCount},
-    page::Cursor,
-};
+use crate::counts::{self, UserCount};
 
 /// One entry of a following, followers or friends list: the other user and when the relation began.
 #[derive(Debug, Clone, FromRow)]
@@ -116,7 +113,7 @@ impl Store {
         Ok(n)
     }
 
-    /// One page (`limit + 1` rows, for [`crate::page::finish`]) of whom a user follows or who follows them,
+    /// One page (`limit + 1` rows, for [`tokshop_platform::page::finish`]) of whom a user follows or who follows them,
     /// newest first.
     pub async fn relations(
         &self,

@@ -274,7 +274,7 @@ async fn history_pages_newest_first(app: &TestApp) {
     .await
     .expect_error(422, "invalid_parameter", Some("cursor"));
     app.get(
-        &format!("/api/v1/messages/with/{}?limit=51", ben.0),
+        &format!("/api/v1/messages/with/{}?limit=101", ben.0),
         Some(&ann.1),
     )
     .await
@@ -327,7 +327,7 @@ async fn conversations_list_latest_first(app: &TestApp) {
     app.get("/api/v1/conversations?limit=0", Some(&ann.1))
         .await
         .expect(200);
-    app.get("/api/v1/conversations?limit=51", Some(&ann.1))
+    app.get("/api/v1/conversations?limit=101", Some(&ann.1))
         .await
         .expect_error(422, "invalid_parameter", Some("limit"));
 }

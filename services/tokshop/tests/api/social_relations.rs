@@ -282,7 +282,7 @@ async fn relation_lists_page_without_repeats_and_show_viewer_flags(app: &TestApp
     app.get(&format!("{followers_path}?cursor=junk!"), None)
         .await
         .expect_error(422, "invalid_parameter", Some("cursor"));
-    app.get(&format!("{followers_path}?limit=51"), None)
+    app.get(&format!("{followers_path}?limit=101"), None)
         .await
         .expect_error(422, "invalid_parameter", Some("limit"));
 }
