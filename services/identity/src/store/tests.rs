@@ -3,7 +3,7 @@
 
 use tokshop_platform::{ServiceError, db::Db, time::now_ms};
 
-use super::{MAX_ADDRESSES, NewUser, Rotation, Store, UserRow};
+use super::{NewUser, Rotation, Store, UserRow, addresses::MAX_ADDRESSES};
 use crate::validate::AddressInput;
 
 async fn user(store: &Store, username: &str, email: &str) -> UserRow {
