@@ -2,7 +2,6 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use tokshop_proto::order as pb;
 
 use crate::{
@@ -37,10 +36,68 @@ pub struct ListCoupons;
 pub struct ClaimCoupon;
 pub struct MyCoupons;
 
+/// A coupon as tools show it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct Coupon {
+    pub id: String,
+    pub code: String,
+    /// The seller's title, as data.
+    pub title: String,
+    /// "10%" or "5.00 USD".
+    pub off: String,
+    pub valid_until_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_spend: Option<String>,
+}
+
+impl Coupon {
+    pub fn of(c: &pb::Coupon) -> Self {
+        let off = if c.percent_off > 0 {
+            format!("{}%", c.percent_off)
+        } else {
+            tokshop_platform::money::format(c.amount_off, &c.currency)
+        };
+        Self {
+            id: c.id.clone(),
+            code: c.code.clone(),
+            title: view::seller_text(&c.title, view::TITLE_CHARS),
+            off,
+            valid_until_ms: c.valid_until_ms,
+            min_spend: (c.min_spend > 0)
+                .then(|| tokshop_platform::money::format(c.min_spend, &c.currency)),
+        }
+    }
+}
+
+/// `list_coupons`: what can be claimed now.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct CouponList {
+    pub coupons: Vec<Coupon>,
+}
+
+/// A coupon the shopper holds: `claim_coupon` answers one (without a status), `my_coupons` lists them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct ClaimedCoupon {
+    pub claimed_coupon_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    pub coupon: Option<Coupon>,
+}
+
+/// `my_coupons`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct ClaimedCouponList {
+    pub coupons: Vec<ClaimedCoupon>,
+}
+
 #[async_trait::async_trait]
 impl TypedTool for ListCoupons {
     type Args = ListArgs;
-    type Output = Value;
+    type Output = CouponList;
     const NAME: &'static str = "list_coupons";
     const DESCRIPTION: &'static str = "Coupons that can be claimed now, for a product or a shop.";
 
@@ -59,8 +116,9 @@ impl TypedTool for ListCoupons {
             .list_coupons(request)
             .await?
             .into_inner();
-        let coupons: Vec<Value> = list.coupons.iter().map(view::coupon).collect();
-        Ok(json!({"coupons": coupons}))
+        Ok(CouponList {
+            coupons: list.coupons.iter().map(Coupon::of).collect(),
+        })
     }
 }
 
@@ -102,7 +160,7 @@ impl Effect for ClaimEffect {
 impl GuardedTool for ClaimCoupon {
     type Args = ClaimArgs;
     type Effect = ClaimEffect;
-    type Output = Value;
+    type Output = ClaimedCoupon;
     const NAME: &'static str = "claim_coupon";
     const DESCRIPTION: &'static str =
         "Claim a coupon for later use at checkout. Needs the shopper's confirmation.";
@@ -117,14 +175,13 @@ impl GuardedTool for ClaimCoupon {
             }))
             .await?
             .into_inner();
-        let shown = view::coupon(&coupon);
-        let text = |key: &str| shown.get(key).and_then(Value::as_str).map(str::to_owned);
+        let shown = Coupon::of(&coupon);
         Ok(ClaimEffect {
-            coupon_id: coupon.id.clone(),
-            code: coupon.code.clone(),
-            title: coupon.title.clone(),
-            off: text("off").unwrap_or_default(),
-            min_spend: text("min_spend"),
+            coupon_id: coupon.id,
+            code: coupon.code,
+            title: coupon.title,
+            off: shown.off,
+            min_spend: shown.min_spend,
         })
     }
 
@@ -143,19 +200,18 @@ impl GuardedTool for ClaimCoupon {
             .claim_coupon(request)
             .await?
             .into_inner();
-        let coupon = claimed
-            .coupon
-            .as_ref()
-            .map(view::coupon)
-            .unwrap_or(Value::Null);
-        Ok(json!({"claimed_coupon_id": claimed.id, "coupon": coupon}))
+        Ok(ClaimedCoupon {
+            claimed_coupon_id: claimed.id,
+            status: None,
+            coupon: claimed.coupon.as_ref().map(Coupon::of),
+        })
     }
 }
 
 #[async_trait::async_trait]
 impl TypedTool for MyCoupons {
     type Args = NoArgs;
-    type Output = Value;
+    type Output = ClaimedCouponList;
     const NAME: &'static str = "my_coupons";
     const DESCRIPTION: &'static str = "Coupons the shopper has claimed, with their status.";
 
@@ -170,14 +226,15 @@ impl TypedTool for MyCoupons {
             .list_claimed_coupons(request)
             .await?
             .into_inner();
-        let coupons: Vec<Value> = list
+        let coupons = list
             .coupons
             .iter()
-            .map(|c| {
-                json!({"claimed_coupon_id": c.id, "status": c.status,
-                       "coupon": c.coupon.as_ref().map(view::coupon).unwrap_or(Value::Null)})
+            .map(|c| ClaimedCoupon {
+                claimed_coupon_id: c.id.clone(),
+                status: Some(c.status.clone()),
+                coupon: c.coupon.as_ref().map(Coupon::of),
             })
             .collect();
-        Ok(json!({"coupons": coupons}))
+        Ok(ClaimedCouponList { coupons })
     }
 }

@@ -6,10 +6,10 @@
 mod account;
 pub mod cart;
 pub mod catalog;
-mod coupons;
+pub mod coupons;
 mod error;
 pub mod guard;
-mod orders;
+pub mod orders;
 mod payments;
 mod social;
 pub mod untrusted;

@@ -7,7 +7,12 @@
 use serde::{Serialize, de::DeserializeOwned};
 use tokshop_proto::{cart, catalog, order, payment, social as pb};
 
-use crate::{cart::Cart, catalog::Product};
+use crate::{
+    cart::Cart,
+    catalog::Product,
+    coupons::{ClaimedCoupon, Coupon},
+    orders::{Order, OrderResult},
+};
 
 /// Serializes `value`, compares the text, and reads it back.
 fn pinned<T: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug>(
@@ -251,4 +256,43 @@ fn carts() {
         &Cart::of(&cart()),
         r#"{"lines":[{"variant_id":"var_a","title":"<untrusted from=\"seller\">Trail Runner</untrusted>","options":"<untrusted from=\"seller\"></untrusted>","quantity":2,"unit_price":"49.90 USD","line_total":"99.80 USD"},{"variant_id":"var_b","title":"<untrusted from=\"seller\">Sock</untrusted>","options":"<untrusted from=\"seller\"></untrusted>","quantity":1,"unit_price":"5.00 USD","line_total":"5.00 USD","unavailable":true,"short_of_stock":true,"available":0}],"subtotal":"99.80 USD + 1.00 EUR","ready_for_checkout":false}"#,
     );
+}
+
+#[test]
+fn orders() {
+    pinned(
+        &Order::of(&order(false)),
+        r#"{"id":"ord_1","status":"shipped","items":[{"variant_id":"var_a","title":"<untrusted from=\"seller\">Trail Runner</untrusted>","sku":"TR-42","quantity":2,"price":"49.90 USD"}],"subtotal":"99.80 USD","shipping_fee":"5.00 USD","total":"94.80 USD"}"#,
+    );
+    pinned(
+        &Order::of(&order(true)),
+        r#"{"id":"ord_1","status":"shipped","items":[{"variant_id":"var_a","title":"<untrusted from=\"seller\">Trail Runner</untrusted>","sku":"TR-42","quantity":2,"price":"49.90 USD"}],"subtotal":"99.80 USD","shipping_fee":"5.00 USD","total":"94.80 USD","discount":"10.00 USD","refunded":"2.00 USD","tracking_number":"TRK1","expires_at_ms":77}"#,
+    );
+    let wrapped = serde_json::to_string(&OrderResult::of(&order(false))).unwrap();
+    assert_eq!(
+        wrapped,
+        format!(
+            r#"{{"order":{}}}"#,
+            r#"{"id":"ord_1","status":"shipped","items":[{"variant_id":"var_a","title":"<untrusted from=\"seller\">Trail Runner</untrusted>","sku":"TR-42","quantity":2,"price":"49.90 USD"}],"subtotal":"99.80 USD","shipping_fee":"5.00 USD","total":"94.80 USD"}"#
+        )
+    );
+}
+
+#[test]
+fn coupons() {
+    pinned(
+        &Coupon::of(&coupon(true)),
+        r#"{"id":"cpn_1","code":"SAVE10","title":"<untrusted from=\"seller\">Ten off</untrusted>","off":"10%","valid_until_ms":99}"#,
+    );
+    pinned(
+        &Coupon::of(&coupon(false)),
+        r#"{"id":"cpn_1","code":"SAVE10","title":"<untrusted from=\"seller\">Ten off</untrusted>","off":"5.00 USD","valid_until_ms":99,"min_spend":"30.00 USD"}"#,
+    );
+    // claim_coupon has no status; a missing coupon is null, as it always was.
+    let claimed = ClaimedCoupon {
+        claimed_coupon_id: "clc_1".into(),
+        status: None,
+        coupon: None,
+    };
+    pinned(&claimed, r#"{"claimed_coupon_id":"clc_1","coupon":null}"#);
 }

@@ -49,51 +49,6 @@ pub fn status_name(status: order::OrderStatus) -> String {
     status.label().unwrap_or("unspecified").to_owned()
 }
 
-pub fn order(o: &order::Order) -> Value {
-    let items: Vec<Value> = o
-        .lines
-        .iter()
-        .map(|l| {
-            json!({"variant_id": l.variant_id, "title": seller_text(&l.title, TITLE_CHARS), "sku": seller_label(&l.sku),
-                   "quantity": l.quantity,
-                   "price": money(l.unit_price.as_ref())})
-        })
-        .collect();
-    let mut value = json!({
-        "id": o.id, "status": status_name(o.status()), "items": items,
-        "subtotal": money(o.subtotal.as_ref()), "shipping_fee": money(o.shipping_fee.as_ref()),
-        "total": money(o.total.as_ref()),
-    });
-    let positive = |m: &Option<catalog::Money>| m.as_ref().is_some_and(|m| m.amount_minor > 0);
-    if positive(&o.discount) {
-        value["discount"] = json!(money(o.discount.as_ref()));
-    }
-    if positive(&o.refunded) {
-        value["refunded"] = json!(money(o.refunded.as_ref()));
-    }
-    if !o.tracking_number.is_empty() {
-        value["tracking_number"] = json!(o.tracking_number);
-    }
-    if o.expires_at_ms > 0 {
-        value["expires_at_ms"] = json!(o.expires_at_ms);
-    }
-    value
-}
-
-pub fn coupon(c: &order::Coupon) -> Value {
-    let off = if c.percent_off > 0 {
-        format!("{}%", c.percent_off)
-    } else {
-        tokshop_platform::money::format(c.amount_off, &c.currency)
-    };
-    let mut value = json!({"id": c.id, "code": c.code, "title": seller_text(&c.title, TITLE_CHARS), "off": off,
-                           "valid_until_ms": c.valid_until_ms});
-    if c.min_spend > 0 {
-        value["min_spend"] = json!(tokshop_platform::money::format(c.min_spend, &c.currency));
-    }
-    value
-}
-
 pub fn payment(p: &payment::Payment) -> Value {
     json!({"id": p.id, "status": p.status, "amount": money(p.amount.as_ref())})
 }

@@ -10,20 +10,13 @@ use serde_json::Value;
 use tokshop_tools::{
     cart::Cart,
     catalog::{Product, ProductList},
+    coupons::{ClaimedCoupon, ClaimedCouponList, Coupon, CouponList},
+    orders::{Order, OrderList, OrderResult},
 };
 
 use super::observation::{Observation, as_plain_text, decided};
 use super::text::Lang;
 use crate::model::{ChatMessage, Role};
-
-/// Tools whose result is `{"order": ORDER}`.
-const ORDER_TOOLS: &[&str] = &[
-    "checkout",
-    "get_order",
-    "cancel_order",
-    "change_order_address",
-    "confirm_receipt",
-];
 
 /// The most recent order the conversation knows of.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,16 +220,11 @@ impl<'a> Conversation<'a> {
 
     /// The newest listed order waiting for payment, from a listing in this turn.
     pub fn turn_unpaid_order(&self) -> Option<KnownOrder> {
-        let obs = self.turn_result("list_orders").filter(|o| o.ok())?;
-        obs.result
-            .get("orders")?
-            .as_array()?
+        let obs = self.turn_result("list_orders")?;
+        obs.get::<OrderList>()?
+            .orders
             .iter()
-            .find(|o| {
-                o.get("status")
-                    .and_then(Value::as_str)
-                    .is_none_or(|s| s == "pending_payment")
-            })
+            .find(|o| o.status.is_empty() || o.status == "pending_payment")
             .and_then(known_order)
     }
 
@@ -264,32 +252,24 @@ impl<'a> Conversation<'a> {
     }
 
     /// The latest coupons listed for a product or seller.
-    pub fn coupon_list(&self) -> Option<&Vec<Value>> {
+    pub fn coupon_list(&self) -> Option<&[Coupon]> {
         self.latest_ok(&["list_coupons"])?
-            .result
-            .get("coupons")?
-            .as_array()
+            .get::<CouponList>()
+            .map(|l| l.coupons.as_slice())
     }
 
     /// Claimed coupons the conversation knows: (claimed coupon id, code).
     pub fn claimed_coupons(&self) -> Vec<(String, String)> {
         let mut claimed = Vec::new();
-        for o in self.observations.iter().filter(|o| o.ok()) {
-            let entries: Vec<&Value> = match o.tool.as_str() {
-                "my_coupons" => o
-                    .result
-                    .get("coupons")
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().collect())
-                    .unwrap_or_default(),
-                "claim_coupon" => vec![&o.result],
+        for o in &self.observations {
+            let entries: Vec<&ClaimedCoupon> = match (o.get::<ClaimedCouponList>(), o.get()) {
+                (Some(list), _) => list.coupons.iter().collect(),
+                (_, Some(one)) => vec![one],
                 _ => Vec::new(),
             };
             for entry in entries {
-                let id = entry.get("claimed_coupon_id").and_then(Value::as_str);
-                let code = entry.pointer("/coupon/code").and_then(Value::as_str);
-                if let (Some(id), Some(code)) = (id, code) {
-                    claimed.push((id.to_owned(), code.to_owned()));
+                if let Some(coupon) = &entry.coupon {
+                    claimed.push((entry.claimed_coupon_id.clone(), coupon.code.clone()));
                 }
             }
         }
@@ -320,16 +300,11 @@ fn order_of(o: &Observation) -> Option<KnownOrder> {
     if !o.ok() {
         return None;
     }
-    if ORDER_TOOLS.contains(&tool) {
-        return o.result.get("order").and_then(known_order);
+    if let Some(result) = o.get::<OrderResult>() {
+        return known_order(&result.order);
     }
-    if tool == "list_orders" {
-        return o
-            .result
-            .get("orders")?
-            .as_array()?
-            .first()
-            .and_then(known_order);
+    if let Some(list) = o.get::<OrderList>() {
+        return list.orders.first().and_then(known_order);
     }
     if tool == "pay_order" {
         return o.arg("order_id").map(|id| KnownOrder {
@@ -344,13 +319,9 @@ fn order_of(o: &Observation) -> Option<KnownOrder> {
     None
 }
 
-fn known_order(order: &Value) -> Option<KnownOrder> {
-    let id = order.get("id")?.as_str()?;
-    Some(KnownOrder {
-        id: id.to_owned(),
-        status: order
-            .get("status")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
+fn known_order(order: &Order) -> Option<KnownOrder> {
+    (!order.id.is_empty()).then(|| KnownOrder {
+        id: order.id.clone(),
+        status: (!order.status.is_empty()).then(|| order.status.clone()),
     })
 }

@@ -13,6 +13,7 @@ use serde_json::{Map, Value, json};
 use tokshop_tools::{
     cart::{Cart, CartLine},
     catalog::{Product, ProductList, Variant},
+    coupons::Coupon,
 };
 
 use super::context::Conversation;
@@ -1020,15 +1021,15 @@ impl<'c, 'a> Planner<'c, 'a> {
         };
         let by_code = coupons
             .iter()
-            .find(|c| slots::mentions(&request.text, str_of(c, "code")));
-        let chosen = by_code.or(match (request.reference, coupons.as_slice()) {
+            .find(|c| slots::mentions(&request.text, &c.code));
+        let chosen = by_code.or(match (request.reference, coupons) {
             (Some(Reference::Ordinal(n)), _) => coupons.get(n.wrapping_sub(1)),
             (Some(Reference::Last), _) => coupons.last(),
             (_, [only]) => Some(only),
             _ => None,
         });
         match chosen {
-            Some(coupon) => call("claim_coupon", json!({ "coupon_id": str_of(coupon, "id") })),
+            Some(coupon) => call("claim_coupon", json!({ "coupon_id": coupon.id })),
             None => {
                 let listed = self
                     .conv
@@ -1043,8 +1044,8 @@ impl<'c, 'a> Planner<'c, 'a> {
         }
     }
 
-    fn coupon_question(&self, coupons: &[Value]) -> String {
-        let codes: Vec<&str> = coupons.iter().map(|c| str_of(c, "code")).collect();
+    fn coupon_question(&self, coupons: &[Coupon]) -> String {
+        let codes: Vec<&str> = coupons.iter().map(|c| c.code.as_str()).collect();
         match self.lang {
             Lang::En => format!("Which coupon would you like: {}?", codes.join(", ")),
             Lang::Zh => format!("你想领取哪一张：{}？", codes.join("、")),

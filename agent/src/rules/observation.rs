@@ -5,6 +5,8 @@ use serde_json::Value;
 use tokshop_tools::{
     cart::Cart,
     catalog::{CategoryList, Product, ProductList},
+    coupons::{ClaimedCoupon, ClaimedCouponList, CouponList},
+    orders::{OrderList, OrderResult, ReturnResult},
     untrusted,
 };
 
@@ -54,6 +56,12 @@ outputs! {
     Product(Product) = "get_product";
     Categories(CategoryList) = "list_categories";
     Cart(Cart) = "view_cart" | "add_to_cart" | "update_cart_quantity" | "remove_from_cart" | "clear_cart";
+    Coupons(CouponList) = "list_coupons";
+    ClaimedCoupon(ClaimedCoupon) = "claim_coupon";
+    ClaimedCoupons(ClaimedCouponList) = "my_coupons";
+    Order(OrderResult) = "checkout" | "get_order" | "cancel_order" | "change_order_address" | "confirm_receipt";
+    Orders(OrderList) = "list_orders";
+    Return(ReturnResult) = "request_return";
 }
 
 /// One tool result with the call that produced it.

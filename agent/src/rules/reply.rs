@@ -6,6 +6,8 @@ use serde_json::Value;
 use tokshop_tools::{
     cart::{Cart, CartLine},
     catalog::{CategoryList, Product, ProductList, Variant},
+    coupons::{ClaimedCoupon, ClaimedCouponList, Coupon, CouponList},
+    orders::{Order, OrderList, OrderResult, ReturnResult},
 };
 
 use super::context::Conversation;
@@ -611,18 +613,15 @@ pub fn confirm(_obs: &Observation, _lang: Lang) -> String {
     String::new()
 }
 
-fn item_count(order: &Value) -> i64 {
-    array(order, "items")
-        .iter()
-        .filter_map(|i| i.get("quantity").and_then(Value::as_i64))
-        .sum()
+fn item_count(order: &Order) -> i64 {
+    order.items.iter().map(|i| i.quantity).sum()
 }
 
 /// An order's status in words.
-pub fn status_words(order: &Value, lang: Lang) -> String {
-    let tracking = s(order, "tracking_number");
-    let refunded = s(order, "refunded");
-    match (s(order, "status"), lang) {
+pub fn status_words(order: &Order, lang: Lang) -> String {
+    let tracking = order.tracking_number.as_deref().unwrap_or("");
+    let refunded = order.refunded.as_deref().unwrap_or("");
+    match (order.status.as_str(), lang) {
         ("pending_payment", Lang::En) => {
             "waiting for payment (say \"pay with my wallet\" to pay it)".to_owned()
         }
@@ -652,20 +651,20 @@ pub fn status_words(order: &Value, lang: Lang) -> String {
 }
 
 /// One order's status.
-pub fn order_status(order: &Value, lang: Lang) -> String {
+pub fn order_status(order: &Order, lang: Lang) -> String {
     match lang {
         Lang::En => format!(
             "Order {} ({}, total {}) is {}.",
-            s(order, "id"),
+            order.id,
             items(item_count(order)),
-            s(order, "total"),
+            order.total,
             status_words(order, lang)
         ),
         Lang::Zh => format!(
             "订单 {}（共 {} 件，合计 {}）：{}。",
-            s(order, "id"),
+            order.id,
             item_count(order),
-            s(order, "total"),
+            order.total,
             status_words(order, lang)
         ),
     }
@@ -673,7 +672,9 @@ pub fn order_status(order: &Value, lang: Lang) -> String {
 
 /// A list of orders.
 pub fn orders(obs: &Observation, lang: Lang) -> String {
-    let orders = array(&obs.result, "orders");
+    let orders = obs
+        .get::<OrderList>()
+        .map_or(&[][..], |l| l.orders.as_slice());
     if orders.is_empty() {
         return match (obs.arg("status"), lang) {
             (Some(status), Lang::En) => format!("You have no {} orders.", status.replace('_', " ")),
@@ -695,8 +696,8 @@ pub fn orders(obs: &Observation, lang: Lang) -> String {
         out.push_str(&format!(
             "\n{}. {} — {} — {}",
             i + 1,
-            s(o, "id"),
-            s(o, "total"),
+            o.id,
+            o.total,
             status_words(o, lang)
         ));
     }
@@ -832,31 +833,23 @@ pub fn categories(obs: &Observation, lang: Lang) -> String {
     out
 }
 
-fn coupon_line(c: &Value, lang: Lang) -> String {
-    let min = s(c, "min_spend");
+fn coupon_line(c: &Coupon, lang: Lang) -> String {
+    let min = c.min_spend.as_deref().unwrap_or("");
     let min = match (min.is_empty(), lang) {
         (true, _) => String::new(),
         (false, Lang::En) => format!(", min spend {min}"),
         (false, Lang::Zh) => format!("，满 {min} 可用"),
     };
     match lang {
-        Lang::En => format!(
-            "{} — {}: {} off{min}",
-            s(c, "code"),
-            clip(s(c, "title"), 60),
-            s(c, "off")
-        ),
-        Lang::Zh => format!(
-            "{} — {}：减 {}{min}",
-            s(c, "code"),
-            clip(s(c, "title"), 60),
-            s(c, "off")
-        ),
+        Lang::En => format!("{} — {}: {} off{min}", c.code, clip(&c.title, 60), c.off),
+        Lang::Zh => format!("{} — {}：减 {}{min}", c.code, clip(&c.title, 60), c.off),
     }
 }
 
 pub fn coupons(obs: &Observation, lang: Lang) -> String {
-    let coupons = array(&obs.result, "coupons");
+    let coupons = obs
+        .get::<CouponList>()
+        .map_or(&[][..], |l| l.coupons.as_slice());
     if coupons.is_empty() {
         return lang
             .pick(
@@ -879,19 +872,22 @@ pub fn coupons(obs: &Observation, lang: Lang) -> String {
 }
 
 pub fn my_coupons(obs: &Observation, lang: Lang) -> String {
-    let coupons = array(&obs.result, "coupons");
+    let coupons = obs
+        .get::<ClaimedCouponList>()
+        .map_or(&[][..], |l| l.coupons.as_slice());
     if coupons.is_empty() {
         return lang
             .pick("You have no coupons yet.", "你还没有优惠券。")
             .to_owned();
     }
     let mut out = lang.pick("Your coupons:", "你的优惠券：").to_owned();
+    let none = Coupon::default();
     for c in coupons {
-        let coupon = c.get("coupon").unwrap_or(&Value::Null);
+        let coupon = c.coupon.as_ref().unwrap_or(&none);
         out.push_str(&format!(
             "\n- {} ({})",
             coupon_line(coupon, lang),
-            s(c, "status")
+            c.status.as_deref().unwrap_or("")
         ));
     }
     out.push_str(lang.pick(
@@ -962,69 +958,74 @@ pub fn approved(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> Strin
     if let Some(text) = super::social::reply::approved(obs, lang) {
         return text;
     }
-    let order = obs.result.get("order").unwrap_or(&Value::Null);
+    let empty = Order::default();
+    let order = obs.get::<OrderResult>().map_or(&empty, |r| &r.order);
     match obs.tool.as_str() {
         "checkout" => match lang {
             Lang::En => format!(
                 "Order {} placed: {}, total {}. It waits for payment; say \"pay with my wallet\" to pay.",
-                s(order, "id"),
+                order.id,
                 items(item_count(order)),
-                s(order, "total")
+                order.total
             ),
             Lang::Zh => format!(
                 "订单 {} 已创建：共 {} 件，合计 {}。订单等待付款，说“用钱包付款”即可支付。",
-                s(order, "id"),
+                order.id,
                 item_count(order),
-                s(order, "total")
+                order.total
             ),
         },
         "pay_order" => paid(obs, conv, lang),
         "cancel_order" => {
-            let refunded = s(order, "refunded");
-            match (lang, refunded.is_empty()) {
-                (Lang::En, true) => format!("Order {} is cancelled.", s(order, "id")),
-                (Lang::En, false) => format!(
-                    "Order {} is cancelled; {refunded} is refunded.",
-                    s(order, "id")
-                ),
-                (Lang::Zh, true) => format!("订单 {} 已取消。", s(order, "id")),
-                (Lang::Zh, false) => format!("订单 {} 已取消，已退款 {refunded}。", s(order, "id")),
+            let id = &order.id;
+            match (lang, order.refunded.as_deref()) {
+                (Lang::En, None) => format!("Order {id} is cancelled."),
+                (Lang::En, Some(refunded)) => {
+                    format!("Order {id} is cancelled; {refunded} is refunded.")
+                }
+                (Lang::Zh, None) => format!("订单 {id} 已取消。"),
+                (Lang::Zh, Some(refunded)) => format!("订单 {id} 已取消，已退款 {refunded}。"),
             }
         }
         "claim_coupon" => {
-            let coupon = obs.result.get("coupon").unwrap_or(&Value::Null);
+            let none = Coupon::default();
+            let coupon = obs
+                .get::<ClaimedCoupon>()
+                .and_then(|c| c.coupon.as_ref())
+                .unwrap_or(&none);
             match lang {
                 Lang::En => format!(
                     "Coupon claimed: {}. Say \"check out with coupon {}\" to use it.",
                     coupon_line(coupon, lang),
-                    s(coupon, "code")
+                    coupon.code
                 ),
                 Lang::Zh => format!(
                     "优惠券已领取：{}。结账时说“用优惠券 {} 结账”即可使用。",
                     coupon_line(coupon, lang),
-                    s(coupon, "code")
+                    coupon.code
                 ),
             }
         }
         "request_return" => {
-            let ret = obs.result.get("return").unwrap_or(&Value::Null);
+            let ret = obs
+                .get::<ReturnResult>()
+                .map(|r| r.request.clone())
+                .unwrap_or_default();
             match lang {
                 Lang::En => format!(
                     "Return {} requested ({}), amount {}.",
-                    s(ret, "id"),
-                    s(ret, "status").replace('_', " "),
-                    s(ret, "amount")
+                    ret.id,
+                    ret.status.replace('_', " "),
+                    ret.amount
                 ),
                 Lang::Zh => format!(
                     "退货申请 {} 已提交（{}），金额 {}。",
-                    s(ret, "id"),
-                    s(ret, "status"),
-                    s(ret, "amount")
+                    ret.id, ret.status, ret.amount
                 ),
             }
         }
-        _ if order.is_object() => order_status(order, lang),
-        _ => lang.pick("Done.", "已完成。").to_owned(),
+        _ if obs.get::<OrderResult>().is_some() => order_status(order, lang),
+        _ => done(lang),
     }
 }
 
@@ -1059,7 +1060,13 @@ fn paid(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> String {
             ),
         };
     }
-    let status = status_words(&serde_json::json!({ "status": order_status }), lang);
+    let status = status_words(
+        &Order {
+            status: order_status.to_owned(),
+            ..Order::default()
+        },
+        lang,
+    );
     match lang {
         Lang::En => format!(
             "Paid {} with {via}. Order {order_id} is now {status}.",
@@ -1211,10 +1218,8 @@ pub fn any(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> String {
         },
         "list_orders" => orders(obs, lang),
         "get_order" | "checkout" | "cancel_order" | "confirm_receipt" | "change_order_address" => {
-            obs.result
-                .get("order")
-                .map(|o| order_status(o, lang))
-                .unwrap_or_else(|| no_orders(lang))
+            obs.get::<OrderResult>()
+                .map_or_else(|| no_orders(lang), |r| order_status(&r.order, lang))
         }
         "wallet_balance" => wallet(obs, lang),
         "list_addresses" => addresses(obs, lang),

@@ -1,0 +1,133 @@
+//! Orders: checkout and what a buyer does with an order. Everything but reading is consequential.
+
+mod checkout;
+mod lifecycle;
+mod returns;
+mod view;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use tokshop_proto::order as pb;
+
+use crate::{Registry, ToolContext, ToolError, TypedTool};
+
+pub use checkout::{Checkout, CheckoutArgs, CheckoutEffect, CouponUse, EffectLine};
+pub use lifecycle::{
+    AddressArgs, CancelEffect, CancelOrder, ChangeAddressEffect, ChangeOrderAddress,
+    ConfirmReceipt, ReceiptEffect,
+};
+pub use returns::{RequestReturn, Return, ReturnArgs, ReturnEffect, ReturnLine, ReturnResult};
+pub use view::{Order, OrderItem, OrderList, OrderResult};
+
+pub fn register(registry: &mut Registry) {
+    registry.add_guarded(Checkout);
+    registry.add(ListOrders);
+    registry.add(GetOrder);
+    registry.add_guarded(CancelOrder);
+    registry.add_guarded(ChangeOrderAddress);
+    registry.add_guarded(RequestReturn);
+    registry.add_guarded(ConfirmReceipt);
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Item {
+    pub variant_id: String,
+    /// 1 to 99.
+    pub quantity: i64,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderArgs {
+    pub order_id: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    PendingPayment,
+    Paid,
+    Shipped,
+    Delivered,
+    Completed,
+    Cancelled,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListArgs {
+    pub status: Option<Status>,
+    /// 1 to 10; default 5.
+    pub limit: Option<u8>,
+}
+
+pub struct ListOrders;
+pub struct GetOrder;
+
+pub(super) async fn fetch(ctx: &ToolContext, id: &str) -> Result<pb::Order, ToolError> {
+    let request = ctx.request(pb::GetOrderRequest {
+        id: id.to_owned(),
+        as_seller: false,
+    });
+    Ok(ctx
+        .clients
+        .orders
+        .clone()
+        .get_order(request)
+        .await?
+        .into_inner())
+}
+
+#[async_trait::async_trait]
+impl TypedTool for ListOrders {
+    type Args = ListArgs;
+    type Output = OrderList;
+    const NAME: &'static str = "list_orders";
+    const DESCRIPTION: &'static str = "The shopper's orders, newest first.";
+
+    async fn run(&self, ctx: &ToolContext, args: ListArgs) -> Result<Self::Output, ToolError> {
+        let limit = args.limit.unwrap_or(5);
+        if !(1..=10).contains(&limit) {
+            return Err(ToolError::invalid_arguments("limit must be 1 to 10").with_param("limit"));
+        }
+        let status = match args.status {
+            None => pb::OrderStatus::Unspecified,
+            Some(Status::PendingPayment) => pb::OrderStatus::PendingPayment,
+            Some(Status::Paid) => pb::OrderStatus::Paid,
+            Some(Status::Shipped) => pb::OrderStatus::Shipped,
+            Some(Status::Delivered) => pb::OrderStatus::Delivered,
+            Some(Status::Completed) => pb::OrderStatus::Completed,
+            Some(Status::Cancelled) => pb::OrderStatus::Cancelled,
+        };
+        let request = ctx.request(pb::ListOrdersRequest {
+            status: status as i32,
+            as_seller: false,
+            limit: i32::from(limit),
+            cursor: String::new(),
+        });
+        let page = ctx
+            .clients
+            .orders
+            .clone()
+            .list_orders(request)
+            .await?
+            .into_inner();
+        Ok(OrderList {
+            orders: page.orders.iter().map(Order::of).collect(),
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl TypedTool for GetOrder {
+    type Args = OrderArgs;
+    type Output = OrderResult;
+    const NAME: &'static str = "get_order";
+    const DESCRIPTION: &'static str =
+        "One of the shopper's orders: status, items, totals, tracking.";
+
+    async fn run(&self, ctx: &ToolContext, args: OrderArgs) -> Result<Self::Output, ToolError> {
+        Ok(OrderResult::of(&fetch(ctx, &args.order_id).await?))
+    }
+}
