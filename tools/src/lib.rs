@@ -10,7 +10,7 @@ pub mod coupons;
 mod error;
 pub mod guard;
 pub mod orders;
-mod payments;
+pub mod payments;
 mod social;
 pub mod untrusted;
 mod view;

@@ -2,7 +2,6 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use tokshop_proto::{order, payment as pb};
 
 use crate::{
@@ -30,6 +29,61 @@ pub struct ListPaymentMethods;
 pub struct PayOrder;
 pub struct WalletBalance;
 
+/// A way to pay: the wallet, or a saved card (with its brand and last four digits).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct PaymentMethod {
+    /// "wallet", or a card's id.
+    pub id: String,
+    /// "wallet" or "card".
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub brand: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last4: Option<String>,
+}
+
+/// `list_payment_methods`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct PaymentMethodList {
+    pub methods: Vec<PaymentMethod>,
+}
+
+/// A payment as the payments service recorded it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct Payment {
+    pub id: String,
+    pub status: String,
+    pub amount: String,
+}
+
+impl Payment {
+    pub fn of(p: &pb::Payment) -> Self {
+        Self {
+            id: p.id.clone(),
+            status: p.status.clone(),
+            amount: view::money(p.amount.as_ref()),
+        }
+    }
+}
+
+/// `pay_order`: the payment, and the order's status after it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct PaymentResult {
+    pub payment: Payment,
+    pub order_status: String,
+}
+
+/// `wallet_balance`: one amount per currency held.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct Wallet {
+    pub balances: Vec<String>,
+}
+
 async fn methods(ctx: &ToolContext) -> Result<Vec<pb::PaymentMethod>, ToolError> {
     let request = ctx.request(pb::ListPaymentMethodsRequest {});
     Ok(ctx
@@ -45,23 +99,25 @@ async fn methods(ctx: &ToolContext) -> Result<Vec<pb::PaymentMethod>, ToolError>
 #[async_trait::async_trait]
 impl TypedTool for ListPaymentMethods {
     type Args = NoArgs;
-    type Output = Value;
+    type Output = PaymentMethodList;
     const NAME: &'static str = "list_payment_methods";
     const DESCRIPTION: &'static str = "The shopper's wallet and saved cards.";
 
     async fn run(&self, ctx: &ToolContext, _: NoArgs) -> Result<Self::Output, ToolError> {
-        let listed: Vec<Value> = methods(ctx)
+        let methods = methods(ctx)
             .await?
-            .iter()
+            .into_iter()
             .map(|m| {
-                if m.kind == "card" {
-                    json!({"id": m.id, "kind": m.kind, "brand": m.brand, "last4": m.last4})
-                } else {
-                    json!({"id": m.id, "kind": m.kind})
+                let card = m.kind == "card";
+                PaymentMethod {
+                    id: m.id,
+                    kind: m.kind,
+                    brand: card.then_some(m.brand),
+                    last4: card.then_some(m.last4),
                 }
             })
             .collect();
-        Ok(json!({"methods": listed}))
+        Ok(PaymentMethodList { methods })
     }
 }
 
@@ -104,7 +160,7 @@ impl Effect for PayEffect {
 impl GuardedTool for PayOrder {
     type Args = PayArgs;
     type Effect = PayEffect;
-    type Output = Value;
+    type Output = PaymentResult;
     const NAME: &'static str = "pay_order";
     const DESCRIPTION: &'static str =
         "Pay an order waiting for payment. Needs the shopper's confirmation.";
@@ -176,14 +232,17 @@ impl GuardedTool for PayOrder {
         if paid.status != "succeeded" {
             return Err(ToolError::new(paid.failure_code, paid.failure_message));
         }
-        Ok(json!({"payment": view::payment(&paid), "order_status": "paid"}))
+        Ok(PaymentResult {
+            payment: Payment::of(&paid),
+            order_status: "paid".to_owned(),
+        })
     }
 }
 
 #[async_trait::async_trait]
 impl TypedTool for WalletBalance {
     type Args = NoArgs;
-    type Output = Value;
+    type Output = Wallet;
     const NAME: &'static str = "wallet_balance";
     const DESCRIPTION: &'static str = "The shopper's wallet balance.";
 
@@ -195,11 +254,12 @@ impl TypedTool for WalletBalance {
             .get_wallet(ctx.request(pb::GetWalletRequest {}))
             .await?
             .into_inner();
-        let balances: Vec<String> = wallet
-            .balances
-            .iter()
-            .map(|m| view::money(Some(m)))
-            .collect();
-        Ok(json!({"balances": balances}))
+        Ok(Wallet {
+            balances: wallet
+                .balances
+                .iter()
+                .map(|m| view::money(Some(m)))
+                .collect(),
+        })
     }
 }

@@ -12,6 +12,7 @@ use crate::{
     catalog::Product,
     coupons::{ClaimedCoupon, Coupon},
     orders::{Order, OrderResult},
+    payments::{Payment, PaymentMethod, PaymentResult},
 };
 
 /// Serializes `value`, compares the text, and reads it back.
@@ -295,4 +296,37 @@ fn coupons() {
         coupon: None,
     };
     pinned(&claimed, r#"{"claimed_coupon_id":"clc_1","coupon":null}"#);
+}
+
+#[test]
+fn payments() {
+    pinned(
+        &Payment::of(&payment()),
+        r#"{"id":"pay_1","status":"succeeded","amount":"94.80 USD"}"#,
+    );
+    let paid = PaymentResult {
+        payment: Payment::of(&payment()),
+        order_status: "paid".into(),
+    };
+    pinned(
+        &paid,
+        r#"{"payment":{"id":"pay_1","status":"succeeded","amount":"94.80 USD"},"order_status":"paid"}"#,
+    );
+    let wallet = PaymentMethod {
+        id: "wallet".into(),
+        kind: "wallet".into(),
+        brand: None,
+        last4: None,
+    };
+    pinned(&wallet, r#"{"id":"wallet","kind":"wallet"}"#);
+    let card = PaymentMethod {
+        id: "pm_1".into(),
+        kind: "card".into(),
+        brand: Some("visa".into()),
+        last4: Some("4242".into()),
+    };
+    pinned(
+        &card,
+        r#"{"id":"pm_1","kind":"card","brand":"visa","last4":"4242"}"#,
+    );
 }

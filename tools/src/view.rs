@@ -5,8 +5,8 @@ use std::borrow::Cow;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, de};
-use serde_json::{Value, json};
-use tokshop_proto::{catalog, order, payment};
+use serde_json::Value;
+use tokshop_proto::{catalog, order};
 
 use crate::{
     ToolError,
@@ -47,10 +47,6 @@ pub fn options(values: &[catalog::OptionValue]) -> String {
 
 pub fn status_name(status: order::OrderStatus) -> String {
     status.label().unwrap_or("unspecified").to_owned()
-}
-
-pub fn payment(p: &payment::Payment) -> Value {
-    json!({"id": p.id, "status": p.status, "amount": money(p.amount.as_ref())})
 }
 
 /// A price as a model writes it: a decimal number in major units. Kept as text and converted exactly.

@@ -12,6 +12,7 @@ use tokshop_tools::{
     catalog::{Product, ProductList},
     coupons::{ClaimedCoupon, ClaimedCouponList, Coupon, CouponList},
     orders::{Order, OrderList, OrderResult},
+    payments::{PaymentMethod, PaymentMethodList, PaymentResult},
 };
 
 use super::observation::{Observation, as_plain_text, decided};
@@ -229,25 +230,18 @@ impl<'a> Conversation<'a> {
     }
 
     /// The saved cards from the latest payment-method listing (`None` when never listed).
-    pub fn cards(&self) -> Option<Vec<&Value>> {
+    pub fn cards(&self) -> Option<Vec<&PaymentMethod>> {
         let obs = self.latest_ok(&["list_payment_methods"])?;
-        let methods = obs.result.get("methods")?.as_array()?;
-        Some(
-            methods
-                .iter()
-                .filter(|m| m.get("kind").and_then(Value::as_str) == Some("card"))
-                .collect(),
-        )
+        let methods = &obs.get::<PaymentMethodList>()?.methods;
+        Some(methods.iter().filter(|m| m.kind == "card").collect())
     }
 
     /// A card's description ("visa ending 4242") when a listing named it.
     pub fn card_label(&self, id: &str) -> Option<String> {
         let cards = self.cards()?;
-        let card = cards
-            .iter()
-            .find(|c| c.get("id").and_then(Value::as_str) == Some(id))?;
-        let brand = card.get("brand").and_then(Value::as_str).unwrap_or("card");
-        let last4 = card.get("last4").and_then(Value::as_str).unwrap_or("");
+        let card = cards.iter().find(|c| c.id == id)?;
+        let brand = card.brand.as_deref().unwrap_or("card");
+        let last4 = card.last4.as_deref().unwrap_or("");
         Some(format!("{brand} ending {last4}"))
     }
 
@@ -306,14 +300,10 @@ fn order_of(o: &Observation) -> Option<KnownOrder> {
     if let Some(list) = o.get::<OrderList>() {
         return list.orders.first().and_then(known_order);
     }
-    if tool == "pay_order" {
+    if let Some(paid) = o.get::<PaymentResult>() {
         return o.arg("order_id").map(|id| KnownOrder {
             id: id.to_owned(),
-            status: o
-                .result
-                .get("order_status")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+            status: (!paid.order_status.is_empty()).then(|| paid.order_status.clone()),
         });
     }
     None

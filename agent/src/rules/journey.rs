@@ -929,11 +929,13 @@ impl<'c, 'a> Planner<'c, 'a> {
             PayMethod::Card { last4 } => match self.conv.cards() {
                 Some(cards) => {
                     let card = match last4 {
-                        Some(last4) => cards.iter().find(|c| str_of(c, "last4") == last4),
+                        Some(last4) => cards
+                            .iter()
+                            .find(|c| c.last4.as_deref().unwrap_or("") == last4),
                         None => cards.first(),
                     };
                     match card {
-                        Some(card) => Some(str_of(card, "id").to_owned()),
+                        Some(card) => Some(card.id.clone()),
                         None => return Step::Reply(reply::no_card(self.lang)),
                     }
                 }

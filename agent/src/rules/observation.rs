@@ -7,6 +7,7 @@ use tokshop_tools::{
     catalog::{CategoryList, Product, ProductList},
     coupons::{ClaimedCoupon, ClaimedCouponList, CouponList},
     orders::{OrderList, OrderResult, ReturnResult},
+    payments::{PaymentMethodList, PaymentResult, Wallet},
     untrusted,
 };
 
@@ -62,6 +63,9 @@ outputs! {
     Order(OrderResult) = "checkout" | "get_order" | "cancel_order" | "change_order_address" | "confirm_receipt";
     Orders(OrderList) = "list_orders";
     Return(ReturnResult) = "request_return";
+    PaymentMethods(PaymentMethodList) = "list_payment_methods";
+    Payment(PaymentResult) = "pay_order";
+    Wallet(Wallet) = "wallet_balance";
 }
 
 /// One tool result with the call that produced it.

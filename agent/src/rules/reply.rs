@@ -8,6 +8,7 @@ use tokshop_tools::{
     catalog::{CategoryList, Product, ProductList, Variant},
     coupons::{ClaimedCoupon, ClaimedCouponList, Coupon, CouponList},
     orders::{Order, OrderList, OrderResult, ReturnResult},
+    payments::{PaymentMethodList, PaymentResult, Wallet},
 };
 
 use super::context::Conversation;
@@ -726,10 +727,10 @@ pub fn no_card(lang: Lang) -> String {
 }
 
 pub fn wallet(obs: &Observation, lang: Lang) -> String {
-    let balances: Vec<&str> = array(&obs.result, "balances")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let balances: Vec<&str> = obs
+        .get::<Wallet>()
+        .map(|w| w.balances.iter().map(String::as_str).collect())
+        .unwrap_or_default();
     match (balances.is_empty(), lang) {
         (true, Lang::En) => "Your wallet is empty.".to_owned(),
         (true, Lang::Zh) => "你的钱包余额为零。".to_owned(),
@@ -769,16 +770,20 @@ pub fn addresses(obs: &Observation, lang: Lang) -> String {
 }
 
 pub fn payment_methods(obs: &Observation, lang: Lang) -> String {
-    let methods = array(&obs.result, "methods");
+    let methods = obs
+        .get::<PaymentMethodList>()
+        .map_or(&[][..], |l| l.methods.as_slice());
     let mut out = lang
         .pick("Your payment methods:", "你的支付方式：")
         .to_owned();
     for m in methods {
-        let line = match (s(m, "kind"), lang) {
+        let brand = m.brand.as_deref().unwrap_or("");
+        let last4 = m.last4.as_deref().unwrap_or("");
+        let line = match (m.kind.as_str(), lang) {
             ("wallet", Lang::En) => "wallet".to_owned(),
             ("wallet", Lang::Zh) => "钱包".to_owned(),
-            (_, Lang::En) => format!("{} card ending {}", s(m, "brand"), s(m, "last4")),
-            (_, Lang::Zh) => format!("{} 卡，尾号 {}", s(m, "brand"), s(m, "last4")),
+            (_, Lang::En) => format!("{brand} card ending {last4}"),
+            (_, Lang::Zh) => format!("{brand} 卡，尾号 {last4}"),
         };
         out.push_str(&format!("\n- {line}"));
     }
@@ -1031,7 +1036,8 @@ pub fn approved(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> Strin
 
 /// After a payment ran.
 fn paid(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> String {
-    let payment = obs.result.get("payment").unwrap_or(&Value::Null);
+    let result = obs.get::<PaymentResult>().cloned().unwrap_or_default();
+    let payment = &result.payment;
     let order_id = obs.arg("order_id").unwrap_or("");
     let method = obs.arg("payment_method_id").unwrap_or("wallet");
     let via = if method == "wallet" {
@@ -1040,8 +1046,7 @@ fn paid(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> String {
         conv.card_label(method)
             .unwrap_or_else(|| lang.pick("your card", "银行卡").to_owned())
     };
-    let order_status = s(&obs.result, "order_status");
-    let payment_status = s(payment, "status");
+    let payment_status = payment.status.as_str();
     if !payment_status.is_empty()
         && !matches!(
             payment_status,
@@ -1051,18 +1056,18 @@ fn paid(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> String {
         return match lang {
             Lang::En => format!(
                 "The payment of {} for order {order_id} is {}.",
-                s(payment, "amount"),
+                payment.amount,
                 payment_status.replace('_', " ")
             ),
             Lang::Zh => format!(
                 "订单 {order_id} 的付款 {} 状态：{payment_status}。",
-                s(payment, "amount")
+                payment.amount
             ),
         };
     }
     let status = status_words(
         &Order {
-            status: order_status.to_owned(),
+            status: result.order_status.clone(),
             ..Order::default()
         },
         lang,
@@ -1070,11 +1075,11 @@ fn paid(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> String {
     match lang {
         Lang::En => format!(
             "Paid {} with {via}. Order {order_id} is now {status}.",
-            s(payment, "amount")
+            payment.amount
         ),
         Lang::Zh => format!(
             "已用{via}支付 {}。订单 {order_id} 现在{status}。",
-            s(payment, "amount")
+            payment.amount
         ),
     }
 }
