@@ -5,7 +5,7 @@ use serde_json::json;
 use sqlx::FromRow;
 use tokshop_platform::{
     ServiceError, ServiceResult, db::Db, error::is_unique_violation, events, ids::new_id,
-    page::Cursor, time::now_ms,
+    non_empty, page::Cursor, time::now_ms,
 };
 
 use crate::counts::{self, ProductCount, UserCount};
@@ -254,7 +254,7 @@ impl Store {
         .bind(&row.parent_id)
         .bind(&row.author_id)
         .bind(&row.text)
-        .bind((!request_id.is_empty()).then_some(request_id))
+        .bind(non_empty(request_id))
         .bind(row.created_at_ms)
         .execute(&mut *tx)
         .await;
