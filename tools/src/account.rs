@@ -2,7 +2,6 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use tokshop_proto::identity as pb;
 
 use crate::{
@@ -36,9 +35,56 @@ pub struct MyProfile;
 pub struct ListAddresses;
 pub struct AddAddress;
 
-fn address_view(a: &pb::Address) -> Value {
-    json!({"id": a.id, "recipient": a.recipient, "line1": a.line1, "city": a.city,
-           "postal_code": a.postal_code, "country": a.country, "default": a.is_default})
+/// `my_profile`: the signed-in shopper.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct Me {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub roles: Vec<String>,
+}
+
+/// An address book entry as tools show it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct Address {
+    pub id: String,
+    pub recipient: String,
+    pub line1: String,
+    pub city: String,
+    pub postal_code: String,
+    pub country: String,
+    /// Checkouts ship here unless told otherwise.
+    pub default: bool,
+}
+
+impl Address {
+    pub fn of(a: &pb::Address) -> Self {
+        Self {
+            id: a.id.clone(),
+            recipient: a.recipient.clone(),
+            line1: a.line1.clone(),
+            city: a.city.clone(),
+            postal_code: a.postal_code.clone(),
+            country: a.country.clone(),
+            default: a.is_default,
+        }
+    }
+}
+
+/// `list_addresses`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct AddressList {
+    pub addresses: Vec<Address>,
+}
+
+/// `add_address`: the entry as added.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct AddressResult {
+    pub address: Address,
 }
 
 /// The shopper's address book.
@@ -68,7 +114,7 @@ pub async fn address(ctx: &ToolContext, id: &str) -> Result<pb::Address, ToolErr
 #[async_trait::async_trait]
 impl TypedTool for MyProfile {
     type Args = NoArgs;
-    type Output = Value;
+    type Output = Me;
     const NAME: &'static str = "my_profile";
     const DESCRIPTION: &'static str = "The signed-in shopper's profile.";
 
@@ -80,16 +126,19 @@ impl TypedTool for MyProfile {
             .get_me(ctx.request(pb::GetMeRequest {}))
             .await?
             .into_inner();
-        Ok(
-            json!({"id": me.id, "username": me.username, "display_name": me.display_name, "roles": me.roles}),
-        )
+        Ok(Me {
+            id: me.id,
+            username: me.username,
+            display_name: me.display_name,
+            roles: me.roles,
+        })
     }
 }
 
 #[async_trait::async_trait]
 impl TypedTool for ListAddresses {
     type Args = NoArgs;
-    type Output = Value;
+    type Output = AddressList;
     const NAME: &'static str = "list_addresses";
     const DESCRIPTION: &'static str = "The shopper's shipping addresses.";
 
@@ -101,8 +150,9 @@ impl TypedTool for ListAddresses {
             .list_addresses(ctx.request(pb::ListAddressesRequest {}))
             .await?
             .into_inner();
-        let addresses: Vec<Value> = list.addresses.iter().map(address_view).collect();
-        Ok(json!({"addresses": addresses}))
+        Ok(AddressList {
+            addresses: list.addresses.iter().map(Address::of).collect(),
+        })
     }
 }
 
@@ -153,7 +203,7 @@ fn optional(value: &Option<String>, param: &str, max: usize) -> Result<String, T
 impl GuardedTool for AddAddress {
     type Args = NewAddress;
     type Effect = AddAddressEffect;
-    type Output = Value;
+    type Output = AddressResult;
     const NAME: &'static str = "add_address";
     const DESCRIPTION: &'static str = "Add a shipping address to the shopper's address book (optionally as the \
          default). Needs the shopper's confirmation.";
@@ -214,6 +264,8 @@ impl GuardedTool for AddAddress {
             .add_address(request)
             .await?
             .into_inner();
-        Ok(json!({"address": address_view(&added)}))
+        Ok(AddressResult {
+            address: Address::of(&added),
+        })
     }
 }

@@ -3,7 +3,7 @@
 //! the signed-in shopper. Adding one is local: write a [`TypedTool`] in the module of its service and list it in
 //! [`Registry::shop`]. The catalogue, arguments and result shapes are in `tools/README.md`.
 
-mod account;
+pub mod account;
 pub mod cart;
 pub mod catalog;
 pub mod coupons;

@@ -5,9 +5,10 @@
 #![allow(dead_code)]
 
 use serde::{Serialize, de::DeserializeOwned};
-use tokshop_proto::{cart, catalog, order, payment, social as pb};
+use tokshop_proto::{cart, catalog, identity, order, payment, social as pb};
 
 use crate::{
+    account::Address,
     cart::Cart,
     catalog::Product,
     coupons::{ClaimedCoupon, Coupon},
@@ -328,5 +329,24 @@ fn payments() {
     pinned(
         &card,
         r#"{"id":"pm_1","kind":"card","brand":"visa","last4":"4242"}"#,
+    );
+}
+
+#[test]
+fn addresses() {
+    let entry = identity::Address {
+        id: "adr_1".into(),
+        recipient: "Ann Lee".into(),
+        line1: "1 Main St".into(),
+        city: "Springfield".into(),
+        postal_code: "12345".into(),
+        country: "US".into(),
+        phone: "555".into(),
+        is_default: true,
+        ..Default::default()
+    };
+    pinned(
+        &Address::of(&entry),
+        r#"{"id":"adr_1","recipient":"Ann Lee","line1":"1 Main St","city":"Springfield","postal_code":"12345","country":"US","default":true}"#,
     );
 }

@@ -3,6 +3,7 @@
 
 use serde_json::Value;
 use tokshop_tools::{
+    account::{AddressList, AddressResult, Me},
     cart::Cart,
     catalog::{CategoryList, Product, ProductList},
     coupons::{ClaimedCoupon, ClaimedCouponList, CouponList},
@@ -66,6 +67,9 @@ outputs! {
     PaymentMethods(PaymentMethodList) = "list_payment_methods";
     Payment(PaymentResult) = "pay_order";
     Wallet(Wallet) = "wallet_balance";
+    Me(Me) = "my_profile";
+    Addresses(AddressList) = "list_addresses";
+    Address(AddressResult) = "add_address";
 }
 
 /// One tool result with the call that produced it.

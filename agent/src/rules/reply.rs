@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 use tokshop_tools::{
+    account::{AddressList, Me},
     cart::{Cart, CartLine},
     catalog::{CategoryList, Product, ProductList, Variant},
     coupons::{ClaimedCoupon, ClaimedCouponList, Coupon, CouponList},
@@ -18,14 +19,6 @@ use super::text::{Lang, clip};
 
 fn s<'v>(value: &'v Value, key: &str) -> &'v str {
     value.get(key).and_then(Value::as_str).unwrap_or("")
-}
-
-fn array<'v>(value: &'v Value, key: &str) -> &'v [Value] {
-    value
-        .get(key)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
 }
 
 /// "1 item", "3 items".
@@ -740,7 +733,9 @@ pub fn wallet(obs: &Observation, lang: Lang) -> String {
 }
 
 pub fn addresses(obs: &Observation, lang: Lang) -> String {
-    let addresses = array(&obs.result, "addresses");
+    let addresses = obs
+        .get::<AddressList>()
+        .map_or(&[][..], |l| l.addresses.as_slice());
     if addresses.is_empty() {
         return lang
             .pick(
@@ -751,7 +746,7 @@ pub fn addresses(obs: &Observation, lang: Lang) -> String {
     }
     let mut out = lang.pick("Your addresses:", "你的收货地址：").to_owned();
     for (i, a) in addresses.iter().enumerate() {
-        let default = if a.get("default").and_then(Value::as_bool) == Some(true) {
+        let default = if a.default {
             lang.pick(" (default)", "（默认）")
         } else {
             ""
@@ -759,11 +754,11 @@ pub fn addresses(obs: &Observation, lang: Lang) -> String {
         out.push_str(&format!(
             "\n{}. {}, {}, {} {}, {}{default}",
             i + 1,
-            clip(s(a, "recipient"), 60),
-            clip(s(a, "line1"), 80),
-            clip(s(a, "city"), 40),
-            s(a, "postal_code"),
-            s(a, "country")
+            clip(&a.recipient, 60),
+            clip(&a.line1, 80),
+            clip(&a.city, 40),
+            a.postal_code,
+            a.country
         ));
     }
     out
@@ -791,9 +786,13 @@ pub fn payment_methods(obs: &Observation, lang: Lang) -> String {
 }
 
 pub fn profile(obs: &Observation, lang: Lang) -> String {
-    let name = s(&obs.result, "display_name");
-    let username = s(&obs.result, "username");
-    let name = if name.is_empty() { username } else { name };
+    let me = obs.get::<Me>().cloned().unwrap_or_default();
+    let username = me.username.as_str();
+    let name = if me.display_name.is_empty() {
+        username
+    } else {
+        &me.display_name
+    };
     match lang {
         Lang::En => format!(
             "You're signed in as {} ({}).",
