@@ -316,25 +316,3 @@ mod tests {
         assert_eq!(query_param("invalid type: something odd"), None);
     }
 }
-
-/// The request id a state-changing call passes to its service: the client's `Idempotency-Key` when it sent one,
-/// so a retried call has no second effect even past this gateway's own replay store; a fresh id otherwise.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
-
-impl<S: Send + Sync> FromRequestParts<S> for RequestId {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let key = parts
-            .headers
-            .get(crate::idempotency::HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-            .filter(|k| !k.is_empty());
-        Ok(Self(key.map_or_else(
-            || tokshop_platform::ids::new_id("req"),
-            str::to_owned,
-        )))
-    }
-}

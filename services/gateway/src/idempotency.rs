@@ -9,7 +9,7 @@
 
 use axum::{
     body::{Body, to_bytes},
-    extract::{Request, State},
+    extract::{FromRequestParts, Request, State},
     http::{HeaderValue, Method, StatusCode, header, request::Parts},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -33,6 +33,28 @@ const KEEP_MS: i64 = 24 * 60 * 60 * 1000;
 const ABANDONED_MS: i64 = 5 * 60 * 1000;
 /// Responses larger than this are not stored (the key is released instead).
 const MAX_STORED_BODY: usize = 1024 * 1024;
+
+/// The request id a state-changing call passes to its service: the client's `Idempotency-Key` when it sent one,
+/// so a retried call has no second effect even past this gateway's own replay store; a fresh id otherwise.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let key = parts
+            .headers
+            .get(HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|k| !k.is_empty());
+        Ok(Self(key.map_or_else(
+            || tokshop_platform::ids::new_id("req"),
+            str::to_owned,
+        )))
+    }
+}
 
 #[derive(Debug, FromRow)]
 struct KeyRow {
@@ -72,7 +94,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     };
     // An upload is streamed, not buffered here, and needs no key: its id is its content hash, so sending the
     // same file again stores nothing new and answers with the same media.
-    if !mutating || crate::routes::media::BodyLimits::is_upload(&request) {
+    if !mutating || crate::body_limit::BodyLimits::is_upload(&request) {
         return next.run(request).await;
     }
     let key = match key.to_str() {

@@ -1,7 +1,8 @@
-//! The REST gateway (`/api/v1`) for mobile and web clients, in front of the identity and catalog gRPC services.
+//! The REST gateway (`/api/v1`) for mobile and web clients, in front of the gRPC services.
 //! It owns HTTP concerns only: JSON shapes, errors, auth header checks, rate limits, metrics and docs; every
 //! business rule lives in the services, which verify the forwarded bearer token themselves.
 
+mod body_limit;
 mod chat;
 mod client_ip;
 mod error;
@@ -13,6 +14,7 @@ mod middleware;
 mod openapi;
 mod ratelimit;
 mod routes;
+mod shapes;
 mod state;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
@@ -68,7 +70,7 @@ const DOCS_HTML: &str = include_str!("docs.html");
 /// Builds the full axum Router (all routes + middleware) for these deps, and hands back its metrics.
 pub fn router(deps: GatewayDeps) -> anyhow::Result<(Router, Arc<metrics::Metrics>)> {
     let gateway = deps.settings.gateway.clone();
-    let body_limits = routes::media::BodyLimits::new(&deps.settings);
+    let body_limits = body_limit::BodyLimits::new(&deps.settings);
     let proxies = client_ip::TrustedProxies::parse(&gateway.trusted_proxies)?;
     let deps_settings = deps.settings.clone();
     let state = AppState::new(deps)?;
@@ -100,7 +102,7 @@ pub fn router(deps: GatewayDeps) -> anyhow::Result<(Router, Arc<metrics::Metrics
             middleware::deadline,
         ))
         .layer(from_fn_with_state(state.clone(), idempotency::layer))
-        .layer(from_fn_with_state(body_limits, routes::media::limit_body))
+        .layer(from_fn_with_state(body_limits, body_limit::limit_body))
         .layer(DefaultBodyLimit::max(gateway.body_limit_bytes));
 
     let router = api
@@ -210,7 +212,7 @@ fn request_span(request: &Request) -> tracing::Span {
         user_id = tracing::field::Empty,
     );
     // A client that sends W3C trace context gets this request inside its own trace.
-    tokshop_platform::telemetry::adopt_parent(&span, request.headers());
+    tokshop_platform::trace_context::adopt_parent(&span, request.headers());
     span
 }
 

@@ -54,7 +54,7 @@ pub async fn deadline(
     request: Request,
     next: Next,
 ) -> Response {
-    let limit = if crate::routes::media::BodyLimits::is_upload(&request) {
+    let limit = if crate::body_limit::BodyLimits::is_upload(&request) {
         deadlines.upload
     } else if is_chat_turn(&request) {
         Some(deadlines.chat)

@@ -16,6 +16,7 @@ use tokshop_proto::{
         relation_service_client::RelationServiceClient,
     },
 };
+use tokshop_tools::Clients;
 use tonic_health::pb::health_client::HealthClient;
 
 use crate::{
@@ -26,16 +27,8 @@ use crate::{
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub keys: TokenKeys,
-    identity: IdentityServiceClient<GrpcChannel>,
-    catalog: CatalogServiceClient<GrpcChannel>,
-    cart: CartServiceClient<GrpcChannel>,
-    orders: OrderServiceClient<GrpcChannel>,
-    coupons: CouponServiceClient<GrpcChannel>,
-    payments: PaymentServiceClient<GrpcChannel>,
-    relations: RelationServiceClient<GrpcChannel>,
-    interactions: InteractionServiceClient<GrpcChannel>,
-    posts: PostServiceClient<GrpcChannel>,
-    messages: MessageServiceClient<GrpcChannel>,
+    /// The gRPC clients of every service, the same bundle the agent's tools call through.
+    clients: Clients,
     /// Every backend service readiness checks: (short name, gRPC service name, health client).
     backends: Arc<[(&'static str, &'static str, HealthClient<GrpcChannel>)]>,
     pub metrics: Arc<Metrics>,
@@ -66,7 +59,7 @@ impl AppState {
     pub fn new(deps: GatewayDeps) -> anyhow::Result<Self> {
         let limiter = ClientLimiter::from_settings(&deps.settings.gateway).map(Arc::new);
         let login_throttle = LoginThrottle::from_settings(&deps.settings.gateway).map(Arc::new);
-        let clients = tokshop_tools::Clients::new(
+        let clients = Clients::new(
             deps.identity.clone(),
             deps.catalog.clone(),
             deps.cart.clone(),
@@ -79,22 +72,13 @@ impl AppState {
             tokshop_agent::store::Store::new(deps.db.clone()),
             crate::chat::model(&deps.settings.llm)?,
             tools,
-            clients,
+            clients.clone(),
             deps.settings.shop.currency.clone(),
             agent_limits(&deps.settings.agent),
         );
         Ok(Self {
             agent: Arc::new(agent),
-            identity: IdentityServiceClient::new(deps.identity.clone()),
-            catalog: CatalogServiceClient::new(deps.catalog.clone()),
-            cart: CartServiceClient::new(deps.cart.clone()),
-            orders: OrderServiceClient::new(deps.orders.clone()),
-            coupons: CouponServiceClient::new(deps.orders.clone()),
-            payments: PaymentServiceClient::new(deps.orders.clone()),
-            relations: RelationServiceClient::new(deps.social.clone()),
-            interactions: InteractionServiceClient::new(deps.social.clone()),
-            posts: PostServiceClient::new(deps.social.clone()),
-            messages: MessageServiceClient::new(deps.social.clone()),
+            clients,
             backends: Arc::new([
                 (
                     "identity",
@@ -133,11 +117,11 @@ impl AppState {
 
     /// A client for the identity service (clients need `&mut self`; clones share the channel).
     pub fn identity(&self) -> IdentityServiceClient<GrpcChannel> {
-        self.identity.clone()
+        self.clients.identity.clone()
     }
 
     pub fn catalog(&self) -> CatalogServiceClient<GrpcChannel> {
-        self.catalog.clone()
+        self.clients.catalog.clone()
     }
 
     /// The database holding Idempotency-Key records.
@@ -146,35 +130,35 @@ impl AppState {
     }
 
     pub fn cart(&self) -> CartServiceClient<GrpcChannel> {
-        self.cart.clone()
+        self.clients.cart.clone()
     }
 
     pub fn orders(&self) -> OrderServiceClient<GrpcChannel> {
-        self.orders.clone()
+        self.clients.orders.clone()
     }
 
     pub fn coupons(&self) -> CouponServiceClient<GrpcChannel> {
-        self.coupons.clone()
+        self.clients.coupons.clone()
     }
 
     pub fn payments(&self) -> PaymentServiceClient<GrpcChannel> {
-        self.payments.clone()
+        self.clients.payments.clone()
     }
 
     pub fn relations(&self) -> RelationServiceClient<GrpcChannel> {
-        self.relations.clone()
+        self.clients.relations.clone()
     }
 
     pub fn interactions(&self) -> InteractionServiceClient<GrpcChannel> {
-        self.interactions.clone()
+        self.clients.interactions.clone()
     }
 
     pub fn posts(&self) -> PostServiceClient<GrpcChannel> {
-        self.posts.clone()
+        self.clients.posts.clone()
     }
 
     pub fn messages(&self) -> MessageServiceClient<GrpcChannel> {
-        self.messages.clone()
+        self.clients.messages.clone()
     }
 
     /// The backend services and their health clients, for readiness.

@@ -115,7 +115,7 @@ pub async fn serve(
 /// The span of one incoming call, a child of the caller's span when the request carries trace context.
 fn server_span(request: &http::Request<()>) -> tracing::Span {
     let span = rpc_span("server", request.uri().path());
-    crate::telemetry::adopt_parent(&span, request.headers());
+    crate::trace_context::adopt_parent(&span, request.headers());
     span
 }
 
@@ -164,7 +164,7 @@ impl tower::Service<http::Request<Body>> for GrpcChannel {
 
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
         let span = rpc_span("client", request.uri().path());
-        crate::telemetry::inject(&span, request.headers_mut());
+        crate::trace_context::inject(&span, request.headers_mut());
         self.0.call(request).instrument(span)
     }
 }

@@ -17,6 +17,7 @@ pub mod shutdown;
 pub mod telemetry;
 pub mod testing;
 pub mod time;
+pub mod trace_context;
 
 pub use context::ServiceContext;
 pub use error::{ServiceError, ServiceResult};

@@ -1,22 +1,18 @@
 //! Logging and tracing set-up: JSON lines for pipelines or a readable format for people, filtered by settings or
-//! `RUST_LOG`; with an OTLP endpoint configured, every span is also exported to that collector, and W3C trace
-//! context travels between processes in gRPC metadata so one request is one trace across services.
+//! `RUST_LOG`; with an OTLP endpoint configured, every span is also exported to that collector. It installs the W3C
+//! propagator that [`crate::trace_context`] uses to carry trace context between processes, so one request is one
+//! trace across services.
 
 use std::{fmt, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
-use opentelemetry::{
-    Context,
-    propagation::{Extractor, Injector},
-    trace::TracerProvider as _,
-};
+use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::{
     Resource,
     error::OTelSdkResult,
     propagation::TraceContextPropagator,
     trace::{SdkTracerProvider, SpanData, SpanExporter},
 };
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use tracing_subscriber::{EnvFilter, fmt as format, prelude::*};
 
 use crate::config::{LogFormat, LogSettings, OtlpSettings};
@@ -171,47 +167,5 @@ impl<E: SpanExporter + 'static> SpanExporter for OnRuntime<E> {
         if let Some(inner) = Arc::get_mut(&mut self.inner) {
             inner.set_resource(resource);
         }
-    }
-}
-
-/// Writes `span`'s trace context into outgoing headers (W3C `traceparent`/`tracestate`).
-pub fn inject(span: &tracing::Span, headers: &mut http::HeaderMap) {
-    let context = span.context();
-    opentelemetry::global::get_text_map_propagator(|propagator| {
-        propagator.inject_context(&context, &mut HeaderInjector(headers));
-    });
-}
-
-/// Makes the trace context in incoming headers, if any, the parent of `span`.
-pub fn adopt_parent(span: &tracing::Span, headers: &http::HeaderMap) {
-    let parent: Context = opentelemetry::global::get_text_map_propagator(|propagator| {
-        propagator.extract(&HeaderExtractor(headers))
-    });
-    // Fails only when no OpenTelemetry layer is installed, and then there is no trace to join.
-    drop(span.set_parent(parent));
-}
-
-struct HeaderInjector<'a>(&'a mut http::HeaderMap);
-
-impl Injector for HeaderInjector<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        if let (Ok(name), Ok(value)) = (
-            http::header::HeaderName::from_bytes(key.as_bytes()),
-            http::header::HeaderValue::from_str(&value),
-        ) {
-            self.0.insert(name, value);
-        }
-    }
-}
-
-struct HeaderExtractor<'a>(&'a http::HeaderMap);
-
-impl Extractor for HeaderExtractor<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|value| value.to_str().ok())
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(http::HeaderName::as_str).collect()
     }
 }

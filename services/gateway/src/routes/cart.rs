@@ -10,10 +10,10 @@ use tokshop_proto::cart as pb;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::products::{Money, OptionValue};
 use crate::{
     error::{ApiResult, ErrorBody},
     extract::{ApiJson, AuthUser},
+    shapes::{Money, OptionValue},
     state::AppState,
 };
 

@@ -4,12 +4,11 @@ use std::collections::{HashMap, HashSet};
 
 use axum::{Json, extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
-use tokshop_platform::auth::authorized;
+use tokshop_platform::{auth::authorized, non_empty};
 use tokshop_proto::catalog as pb;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::auth::non_empty;
 use crate::{
     error::{ApiResult, ErrorBody},
     extract::{ApiJson, AuthUser, MaybeAuth},

@@ -6,7 +6,7 @@ use axum::{
     http::StatusCode,
 };
 use serde::{Deserialize, Serialize};
-use tokshop_platform::auth::authorized;
+use tokshop_platform::{auth::authorized, non_empty};
 use tokshop_proto::order as pb;
 use utoipa::{
     IntoParams, ToSchema,
@@ -14,7 +14,6 @@ use utoipa::{
 };
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::auth::non_empty;
 use crate::{
     error::{ApiError, ApiResult, ErrorBody},
     extract::{ApiJson, ApiQuery, AuthUser, MaybeAuth},

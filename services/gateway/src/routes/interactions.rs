@@ -11,10 +11,11 @@ use tokshop_proto::social as pb;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::social::{PageQuery, ProductCard, UserCard};
 use crate::{
     error::{ApiResult, ErrorBody},
-    extract::{ApiJson, ApiQuery, AuthUser, MaybeAuth, RequestId},
+    extract::{ApiJson, ApiQuery, AuthUser, MaybeAuth},
+    idempotency::RequestId,
+    shapes::{PageQuery, ProductCard, UserCard},
     state::AppState,
 };
 

@@ -7,10 +7,10 @@ use tokshop_proto::identity as pb;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::auth::User;
 use crate::{
     error::ApiResult,
     extract::{ApiJson, AuthUser},
+    shapes::User,
     state::AppState,
 };
 

@@ -1,109 +1,33 @@
 //! Media: upload an image or video as the raw request body (streamed to the posts service, never held whole), and
-//! download it again with long-lived caching. Also the request body limits, since uploads need a larger one.
+//! download it again with long-lived caching. Its larger body limit is in `crate::body_limit`.
 
 use axum::{
     Json,
     body::Body,
-    extract::{Path, Query, Request, State},
-    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
-    middleware::Next,
+    extract::{Path, Query, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use futures::{StreamExt as _, TryStreamExt as _};
-use http_body_util::{LengthLimitError, Limited};
+use http_body_util::LengthLimitError;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tokshop_platform::{auth::authorized, config::Settings};
+use tokshop_platform::auth::authorized;
 use tokshop_proto::social::{self as pb, media_chunk, upload_media_chunk};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::posts::Media;
 use crate::{
+    body_limit::drain,
     error::{ApiError, ApiResult, ErrorBody},
     extract::AuthUser,
+    shapes::Media,
     state::AppState,
 };
 
-/// The upload route, whose body limit is the media caps rather than the default.
-const UPLOAD_PATH: &str = "/api/v1/media";
 /// Largest piece of an upload sent to the posts service in one message.
 const PIECE: usize = 64 * 1024;
-/// Room above the largest media cap, so the service (not the limit) refuses an oversized file with its own error.
-const UPLOAD_SLACK: usize = 64 * 1024;
-
-/// How large request bodies may be: uploads up to the largest media cap, everything else up to
-/// `gateway.body_limit_bytes`.
-#[derive(Debug, Clone, Copy)]
-pub struct BodyLimits {
-    default: usize,
-    upload: usize,
-}
-
-impl BodyLimits {
-    pub fn new(settings: &Settings) -> Self {
-        let largest = settings
-            .social
-            .max_image_bytes
-            .max(settings.social.max_video_bytes);
-        let upload = usize::try_from(largest)
-            .unwrap_or(usize::MAX)
-            .saturating_add(UPLOAD_SLACK);
-        Self {
-            default: settings.gateway.body_limit_bytes,
-            upload: upload.max(settings.gateway.body_limit_bytes),
-        }
-    }
-
-    /// A media upload: its body is a file streamed through, not a JSON request.
-    pub fn is_upload(request: &Request) -> bool {
-        request.method() == Method::POST && request.uri().path() == UPLOAD_PATH
-    }
-}
-
-/// Holds each request body to its limit: a declared length over it is refused at once, and a body that grows past
-/// it fails as it is read.
-pub async fn limit_body(
-    State(limits): State<BodyLimits>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let upload = BodyLimits::is_upload(&request);
-    let limit = if upload {
-        limits.upload
-    } else {
-        limits.default
-    };
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit as u64) {
-        let error = ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            if upload {
-                "too_large"
-            } else {
-                "payload_too_large"
-            },
-            format!("the request body may be at most {limit} bytes"),
-        );
-        let error = if upload {
-            error.with_param("file")
-        } else {
-            error
-        };
-        // Read what the client is sending anyway (bounded), so it reads the 413 instead of a reset connection.
-        if declared.is_some_and(|len| len <= DRAIN_CAP as u64) {
-            drain(&mut request.into_body().into_data_stream()).await;
-        }
-        return error.into_response();
-    }
-    next.run(request.map(|body| Body::new(Limited::new(body, limit))))
-        .await
-}
 
 /// The file's bytes, sent as the raw request body.
 #[derive(ToSchema)]
@@ -168,20 +92,6 @@ async fn pump(body: Body, tx: mpsc::Sender<pb::UploadMediaChunk>) -> Result<(), 
         }
     }
     Ok(())
-}
-
-/// Most of a refused request's remaining body read (and dropped) before the refusal is sent.
-const DRAIN_CAP: usize = 128 * 1024 * 1024;
-
-/// Reads and drops the rest of a body, at most [`DRAIN_CAP`] bytes.
-async fn drain(frames: &mut axum::body::BodyDataStream) {
-    let mut drained = 0usize;
-    while drained < DRAIN_CAP {
-        match frames.next().await {
-            Some(Ok(bytes)) => drained += bytes.len(),
-            _ => break,
-        }
-    }
 }
 
 /// Upload an image (JPEG, PNG, GIF, WebP) or a video (MP4, WebM) as the raw body. The type is read from the

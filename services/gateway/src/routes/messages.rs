@@ -11,18 +11,16 @@ use axum::{
 };
 use futures::{Stream, StreamExt as _};
 use serde::{Deserialize, Serialize};
-use tokshop_platform::auth::authorized;
+use tokshop_platform::{auth::authorized, non_empty};
 use tokshop_proto::social as pb;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{
-    auth::non_empty,
-    social::{PageQuery, UserCard},
-};
 use crate::{
     error::{ApiError, ApiResult, ErrorBody},
-    extract::{ApiJson, ApiQuery, AuthUser, RequestId},
+    extract::{ApiJson, ApiQuery, AuthUser},
+    idempotency::RequestId,
+    shapes::{PageQuery, UserCard},
     state::AppState,
 };
 
@@ -89,7 +87,7 @@ pub struct ConversationList {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ConversationsQuery {
-    /// 1..=50, default 20.
+    /// 1..=100, default 20.
     pub limit: Option<i32>,
 }
 

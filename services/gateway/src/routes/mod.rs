@@ -1,4 +1,5 @@
-//! One module per resource; each owns its DTOs and returns an `OpenApiRouter` so routes and docs stay together.
+//! One module per resource; each owns the JSON shapes only it uses (shared ones are in `crate::shapes`) and returns
+//! an `OpenApiRouter` so routes and docs stay together. No route module uses another.
 
 pub mod addresses;
 pub mod auth;
@@ -17,7 +18,6 @@ pub mod posts;
 pub mod products;
 pub mod relations;
 pub mod seller;
-pub mod social;
 pub mod users;
 
 use utoipa_axum::router::OpenApiRouter;

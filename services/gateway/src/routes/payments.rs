@@ -6,18 +6,16 @@ use axum::{
     http::StatusCode,
 };
 use serde::{Deserialize, Serialize};
-use tokshop_platform::auth::authorized;
+use tokshop_platform::{auth::authorized, non_empty};
 use tokshop_proto::payment as pb;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{
-    auth::non_empty,
-    products::{Money, money},
-};
 use crate::{
     error::{ApiError, ApiResult, ErrorBody},
-    extract::{ApiJson, AuthUser, RequestId},
+    extract::{ApiJson, AuthUser},
+    idempotency::RequestId,
+    shapes::{Money, money},
     state::AppState,
 };
 

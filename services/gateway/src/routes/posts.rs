@@ -7,55 +7,18 @@ use axum::{
     http::StatusCode,
 };
 use serde::{Deserialize, Serialize};
-use tokshop_platform::auth::authorized;
+use tokshop_platform::{auth::authorized, non_empty};
 use tokshop_proto::social as pb;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{
-    auth::non_empty,
-    social::{PageQuery, ProductCard, UserCard},
-};
 use crate::{
     error::{ApiResult, ErrorBody},
-    extract::{ApiJson, ApiQuery, AuthUser, MaybeAuth, RequestId},
+    extract::{ApiJson, ApiQuery, AuthUser, MaybeAuth},
+    idempotency::RequestId,
+    shapes::{Media, PageQuery, ProductCard, UserCard},
     state::AppState,
 };
-
-/// An uploaded image or video.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Media {
-    /// `med_` + the SHA-256 of the content: the same file is always the same id.
-    pub id: String,
-    /// "image" or "video".
-    pub kind: String,
-    /// Read from the bytes, not from what the client declared.
-    pub content_type: String,
-    pub size: i64,
-    /// Where the bytes are served.
-    pub url: String,
-    /// Videos: the cover frame's URL; null for images.
-    pub cover_url: Option<String>,
-    /// Videos: true when the cover is a placeholder because no frame could be extracted.
-    pub cover_placeholder: bool,
-    /// True when the same content had been uploaded before.
-    pub existed: bool,
-}
-
-impl From<pb::Media> for Media {
-    fn from(m: pb::Media) -> Self {
-        Self {
-            id: m.id,
-            kind: m.kind,
-            content_type: m.content_type,
-            size: m.size,
-            url: m.url,
-            cover_url: non_empty(m.cover_url),
-            cover_placeholder: m.cover_placeholder,
-            existed: m.existed,
-        }
-    }
-}
 
 /// A post with its author, media, linked products (priced now) and counts.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -135,7 +98,7 @@ pub struct PublishPost {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FeedQuery {
-    /// 1..=50, default 20.
+    /// 1..=100, default 20.
     pub limit: Option<i32>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,

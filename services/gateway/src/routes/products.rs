@@ -1,5 +1,4 @@
-//! Browsing the catalog: search, one product, its price history. Also the product and money JSON shared with the
-//! seller routes.
+//! Browsing the catalog: search, one product, its price history.
 
 use axum::{
     Json,
@@ -11,160 +10,12 @@ use tokshop_proto::catalog as pb;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::auth::non_empty;
 use crate::{
     error::{ApiError, ApiResult, ErrorBody},
     extract::{ApiQuery, MaybeAuth},
+    shapes::{Money, Product, ProductPage},
     state::AppState,
 };
-
-/// An amount of money: integer minor units, an ISO 4217 currency and a display string.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[schema(example = json!({"amount_minor": 5990, "currency": "USD", "formatted": "59.90 USD"}))]
-pub struct Money {
-    pub amount_minor: i64,
-    pub currency: String,
-    pub formatted: String,
-}
-
-impl Money {
-    pub fn new(amount_minor: i64, currency: String) -> Self {
-        Self {
-            formatted: tokshop_platform::money::format(amount_minor, &currency),
-            amount_minor,
-            currency,
-        }
-    }
-}
-
-impl From<pb::Money> for Money {
-    fn from(m: pb::Money) -> Self {
-        Self::new(m.amount_minor, m.currency)
-    }
-}
-
-/// A service's optional money field as JSON money (zero when absent).
-pub fn money(m: Option<pb::Money>) -> Money {
-    Money::from(m.unwrap_or_default())
-}
-
-/// A variant's option, such as colour: blue. Names are stored in lower case.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct OptionValue {
-    #[schema(min_length = 1, max_length = 32)]
-    pub name: String,
-    #[schema(min_length = 1, max_length = 64)]
-    pub value: String,
-}
-
-impl From<pb::OptionValue> for OptionValue {
-    fn from(o: pb::OptionValue) -> Self {
-        Self {
-            name: o.name,
-            value: o.value,
-        }
-    }
-}
-
-impl From<OptionValue> for pb::OptionValue {
-    fn from(o: OptionValue) -> Self {
-        Self {
-            name: o.name,
-            value: o.value,
-        }
-    }
-}
-
-/// A sellable variant (SKU) of a product.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Variant {
-    pub id: String,
-    pub sku: String,
-    pub options: Vec<OptionValue>,
-    pub price: Money,
-    pub stock: i64,
-    pub image_urls: Vec<String>,
-    pub listed: bool,
-}
-
-impl From<pb::Variant> for Variant {
-    fn from(v: pb::Variant) -> Self {
-        Self {
-            id: v.id,
-            sku: v.sku,
-            options: v.options.into_iter().map(OptionValue::from).collect(),
-            price: v
-                .price
-                .map(Money::from)
-                .unwrap_or_else(|| Money::new(0, String::new())),
-            stock: v.stock,
-            image_urls: v.image_urls,
-            listed: v.listed,
-        }
-    }
-}
-
-/// A product (SPU) with its variants.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct Product {
-    pub id: String,
-    pub seller_id: String,
-    pub category_id: String,
-    pub category_name: String,
-    pub title: String,
-    pub description: String,
-    pub image_urls: Vec<String>,
-    pub listed: bool,
-    /// Lowest price over listed variants; null when none is listed.
-    pub min_price: Option<Money>,
-    /// Highest price over listed variants; null when none is listed.
-    pub max_price: Option<Money>,
-    pub in_stock: bool,
-    pub variants: Vec<Variant>,
-    pub created_at_ms: i64,
-    pub updated_at_ms: i64,
-    /// Units sold on paid orders, less those cancelled after payment.
-    pub sold_count: i64,
-}
-
-impl From<pb::Product> for Product {
-    fn from(p: pb::Product) -> Self {
-        Self {
-            id: p.id,
-            seller_id: p.seller_id,
-            category_id: p.category_id,
-            category_name: p.category_name,
-            title: p.title,
-            description: p.description,
-            image_urls: p.image_urls,
-            listed: p.listed,
-            min_price: p.min_price.map(Money::from),
-            max_price: p.max_price.map(Money::from),
-            in_stock: p.in_stock,
-            variants: p.variants.into_iter().map(Variant::from).collect(),
-            created_at_ms: p.created_at_ms,
-            updated_at_ms: p.updated_at_ms,
-            sold_count: p.sold_count,
-        }
-    }
-}
-
-/// A page of products.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct ProductPage {
-    pub products: Vec<Product>,
-    /// Pass as `cursor` for the next page; null when there is nothing more.
-    pub next_cursor: Option<String>,
-}
-
-impl ProductPage {
-    pub fn new(products: Vec<pb::Product>, next_cursor: String) -> Self {
-        Self {
-            products: products.into_iter().map(Product::from).collect(),
-            next_cursor: non_empty(next_cursor),
-        }
-    }
-}
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -314,20 +165,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn money_json_has_a_formatted_amount() {
-        let money = Money::from(pb::Money {
-            amount_minor: 5990,
-            currency: "USD".into(),
-        });
-        let json = serde_json::to_value(&money).unwrap();
-        assert_eq!(
-            json,
-            serde_json::json!({"amount_minor": 5990, "currency": "USD", "formatted": "59.90 USD"})
-        );
-        assert_eq!(Money::new(1200, "JPY".into()).formatted, "1200 JPY");
-    }
-
-    #[test]
     fn sort_values() {
         assert_eq!(parse_sort(None).unwrap(), pb::SortOrder::Unspecified);
         assert_eq!(
@@ -346,14 +183,5 @@ mod tests {
         let err = parse_sort(Some("cheapest")).unwrap_err();
         assert_eq!(err.status.as_u16(), 422);
         assert_eq!(err.param.as_deref(), Some("sort"));
-    }
-
-    #[test]
-    fn empty_cursor_is_null() {
-        let page = ProductPage::new(Vec::new(), String::new());
-        assert_eq!(
-            serde_json::to_value(&page).unwrap()["next_cursor"],
-            serde_json::Value::Null
-        );
     }
 }

@@ -11,10 +11,10 @@ use tokshop_proto::social as pb;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::social::{PageQuery, UserCard};
 use crate::{
     error::{ApiResult, ErrorBody},
     extract::{ApiQuery, AuthUser, MaybeAuth},
+    shapes::{PageQuery, UserCard},
     state::AppState,
 };
 

@@ -11,13 +11,10 @@ use tokshop_proto::{catalog as pb, identity};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{
-    auth::Session,
-    products::{OptionValue, Product, ProductPage},
-};
 use crate::{
     error::{ApiError, ApiResult, ErrorBody},
     extract::{ApiJson, ApiQuery, AuthUser},
+    shapes::{OptionValue, Product, ProductPage, Session},
     state::AppState,
 };
 

@@ -5,11 +5,11 @@ use axum::{
     extract::{Path, State},
 };
 use serde::{Deserialize, Serialize};
+use tokshop_platform::non_empty;
 use tokshop_proto::identity as pb;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::auth::non_empty;
 use crate::{
     error::{ApiResult, ErrorBody},
     state::AppState,
