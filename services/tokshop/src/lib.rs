@@ -260,6 +260,7 @@ pub async fn start(
             let listener = bind((grpc.endpoint)(&settings.services).listen, &what).await?;
             let addr = listener.local_addr()?;
             let router = (grpc.router)(ctx, &peers).await?;
+            tracing::info!(service = grpc.name, %addr, "gRPC service listening");
             peers.started.push((grpc.part, addr));
             *running.addr_mut(grpc.part) = Some(addr);
             running

@@ -149,16 +149,5 @@ async fn serve(settings: Arc<Settings>, only: Option<Part>) -> anyhow::Result<()
             );
         }
     }
-    for (name, addr) in [
-        ("identity", running.identity_addr),
-        ("catalog", running.catalog_addr),
-        ("cart", running.cart_addr),
-        ("orders", running.orders_addr),
-        ("social", running.social_addr),
-    ] {
-        if let Some(addr) = addr {
-            tracing::info!(service = name, %addr, "gRPC service listening");
-        }
-    }
     running.wait().await
 }
