@@ -1,16 +1,21 @@
 //! A failed tool call as the model sees it: `{"error": "<code>", "message": ..., "param"?, "available"?}`, so it
 //! can recover (pick another variant, ask for an address) instead of the turn failing.
 
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use tokshop_platform::error::status_details;
 use tonic::{Code, Status};
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ToolError {
+    #[serde(rename = "error")]
     pub code: String,
+    #[serde(default)]
     pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub param: Option<String>,
     /// For `out_of_stock`: how many units there are.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available: Option<i64>,
 }
 
@@ -33,15 +38,10 @@ impl ToolError {
         self
     }
 
+    /// The failure as the model reads it: `{"error": code, "message", "param"?, "available"?}`.
     pub fn to_json(&self) -> Value {
-        let mut value = json!({"error": self.code, "message": self.message});
-        if let Some(param) = &self.param {
-            value["param"] = json!(param);
-        }
-        if let Some(available) = self.available {
-            value["available"] = json!(available);
-        }
-        value
+        // A struct of strings and numbers always serializes; the code alone is the fallback all the same.
+        serde_json::to_value(self).unwrap_or_else(|_| serde_json::json!({ "error": self.code }))
     }
 }
 
@@ -92,6 +92,7 @@ impl From<Status> for ToolError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn out_of_stock_carries_what_is_available() {

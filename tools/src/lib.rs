@@ -11,7 +11,7 @@ mod error;
 pub mod guard;
 pub mod orders;
 pub mod payments;
-mod social;
+pub mod social;
 pub mod untrusted;
 mod view;
 

@@ -1,19 +1,21 @@
 //! The JSON the model reads, pinned: each tool's typed result serializes to exactly the text it always has (field
 //! order included, which the model sees), and reads back as the same value.
 
-// The samples of families not yet read through typed results are used as they move.
-#![allow(dead_code)]
-
 use serde::{Serialize, de::DeserializeOwned};
 use tokshop_proto::{cart, catalog, identity, order, payment, social as pb};
 
 use crate::{
+    ToolError,
     account::Address,
     cart::Cart,
     catalog::Product,
     coupons::{ClaimedCoupon, Coupon},
     orders::{Order, OrderResult},
     payments::{Payment, PaymentMethod, PaymentResult},
+    social::{
+        Comment, ConversationList, ConversationSummary, LastMessage, Message, MessageThread,
+        Messages, Post, ProductCard, Relation, User,
+    },
 };
 
 /// Serializes `value`, compares the text, and reads it back.
@@ -348,5 +350,104 @@ fn addresses() {
     pinned(
         &Address::of(&entry),
         r#"{"id":"adr_1","recipient":"Ann Lee","line1":"1 Main St","city":"Springfield","postal_code":"12345","country":"US","default":true}"#,
+    );
+}
+
+#[test]
+fn users_and_relations() {
+    pinned(
+        &User::of(&card(false)),
+        r#"{"id":"usr_t","username":"trailco","name":"<untrusted from=\"user\">Trail</untrusted>","you_follow":true,"follows_you":false}"#,
+    );
+    pinned(
+        &User::of(&card(true)),
+        r#"{"id":"usr_t","username":"trailco","name":"<untrusted from=\"user\">Trail</untrusted>","you_follow":true,"follows_you":false,"seller":true,"shop":"<untrusted from=\"seller\">Trail Co</untrusted>"}"#,
+    );
+    pinned(
+        &Relation::of(&relation()),
+        r#"{"following":true,"followed_by":true,"friends":true,"changed":true,"followers":3,"user":{"id":"usr_t","username":"trailco","name":"<untrusted from=\"user\">Trail</untrusted>","you_follow":true,"follows_you":false,"seller":true,"shop":"<untrusted from=\"seller\">Trail Co</untrusted>"}}"#,
+    );
+}
+
+#[test]
+fn social_products_posts_and_comments() {
+    pinned(
+        &ProductCard::of(&product_card(true)),
+        r#"{"id":"prd_1","title":"<untrusted from=\"seller\">Runner</untrusted>","price":"59.90 USD","in_stock":true}"#,
+    );
+    pinned(
+        &ProductCard::of(&product_card(false)),
+        r#"{"id":"prd_1","title":"<untrusted from=\"seller\">Runner</untrusted>","price":"59.90 USD","in_stock":true,"available":false}"#,
+    );
+    pinned(
+        &Post::of(&post(false)),
+        r#"{"id":"pst_1","text":"<untrusted from=\"user\">New season</untrusted>","likes":2,"comments":1,"liked":true,"at_ms":5}"#,
+    );
+    pinned(
+        &Post::of(&post(true)),
+        r#"{"id":"pst_1","text":"<untrusted from=\"user\">New season</untrusted>","likes":2,"comments":1,"liked":true,"at_ms":5,"author":{"id":"usr_t","username":"trailco","name":"<untrusted from=\"user\">Trail</untrusted>","you_follow":true,"follows_you":false,"seller":true,"shop":"<untrusted from=\"seller\">Trail Co</untrusted>"},"products":[{"id":"prd_1","title":"<untrusted from=\"seller\">Runner</untrusted>","price":"59.90 USD","in_stock":true}],"media":[{"kind":"image","url":"/m/1"}]}"#,
+    );
+    pinned(
+        &Comment::of(&comment(false)),
+        r#"{"id":"cmt_1","author":"","author_id":"","text":"<untrusted from=\"user\">Great</untrusted>","at_ms":3}"#,
+    );
+    pinned(
+        &Comment::of(&comment(true)),
+        r#"{"id":"cmt_1","author":"@trailco","author_id":"usr_t","text":"<untrusted from=\"user\">Great</untrusted>","at_ms":3,"parent_id":"cmt_0","replies":2}"#,
+    );
+}
+
+#[test]
+fn messages_read_back_as_the_shape_they_were() {
+    let list = Messages::Conversations(ConversationList {
+        conversations: vec![ConversationSummary {
+            with: None,
+            last_message: Some(LastMessage {
+                from: "them".into(),
+                text: "hi".into(),
+                sent_at_ms: 1,
+            }),
+        }],
+        note: None,
+    });
+    pinned(
+        &list,
+        r#"{"conversations":[{"last_message":{"from":"them","text":"hi","sent_at_ms":1}}]}"#,
+    );
+    let thread = Messages::With(MessageThread {
+        with: User::of(&card(false)),
+        messages: vec![Message {
+            id: "msg_1".into(),
+            from: "me".into(),
+            text: "hi".into(),
+            sent_at_ms: 2,
+        }],
+        note: Some("n".into()),
+        next_cursor: None,
+    });
+    pinned(
+        &thread,
+        &format!(
+            r#"{{"with":{},"messages":[{{"id":"msg_1","from":"me","text":"hi","sent_at_ms":2}}],"note":"n"}}"#,
+            serde_json::to_string(&User::of(&card(false))).unwrap()
+        ),
+    );
+}
+
+#[test]
+fn failures() {
+    let err = ToolError {
+        code: "out_of_stock".into(),
+        message: "only 2 left".into(),
+        param: Some("quantity".into()),
+        available: Some(2),
+    };
+    pinned(
+        &err,
+        r#"{"error":"out_of_stock","message":"only 2 left","param":"quantity","available":2}"#,
+    );
+    pinned(
+        &ToolError::new("not_found", "no such order"),
+        r#"{"error":"not_found","message":"no such order"}"#,
     );
 }

@@ -15,7 +15,7 @@ use tokshop_tools::{
     payments::{PaymentMethod, PaymentMethodList, PaymentResult},
 };
 
-use super::observation::{Observation, as_plain_text, decided};
+use super::observation::Observation;
 use super::text::Lang;
 use crate::model::{ChatMessage, Role};
 
@@ -62,13 +62,9 @@ impl<'a> Conversation<'a> {
                         .or_else(|| call.map(|(name, _)| (*name).to_owned()))
                         .unwrap_or_default();
                     let args = call.map(|(_, args)| (*args).clone()).unwrap_or(Value::Null);
-                    let mut result = serde_json::from_str(&message.content)
+                    let result = serde_json::from_str(&message.content)
                         .unwrap_or_else(|_| Value::String(message.content.clone()));
-                    if call_id.starts_with("confirm_") {
-                        result = decided(result);
-                    }
-                    as_plain_text(&mut result, lang);
-                    observations.push(Observation::new(index, call_id, tool, args, result));
+                    observations.push(Observation::new(index, call_id, tool, args, result, lang));
                 }
             }
         }

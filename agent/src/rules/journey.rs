@@ -122,10 +122,6 @@ struct PendingChoice {
     quantity: Option<u32>,
 }
 
-pub(super) fn str_of<'v>(value: &'v Value, key: &str) -> &'v str {
-    value.get(key).and_then(Value::as_str).unwrap_or("")
-}
-
 /// A decimal amount as JSON: whole numbers as integers ("80"), others as decimals ("79.9").
 fn amount(n: f64) -> Value {
     if n.fract() == 0.0 && n.abs() < 1e15 {

@@ -1,14 +1,20 @@
 //! One tool result with the call that produced it, read into the type the tool returns: the planner reads
 //! fields, never keys. Other parties' text is taken out of its envelope first (flagged text withheld).
 
+use serde::Deserialize;
 use serde_json::Value;
 use tokshop_tools::{
+    ToolError,
     account::{AddressList, AddressResult, Me},
     cart::Cart,
     catalog::{CategoryList, Product, ProductList},
     coupons::{ClaimedCoupon, ClaimedCouponList, CouponList},
     orders::{OrderList, OrderResult, ReturnResult},
     payments::{PaymentMethodList, PaymentResult, Wallet},
+    social::{
+        CommentList, CommentResult, FavoriteList, FavoriteState, Feed, LikeState, Messages,
+        PublicProfile, RelationResult, SentMessage, UserList,
+    },
     untrusted,
 };
 
@@ -70,6 +76,28 @@ outputs! {
     Me(Me) = "my_profile";
     Addresses(AddressList) = "list_addresses";
     Address(AddressResult) = "add_address";
+    Relation(RelationResult) = "follow_user" | "unfollow_user";
+    Users(UserList) = "list_following" | "list_followers";
+    Profile(PublicProfile) = "view_profile";
+    Like(LikeState) = "like_post";
+    Favorite(FavoriteState) = "favorite_product";
+    Favorites(FavoriteList) = "list_favorites";
+    Comments(CommentList) = "list_comments";
+    Comment(CommentResult) = "comment";
+    Feed(Feed) = "view_feed";
+    Sent(SentMessage) = "send_message";
+    Messages(Messages) = "read_messages";
+}
+
+/// What the agent records in place of, or around, a tool's own result: a proposal waiting for the shopper
+/// (`confirmation_required`), a decision (`approved`, `failed`, `rejected`, `changed`) with its reason, and the
+/// tool's result inside an approved or failed decision.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct Record {
+    status: Option<String>,
+    reason: String,
+    result: Option<Value>,
 }
 
 /// One tool result with the call that produced it.
@@ -80,23 +108,53 @@ pub struct Observation {
     pub call_id: String,
     pub tool: String,
     pub args: Value,
-    pub result: Value,
     /// The result as its tool's type, when the call succeeded.
-    pub output: Option<Output>,
+    output: Option<Output>,
+    /// The failure, when the call failed.
+    failure: Option<ToolError>,
+    /// The agent's status for a proposal or a decision.
+    status: Option<String>,
+    /// Why a decided action did not run as approved.
+    reason: String,
+    /// The result was a JSON object (anything else is no tool's answer).
+    object: bool,
 }
 
 impl Observation {
-    pub fn new(index: usize, call_id: String, tool: String, args: Value, result: Value) -> Self {
+    /// `result` as the tool message carried it; other parties' text is taken out of its envelope for `lang`.
+    pub fn new(
+        index: usize,
+        call_id: String,
+        tool: String,
+        args: Value,
+        mut result: Value,
+        lang: Lang,
+    ) -> Self {
+        let mut record: Record = serde_json::from_value(result.clone()).unwrap_or_default();
+        // A decided action's record holds the tool's own result, so an approved checkout reads like any
+        // checkout; rejected and changed records stay as they are.
+        if call_id.starts_with("confirm_")
+            && matches!(record.status.as_deref(), Some("approved" | "failed"))
+            && let Some(inner) = record.result.take()
+        {
+            result = inner;
+            record = serde_json::from_value(result.clone()).unwrap_or_default();
+        }
+        as_plain_text(&mut result, lang);
+        let failure = serde_json::from_value::<ToolError>(result.clone()).ok();
         let mut observation = Self {
             index,
             call_id,
             tool,
             args,
-            result,
             output: None,
+            failure,
+            status: record.status,
+            reason: record.reason,
+            object: result.is_object(),
         };
         if observation.ok() {
-            observation.output = Output::read(&observation.tool, &observation.result);
+            observation.output = Output::read(&observation.tool, &result);
         }
         observation
     }
@@ -108,22 +166,41 @@ impl Observation {
 
     /// The error code of a failed call.
     pub fn error(&self) -> Option<&str> {
-        self.result.get("error").and_then(Value::as_str)
+        self.failure.as_ref().map(|f| f.code.as_str())
+    }
+
+    /// What a failed call said went wrong ("" when it did not fail).
+    pub fn failure_message(&self) -> &str {
+        self.failure.as_ref().map_or("", |f| f.message.as_str())
+    }
+
+    /// For `out_of_stock`: how many units there are.
+    pub fn available(&self) -> Option<i64> {
+        self.failure.as_ref().and_then(|f| f.available)
+    }
+
+    /// Why a decided action did not run as approved ("changed since it was proposed: ...").
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+
+    fn status_is(&self, status: &str) -> bool {
+        self.status.as_deref() == Some(status)
     }
 
     /// A consequential call that now waits for the shopper's approval.
     pub fn pending(&self) -> bool {
-        self.result.get("status").and_then(Value::as_str) == Some("confirmation_required")
+        self.status_is("confirmation_required")
     }
 
     /// A pending action the shopper turned down (recorded like an approved one, with nothing done).
     pub fn rejected(&self) -> bool {
-        self.result.get("status").and_then(Value::as_str) == Some("rejected")
+        self.status_is("rejected")
     }
 
     /// An approved action that did not run because live state had changed; a new proposal waits.
     pub fn changed(&self) -> bool {
-        self.result.get("status").and_then(Value::as_str) == Some("changed")
+        self.status_is("changed")
     }
 
     /// A call that ran and succeeded.
@@ -132,7 +209,7 @@ impl Observation {
             && !self.pending()
             && !self.rejected()
             && !self.changed()
-            && self.result.is_object()
+            && self.object
     }
 
     /// The call the agent recorded after the shopper decided on a pending action (approved, or rejected).
@@ -145,18 +222,9 @@ impl Observation {
     }
 }
 
-/// A decided action's record (`{"status": "approved" | "failed", "result": ...}`) as the tool's own result, so
-/// the planner reads an approved checkout like any checkout; rejected and changed records stay as they are.
-pub(super) fn decided(record: Value) -> Value {
-    match record.get("status").and_then(Value::as_str) {
-        Some("approved" | "failed") => record.get("result").cloned().unwrap_or(record),
-        _ => record,
-    }
-}
-
 /// Takes other parties' text out of its `<untrusted>` envelope for the planner, which quotes it to the shopper
 /// only as data: text flagged as reading like instructions is withheld, never repeated as if the shop said it.
-pub(super) fn as_plain_text(value: &mut Value, lang: Lang) {
+fn as_plain_text(value: &mut Value, lang: Lang) {
     match value {
         Value::String(text) => {
             let (plain, flagged) = untrusted::unwrap(text);

@@ -948,7 +948,8 @@ pub fn approved(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> Strin
     }
     if obs.changed() {
         let what = clip(
-            s(&obs.result, "reason").trim_start_matches("changed since it was proposed: "),
+            obs.reason()
+                .trim_start_matches("changed since it was proposed: "),
             200,
         );
         // The server shows the new proposal's summary and asks for approval after this.
@@ -1089,8 +1090,8 @@ pub fn error(obs: &Observation, lang: Lang) -> String {
         return text;
     }
     let code = obs.error().unwrap_or("");
-    let message = clip(s(&obs.result, "message"), 200);
-    let available = obs.result.get("available").and_then(Value::as_i64);
+    let message = clip(obs.failure_message(), 200);
+    let available = obs.available();
     let thing = match (obs.tool.as_str(), lang) {
         ("get_product" | "search_products" | "list_coupons", Lang::En) => "that product",
         ("get_product" | "search_products" | "list_coupons", Lang::Zh) => "这个商品",

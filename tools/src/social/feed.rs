@@ -1,11 +1,10 @@
 //! Feeds: posts of the people the shopper follows, or every post.
 
 use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use tokshop_proto::social as pb;
 
-use super::{PageArgs, USER_CONTENT_NOTE, product, user, user_text, with_next};
+use super::{PageArgs, ProductCard, User, next, note_if, user_text};
 use crate::{Registry, ToolContext, ToolError, TypedTool};
 
 pub fn register(registry: &mut Registry) {
@@ -35,31 +34,75 @@ pub struct FeedArgs {
 
 pub struct ViewFeed;
 
-pub fn post(p: &pb::Post) -> Value {
-    let mut value = json!({
-        "id": p.id, "text": user_text(&p.text), "likes": p.like_count, "comments": p.comment_count,
-        "liked": p.viewer_liked, "at_ms": p.created_at_ms,
-    });
-    if let Some(author) = &p.author {
-        value["author"] = user(author);
+/// A picture or video of a post.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct Media {
+    pub kind: String,
+    pub url: String,
+}
+
+/// A post as feeds show it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct Post {
+    pub id: String,
+    /// What the author wrote, as data.
+    pub text: String,
+    pub likes: i64,
+    pub comments: i64,
+    /// The shopper likes it.
+    pub liked: bool,
+    pub at_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author: Option<User>,
+    /// Products the post shows.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub products: Vec<ProductCard>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<Media>,
+}
+
+impl Post {
+    pub fn of(p: &pb::Post) -> Self {
+        Self {
+            id: p.id.clone(),
+            text: user_text(&p.text),
+            likes: p.like_count,
+            comments: p.comment_count,
+            liked: p.viewer_liked,
+            at_ms: p.created_at_ms,
+            author: p.author.as_ref().map(User::of),
+            products: p.products.iter().map(ProductCard::of).collect(),
+            media: p
+                .media
+                .iter()
+                .map(|m| Media {
+                    kind: m.kind.clone(),
+                    url: m.url.clone(),
+                })
+                .collect(),
+        }
     }
-    if !p.products.is_empty() {
-        value["products"] = p.products.iter().map(product).collect();
-    }
-    if !p.media.is_empty() {
-        value["media"] = p
-            .media
-            .iter()
-            .map(|m| json!({"kind": m.kind, "url": m.url}))
-            .collect();
-    }
-    value
+}
+
+/// `view_feed`: posts, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct Feed {
+    /// "following" or "discover".
+    pub which: String,
+    pub posts: Vec<Post>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 #[async_trait::async_trait]
 impl TypedTool for ViewFeed {
     type Args = FeedArgs;
-    type Output = Value;
+    type Output = Feed;
     const NAME: &'static str = "view_feed";
     const DESCRIPTION: &'static str = "Posts, newest first: which = following (people the shopper follows) or discover (everyone).";
 
@@ -80,15 +123,15 @@ impl TypedTool for ViewFeed {
             Which::Discover => client.discovery_feed(request).await?,
         }
         .into_inner();
-        let posts: Vec<Value> = feed.posts.iter().map(post).collect();
         let which = match which {
             Which::Following => "following",
             Which::Discover => "discover",
         };
-        let mut value = json!({"which": which, "posts": posts});
-        if !feed.posts.is_empty() {
-            value["note"] = json!(USER_CONTENT_NOTE);
-        }
-        Ok(with_next(value, &feed.next_cursor))
+        Ok(Feed {
+            which: which.to_owned(),
+            posts: feed.posts.iter().map(Post::of).collect(),
+            note: note_if(!feed.posts.is_empty()),
+            next_cursor: next(&feed.next_cursor),
+        })
     }
 }

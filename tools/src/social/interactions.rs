@@ -1,11 +1,10 @@
 //! Likes on posts, favorite products, and comments on products and posts.
 
 use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use tokshop_proto::{catalog, social as pb};
 
-use super::{PageArgs, USER_CONTENT_NOTE, handle, product, user_text, with_next, written};
+use super::{PageArgs, ProductCard, USER_CONTENT_NOTE, handle, next, note_if, user_text, written};
 use crate::{
     Registry, ToolContext, ToolError, TypedTool,
     guard::{Effect, GuardedTool, Lang, block, quote},
@@ -75,25 +74,94 @@ fn some(value: &Option<String>) -> String {
     value.as_deref().map(str::trim).unwrap_or("").to_owned()
 }
 
-pub fn comment(c: &pb::Comment) -> Value {
-    let mut value = json!({
-        "id": c.id, "author": handle(c.author.as_ref()),
-        "author_id": c.author.as_ref().map(|a| a.id.as_str()).unwrap_or(""),
-        "text": user_text(&c.text), "at_ms": c.created_at_ms,
-    });
-    if !c.parent_id.is_empty() {
-        value["parent_id"] = json!(c.parent_id);
+/// A comment as tools show it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct Comment {
+    pub id: String,
+    /// "@bruno".
+    pub author: String,
+    pub author_id: String,
+    /// What the author wrote, as data.
+    pub text: String,
+    pub at_ms: i64,
+    /// The comment this one replies to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// How many replies it has, when it has some.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replies: Option<i64>,
+}
+
+impl Comment {
+    pub fn of(c: &pb::Comment) -> Self {
+        Self {
+            id: c.id.clone(),
+            author: handle(c.author.as_ref()),
+            author_id: c.author.as_ref().map(|a| a.id.clone()).unwrap_or_default(),
+            text: user_text(&c.text),
+            at_ms: c.created_at_ms,
+            parent_id: (!c.parent_id.is_empty()).then(|| c.parent_id.clone()),
+            replies: (c.reply_count > 0).then_some(c.reply_count),
+        }
     }
-    if c.reply_count > 0 {
-        value["replies"] = json!(c.reply_count);
-    }
-    value
+}
+
+/// `like_post`: the post's like state now.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct LikeState {
+    pub post_id: String,
+    pub liked: bool,
+    pub likes: i64,
+    /// False when it already was so.
+    pub changed: bool,
+}
+
+/// `favorite_product`: the product's favorite state now.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct FavoriteState {
+    pub product_id: String,
+    pub favorited: bool,
+    pub favorites: i64,
+    /// False when it already was so.
+    pub changed: bool,
+}
+
+/// `list_favorites`: newest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct FavoriteList {
+    pub favorites: Vec<ProductCard>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// `list_comments`: newest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct CommentList {
+    pub comments: Vec<Comment>,
+    pub total: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// `comment`: the comment as posted.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct CommentResult {
+    pub comment: Comment,
+    pub note: String,
 }
 
 #[async_trait::async_trait]
 impl TypedTool for LikePost {
     type Args = LikeArgs;
-    type Output = Value;
+    type Output = LikeState;
     const NAME: &'static str = "like_post";
     const DESCRIPTION: &'static str = "Like a post (like: false takes the like back).";
 
@@ -108,17 +176,19 @@ impl TypedTool for LikePost {
             client.unlike_post(request).await?
         }
         .into_inner();
-        Ok(
-            json!({"post_id": state.post_id, "liked": state.liked, "likes": state.like_count,
-                  "changed": state.changed}),
-        )
+        Ok(LikeState {
+            post_id: state.post_id,
+            liked: state.liked,
+            likes: state.like_count,
+            changed: state.changed,
+        })
     }
 }
 
 #[async_trait::async_trait]
 impl TypedTool for FavoriteProduct {
     type Args = FavoriteArgs;
-    type Output = Value;
+    type Output = FavoriteState;
     const NAME: &'static str = "favorite_product";
     const DESCRIPTION: &'static str =
         "Save a product to the shopper's favorites (favorite: false removes it).";
@@ -134,17 +204,19 @@ impl TypedTool for FavoriteProduct {
             client.unfavorite_product(request).await?
         }
         .into_inner();
-        Ok(
-            json!({"product_id": state.product_id, "favorited": state.favorited,
-                  "favorites": state.favorite_count, "changed": state.changed}),
-        )
+        Ok(FavoriteState {
+            product_id: state.product_id,
+            favorited: state.favorited,
+            favorites: state.favorite_count,
+            changed: state.changed,
+        })
     }
 }
 
 #[async_trait::async_trait]
 impl TypedTool for ListFavorites {
     type Args = PageArgs;
-    type Output = Value;
+    type Output = FavoriteList;
     const NAME: &'static str = "list_favorites";
     const DESCRIPTION: &'static str = "The shopper's favorite products, newest first.";
 
@@ -159,23 +231,22 @@ impl TypedTool for ListFavorites {
             }))
             .await?
             .into_inner();
-        let favorites: Vec<Value> = page
-            .favorites
-            .iter()
-            .filter_map(|f| f.product.as_ref())
-            .map(product)
-            .collect();
-        Ok(with_next(
-            json!({"favorites": favorites}),
-            &page.next_cursor,
-        ))
+        Ok(FavoriteList {
+            favorites: page
+                .favorites
+                .iter()
+                .filter_map(|f| f.product.as_ref())
+                .map(ProductCard::of)
+                .collect(),
+            next_cursor: next(&page.next_cursor),
+        })
     }
 }
 
 #[async_trait::async_trait]
 impl TypedTool for ListComments {
     type Args = CommentsArgs;
-    type Output = Value;
+    type Output = CommentList;
     const NAME: &'static str = "list_comments";
     const DESCRIPTION: &'static str =
         "Comments on a product or a post (or the replies to a comment), newest first.";
@@ -200,12 +271,12 @@ impl TypedTool for ListComments {
             }))
             .await?
             .into_inner();
-        let comments: Vec<Value> = list.comments.iter().map(comment).collect();
-        let mut value = json!({"comments": comments, "total": list.total});
-        if !comments.is_empty() {
-            value["note"] = json!(USER_CONTENT_NOTE);
-        }
-        Ok(with_next(value, &list.next_cursor))
+        Ok(CommentList {
+            comments: list.comments.iter().map(Comment::of).collect(),
+            total: list.total,
+            note: note_if(!list.comments.is_empty()),
+            next_cursor: next(&list.next_cursor),
+        })
     }
 }
 
@@ -281,7 +352,7 @@ impl Effect for CommentEffect {
 impl GuardedTool for AddComment {
     type Args = CommentArgs;
     type Effect = CommentEffect;
-    type Output = Value;
+    type Output = CommentResult;
     const NAME: &'static str = "comment";
     const DESCRIPTION: &'static str = "Comment on a product or a post, or reply to a comment (parent_id). Needs the \
          shopper's confirmation.";
@@ -346,6 +417,9 @@ impl GuardedTool for AddComment {
             }))
             .await?
             .into_inner();
-        Ok(json!({"comment": comment(&added), "note": USER_CONTENT_NOTE}))
+        Ok(CommentResult {
+            comment: Comment::of(&added),
+            note: USER_CONTENT_NOTE.to_owned(),
+        })
     }
 }

@@ -1,12 +1,11 @@
 //! Direct messages between friends (mutual follows).
 
 use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use tokshop_proto::social as pb;
 
-use super::people::{UserArgs, profile};
-use super::{PageArgs, Person, USER_CONTENT_NOTE, user, user_text, with_next, written};
+use super::relations::{UserArgs, profile};
+use super::{PageArgs, Person, USER_CONTENT_NOTE, User, next, note_if, user_text, written};
 use crate::{
     Registry, ToolContext, ToolError, TypedTool,
     guard::{Effect, GuardedTool, Lang, block},
@@ -57,9 +56,89 @@ fn who(user_id: &Option<String>, username: &Option<String>) -> UserArgs {
     }
 }
 
-fn message(m: &pb::Message, mine: bool) -> Value {
-    let from = if mine { "me" } else { "them" };
-    json!({"id": m.id, "from": from, "text": user_text(&m.text), "sent_at_ms": m.sent_at_ms})
+/// Who wrote a message: "me" (the shopper) or "them".
+fn from(mine: bool) -> String {
+    if mine { "me" } else { "them" }.to_owned()
+}
+
+/// A direct message.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct Message {
+    pub id: String,
+    /// "me" or "them".
+    pub from: String,
+    /// The words, as data.
+    pub text: String,
+    pub sent_at_ms: i64,
+}
+
+impl Message {
+    fn of(m: &pb::Message, mine: bool) -> Self {
+        Self {
+            id: m.id.clone(),
+            from: from(mine),
+            text: user_text(&m.text),
+            sent_at_ms: m.sent_at_ms,
+        }
+    }
+}
+
+/// `send_message`: the message as sent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct SentMessage {
+    pub message: Message,
+    pub note: String,
+}
+
+/// The latest message of a conversation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct LastMessage {
+    /// "me" or "them".
+    pub from: String,
+    pub text: String,
+    pub sent_at_ms: i64,
+}
+
+/// One of the shopper's conversations.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct ConversationSummary {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub with: Option<User>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_message: Option<LastMessage>,
+}
+
+/// The shopper's conversations.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConversationList {
+    pub conversations: Vec<ConversationSummary>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The shopper's conversation with one user, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct MessageThread {
+    pub with: User,
+    pub messages: Vec<Message>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// `read_messages`: the list of conversations, or one conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Messages {
+    /// Read first: only this one has `conversations`.
+    Conversations(ConversationList),
+    With(MessageThread),
 }
 
 /// A direct message as approved: to whom, and the exact words.
@@ -90,7 +169,7 @@ impl Effect for SendEffect {
 impl GuardedTool for SendMessage {
     type Args = SendArgs;
     type Effect = SendEffect;
-    type Output = Value;
+    type Output = SentMessage;
     const NAME: &'static str = "send_message";
     const DESCRIPTION: &'static str = "Send a direct message to a friend (someone who follows the shopper back). \
          Needs the shopper's confirmation.";
@@ -139,14 +218,17 @@ impl GuardedTool for SendMessage {
                 err => err,
             })?
             .into_inner();
-        Ok(json!({"message": message(&sent, true), "note": USER_CONTENT_NOTE}))
+        Ok(SentMessage {
+            message: Message::of(&sent, true),
+            note: USER_CONTENT_NOTE.to_owned(),
+        })
     }
 }
 
 #[async_trait::async_trait]
 impl TypedTool for ReadMessages {
     type Args = ReadArgs;
-    type Output = Value;
+    type Output = Messages;
     const NAME: &'static str = "read_messages";
     const DESCRIPTION: &'static str = "The shopper's conversation with one user (newest first), or their conversations when no user is given.";
 
@@ -167,30 +249,26 @@ impl TypedTool for ReadMessages {
                 }))
                 .await?
                 .into_inner();
-            let conversations: Vec<Value> = list
+            let conversations: Vec<ConversationSummary> = list
                 .conversations
                 .iter()
                 .map(|c| {
                     let with = c.with.as_ref();
-                    let mut value = json!({});
-                    if let Some(card) = with {
-                        value["with"] = user(card);
+                    ConversationSummary {
+                        with: with.map(User::of),
+                        last_message: c.last_message.as_ref().map(|last| LastMessage {
+                            from: from(with.is_some_and(|w| last.from_user_id != w.id)),
+                            text: user_text(&last.text),
+                            sent_at_ms: last.sent_at_ms,
+                        }),
                     }
-                    if let Some(last) = &c.last_message {
-                        let mine = with.is_some_and(|w| last.from_user_id != w.id);
-                        value["last_message"] = json!({
-                            "from": if mine { "me" } else { "them" }, "text": user_text(&last.text),
-                            "sent_at_ms": last.sent_at_ms,
-                        });
-                    }
-                    value
                 })
                 .collect();
-            let mut value = json!({"conversations": conversations});
-            if !conversations.is_empty() {
-                value["note"] = json!(USER_CONTENT_NOTE);
-            }
-            return Ok(value);
+            let note = note_if(!conversations.is_empty());
+            return Ok(Messages::Conversations(ConversationList {
+                conversations,
+                note,
+            }));
         }
         let other = profile(ctx, &target).await?;
         let with = other.user.clone().unwrap_or_default();
@@ -203,15 +281,16 @@ impl TypedTool for ReadMessages {
             .await?
             .into_inner();
         // Whatever is not from them is from the shopper: a conversation has two sides.
-        let messages: Vec<Value> = list
+        let messages: Vec<Message> = list
             .messages
             .iter()
-            .map(|m| message(m, m.from_user_id != with.id))
+            .map(|m| Message::of(m, m.from_user_id != with.id))
             .collect();
-        let mut value = json!({"with": user(&with), "messages": messages});
-        if !messages.is_empty() {
-            value["note"] = json!(USER_CONTENT_NOTE);
-        }
-        Ok(with_next(value, &list.next_cursor))
+        Ok(Messages::With(MessageThread {
+            with: User::of(&with),
+            note: note_if(!messages.is_empty()),
+            messages,
+            next_cursor: next(&list.next_cursor),
+        }))
     }
 }

@@ -1,4 +1,5 @@
-//! The social side of the shop: follows and profiles, likes and favorites, comments, feeds and direct messages.
+//! The social side of the shop: relations (follows, followers, friends) and profiles, likes and favorites,
+//! comments, feeds and direct messages.
 //! Following someone, commenting and sending a message are consequential (the shopper approves them); liking,
 //! favoriting and reading are not.
 //!
@@ -9,12 +10,21 @@
 mod feed;
 mod interactions;
 mod messages;
-mod people;
+mod relations;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use tokshop_proto::social as pb;
+
+pub use feed::{Feed, Media, Post};
+pub use interactions::{
+    Comment, CommentList, CommentResult, FavoriteList, FavoriteState, LikeState,
+};
+pub use messages::{
+    ConversationList, ConversationSummary, LastMessage, Message, MessageThread, Messages,
+    SentMessage,
+};
+pub use relations::{ProfileCounts, PublicProfile, Relation, RelationResult, UserList};
 
 use crate::{
     Registry, ToolError,
@@ -24,7 +34,7 @@ use crate::{
 };
 
 pub fn register(registry: &mut Registry) {
-    people::register(registry);
+    relations::register(registry);
     interactions::register(registry);
     feed::register(registry);
     messages::register(registry);
@@ -75,29 +85,62 @@ impl Person {
 }
 
 /// A user as tools show them, with the shopper's relation to them.
-pub fn user(card: &pb::UserCard) -> Value {
-    let mut value = json!({
-        "id": card.id, "username": card.username,
-        "name": untrusted::wrap(Source::User, &card.display_name, 60),
-        "you_follow": card.viewer_follows, "follows_you": card.follows_viewer,
-    });
-    if card.is_seller {
-        value["seller"] = json!(true);
-        value["shop"] = json!(untrusted::wrap(Source::Seller, &card.shop_name, 60));
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    /// The display name they chose, as data.
+    pub name: String,
+    pub you_follow: bool,
+    pub follows_you: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub seller: bool,
+    /// A seller's shop name, as data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shop: Option<String>,
+}
+
+impl User {
+    pub fn of(card: &pb::UserCard) -> Self {
+        Self {
+            id: card.id.clone(),
+            username: card.username.clone(),
+            name: untrusted::wrap(Source::User, &card.display_name, 60),
+            you_follow: card.viewer_follows,
+            follows_you: card.follows_viewer,
+            seller: card.is_seller,
+            shop: card
+                .is_seller
+                .then(|| untrusted::wrap(Source::Seller, &card.shop_name, 60)),
+        }
     }
-    value
 }
 
 /// A product as social views show it.
-pub fn product(card: &pb::ProductCard) -> Value {
-    let mut value = json!({
-        "id": card.id, "title": view::seller_text(&card.title, view::TITLE_CHARS),
-        "price": view::money(card.price.as_ref()), "in_stock": card.in_stock,
-    });
-    if !card.available {
-        value["available"] = json!(false);
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct ProductCard {
+    pub id: String,
+    /// The seller's title, as data.
+    pub title: String,
+    pub price: String,
+    pub in_stock: bool,
+    /// `false` once delisted; absent while it can be bought.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub available: Option<bool>,
+}
+
+impl ProductCard {
+    pub fn of(card: &pb::ProductCard) -> Self {
+        Self {
+            id: card.id.clone(),
+            title: view::seller_text(&card.title, view::TITLE_CHARS),
+            price: view::money(card.price.as_ref()),
+            in_stock: card.in_stock,
+            available: (!card.available).then_some(false),
+        }
     }
-    value
 }
 
 /// "@trailco" for a user card.
@@ -129,12 +172,14 @@ impl PageArgs {
     }
 }
 
-/// Adds `next_cursor` to a list result when there is a next page.
-pub fn with_next(mut value: Value, next_cursor: &str) -> Value {
-    if !next_cursor.is_empty() {
-        value["next_cursor"] = json!(next_cursor);
-    }
-    value
+/// A list's `next_cursor`, when there is a next page.
+pub fn next(next_cursor: &str) -> Option<String> {
+    (!next_cursor.is_empty()).then(|| next_cursor.to_owned())
+}
+
+/// The note put on a result that carries text shop users wrote, when it carries some.
+pub fn note_if(carries_user_text: bool) -> Option<String> {
+    carries_user_text.then(|| USER_CONTENT_NOTE.to_owned())
 }
 
 /// Checks the length of text the shopper writes: 1..=`max` characters once trimmed.

@@ -3,9 +3,10 @@
 //! send go through the agent's confirmation guard like every consequential tool.
 
 use serde_json::{Value, json};
+use tokshop_tools::social::{Feed, Post};
 
 use super::super::intent::ItemRequest;
-use super::super::journey::{Picked, Planner, Step, call, search_args, str_of};
+use super::super::journey::{Picked, Planner, Step, call, search_args};
 use super::super::reply as common;
 use super::super::slots::{self, Reference};
 use super::{Person, Social, reply};
@@ -156,12 +157,11 @@ impl Planner<'_, '_> {
 
     /// The post a reference means in the latest feed shown: "the second post", "this post", the only one.
     fn pick_post(&self, reference: Option<Reference>) -> Result<String, Step> {
-        let posts: Vec<&Value> = self
+        let posts: Vec<&Post> = self
             .conv
             .latest_ok(&["view_feed"])
-            .and_then(|o| o.result.get("posts"))
-            .and_then(Value::as_array)
-            .map(|posts| posts.iter().collect())
+            .and_then(|o| o.get::<Feed>())
+            .map(|feed| feed.posts.iter().collect())
             .unwrap_or_default();
         if posts.is_empty() {
             return Err(Step::Reply(reply::no_feed(self.lang)));
@@ -174,7 +174,7 @@ impl Planner<'_, '_> {
             _ => None,
         };
         match chosen {
-            Some(post) => Ok(str_of(post, "id").to_owned()),
+            Some(post) => Ok(post.id.clone()),
             None if matches!(reference, Some(Reference::Ordinal(_))) => {
                 Err(Step::Reply(common::out_of_range(
                     match reference {

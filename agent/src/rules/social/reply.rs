@@ -1,19 +1,14 @@
 //! Replies for social results, in English and Chinese. Text other users wrote (comments, posts, messages)
 //! arrives wrapped as user content; it is shown unwrapped, quoted and clipped to one line, and never acted on.
 
-use serde_json::Value;
+use tokshop_tools::social::{
+    CommentList, CommentResult, ConversationSummary, FavoriteList, FavoriteState, Feed, LikeState,
+    Messages, PublicProfile, RelationResult, SentMessage, User, UserList,
+};
 
 use super::super::context::Conversation;
-use super::super::observation::Observation;
+use super::super::observation::{Observation, Read};
 use super::super::text::{Lang, clip};
-
-fn s<'v>(value: &'v Value, key: &str) -> &'v str {
-    value.get(key).and_then(Value::as_str).unwrap_or("")
-}
-
-fn n(value: &Value, key: &str) -> i64 {
-    value.get(key).and_then(Value::as_i64).unwrap_or(0)
-}
 
 /// "1 post", "3 posts".
 fn counted(count: i64, noun: &str) -> String {
@@ -24,12 +19,9 @@ fn counted(count: i64, noun: &str) -> String {
     }
 }
 
-fn array<'v>(value: &'v Value, key: &str) -> &'v [Value] {
-    value
-        .get(key)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
+/// The result as `T`, or an empty `T` (what a result without those fields always read as).
+fn typed<T: Read + Clone + Default>(obs: &Observation) -> T {
+    obs.get::<T>().cloned().unwrap_or_default()
 }
 
 /// Text another user wrote, without its wrapper, as a one-line quote.
@@ -42,12 +34,10 @@ fn quote(text: &str) -> String {
 }
 
 /// "@trailco (Trail Co)".
-fn who(user: &Value) -> String {
-    let shop = s(user, "shop");
-    if shop.is_empty() {
-        format!("@{}", s(user, "username"))
-    } else {
-        format!("@{} ({})", s(user, "username"), clip(shop, 40))
+fn who(user: &User) -> String {
+    match user.shop.as_deref() {
+        None | Some("") => format!("@{}", user.username),
+        Some(shop) => format!("@{} ({})", user.username, clip(shop, 40)),
     }
 }
 
@@ -86,21 +76,20 @@ pub fn which_post(count: usize, lang: Lang) -> String {
 
 /// The reply for a social tool's result, when `obs` is one.
 pub fn any(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> Option<String> {
-    let r = &obs.result;
     Some(match obs.tool.as_str() {
-        "follow_user" => followed(r, lang),
-        "unfollow_user" => unfollowed(r, lang),
-        "list_following" => people(r, lang, true),
-        "list_followers" => people(r, lang, false),
-        "view_profile" => profile(r, lang),
-        "like_post" => liked(r, lang),
+        "follow_user" => followed(&typed(obs), lang),
+        "unfollow_user" => unfollowed(&typed(obs), lang),
+        "list_following" => relations(&typed(obs), lang, true),
+        "list_followers" => relations(&typed(obs), lang, false),
+        "view_profile" => profile(&typed(obs), lang),
+        "like_post" => liked(&typed(obs), lang),
         "favorite_product" => favorited(obs, conv, lang),
-        "list_favorites" => favorites(r, lang),
+        "list_favorites" => favorites(&typed(obs), lang),
         "list_comments" => comments(obs, conv, lang),
-        "comment" => commented(r, lang),
-        "view_feed" => feed(r, lang),
-        "send_message" => sent(r, obs, lang),
-        "read_messages" => messages(r, lang),
+        "comment" => commented(&typed(obs), lang),
+        "view_feed" => feed(&typed(obs), lang),
+        "send_message" => sent(&typed(obs), obs, lang),
+        "read_messages" => messages(obs.get::<Messages>(), lang),
         _ => return None,
     })
 }
@@ -108,7 +97,7 @@ pub fn any(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> Option<Str
 /// Social errors in plain words; `None` leaves the common wording.
 pub fn error(obs: &Observation, lang: Lang) -> Option<String> {
     let code = obs.error()?;
-    let message = clip(s(&obs.result, "message"), 200);
+    let message = clip(obs.failure_message(), 200);
     let name = obs.arg("username").unwrap_or("");
     Some(match (code, lang) {
         ("user_not_found", Lang::En) if !name.is_empty() => {
@@ -136,26 +125,18 @@ pub fn error(obs: &Observation, lang: Lang) -> Option<String> {
 
 /// What happened after the shopper approved a follow, a comment or a message.
 pub fn approved(obs: &Observation, lang: Lang) -> Option<String> {
-    let r = &obs.result;
     match obs.tool.as_str() {
-        "follow_user" => Some(followed(r, lang)),
-        "comment" => Some(commented(r, lang)),
-        "send_message" => Some(sent(r, obs, lang)),
+        "follow_user" => Some(followed(&typed(obs), lang)),
+        "comment" => Some(commented(&typed(obs), lang)),
+        "send_message" => Some(sent(&typed(obs), obs, lang)),
         _ => None,
     }
 }
 
-fn followed(r: &Value, lang: Lang) -> String {
-    let relation = r.get("relation").unwrap_or(&Value::Null);
-    let user = relation.get("user").unwrap_or(&Value::Null);
-    let (changed, followers) = (
-        relation
-            .get("changed")
-            .and_then(Value::as_bool)
-            .unwrap_or(true),
-        n(relation, "followers"),
-    );
-    let friends = relation.get("friends").and_then(Value::as_bool) == Some(true);
+fn followed(r: &RelationResult, lang: Lang) -> String {
+    let relation = &r.relation;
+    let user = &relation.user.clone().unwrap_or_default();
+    let (changed, followers, friends) = (relation.changed, relation.followers, relation.friends);
     match (lang, changed) {
         (Lang::En, true) => format!(
             "You're now following {}; they have {followers} follower{}.{}",
@@ -181,13 +162,9 @@ fn followed(r: &Value, lang: Lang) -> String {
     }
 }
 
-fn unfollowed(r: &Value, lang: Lang) -> String {
-    let relation = r.get("relation").unwrap_or(&Value::Null);
-    let user = relation.get("user").unwrap_or(&Value::Null);
-    let changed = relation
-        .get("changed")
-        .and_then(Value::as_bool)
-        .unwrap_or(true);
+fn unfollowed(r: &RelationResult, lang: Lang) -> String {
+    let user = &r.relation.user.clone().unwrap_or_default();
+    let changed = r.relation.changed;
     match (lang, changed) {
         (Lang::En, true) => format!("You've unfollowed {}.", who(user)),
         (Lang::En, false) => format!("You weren't following {}.", who(user)),
@@ -196,8 +173,8 @@ fn unfollowed(r: &Value, lang: Lang) -> String {
     }
 }
 
-fn people(r: &Value, lang: Lang, following: bool) -> String {
-    let users = array(r, "users");
+fn relations(r: &UserList, lang: Lang, following: bool) -> String {
+    let users = &r.users;
     if users.is_empty() {
         return match (lang, following) {
             (Lang::En, true) => {
@@ -220,8 +197,7 @@ fn people(r: &Value, lang: Lang, following: bool) -> String {
         (Lang::Zh, false) => format!("你有 {} 个粉丝：", users.len()),
     };
     for (i, user) in users.iter().enumerate() {
-        let mutual = user.get("you_follow").and_then(Value::as_bool) == Some(true)
-            && user.get("follows_you").and_then(Value::as_bool) == Some(true);
+        let mutual = user.you_follow && user.follows_you;
         let note = match (lang, mutual) {
             (_, false) => "",
             (Lang::En, true) => " (friends)",
@@ -232,25 +208,23 @@ fn people(r: &Value, lang: Lang, following: bool) -> String {
     out
 }
 
-fn profile(r: &Value, lang: Lang) -> String {
-    let user = r.get("user").unwrap_or(&Value::Null);
-    let c = r.get("counts").unwrap_or(&Value::Null);
-    let seller = user.get("seller").and_then(Value::as_bool) == Some(true);
-    let you_follow = user.get("you_follow").and_then(Value::as_bool) == Some(true);
-    let follows_you = user.get("follows_you").and_then(Value::as_bool) == Some(true);
+fn profile(r: &PublicProfile, lang: Lang) -> String {
+    let user = &r.user.clone().unwrap_or_default();
+    let c = &r.counts;
+    let (seller, you_follow, follows_you) = (user.seller, user.you_follow, user.follows_you);
     match lang {
         Lang::En => {
             let mut out = format!(
                 "{}{}: {}, following {}, {}, {}",
                 who(user),
                 if seller { ", seller" } else { "" },
-                counted(n(c, "followers"), "follower"),
-                n(c, "following"),
-                counted(n(c, "friends"), "friend"),
-                counted(n(c, "posts"), "post"),
+                counted(c.followers, "follower"),
+                c.following,
+                counted(c.friends, "friend"),
+                counted(c.posts, "post"),
             );
             if seller {
-                out.push_str(&format!(", {}", counted(n(c, "products"), "product")));
+                out.push_str(&format!(", {}", counted(c.products, "product")));
             }
             out.push('.');
             match (you_follow, follows_you) {
@@ -266,13 +240,13 @@ fn profile(r: &Value, lang: Lang) -> String {
                 "{}{}：粉丝 {}，关注 {}，好友 {}，帖子 {}",
                 who(user),
                 if seller { "（卖家）" } else { "" },
-                n(c, "followers"),
-                n(c, "following"),
-                n(c, "friends"),
-                n(c, "posts"),
+                c.followers,
+                c.following,
+                c.friends,
+                c.posts,
             );
             if seller {
-                out.push_str(&format!("，商品 {}", n(c, "products")));
+                out.push_str(&format!("，商品 {}", c.products));
             }
             out.push('。');
             match (you_follow, follows_you) {
@@ -286,10 +260,8 @@ fn profile(r: &Value, lang: Lang) -> String {
     }
 }
 
-fn liked(r: &Value, lang: Lang) -> String {
-    let likes = n(r, "likes");
-    let changed = r.get("changed").and_then(Value::as_bool).unwrap_or(true);
-    let liked = r.get("liked").and_then(Value::as_bool).unwrap_or(true);
+fn liked(r: &LikeState, lang: Lang) -> String {
+    let (likes, changed, liked) = (r.likes, r.changed, r.liked);
     match (lang, liked, changed) {
         (Lang::En, true, true) => format!(
             "Liked. The post now has {likes} like{}.",
@@ -311,10 +283,9 @@ fn title_of(conv: &Conversation<'_>, product_id: &str, lang: Lang) -> String {
 }
 
 fn favorited(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> String {
-    let r = &obs.result;
+    let r: FavoriteState = typed(obs);
     let title = title_of(conv, obs.arg("product_id").unwrap_or(""), lang);
-    let favorited = r.get("favorited").and_then(Value::as_bool).unwrap_or(true);
-    let changed = r.get("changed").and_then(Value::as_bool).unwrap_or(true);
+    let (favorited, changed) = (r.favorited, r.changed);
     match (lang, favorited, changed) {
         (Lang::En, true, true) => format!("Saved {title} to your favorites."),
         (Lang::En, true, false) => format!("{title} is already in your favorites."),
@@ -327,8 +298,8 @@ fn favorited(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> String {
     }
 }
 
-fn favorites(r: &Value, lang: Lang) -> String {
-    let list = array(r, "favorites");
+fn favorites(r: &FavoriteList, lang: Lang) -> String {
+    let list = &r.favorites;
     if list.is_empty() {
         return lang
             .pick(
@@ -339,30 +310,26 @@ fn favorites(r: &Value, lang: Lang) -> String {
     }
     let mut out = lang.pick("Your favorites:", "你的收藏：").to_owned();
     for (i, p) in list.iter().enumerate() {
-        let state = match (
-            lang,
-            p.get("available").and_then(Value::as_bool),
-            p.get("in_stock").and_then(Value::as_bool),
-        ) {
+        let state = match (lang, p.available, p.in_stock) {
             (Lang::En, Some(false), _) => " (no longer available)",
             (Lang::Zh, Some(false), _) => "（已下架）",
-            (Lang::En, _, Some(false)) => " (out of stock)",
-            (Lang::Zh, _, Some(false)) => "（缺货）",
+            (Lang::En, _, false) => " (out of stock)",
+            (Lang::Zh, _, false) => "（缺货）",
             _ => "",
         };
         out.push_str(&format!(
             "\n{}. {} — {}{state}",
             i + 1,
-            clip(s(p, "title"), 80),
-            s(p, "price")
+            clip(&p.title, 80),
+            p.price
         ));
     }
     out
 }
 
 fn comments(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> String {
-    let r = &obs.result;
-    let list = array(r, "comments");
+    let r: CommentList = typed(obs);
+    let list = &r.comments;
     let on = match obs.arg("product_id") {
         Some(id) => title_of(conv, id, lang),
         None => lang.pick("the post", "这条帖子").to_owned(),
@@ -373,7 +340,7 @@ fn comments(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> String {
             Lang::Zh => format!("{on} 还没有评论。"),
         };
     }
-    let total = n(r, "total");
+    let total = r.total;
     let mut out = match lang {
         Lang::En => format!(
             "{total} comment{} on {on}:",
@@ -382,27 +349,22 @@ fn comments(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> String {
         Lang::Zh => format!("{on} 共有 {total} 条评论："),
     };
     for (i, c) in list.iter().enumerate() {
-        out.push_str(&format!(
-            "\n{}. {}: {}",
-            i + 1,
-            s(c, "author"),
-            quote(s(c, "text"))
-        ));
+        out.push_str(&format!("\n{}. {}: {}", i + 1, c.author, quote(&c.text)));
     }
     out
 }
 
-fn commented(r: &Value, lang: Lang) -> String {
-    let comment = r.get("comment").unwrap_or(&Value::Null);
+fn commented(r: &CommentResult, lang: Lang) -> String {
+    let text = quote(&r.comment.text);
     match lang {
-        Lang::En => format!("Your comment is posted: {}.", quote(s(comment, "text"))),
-        Lang::Zh => format!("评论已发布：{}。", quote(s(comment, "text"))),
+        Lang::En => format!("Your comment is posted: {text}."),
+        Lang::Zh => format!("评论已发布：{text}。"),
     }
 }
 
-fn feed(r: &Value, lang: Lang) -> String {
-    let posts = array(r, "posts");
-    let discover = s(r, "which") == "discover";
+fn feed(r: &Feed, lang: Lang) -> String {
+    let posts = &r.posts;
+    let discover = r.which == "discover";
     if posts.is_empty() {
         return match (lang, discover) {
             (Lang::En, false) => {
@@ -422,23 +384,16 @@ fn feed(r: &Value, lang: Lang) -> String {
     }
     .to_owned();
     for (i, p) in posts.iter().enumerate() {
-        let author = p.get("author").unwrap_or(&Value::Null);
-        let products: Vec<String> = array(p, "products")
-            .iter()
-            .map(|x| clip(s(x, "title"), 40))
-            .collect();
-        let mut line = format!("\n{}. {}: {}", i + 1, who(author), quote(s(p, "text")));
+        let author = &p.author.clone().unwrap_or_default();
+        let products: Vec<String> = p.products.iter().map(|x| clip(&x.title, 40)).collect();
+        let mut line = format!("\n{}. {}: {}", i + 1, who(author), quote(&p.text));
         match lang {
             Lang::En => line.push_str(&format!(
                 " ({}, {})",
-                counted(n(p, "likes"), "like"),
-                counted(n(p, "comments"), "comment")
+                counted(p.likes, "like"),
+                counted(p.comments, "comment")
             )),
-            Lang::Zh => line.push_str(&format!(
-                "（{} 赞，{} 评论）",
-                n(p, "likes"),
-                n(p, "comments")
-            )),
+            Lang::Zh => line.push_str(&format!("（{} 赞，{} 评论）", p.likes, p.comments)),
         }
         if !products.is_empty() {
             line.push_str(&match lang {
@@ -455,8 +410,8 @@ fn feed(r: &Value, lang: Lang) -> String {
     out
 }
 
-fn sent(r: &Value, obs: &Observation, lang: Lang) -> String {
-    let message = r.get("message").unwrap_or(&Value::Null);
+fn sent(r: &SentMessage, obs: &Observation, lang: Lang) -> String {
+    let text = quote(&r.message.text);
     let to = obs
         .arg("username")
         .map(|u| format!("@{u}"))
@@ -469,7 +424,7 @@ fn sent(r: &Value, obs: &Observation, lang: Lang) -> String {
             } else {
                 format!(" to {to}")
             },
-            quote(s(message, "text"))
+            text
         ),
         Lang::Zh => format!(
             "已发送{}：{}。",
@@ -478,40 +433,19 @@ fn sent(r: &Value, obs: &Observation, lang: Lang) -> String {
             } else {
                 format!("给 {to}")
             },
-            quote(s(message, "text"))
+            text
         ),
     }
 }
 
-fn messages(r: &Value, lang: Lang) -> String {
-    if let Some(conversations) = r.get("conversations").and_then(Value::as_array) {
-        if conversations.is_empty() {
-            return lang
-                .pick("You have no messages yet.", "你还没有任何私信。")
-                .to_owned();
-        }
-        let mut out = lang.pick("Your conversations:", "你的对话：").to_owned();
-        for (i, c) in conversations.iter().enumerate() {
-            let with = c.get("with").unwrap_or(&Value::Null);
-            let last = c.get("last_message").unwrap_or(&Value::Null);
-            let from = match (lang, s(last, "from")) {
-                (Lang::En, "me") => "you",
-                (Lang::Zh, "me") => "你",
-                (Lang::En, _) => "them",
-                (Lang::Zh, _) => "对方",
-            };
-            out.push_str(&format!(
-                "\n{}. {} — {from}: {}",
-                i + 1,
-                who(with),
-                quote(s(last, "text"))
-            ));
-        }
-        return out;
-    }
-    let with = r.get("with").unwrap_or(&Value::Null);
-    let list = array(r, "messages");
-    if list.is_empty() {
+fn messages(r: Option<&Messages>, lang: Lang) -> String {
+    let thread = match r {
+        Some(Messages::Conversations(list)) => return conversations(&list.conversations, lang),
+        Some(Messages::With(thread)) => thread.clone(),
+        None => Default::default(),
+    };
+    let with = &thread.with;
+    if thread.messages.is_empty() {
         return match lang {
             Lang::En => format!("No messages with {} yet.", who(with)),
             Lang::Zh => format!("你和 {} 还没有私信。", who(with)),
@@ -521,13 +455,39 @@ fn messages(r: &Value, lang: Lang) -> String {
         Lang::En => format!("Your messages with {} (newest first):", who(with)),
         Lang::Zh => format!("你和 {} 的私信（最新在前）：", who(with)),
     };
-    for m in list {
-        let from = match (lang, s(m, "from")) {
+    for m in &thread.messages {
+        let from = match (lang, m.from.as_str()) {
             (Lang::En, "me") => "you".to_owned(),
             (Lang::Zh, "me") => "你".to_owned(),
-            _ => format!("@{}", s(with, "username")),
+            _ => format!("@{}", with.username),
         };
-        out.push_str(&format!("\n- {from}: {}", quote(s(m, "text"))));
+        out.push_str(&format!("\n- {from}: {}", quote(&m.text)));
+    }
+    out
+}
+
+fn conversations(conversations: &[ConversationSummary], lang: Lang) -> String {
+    if conversations.is_empty() {
+        return lang
+            .pick("You have no messages yet.", "你还没有任何私信。")
+            .to_owned();
+    }
+    let mut out = lang.pick("Your conversations:", "你的对话：").to_owned();
+    for (i, c) in conversations.iter().enumerate() {
+        let with = c.with.clone().unwrap_or_default();
+        let last = c.last_message.clone().unwrap_or_default();
+        let from = match (lang, last.from.as_str()) {
+            (Lang::En, "me") => "you",
+            (Lang::Zh, "me") => "你",
+            (Lang::En, _) => "them",
+            (Lang::Zh, _) => "对方",
+        };
+        out.push_str(&format!(
+            "\n{}. {} — {from}: {}",
+            i + 1,
+            who(&with),
+            quote(&last.text)
+        ));
     }
     out
 }

@@ -1,13 +1,13 @@
-//! Follows and public profiles, and finding a user by the name the shopper says.
+//! Relations (following, followers, friends) and public profiles, and finding a user by the name the shopper
+//! says.
 
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use tokshop_proto::{catalog, identity, social as pb};
 
-use super::{PageArgs, Person, USER_CONTENT_NOTE, user, user_text, with_next};
+use super::{PageArgs, Person, USER_CONTENT_NOTE, User, next, user_text};
 use crate::{
     Registry, ToolContext, ToolError, TypedTool,
     guard::{Effect, GuardedTool, Lang},
@@ -217,15 +217,77 @@ pub async fn person(ctx: &ToolContext, args: &UserArgs) -> Result<Person, ToolEr
     Ok(Person::of(card))
 }
 
-pub(crate) fn relation_view(r: &pb::Relation) -> Value {
-    let mut value = json!({
-        "following": r.following, "followed_by": r.followed_by, "friends": r.friends,
-        "changed": r.changed, "followers": r.followers,
-    });
-    if let Some(card) = &r.user {
-        value["user"] = user(card);
+/// The shopper's relation to someone, after a follow or an unfollow.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct Relation {
+    pub following: bool,
+    pub followed_by: bool,
+    /// Mutual follows: messages allowed.
+    pub friends: bool,
+    /// False when nothing changed (already followed, or not followed).
+    pub changed: bool,
+    /// Their follower count now.
+    pub followers: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
+}
+
+impl Relation {
+    pub fn of(r: &pb::Relation) -> Self {
+        Self {
+            following: r.following,
+            followed_by: r.followed_by,
+            friends: r.friends,
+            changed: r.changed,
+            followers: r.followers,
+            user: r.user.as_ref().map(User::of),
+        }
     }
-    value
+}
+
+/// `follow_user`, `unfollow_user`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct RelationResult {
+    pub relation: Relation,
+}
+
+/// `list_following`, `list_followers`: newest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct UserList {
+    pub users: Vec<User>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// A profile's counts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct ProfileCounts {
+    pub followers: i64,
+    pub following: i64,
+    pub friends: i64,
+    pub posts: i64,
+    pub products: i64,
+    pub likes_received: i64,
+    pub favorites: i64,
+}
+
+/// `view_profile`: a public profile.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct PublicProfile {
+    pub counts: ProfileCounts,
+    pub joined_at_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
+    /// What they wrote about themselves, as data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bio: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 pub struct FollowUser;
@@ -253,7 +315,7 @@ impl Effect for FollowEffect {
 impl GuardedTool for FollowUser {
     type Args = UserArgs;
     type Effect = FollowEffect;
-    type Output = Value;
+    type Output = RelationResult;
     const NAME: &'static str = "follow_user";
     const DESCRIPTION: &'static str = "Follow a user or seller, by user_id or username/shop name. Needs the shopper's confirmation.";
 
@@ -277,14 +339,16 @@ impl GuardedTool for FollowUser {
             }))
             .await?
             .into_inner();
-        Ok(json!({"relation": relation_view(&relation)}))
+        Ok(RelationResult {
+            relation: Relation::of(&relation),
+        })
     }
 }
 
 #[async_trait::async_trait]
 impl TypedTool for UnfollowUser {
     type Args = UserArgs;
-    type Output = Value;
+    type Output = RelationResult;
     const NAME: &'static str = "unfollow_user";
     const DESCRIPTION: &'static str =
         "Stop following a user or seller, by user_id or username/shop name.";
@@ -298,7 +362,9 @@ impl TypedTool for UnfollowUser {
             .unfollow(ctx.request(pb::FollowRequest { user_id }))
             .await?
             .into_inner();
-        Ok(json!({"relation": relation_view(&relation)}))
+        Ok(RelationResult {
+            relation: Relation::of(&relation),
+        })
     }
 }
 
@@ -306,7 +372,7 @@ async fn relations_page(
     ctx: &ToolContext,
     args: &PageArgs,
     followers: bool,
-) -> Result<Value, ToolError> {
+) -> Result<UserList, ToolError> {
     let request = ctx.request(pb::ListRelationsRequest {
         user_id: String::new(),
         limit: args.limit()?,
@@ -319,14 +385,16 @@ async fn relations_page(
         client.list_following(request).await?
     }
     .into_inner();
-    let users: Vec<Value> = page.users.iter().map(user).collect();
-    Ok(with_next(json!({"users": users}), &page.next_cursor))
+    Ok(UserList {
+        users: page.users.iter().map(User::of).collect(),
+        next_cursor: next(&page.next_cursor),
+    })
 }
 
 #[async_trait::async_trait]
 impl TypedTool for ListFollowing {
     type Args = PageArgs;
-    type Output = Value;
+    type Output = UserList;
     const NAME: &'static str = "list_following";
     const DESCRIPTION: &'static str = "The users and sellers the shopper follows, newest first.";
 
@@ -338,7 +406,7 @@ impl TypedTool for ListFollowing {
 #[async_trait::async_trait]
 impl TypedTool for ListFollowers {
     type Args = PageArgs;
-    type Output = Value;
+    type Output = UserList;
     const NAME: &'static str = "list_followers";
     const DESCRIPTION: &'static str = "The users who follow the shopper, newest first.";
 
@@ -350,7 +418,7 @@ impl TypedTool for ListFollowers {
 #[async_trait::async_trait]
 impl TypedTool for ViewProfile {
     type Args = UserArgs;
-    type Output = Value;
+    type Output = PublicProfile;
     const NAME: &'static str = "view_profile";
     const DESCRIPTION: &'static str = "A public profile with follower, following, friend, post and product counts; \
          by user_id or username/shop name, the shopper's own when empty.";
@@ -358,22 +426,22 @@ impl TypedTool for ViewProfile {
     async fn run(&self, ctx: &ToolContext, args: UserArgs) -> Result<Self::Output, ToolError> {
         let profile = profile(ctx, &args).await?;
         let counts = profile.counts.unwrap_or_default();
-        let mut value = json!({
-            "counts": {
-                "followers": counts.followers, "following": counts.following, "friends": counts.friends,
-                "posts": counts.posts, "products": counts.products, "likes_received": counts.likes_received,
-                "favorites": counts.favorites,
+        let bio = !profile.bio.is_empty();
+        Ok(PublicProfile {
+            counts: ProfileCounts {
+                followers: counts.followers,
+                following: counts.following,
+                friends: counts.friends,
+                posts: counts.posts,
+                products: counts.products,
+                likes_received: counts.likes_received,
+                favorites: counts.favorites,
             },
-            "joined_at_ms": profile.joined_at_ms,
-        });
-        if let Some(card) = &profile.user {
-            value["user"] = user(card);
-        }
-        if !profile.bio.is_empty() {
-            value["bio"] = json!(user_text(&profile.bio));
-            value["note"] = json!(USER_CONTENT_NOTE);
-        }
-        Ok(value)
+            joined_at_ms: profile.joined_at_ms,
+            user: profile.user.as_ref().map(User::of),
+            bio: bio.then(|| user_text(&profile.bio)),
+            note: bio.then(|| USER_CONTENT_NOTE.to_owned()),
+        })
     }
 }
 
