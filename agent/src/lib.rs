@@ -10,11 +10,14 @@ pub const MIGRATIONS: Migrations = migrations!(
     3 => "0003_limits"
 );
 
-pub mod approval;
-pub mod model;
 pub mod openai;
 pub mod prompt;
-pub mod rules;
 pub mod runner;
 pub mod scripted;
 pub mod store;
+
+/// The conversation and the model trait every backend implements, and what a message approves (shared with the
+/// rule planner, so they live below both).
+pub use tokshop_chat::{approval, model};
+/// The rule-based planner, a model backend that needs no LLM (its own crate, `tokshop-planner`).
+pub use tokshop_planner as rules;

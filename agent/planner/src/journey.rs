@@ -22,7 +22,7 @@ use super::observation::Observation;
 use super::reply;
 use super::slots::{self, Reference, SearchFilters};
 use super::text::{Lang, ascii_words, normalize, price_value};
-use crate::model::{ChatMessage, Role};
+use tokshop_chat::model::{ChatMessage, Role};
 
 /// Rounds of tool calls allowed per user message: the goal call plus one round of information calls.
 pub const MAX_STEPS: usize = 2;

@@ -4,8 +4,8 @@
 #![allow(dead_code)]
 
 use serde_json::Value;
-use tokshop_agent::model::{ChatMessage, ModelRequest, ModelResponse, ToolCall};
-use tokshop_agent::rules::RulePlanner;
+use tokshop_chat::model::{ChatMessage, ModelRequest, ModelResponse, ToolCall};
+use tokshop_planner::RulePlanner;
 
 /// A conversation under construction.
 #[derive(Default, Clone)]

@@ -911,7 +911,7 @@ pub fn mentions(t: &str, word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::text::normalize;
+    use crate::text::normalize;
 
     #[test]
     fn patterns_compile() {

@@ -7,12 +7,14 @@
 //! - [`text`]: normalisation, reply language, numbers (English words, Chinese numerals);
 //! - [`slots`]: search filters, references to listed items ("the second one", "第二个"), quantities, options;
 //! - [`intent`]: the intent of the latest user message (only user messages are ever read for intents);
+//! - [`observation`]: one tool result, read into the type its tool returns (`tokshop_tools`' result structs), so
+//!   the planner reads fields, never keys;
 //! - [`context`]: the conversation's tool results paired with their calls, and lookups over them;
 //! - [`journey`]: from intent and context to the next step (tool calls or a reply), with loop guards;
 //! - [`reply`]: reply templates filled only from tool results;
 //! - [`social`]: the social intents, journeys and replies.
 
-use crate::model::{
+use tokshop_chat::model::{
     ChatModel, DeltaSink, ModelError, ModelRequest, ModelResponse, ToolCall, ToolSpec, Usage,
 };
 
@@ -20,11 +22,11 @@ use crate::model::{
 macro_rules! patterns {
     ($($name:ident = $pattern:expr;)*) => {
         $(
-            static $name: $crate::rules::text::Re =
+            static $name: $crate::text::Re =
                 std::sync::LazyLock::new(|| regex::Regex::new($pattern).ok());
         )*
         #[cfg(test)]
-        pub(crate) static ALL_PATTERNS: &[(&str, &$crate::rules::text::Re)] = &[$((stringify!($name), &$name)),*];
+        pub(crate) static ALL_PATTERNS: &[(&str, &$crate::text::Re)] = &[$((stringify!($name), &$name)),*];
     };
 }
 

@@ -17,7 +17,7 @@ use tokshop_tools::{
 
 use super::observation::Observation;
 use super::text::Lang;
-use crate::model::{ChatMessage, Role};
+use tokshop_chat::model::{ChatMessage, Role};
 
 /// The most recent order the conversation knows of.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -199,10 +199,10 @@ pub fn detect(raw: &str) -> Intent {
         return Intent::OutOfScope;
     }
     // The same reading of yes and no the guard uses ("sure, do it", "no thanks"), then the planner's own.
-    match crate::approval::classify(raw, "") {
-        crate::approval::Reply::Approve => return Intent::Affirm,
-        crate::approval::Reply::Reject => return Intent::Deny,
-        crate::approval::Reply::Other => {}
+    match tokshop_chat::approval::classify(raw, "") {
+        tokshop_chat::approval::Reply::Approve => return Intent::Affirm,
+        tokshop_chat::approval::Reply::Reject => return Intent::Deny,
+        tokshop_chat::approval::Reply::Other => {}
     }
     for (re, intent) in [
         (&GREETING, Intent::Greeting),

@@ -12,7 +12,7 @@ use super::super::slots::{self, Reference};
 use super::{Person, Social, reply};
 
 impl Planner<'_, '_> {
-    pub(in crate::rules) fn social(&self, request: &Social) -> Step {
+    pub(crate) fn social(&self, request: &Social) -> Step {
         let lang = self.lang;
         match request {
             Social::Follow(person) => self.about_person("follow_user", person),

@@ -6,8 +6,8 @@
 mod support;
 
 use serde_json::{Value, json};
-use tokshop_agent::model::{ChatModel, ToolSpec};
-use tokshop_agent::rules::RulePlanner;
+use tokshop_chat::model::{ChatModel, ToolSpec};
+use tokshop_planner::RulePlanner;
 
 use support::{Convo, one_call, reply};
 

@@ -1,0 +1,7 @@
+//! What the agent's loop, its model backends and the rule planner share, below all of them so none depends on
+//! another: the conversation as models see it and the model trait ([`model`]), and what a shopper's message says
+//! about the one action waiting for their approval ([`approval`]), which the agent's guard acts on and the rule
+//! planner recognises.
+
+pub mod approval;
+pub mod model;
