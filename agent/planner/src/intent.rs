@@ -4,7 +4,7 @@
 //! order" is a cancellation and not an order list. Only user messages are ever read here: text inside tool
 //! results (a product description, a seller's note) can never become an intent.
 
-use super::slots::{self, Reference, SearchFilters};
+use super::slots::{self, ItemRequest, Reference, SearchFilters};
 use super::social::{self, Social};
 use super::text::{Re, cut, found, normalize};
 
@@ -90,30 +90,6 @@ pub enum PayMethod {
     },
     /// No method named: the wallet.
     Unspecified,
-}
-
-/// An item of a list shown earlier, as the shopper described it.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ItemRequest {
-    pub reference: Option<Reference>,
-    pub quantity: Option<u32>,
-    /// The normalised message with the reference and quantity cut: option words ("blue 42"), title words, a
-    /// coupon code, or a product query when nothing was shown yet.
-    pub text: String,
-}
-
-impl ItemRequest {
-    /// Cuts the reference and the quantity from a normalised message.
-    pub fn parse(t: &str) -> ItemRequest {
-        let mut text = t.to_owned();
-        let reference = slots::cut_reference(&mut text);
-        let quantity = slots::cut_quantity(&mut text);
-        ItemRequest {
-            reference,
-            quantity,
-            text: text.split_whitespace().collect::<Vec<_>>().join(" "),
-        }
-    }
 }
 
 patterns! {

@@ -908,6 +908,30 @@ pub fn mentions(t: &str, word: &str) -> bool {
     !word.is_empty() && found_word(t, &word)
 }
 
+/// An item of a list shown earlier, as the shopper described it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ItemRequest {
+    pub reference: Option<Reference>,
+    pub quantity: Option<u32>,
+    /// The normalised message with the reference and quantity cut: option words ("blue 42"), title words, a
+    /// coupon code, or a product query when nothing was shown yet.
+    pub text: String,
+}
+
+impl ItemRequest {
+    /// Cuts the reference and the quantity from a normalised message.
+    pub fn parse(t: &str) -> ItemRequest {
+        let mut text = t.to_owned();
+        let reference = cut_reference(&mut text);
+        let quantity = cut_quantity(&mut text);
+        ItemRequest {
+            reference,
+            quantity,
+            text: text.split_whitespace().collect::<Vec<_>>().join(" "),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

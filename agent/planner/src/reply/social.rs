@@ -6,9 +6,9 @@ use tokshop_tools::social::{
     Messages, PublicProfile, RelationResult, SentMessage, User, UserList,
 };
 
-use super::super::context::Conversation;
-use super::super::observation::{Observation, Read};
-use super::super::text::{Lang, clip};
+use crate::context::Conversation;
+use crate::observation::{Observation, Read};
+use crate::text::{Lang, clip};
 
 /// "1 post", "3 posts".
 fn counted(count: i64, noun: &str) -> String {

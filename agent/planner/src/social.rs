@@ -1,16 +1,13 @@
-//! Social requests: following people and sellers, profiles, likes, favorites, comments, feeds and direct
-//! messages. Detection is pure, like the rest of the planner, and reads only the shopper's own message: a name or
+//! Social requests: relations (following people and sellers, followers), profiles, likes, favorites, comments,
+//! feeds and direct messages. Their journeys are in `journey::social`, their replies in `reply::social`.
+//! Detection is pure, like the rest of the planner, and reads only the shopper's own message: a name or
 //! a comment text comes from what the shopper typed, never from a tool result.
 //!
 //! Writing requests ("comment 'great shoes' on the trail runner", "tell bruno 'see you'") are detected first,
 //! before any other intent, because the quoted text is the shopper's to say and must not be read as a request
 //! of its own ("tell bruno 'check out now'" sends a message; it does not check out).
 
-pub mod journey;
-pub mod reply;
-
-use super::intent::ItemRequest;
-use super::slots::{self, Reference};
+use super::slots::{self, ItemRequest, Reference};
 use super::text::{Re, captures, cut, found};
 
 /// A social request.

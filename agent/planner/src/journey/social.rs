@@ -5,14 +5,14 @@
 use serde_json::{Value, json};
 use tokshop_tools::social::{Feed, Post};
 
-use super::super::intent::ItemRequest;
-use super::super::journey::{Picked, Planner, Step, call, search_args};
-use super::super::reply as common;
-use super::super::slots::{self, Reference};
-use super::{Person, Social, reply};
+use super::pick::Picked;
+use super::{Planner, Step, call, search_args};
+use crate::reply::{self as common, social as reply};
+use crate::slots::{self, ItemRequest, Reference};
+use crate::social::{Person, Social};
 
 impl Planner<'_, '_> {
-    pub(crate) fn social(&self, request: &Social) -> Step {
+    pub(super) fn social(&self, request: &Social) -> Step {
         let lang = self.lang;
         match request {
             Social::Follow(person) => self.about_person("follow_user", person),
@@ -116,7 +116,7 @@ impl Planner<'_, '_> {
             Picked::Fail(text) => return Step::Reply(text),
         };
         // A named product that is not the one just listed is searched for rather than guessed.
-        let words = super::super::text::ascii_words(&query);
+        let words = crate::text::ascii_words(&query);
         let title = product.title.to_lowercase();
         if searched.is_none()
             && item.reference.is_none()
