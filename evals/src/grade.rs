@@ -20,7 +20,7 @@ use tokshop_tools::{Clients, Registry};
 use crate::{
     fixture::{LineFixture, Loaded, parse_money},
     scenario::{Matcher, OrderExpect, Scenario, Shopper, TextsExpect},
-    trial::{EXECUTED_PREFIX, ShopperAct, Transcript},
+    transcript::{EXECUTED_PREFIX, ShopperAct, Transcript},
 };
 
 /// One expectation that did not hold.

@@ -12,4 +12,5 @@ pub mod scenario;
 pub mod shop_change;
 pub mod shopper;
 pub mod stats;
+pub mod transcript;
 pub mod trial;

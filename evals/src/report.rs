@@ -7,7 +7,7 @@ use tokshop_agent::runner::AgentEvent;
 
 use crate::{
     run::{Report, ScenarioResult},
-    trial::{ShopperAct, Transcript},
+    transcript::{ShopperAct, Transcript},
 };
 
 fn pct(value: f64) -> String {

@@ -28,7 +28,8 @@ use crate::{
     gullible::GullibleModel,
     scenario::{Scenario, Suite},
     stats::{self, Baseline, BaselineScenario, Comparison, Spread},
-    trial::{self, Instance, Transcript},
+    transcript::Transcript,
+    trial::{self, Instance},
 };
 
 /// The agent's model for a run.

@@ -11,7 +11,7 @@ use tokshop_agent::{
 use crate::{
     fixture::Loaded,
     scenario::Simulated,
-    trial::{ShopperAct, Transcript},
+    transcript::{ShopperAct, Transcript},
 };
 
 /// What the shopper writes when the conversation is over for them.

@@ -10,7 +10,7 @@ use tokshop_evals::{
     fixture::Loaded,
     grade::{Failure, approval, grade_transcript},
     scenario::{Scenario, Suite},
-    trial::{ShopperAct, Transcript, TurnRecord},
+    transcript::{ShopperAct, Transcript, TurnRecord},
 };
 
 mod support;
