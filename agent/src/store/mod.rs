@@ -1,0 +1,265 @@
+//! Conversations, their messages, pending actions and trace steps, on the same database as the gateway (SQLite or
+//! PostgreSQL through the platform's `Db`). A conversation is owned by its user; another user's is not found.
+//!
+//! [`records`] holds the rows and the history check; [`actions`] the pending actions and the trace.
+
+mod actions;
+mod records;
+
+use tokshop_platform::{ServiceError, ServiceResult, db::Db, ids::new_id, time::now_ms};
+
+use crate::model::{ChatMessage, Usage};
+use records::{CONVERSATION_COLUMNS, MessageRow, role_name};
+pub use records::{Conversation, DAY_MS, NewPending, PendingAction, Step, consistent, utc_day};
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: Db,
+}
+
+impl Store {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub async fn create(
+        &self,
+        user_id: &str,
+        title: &str,
+        model: &str,
+        prompt_version: &str,
+    ) -> ServiceResult<Conversation> {
+        let now = now_ms();
+        let conversation = Conversation {
+            id: new_id("cnv"),
+            user_id: user_id.to_owned(),
+            title: title.to_owned(),
+            model: model.to_owned(),
+            prompt_version: prompt_version.to_owned(),
+            input_tokens: 0,
+            output_tokens: 0,
+            turns: 0,
+            created_at_ms: now,
+            updated_at_ms: now,
+        };
+        sqlx::query(
+            "INSERT INTO agent_conversations (id, user_id, title, model, prompt_version, created_at_ms, updated_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(&conversation.id)
+        .bind(user_id)
+        .bind(title)
+        .bind(model)
+        .bind(prompt_version)
+        .bind(now)
+        .execute(self.db.pool())
+        .await?;
+        Ok(conversation)
+    }
+
+    /// The user's conversation; another user's is not found.
+    pub async fn get(&self, user_id: &str, id: &str) -> ServiceResult<Conversation> {
+        let sql = const_format::concatcp!(
+            "SELECT ",
+            CONVERSATION_COLUMNS,
+            " FROM agent_conversations WHERE id = $1 AND user_id = $2"
+        );
+        sqlx::query_as::<_, Conversation>(sql)
+            .bind(id)
+            .bind(user_id)
+            .fetch_optional(self.db.pool())
+            .await?
+            .ok_or(ServiceError::not_found("conversation"))
+    }
+
+    pub async fn list(&self, user_id: &str) -> ServiceResult<Vec<Conversation>> {
+        let sql = const_format::concatcp!(
+            "SELECT ",
+            CONVERSATION_COLUMNS,
+            " FROM agent_conversations WHERE user_id = $1 ORDER BY updated_at_ms DESC, id DESC LIMIT 100"
+        );
+        Ok(sqlx::query_as::<_, Conversation>(sql)
+            .bind(user_id)
+            .fetch_all(self.db.pool())
+            .await?)
+    }
+
+    /// Every message of the conversation, as the shopper sees it (notes about stopped turns included).
+    pub async fn messages(&self, conversation_id: &str) -> ServiceResult<Vec<ChatMessage>> {
+        let rows = sqlx::query_as::<_, MessageRow>(
+            "SELECT role, content, tool_calls, tool_call_id, tool_name FROM agent_messages \
+             WHERE conversation_id = $1 ORDER BY seq",
+        )
+        .bind(conversation_id)
+        .fetch_all(self.db.pool())
+        .await?;
+        Ok(rows.into_iter().map(MessageRow::into_message).collect())
+    }
+
+    /// What the model is shown: the latest `max_messages` messages still in its history, starting at a shopper's
+    /// message (never mid-exchange), or the whole current turn when that alone is longer. Messages of stopped turns
+    /// are left out, and so are leftovers of a turn cut short by a crash (see [`consistent`]).
+    pub async fn history(
+        &self,
+        conversation_id: &str,
+        max_messages: usize,
+    ) -> ServiceResult<Vec<ChatMessage>> {
+        let mut rows = sqlx::query_as::<_, MessageRow>(
+            "SELECT role, content, tool_calls, tool_call_id, tool_name FROM agent_messages \
+             WHERE conversation_id = $1 AND in_history = 1 ORDER BY seq DESC LIMIT $2",
+        )
+        .bind(conversation_id)
+        .bind(i64::try_from(max_messages.max(1)).unwrap_or(i64::MAX))
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.reverse();
+        let first_user = rows.iter().position(|r| r.role == "user");
+        let rows = match first_user {
+            Some(start) => rows.split_off(start),
+            None => {
+                sqlx::query_as::<_, MessageRow>(
+                    "SELECT role, content, tool_calls, tool_call_id, tool_name FROM agent_messages \
+                     WHERE conversation_id = $1 AND in_history = 1 AND seq >= \
+                     (SELECT COALESCE(MAX(seq), 0) FROM agent_messages \
+                      WHERE conversation_id = $1 AND in_history = 1 AND role = 'user') ORDER BY seq",
+                )
+                .bind(conversation_id)
+                .fetch_all(self.db.pool())
+                .await?
+            }
+        };
+        Ok(consistent(
+            rows.into_iter().map(MessageRow::into_message).collect(),
+        ))
+    }
+
+    /// Takes a stopped turn's messages out of what the model is shown, so its request is not acted on in a later
+    /// turn. Records of decided actions stay: the model should know what the shopper approved and what happened.
+    pub async fn drop_from_history(&self, conversation_id: &str, turn: i64) -> ServiceResult<()> {
+        sqlx::query(
+            "UPDATE agent_messages SET in_history = 0 WHERE conversation_id = $1 AND turn = $2 \
+             AND tool_call_id NOT LIKE 'confirm_%' AND tool_calls NOT LIKE '%\"id\":\"confirm_%'",
+        )
+        .bind(conversation_id)
+        .bind(turn)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Appends messages to the conversation, after those already stored.
+    pub async fn append(
+        &self,
+        conversation_id: &str,
+        turn: i64,
+        messages: &[ChatMessage],
+    ) -> ServiceResult<()> {
+        self.insert(conversation_id, turn, messages, true).await
+    }
+
+    /// Appends a message the shopper sees but the model is never shown (why a turn stopped).
+    pub async fn append_note(
+        &self,
+        conversation_id: &str,
+        turn: i64,
+        message: &ChatMessage,
+    ) -> ServiceResult<()> {
+        self.insert(conversation_id, turn, std::slice::from_ref(message), false)
+            .await
+    }
+
+    async fn insert(
+        &self,
+        conversation_id: &str,
+        turn: i64,
+        messages: &[ChatMessage],
+        in_history: bool,
+    ) -> ServiceResult<()> {
+        let mut tx = self.db.begin_write().await?;
+        let (next,): (i64,) = sqlx::query_as(
+            "SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) + 1 FROM agent_messages WHERE conversation_id = $1",
+        )
+        .bind(conversation_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        for (i, message) in messages.iter().enumerate() {
+            let calls = serde_json::to_string(&message.tool_calls).map_err(anyhow::Error::from)?;
+            sqlx::query(
+                "INSERT INTO agent_messages (conversation_id, seq, turn, role, content, tool_calls, tool_call_id, \
+                 tool_name, created_at_ms, in_history) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(conversation_id)
+            .bind(next + i as i64)
+            .bind(turn)
+            .bind(role_name(message.role))
+            .bind(&message.content)
+            .bind(calls)
+            .bind(message.tool_call_id.clone().unwrap_or_default())
+            .bind(message.tool_name.clone().unwrap_or_default())
+            .bind(now_ms())
+            .bind(i64::from(in_history))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Starts a turn: returns its number.
+    pub async fn begin_turn(&self, conversation_id: &str) -> ServiceResult<i64> {
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query(
+            "UPDATE agent_conversations SET turns = turns + 1, updated_at_ms = $2 WHERE id = $1",
+        )
+        .bind(conversation_id)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        let (turn,): (i64,) = sqlx::query_as("SELECT turns FROM agent_conversations WHERE id = $1")
+            .bind(conversation_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(turn)
+    }
+
+    /// Counts a model call's tokens on the conversation and on its user's day.
+    pub async fn add_usage(&self, conversation: &Conversation, usage: Usage) -> ServiceResult<()> {
+        let (input, output) = (usage.input_tokens as i64, usage.output_tokens as i64);
+        let mut tx = self.db.begin_write().await?;
+        sqlx::query(
+            "UPDATE agent_conversations SET input_tokens = input_tokens + $2, output_tokens = output_tokens + $3 \
+             WHERE id = $1",
+        )
+        .bind(&conversation.id)
+        .bind(input)
+        .bind(output)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO agent_usage (user_id, day, input_tokens, output_tokens) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id, day) DO UPDATE SET input_tokens = agent_usage.input_tokens + $3, \
+             output_tokens = agent_usage.output_tokens + $4",
+        )
+        .bind(&conversation.user_id)
+        .bind(utc_day(now_ms()))
+        .bind(input)
+        .bind(output)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Model tokens (input and output) the user's turns have used this UTC day.
+    pub async fn tokens_today(&self, user_id: &str) -> ServiceResult<u64> {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "SELECT CAST(input_tokens + output_tokens AS BIGINT) FROM agent_usage WHERE user_id = $1 AND day = $2",
+        )
+        .bind(user_id)
+        .bind(utc_day(now_ms()))
+        .fetch_optional(self.db.pool())
+        .await?;
+        Ok(row.map_or(0, |(n,)| u64::try_from(n).unwrap_or(0)))
+    }
+}
