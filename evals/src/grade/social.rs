@@ -13,6 +13,7 @@ use super::state::show_id;
 use super::transcript::contains;
 use super::*;
 
+/// Follows, favorites, comments and messages, read as the shopper through the social service.
 pub(super) async fn social_state(
     scenario: &Scenario,
     clients: &mut Clients,

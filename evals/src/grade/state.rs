@@ -254,8 +254,6 @@ pub(super) async fn state(
     Ok(failures)
 }
 
-/// Follows, favorites, comments and messages, read as the shopper through the social service.
-
 /// A fixture key for an id when there is one, else the id itself.
 pub(super) fn show_id(id: &str, loaded: &Loaded) -> String {
     loaded
