@@ -4,6 +4,7 @@ use base64::Engine;
 use tokshop_platform::grpc::{Reply, reply, signed_in};
 use tokshop_platform::{
     ServiceContext, ServiceError, ServiceResult,
+    address::PostalAddress,
     auth::{Principal, Role, TokenKeys},
     config::{AdminSettings, AuthSettings},
     ids::new_id,
@@ -15,7 +16,7 @@ use tonic::Request;
 use crate::{
     password,
     store::{AddressRow, NewUser, Rotation, Store, UserRow},
-    validate::{self, AddressInput},
+    validate,
 };
 
 #[derive(Clone, Debug)]
@@ -54,20 +55,8 @@ fn user_message(user: &UserRow) -> pb::User {
 }
 
 fn address_message(row: AddressRow) -> pb::Address {
-    let fields = row.fields;
-    pb::Address {
-        id: row.id,
-        recipient: fields.recipient,
-        phone: fields.phone,
-        line1: fields.line1,
-        line2: fields.line2,
-        city: fields.city,
-        region: fields.region,
-        postal_code: fields.postal_code,
-        country: fields.country,
-        is_default: row.is_default == 1,
-        created_at_ms: row.created_at_ms,
-    }
+    row.fields
+        .into_book_entry(row.id, row.is_default == 1, row.created_at_ms)
 }
 
 /// Refresh tokens are 256 random bits; only their SHA-256 is stored, so a database leak yields no usable token.
@@ -321,7 +310,7 @@ impl IdentityApi {
         caller: Principal,
         req: pb::AddAddressRequest,
     ) -> ServiceResult<pb::Address> {
-        let input = AddressInput::merge(None, req.fields.unwrap_or_default())?;
+        let input = PostalAddress::merge(None, req.fields.unwrap_or_default())?;
         let row = self
             .store
             .add_address(&caller.user_id, &input, req.make_default)
@@ -335,7 +324,7 @@ impl IdentityApi {
         req: pb::UpdateAddressRequest,
     ) -> ServiceResult<pb::Address> {
         let existing = self.store.get_address(&caller.user_id, &req.id).await?;
-        let input = AddressInput::merge(Some(existing.fields), req.fields.unwrap_or_default())?;
+        let input = PostalAddress::merge(Some(existing.fields), req.fields.unwrap_or_default())?;
         let row = self
             .store
             .update_address(&caller.user_id, &req.id, &input)

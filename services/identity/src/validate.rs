@@ -1,10 +1,6 @@
 //! Input rules for accounts, profiles and addresses. Each failure names the field it is about.
 
-use tokshop_platform::{
-    ServiceError, ServiceResult, check_len, check_url,
-    limits::{account::*, address::*},
-};
-use tokshop_proto::identity::AddressFields;
+use tokshop_platform::{ServiceError, ServiceResult, check_len, check_url, limits::account::*};
 
 pub fn username(value: &str) -> ServiceResult<()> {
     let len = value.chars().count();
@@ -101,69 +97,6 @@ pub fn shop_name(value: &str) -> ServiceResult<()> {
     check_len("shop_name", value.trim(), MIN_SHOP_NAME, MAX_SHOP_NAME)
 }
 
-/// A complete address: every required field present and each within bounds.
-#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
-pub struct AddressInput {
-    pub recipient: String,
-    pub phone: String,
-    pub line1: String,
-    pub line2: String,
-    pub city: String,
-    pub region: String,
-    pub postal_code: String,
-    pub country: String,
-}
-
-impl AddressInput {
-    /// `fields` laid over `base` (empty for a new address), then checked as a whole.
-    pub fn merge(base: Option<AddressInput>, fields: AddressFields) -> ServiceResult<Self> {
-        let base = base.unwrap_or_default();
-        let pick =
-            |new: Option<String>, old: String| new.map(|v| v.trim().to_owned()).unwrap_or(old);
-        let input = AddressInput {
-            recipient: pick(fields.recipient, base.recipient),
-            phone: pick(fields.phone, base.phone),
-            line1: pick(fields.line1, base.line1),
-            line2: pick(fields.line2, base.line2),
-            city: pick(fields.city, base.city),
-            region: pick(fields.region, base.region),
-            postal_code: pick(fields.postal_code, base.postal_code),
-            country: pick(fields.country, base.country).to_ascii_uppercase(),
-        };
-        input.check()?;
-        Ok(input)
-    }
-
-    fn check(&self) -> ServiceResult<()> {
-        check_len("recipient", &self.recipient, 1, MAX_RECIPIENT)?;
-        check_len("phone", &self.phone, 0, MAX_PHONE)?;
-        if !self
-            .phone
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' ' | '(' | ')'))
-        {
-            return Err(ServiceError::invalid(
-                "phone",
-                "phone may hold digits, spaces and + - ( ) only",
-            ));
-        }
-        check_len("line1", &self.line1, 1, MAX_LINE)?;
-        check_len("line2", &self.line2, 0, MAX_LINE)?;
-        check_len("city", &self.city, 1, MAX_CITY)?;
-        check_len("region", &self.region, 0, MAX_REGION)?;
-        check_len("postal_code", &self.postal_code, 1, MAX_POSTAL_CODE)?;
-        if self.country.len() != COUNTRY_LEN
-            || !self.country.chars().all(|c| c.is_ascii_uppercase())
-        {
-            return Err(ServiceError::invalid(
-                "country",
-                "country must be a two-letter ISO 3166 code such as US",
-            ));
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,78 +173,5 @@ mod tests {
             param_of(shop_name(&"s".repeat(MAX_SHOP_NAME + 1))),
             "shop_name"
         );
-    }
-
-    #[test]
-    fn address_changes_are_laid_over_the_stored_address_and_checked_whole() {
-        let stored = AddressInput {
-            recipient: "Ann".into(),
-            phone: "+1 (555) 010-0000".into(),
-            line1: "1 Main St".into(),
-            city: "Springfield".into(),
-            postal_code: "12345".into(),
-            country: "US".into(),
-            ..Default::default()
-        };
-        let moved = AddressInput::merge(
-            Some(stored.clone()),
-            AddressFields {
-                city: Some("  Shelbyville ".into()),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        assert_eq!(moved.city, "Shelbyville");
-        assert_eq!(
-            (moved.line1.as_str(), moved.recipient.as_str()),
-            ("1 Main St", "Ann")
-        );
-        let cleared = AddressInput::merge(
-            Some(stored.clone()),
-            AddressFields {
-                line1: Some(" ".into()),
-                ..Default::default()
-            },
-        );
-        assert_eq!(param_of(cleared), "line1");
-        let phone = AddressInput::merge(
-            Some(stored.clone()),
-            AddressFields {
-                phone: Some("call me".into()),
-                ..Default::default()
-            },
-        );
-        assert_eq!(param_of(phone), "phone");
-        for country in ["USA", "U1", ""] {
-            let bad = AddressInput::merge(
-                Some(stored.clone()),
-                AddressFields {
-                    country: Some(country.into()),
-                    ..Default::default()
-                },
-            );
-            assert_eq!(param_of(bad), "country", "{country:?}");
-        }
-    }
-
-    #[test]
-    fn addresses_need_required_fields() {
-        let missing = AddressInput::merge(None, AddressFields::default());
-        assert!(
-            matches!(missing, Err(ServiceError::Invalid { param, .. }) if param == "recipient")
-        );
-        let ok = AddressInput::merge(
-            None,
-            AddressFields {
-                recipient: Some("Ann".into()),
-                line1: Some("1 Main St".into()),
-                city: Some("Springfield".into()),
-                postal_code: Some("12345".into()),
-                country: Some("us".into()),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        assert_eq!(ok.country, "US");
     }
 }

@@ -1,125 +1,16 @@
-//! What the crate's storage tests share: the service's schema on a real SQLite file or on a fresh PostgreSQL
-//! database (at `TOKSHOP_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`, dropped after
-//! the test), and orders placed straight through the store, with no catalog and so no stock.
+//! What the crate's storage tests share beyond `tokshop_platform::storage_tests!` (which gives each test a fresh,
+//! migrated SQLite file and PostgreSQL database): orders placed straight through the store, with no catalog and so
+//! no stock.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
-
-use sqlx::{Connection, Executor};
-use tokshop_platform::{config::OrderSettings, db::Db, events, ids::new_id, time::now_ms};
+use tokshop_platform::{config::OrderSettings, db::Db, ids::new_id, time::now_ms};
 use tokshop_proto::identity::Address;
 
 use crate::{
     order::store::{self, NewOrder},
     pricing::{self, PricedLine, ShippingRule},
 };
-
-/// A migrated database that is gone when this is dropped.
-pub struct TestDb {
-    pub db: Db,
-    /// The SQLite file's own folder, removed on drop.
-    sqlite_dir: Option<PathBuf>,
-    postgres: Option<String>,
-}
-
-async fn migrated(db: Db) -> Db {
-    events::migrate(&db).await.unwrap();
-    db.migrate("orders", &crate::MIGRATIONS).await.unwrap();
-    db
-}
-
-pub async fn sqlite() -> TestDb {
-    let dir = std::env::temp_dir().join(new_id("tokshop_orders_test"));
-    let url = format!("sqlite://{}", dir.join("orders.db").display());
-    let db = Db::connect(&url, 4).await.unwrap();
-    TestDb {
-        db: migrated(db).await,
-        sqlite_dir: Some(dir),
-        postgres: None,
-    }
-}
-
-fn admin_url() -> String {
-    std::env::var("TOKSHOP_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-pub async fn postgres() -> TestDb {
-    let admin = admin_url();
-    let name = new_id("tokshop_test");
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| {
-            panic!("PostgreSQL must be reachable at {admin} (set TOKSHOP_TEST_POSTGRES_URL): {e}")
-        });
-    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .await
-        .unwrap();
-    let base = admin.rsplit_once('/').unwrap().0.to_owned();
-    let db = Db::connect(&format!("{base}/{name}"), 4).await.unwrap();
-    TestDb {
-        db: migrated(db).await,
-        sqlite_dir: None,
-        postgres: Some(name),
-    }
-}
-
-impl Drop for TestDb {
-    /// Removes the SQLite folder or drops the PostgreSQL database, passing or failing; `FORCE` ends the pool's
-    /// connections.
-    fn drop(&mut self) {
-        if let Some(dir) = self.sqlite_dir.take() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-        let Some(name) = self.postgres.take() else {
-            return;
-        };
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                let mut conn = sqlx::PgConnection::connect(&admin_url()).await?;
-                conn.execute(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .await
-                .map(|_| ())
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop a test database");
-        }
-    }
-}
-
-/// Runs each named `async fn(&Db)` as two tests, `sqlite::<name>` and `postgres::<name>`.
-macro_rules! on_both_databases {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let test = $crate::testing::sqlite().await;
-                    super::$name(&test.db).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let test = $crate::testing::postgres().await;
-                    super::$name(&test.db).await;
-                }
-            )+
-        }
-    };
-}
-pub(crate) use on_both_databases;
 
 pub fn address() -> Address {
     Address {

@@ -1,8 +1,7 @@
 //! Fresh databases for the services' storage tests: a SQLite file in a temporary folder, or a PostgreSQL database
 //! named by a UUID on the server at `TOKSHOP_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`,
 //! trust auth). Each test gets its own and removes it with [`TestDb::finish`]; [`storage_tests!`](crate::storage_tests)
-//! runs each test body on both. Shipped in the library (not behind a feature) so every service crate's tests share
-//! one helper; nothing in the shop calls it.
+//! runs each test body on both. Behind the `testing` feature, which the service crates enable for their tests only.
 
 use anyhow::Context;
 use sqlx::{Connection, Executor};

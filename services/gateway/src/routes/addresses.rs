@@ -6,7 +6,7 @@ use axum::{
     http::StatusCode,
 };
 use serde::{Deserialize, Serialize};
-use tokshop_platform::auth::authorized;
+use tokshop_platform::{address::PostalAddress, auth::authorized};
 use tokshop_proto::identity as pb;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -17,18 +17,12 @@ use crate::{
     state::AppState,
 };
 
+/// An address book entry.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Address {
     pub id: String,
-    pub recipient: String,
-    pub phone: String,
-    pub line1: String,
-    pub line2: String,
-    pub city: String,
-    pub region: String,
-    pub postal_code: String,
-    /// ISO 3166-1 alpha-2.
-    pub country: String,
+    #[serde(flatten)]
+    pub address: PostalAddress,
     pub is_default: bool,
     pub created_at_ms: i64,
 }
@@ -36,17 +30,10 @@ pub struct Address {
 impl From<pb::Address> for Address {
     fn from(a: pb::Address) -> Self {
         Self {
-            id: a.id,
-            recipient: a.recipient,
-            phone: a.phone,
-            line1: a.line1,
-            line2: a.line2,
-            city: a.city,
-            region: a.region,
-            postal_code: a.postal_code,
-            country: a.country,
+            id: a.id.clone(),
             is_default: a.is_default,
             created_at_ms: a.created_at_ms,
+            address: a.into(),
         }
     }
 }

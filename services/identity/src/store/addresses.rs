@@ -6,7 +6,7 @@ use sqlx::{Any, FromRow, Transaction};
 use tokshop_platform::{ServiceError, ServiceResult, db::flag, ids::new_id, time::now_ms};
 
 use super::Store;
-use crate::validate::AddressInput;
+use tokshop_platform::address::PostalAddress;
 
 /// Most addresses one user may keep.
 pub const MAX_ADDRESSES: i64 = 20;
@@ -15,7 +15,7 @@ pub const MAX_ADDRESSES: i64 = 20;
 pub struct AddressRow {
     pub id: String,
     #[sqlx(flatten)]
-    pub fields: AddressInput,
+    pub fields: PostalAddress,
     pub is_default: i64,
     pub created_at_ms: i64,
 }
@@ -55,7 +55,7 @@ impl Store {
     pub async fn add_address(
         &self,
         user_id: &str,
-        input: &AddressInput,
+        input: &PostalAddress,
         make_default: bool,
     ) -> ServiceResult<AddressRow> {
         let now = now_ms();
@@ -103,7 +103,7 @@ impl Store {
         &self,
         user_id: &str,
         id: &str,
-        input: &AddressInput,
+        input: &PostalAddress,
     ) -> ServiceResult<AddressRow> {
         let sql: &str = concatcp!(
             "UPDATE addresses SET recipient = $3, phone = $4, line1 = $5, line2 = $6, city = $7, region = $8, \

@@ -4,7 +4,7 @@
 use tokshop_platform::{ServiceError, db::Db, time::now_ms};
 
 use super::{NewUser, Rotation, Store, UserRow, addresses::MAX_ADDRESSES};
-use crate::validate::AddressInput;
+use tokshop_platform::address::PostalAddress;
 
 async fn user(store: &Store, username: &str, email: &str) -> UserRow {
     store
@@ -26,8 +26,8 @@ fn conflict_code(err: ServiceError) -> (&'static str, Option<String>) {
     }
 }
 
-fn address(line1: &str) -> AddressInput {
-    AddressInput {
+fn address(line1: &str) -> PostalAddress {
+    PostalAddress {
         recipient: "Ann".into(),
         line1: line1.into(),
         city: "Springfield".into(),

@@ -15,10 +15,12 @@ use super::{
 use crate::{
     order::{Viewer, lifecycle},
     payment::Providers,
-    testing::{on_both_databases, place_order},
+    testing::place_order,
 };
 
-on_both_databases!(
+tokshop_platform::storage_tests!(
+    "orders",
+    crate::MIGRATIONS;
     claims_stop_at_each_limit,
     racing_shoppers_never_claim_more_than_there_is,
     a_claim_pays_for_one_order_and_comes_back_on_cancel,
@@ -63,7 +65,8 @@ async fn stored(db: &Db, id: &str) -> CouponRow {
     store::load(&mut conn, id).await.unwrap().unwrap()
 }
 
-async fn claims_stop_at_each_limit(db: &Db) {
+async fn claims_stop_at_each_limit(db: Db) {
+    let db = &db;
     let day = now_ms() + 86_400_000;
     let c = coupon(db, "seller", "SAVE5", 3, 2, day).await;
     claim(db, "ann", &c.id).await.unwrap();
@@ -105,7 +108,8 @@ async fn claims_stop_at_each_limit(db: &Db) {
     assert_eq!(claimed(db, "ann", true).await.unwrap().len(), 2);
 }
 
-async fn racing_shoppers_never_claim_more_than_there_is(db: &Db) {
+async fn racing_shoppers_never_claim_more_than_there_is(db: Db) {
+    let db = &db;
     let c = coupon(db, "seller", "RACE", 5, 1, now_ms() + 86_400_000).await;
     let racers = (0..12).map(|n| {
         let db = db.clone();
@@ -123,7 +127,8 @@ async fn racing_shoppers_never_claim_more_than_there_is(db: &Db) {
     assert_eq!(stored(db, &c.id).await.claimed, 5);
 }
 
-async fn a_claim_pays_for_one_order_and_comes_back_on_cancel(db: &Db) {
+async fn a_claim_pays_for_one_order_and_comes_back_on_cancel(db: Db) {
+    let db = &db;
     let c = coupon(db, "seller", "ONCE", 10, 1, now_ms() + 86_400_000).await;
     let mine = claim(db, "buyer", &c.id).await.unwrap();
     let mut conn = db.pool().acquire().await.unwrap();
@@ -176,7 +181,8 @@ async fn a_claim_pays_for_one_order_and_comes_back_on_cancel(db: &Db) {
     assert!(usable(&mut conn, "buyer", &mine.id).await.is_ok());
 }
 
-async fn codes_are_unique_per_seller(db: &Db) {
+async fn codes_are_unique_per_seller(db: Db) {
+    let db = &db;
     let later = now_ms() + 86_400_000;
     let first = coupon(db, "seller", "DUP", 1, 1, later).await;
     let again = CouponRow {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use tokshop_platform::{
     ServiceResult,
+    address::PostalAddress,
     auth::{TokenKeys, bearer_from_metadata},
     config::OrderSettings,
     db::Db,
@@ -273,17 +274,7 @@ fn order_message(record: &OrderRecord) -> pb::Order {
         shipping_fee: money(o.shipping_fee, cur),
         total: money(o.total, cur),
         refunded: money(o.refunded, cur),
-        address: Some(pb::ShippingAddress {
-            recipient: o.ship_recipient.clone(),
-            phone: o.ship_phone.clone(),
-            line1: o.ship_line1.clone(),
-            line2: o.ship_line2.clone(),
-            city: o.ship_city.clone(),
-            region: o.ship_region.clone(),
-            postal_code: o.ship_postal_code.clone(),
-            country: o.ship_country.clone(),
-            address_id: o.address_id.clone(),
-        }),
+        address: Some(o.ship.clone().into_shipping(o.address_id.clone())),
         claimed_coupon_id: o.claimed_coupon_id.clone(),
         coupon_code: o.coupon_code.clone(),
         tracking_number: o.tracking_number.clone(),
@@ -329,16 +320,9 @@ fn quote_message(prepared: Prepared) -> pb::CheckoutQuote {
         discount: money(prepared.totals.discount, cur),
         shipping_fee: money(prepared.totals.shipping_fee, cur),
         total: money(prepared.totals.total, cur),
-        address: Some(pb::ShippingAddress {
-            recipient: a.recipient,
-            phone: a.phone,
-            line1: a.line1,
-            line2: a.line2,
-            city: a.city,
-            region: a.region,
-            postal_code: a.postal_code,
-            country: a.country,
-            address_id: a.id,
+        address: Some({
+            let address_id = a.id.clone();
+            PostalAddress::from(a).into_shipping(address_id)
         }),
         claimed_coupon_id: prepared.claimed_coupon_id,
         coupon_code: prepared.coupon.map(|c| c.code).unwrap_or_default(),

@@ -7,6 +7,7 @@ mod checkout;
 mod returns;
 
 use sqlx::{AnyConnection, FromRow};
+use tokshop_platform::address::PostalAddress;
 use tokshop_platform::{ServiceError, ServiceResult, db::Db, events, page::Cursor, time::now_ms};
 use tokshop_proto::identity::Address;
 
@@ -35,14 +36,9 @@ pub struct OrderRow {
     pub total: i64,
     pub refunded: i64,
     pub address_id: String,
-    pub ship_recipient: String,
-    pub ship_phone: String,
-    pub ship_line1: String,
-    pub ship_line2: String,
-    pub ship_city: String,
-    pub ship_region: String,
-    pub ship_postal_code: String,
-    pub ship_country: String,
+    /// The shipping address, from the `ship_*` columns.
+    #[sqlx(flatten)]
+    pub ship: PostalAddress,
     pub claimed_coupon_id: String,
     pub coupon_code: String,
     pub tracking_number: String,
@@ -80,8 +76,9 @@ pub struct OrderRecord {
 }
 
 const ORDER_COLUMNS: &str = "id, buyer_id, seller_id, status, fingerprint, currency, subtotal, discount, \
-     shipping_fee, total, refunded, address_id, ship_recipient, ship_phone, ship_line1, ship_line2, ship_city, \
-     ship_region, ship_postal_code, ship_country, claimed_coupon_id, coupon_code, tracking_number, carrier, \
+     shipping_fee, total, refunded, address_id, ship_recipient AS recipient, ship_phone AS phone, \
+     ship_line1 AS line1, ship_line2 AS line2, ship_city AS city, ship_region AS region, \
+     ship_postal_code AS postal_code, ship_country AS country, claimed_coupon_id, coupon_code, tracking_number, carrier, \
      cancel_reason, payment_id, created_at_ms, updated_at_ms, expires_at_ms, paid_at_ms, shipped_at_ms, \
      delivered_at_ms, completed_at_ms, cancelled_at_ms";
 
@@ -274,6 +271,24 @@ pub async fn set_tracking(
     Ok(())
 }
 
+/// Binds the address book entry's id and fields, in the order of the columns `address_id, ship_recipient, ship_phone,
+/// ship_line1, ship_line2, ship_city, ship_region, ship_postal_code, ship_country`.
+pub(super) fn bind_shipping<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    address: &'q Address,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    query
+        .bind(&address.id)
+        .bind(&address.recipient)
+        .bind(&address.phone)
+        .bind(&address.line1)
+        .bind(&address.line2)
+        .bind(&address.city)
+        .bind(&address.region)
+        .bind(&address.postal_code)
+        .bind(&address.country)
+}
+
 /// Snapshots `address` as the shipping address of the buyer's order while it is in one of `states`. False when
 /// no order of the buyer's with that id is in one of them.
 pub async fn change_address(
@@ -289,21 +304,13 @@ pub async fn change_address(
          updated_at_ms = $12 WHERE id = $1 AND buyer_id = $2 AND status IN ($13, $14)",
     )
     .bind(id)
-    .bind(buyer_id)
-    .bind(&address.id)
-    .bind(&address.recipient)
-    .bind(&address.phone)
-    .bind(&address.line1)
-    .bind(&address.line2)
-    .bind(&address.city)
-    .bind(&address.region)
-    .bind(&address.postal_code)
-    .bind(&address.country)
-    .bind(now_ms())
-    .bind(states[0])
-    .bind(states[1])
-    .execute(&mut **tx)
-    .await?;
+    .bind(buyer_id);
+    let changed = bind_shipping(changed, address)
+        .bind(now_ms())
+        .bind(states[0])
+        .bind(states[1])
+        .execute(&mut **tx)
+        .await?;
     Ok(changed.rows_affected() == 1)
 }
 

@@ -22,12 +22,12 @@ use super::{
 };
 use crate::{
     payment::Providers,
-    testing::{
-        self, on_both_databases, place_order, place_order_until, status, stuck_checkout, topics,
-    },
+    testing::{self, place_order, place_order_until, status, stuck_checkout, topics},
 };
 
-on_both_databases!(
+tokshop_platform::storage_tests!(
+    "orders",
+    crate::MIGRATIONS;
     an_order_moves_forward_one_step_at_a_time,
     cancelling_an_unpaid_order_records_who_and_why,
     another_users_order_is_not_found,
@@ -49,7 +49,8 @@ async fn mark_paid(db: &Db, id: &str, buyer: &str) {
     tx.commit().await.unwrap();
 }
 
-async fn an_order_moves_forward_one_step_at_a_time(db: &Db) {
+async fn an_order_moves_forward_one_step_at_a_time(db: Db) {
+    let db = &db;
     let id = place_order(db, "buyer", "seller", &[("v1", 2, 1500)]).await;
     assert_eq!(status(db, &id).await, PENDING_PAYMENT);
     // Unpaid orders cannot ship or be received.
@@ -112,7 +113,8 @@ async fn an_order_moves_forward_one_step_at_a_time(db: &Db) {
     );
 }
 
-async fn cancelling_an_unpaid_order_records_who_and_why(db: &Db) {
+async fn cancelling_an_unpaid_order_records_who_and_why(db: Db) {
+    let db = &db;
     let providers = Providers::new(false);
     let id = place_order(db, "buyer", "seller", &[("v1", 1, 800)]).await;
     let cancelled = lifecycle::cancel(db, &providers, &id, Viewer::Seller("seller"))
@@ -127,7 +129,8 @@ async fn cancelling_an_unpaid_order_records_who_and_why(db: &Db) {
     assert_eq!(topics(db, &id).await, ["order.created", "order.cancelled"]);
 }
 
-async fn another_users_order_is_not_found(db: &Db) {
+async fn another_users_order_is_not_found(db: Db) {
+    let db = &db;
     let id = place_order(db, "buyer", "seller", &[("v1", 1, 800)]).await;
     let mut conn = db.pool().acquire().await.unwrap();
     for viewer in [
@@ -201,7 +204,8 @@ async fn another_users_order_is_not_found(db: &Db) {
     assert_eq!(mine.len(), 1, "only the placed order is listed");
 }
 
-async fn orders_page_newest_first(db: &Db) {
+async fn orders_page_newest_first(db: Db) {
+    let db = &db;
     let mut placed = Vec::new();
     for n in 0..3 {
         placed.push(place_order(db, "buyer", "seller", &[("v1", 1, 100 + n)]).await);
@@ -245,7 +249,8 @@ async fn orders_page_newest_first(db: &Db) {
     assert!(paid.is_empty());
 }
 
-async fn the_sweeper_expires_abandons_and_completes(db: &Db) {
+async fn the_sweeper_expires_abandons_and_completes(db: Db) {
+    let db = &db;
     let now = now_ms();
     let unpaid = place_order_until(db, "buyer", "seller", &[("v1", 1, 800)], now - 1).await;
     let fresh = place_order(db, "buyer", "seller", &[("v1", 1, 800)]).await;

@@ -17,10 +17,12 @@ use crate::{
         rules::{MARK_DELIVERED, PAID, PENDING_PAYMENT},
         store as orders,
     },
-    testing::{on_both_databases, place_order, status},
+    testing::{place_order, status},
 };
 
-on_both_databases!(
+tokshop_platform::storage_tests!(
+    "orders",
+    crate::MIGRATIONS;
     paying_and_refunding_keep_the_ledger_balanced,
     a_declined_card_leaves_the_order_unpaid_and_the_books_untouched,
     another_buyers_order_cannot_be_paid,
@@ -76,7 +78,8 @@ async fn assert_balanced(db: &Db) {
     assert!(report.balanced, "{:?}", report.problems);
 }
 
-async fn paying_and_refunding_keep_the_ledger_balanced(db: &Db) {
+async fn paying_and_refunding_keep_the_ledger_balanced(db: Db) {
+    let db = &db;
     let providers = Providers::new(true);
     let visa = card(db, &providers, "buyer", "4242 4242 4242 4242").await;
     let top = pb::TopUpWalletRequest {
@@ -165,7 +168,8 @@ async fn paying_and_refunding_keep_the_ledger_balanced(db: &Db) {
     assert_eq!((merchant.2, merchant.3), (2500, 2500));
 }
 
-async fn a_declined_card_leaves_the_order_unpaid_and_the_books_untouched(db: &Db) {
+async fn a_declined_card_leaves_the_order_unpaid_and_the_books_untouched(db: Db) {
+    let db = &db;
     let providers = Providers::new(true);
     let declined = card(db, &providers, "buyer", "4000000000000002").await;
     let order = place_order(db, "buyer", "seller", &[("v1", 1, 2000)]).await;
@@ -188,7 +192,8 @@ async fn a_declined_card_leaves_the_order_unpaid_and_the_books_untouched(db: &Db
     assert_eq!(status(db, &order).await, PENDING_PAYMENT);
 }
 
-async fn another_buyers_order_cannot_be_paid(db: &Db) {
+async fn another_buyers_order_cannot_be_paid(db: Db) {
+    let db = &db;
     let providers = Providers::new(true);
     let visa = card(db, &providers, "thief", "4242424242424242").await;
     let order = place_order(db, "buyer", "seller", &[("v1", 1, 2000)]).await;
@@ -214,7 +219,8 @@ async fn another_buyers_order_cannot_be_paid(db: &Db) {
     assert_eq!(status(db, &order).await, PENDING_PAYMENT);
 }
 
-async fn the_ledger_check_notices_a_lopsided_entry(db: &Db) {
+async fn the_ledger_check_notices_a_lopsided_entry(db: Db) {
+    let db = &db;
     assert_balanced(db).await;
     let mut tx = db.begin_write().await.unwrap();
     // Straight to the store, past the balance check every real movement goes through.

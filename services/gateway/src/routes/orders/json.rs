@@ -1,7 +1,7 @@
 //! The JSON of orders and returns, and the bodies and query of the order routes.
 
 use serde::{Deserialize, Serialize};
-use tokshop_platform::non_empty;
+use tokshop_platform::{address::PostalAddress, non_empty};
 use tokshop_proto::order as pb;
 use utoipa::{IntoParams, ToSchema};
 
@@ -28,17 +28,12 @@ pub struct OrderLine {
     pub returned_quantity: i64,
 }
 
+/// The address an order ships to, copied from the buyer's address book entry `address_id`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ShippingAddress {
     pub address_id: String,
-    pub recipient: String,
-    pub phone: String,
-    pub line1: String,
-    pub line2: String,
-    pub city: String,
-    pub region: String,
-    pub postal_code: String,
-    pub country: String,
+    #[serde(flatten)]
+    pub address: PostalAddress,
 }
 
 /// An order of one shop's items. Prices, discount, shipping and total are the server's.
@@ -107,15 +102,8 @@ impl From<pb::Order> for Order {
             total: money(o.total),
             refunded: money(o.refunded),
             address: ShippingAddress {
-                address_id: address.address_id,
-                recipient: address.recipient,
-                phone: address.phone,
-                line1: address.line1,
-                line2: address.line2,
-                city: address.city,
-                region: address.region,
-                postal_code: address.postal_code,
-                country: address.country,
+                address_id: address.address_id.clone(),
+                address: address.into(),
             },
             claimed_coupon_id: non_empty(o.claimed_coupon_id),
             coupon_code: non_empty(o.coupon_code),

@@ -34,7 +34,6 @@ pub struct NewOrder<'a> {
 /// Writes a checkout's order as `reserving`, invisible to everyone. False when the buyer's request id is taken
 /// (a concurrent run of the same checkout); the transaction must then be dropped.
 pub async fn insert_reserving(tx: &mut Tx, order: &NewOrder<'_>) -> ServiceResult<bool> {
-    let a = order.address;
     let inserted = sqlx::query(
         "INSERT INTO orders (id, buyer_id, seller_id, status, request_id, fingerprint, currency, address_id, \
          ship_recipient, ship_phone, ship_line1, ship_line2, ship_city, ship_region, ship_postal_code, \
@@ -47,22 +46,14 @@ pub async fn insert_reserving(tx: &mut Tx, order: &NewOrder<'_>) -> ServiceResul
     .bind(RESERVING)
     .bind(order.request_id)
     .bind(order.fingerprint)
-    .bind(order.currency)
-    .bind(&a.id)
-    .bind(&a.recipient)
-    .bind(&a.phone)
-    .bind(&a.line1)
-    .bind(&a.line2)
-    .bind(&a.city)
-    .bind(&a.region)
-    .bind(&a.postal_code)
-    .bind(&a.country)
-    .bind(order.claimed_coupon_id)
-    .bind(order.coupon_code)
-    .bind(order.expected_total)
-    .bind(order.created_at_ms)
-    .execute(&mut **tx)
-    .await;
+    .bind(order.currency);
+    let inserted = super::bind_shipping(inserted, order.address)
+        .bind(order.claimed_coupon_id)
+        .bind(order.coupon_code)
+        .bind(order.expected_total)
+        .bind(order.created_at_ms)
+        .execute(&mut **tx)
+        .await;
     match inserted {
         Ok(_) => Ok(true),
         Err(err) if is_unique_violation(&err) => Ok(false),
