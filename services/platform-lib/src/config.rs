@@ -64,6 +64,7 @@ pub struct Settings {
     pub llm: LlmSettings,
     pub agent: AgentSettings,
     pub social: SocialSettings,
+    pub kafka: KafkaSettings,
 }
 
 impl Settings {
@@ -96,6 +97,7 @@ impl Default for Settings {
             llm: LlmSettings::default(),
             agent: AgentSettings::default(),
             social: SocialSettings::default(),
+            kafka: KafkaSettings::default(),
         }
     }
 }
@@ -288,6 +290,39 @@ impl Default for OtlpSettings {
     }
 }
 
+/// Events on Kafka. Unset `brokers` keeps events in-process (one process, or parts sharing one database that each
+/// consume their own events); set, the relay publishes to Kafka and consumers join consumer groups. Needs a build
+/// with the `kafka` feature.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KafkaSettings {
+    /// `host:port[,host:port...]` (TOKSHOP_KAFKA_BROKERS).
+    pub brokers: Option<String>,
+    /// Topic and consumer-group names start with this: `tokshop.order`, `tokshop.dlq`, `tokshop.orders.sales_counts`.
+    pub topic_prefix: String,
+    /// Partitions of each topic created at start-up (existing topics are left as they are).
+    pub partitions: i32,
+    /// Replicas of each topic created at start-up.
+    pub replication: i32,
+    /// Tries of a failing handler before its event goes to the dead-letter topic.
+    pub max_attempts: u32,
+    /// The pause after the first failed try; it doubles with each further try, up to 30 s.
+    pub retry_backoff_ms: u64,
+}
+
+impl Default for KafkaSettings {
+    fn default() -> Self {
+        Self {
+            brokers: None,
+            topic_prefix: "tokshop".into(),
+            partitions: 6,
+            replication: 1,
+            max_attempts: 5,
+            retry_backoff_ms: 200,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -465,7 +500,7 @@ impl Default for SocialSettings {
 /// Sections whose fields may be set from the environment; `services` nests one level deeper.
 const SECTIONS: &[&str] = &[
     "database", "gateway", "grpc", "auth", "admin", "seed", "log", "otlp", "shop", "orders", "llm",
-    "agent", "social",
+    "agent", "social", "kafka",
 ];
 const SERVICES: &[&str] = &["identity", "catalog", "cart", "orders", "social"];
 

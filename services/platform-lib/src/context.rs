@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::{auth::TokenKeys, config::Settings, db::Db, events::InProcessBus};
+use crate::{auth::TokenKeys, config::Settings, db::Db, events::Bus};
 
 #[derive(Clone)]
 pub struct ServiceContext {
@@ -11,7 +11,7 @@ pub struct ServiceContext {
     pub db: Db,
     pub keys: TokenKeys,
     /// Where this process's outbox relay delivers events; services subscribe their consumers here.
-    pub bus: InProcessBus,
+    pub bus: Bus,
 }
 
 impl std::fmt::Debug for ServiceContext {
@@ -29,11 +29,12 @@ impl ServiceContext {
         let db = Db::connect(&settings.database_url(), settings.database.max_connections).await?;
         crate::events::migrate(&db).await?;
         let keys = TokenKeys::from_settings(&settings)?;
+        let bus = Bus::from_settings(&settings).await?;
         Ok(Self {
             settings,
             db,
             keys,
-            bus: InProcessBus::new(),
+            bus,
         })
     }
 }

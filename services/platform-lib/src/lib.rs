@@ -2,6 +2,7 @@
 //! migration runner, the service error type and its gRPC mapping, the auth context that travels in gRPC metadata,
 //! ids, money, and the gRPC server plumbing (health, optional reflection, graceful shutdown).
 
+pub mod address;
 pub mod auth;
 pub mod config;
 pub mod context;
@@ -15,6 +16,7 @@ pub mod money;
 pub mod page;
 pub mod shutdown;
 pub mod telemetry;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;
 pub mod trace_context;

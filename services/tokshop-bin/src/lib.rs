@@ -3,6 +3,7 @@
 //! down cleanly.
 
 pub mod chat;
+pub mod dead_letters;
 pub mod seed;
 
 use std::{net::SocketAddr, sync::Arc};
@@ -277,10 +278,11 @@ pub async fn start(
             }
             if !grpc.topics.is_empty() {
                 let relay =
-                    events::Relay::new(ctx.db.clone(), Arc::new(ctx.bus.clone())).only(grpc.topics);
+                    events::Relay::new(ctx.db.clone(), ctx.bus.publisher()).only(grpc.topics);
                 running.tasks.spawn(relay.run(shutdown.clone()));
             }
         }
+        ctx.bus.consume(&mut running.tasks, &shutdown);
     }
 
     if runs(Part::Gateway) {

@@ -43,6 +43,11 @@ enum Command {
     /// Recompute every stored social count (followers, likes, favorites, comments, replies) in the configured
     /// database from the rows they count, and print how many rows were corrected.
     RepairCounts,
+    /// Inspect the event streams (Kafka: `kafka.brokers`).
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
     /// Chat with the shopping agent of a running tokshop from the terminal.
     Chat {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -52,6 +57,23 @@ enum Command {
         #[arg(long, default_value = "demo-shopper-pass")]
         password: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum EventsCommand {
+    /// The dead-letter topic: events a consumer gave up on, with the error.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DlqCommand {
+    /// Print every dead letter, one line each, marked replayed or waiting.
+    List,
+    /// Put every waiting dead letter back on its stream; consumers that applied it already skip it.
+    Replay,
 }
 
 #[tokio::main]
@@ -102,6 +124,15 @@ async fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<()> {
             username,
             password,
         } => tokshop::chat::run(&url, &username, &password).await,
+        Command::Events {
+            command: EventsCommand::Dlq { command },
+        } => {
+            let replay = matches!(command, DlqCommand::Replay);
+            for line in tokshop::dead_letters::run(&settings, replay).await? {
+                println!("{line}");
+            }
+            Ok(())
+        }
         Command::VerifyLedger => {
             let db = tokshop_platform::db::Db::connect(&settings.database_url(), 1).await?;
             let report = tokshop_orders::verify_ledger(&db).await?;

@@ -5,24 +5,31 @@
 //! published only after the bus accepted them: delivery is at least once. Consumers make it exactly once in
 //! effect by calling [`first_delivery`] in the transaction that applies the event.
 
-use std::{
-    sync::{Arc, RwLock},
-    time::Duration,
-};
+use std::sync::{Arc, RwLock};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use sqlx::{Any, FromRow, Transaction};
-use tokio::sync::Notify;
+use sqlx::{Any, Transaction};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     ServiceResult,
-    db::{Backend, Db, Migrations},
+    config::Settings,
+    db::{Db, Migrations},
     ids::new_id,
     migrations,
     time::now_ms,
 };
+
+#[cfg(feature = "kafka")]
+pub mod kafka;
+mod relay;
+
+pub use relay::Relay;
+
+/// The streams events travel on, one per kind of aggregate: an event's topic starts with its stream (`order.paid`).
+/// With Kafka each stream is a topic.
+pub const STREAMS: &[&str] = &["order", "payment", "refund", "social"];
 
 /// The outbox and processed-events tables, shared by every service that writes to this database.
 pub const MIGRATIONS: Migrations = migrations!(1 => "0001_outbox");
@@ -115,6 +122,96 @@ impl InProcessBus {
             handlers.push(handler);
         }
     }
+
+    fn handlers(&self) -> Vec<Arc<dyn EventHandler>> {
+        self.handlers.read().map(|h| h.clone()).unwrap_or_default()
+    }
+}
+
+/// This process's bus: where its relay publishes and where its services subscribe their handlers. In-process by
+/// default (the relay hands each event to the handlers directly); with `kafka.brokers` set, the relay publishes to
+/// Kafka and each handler consumes in its own consumer group (see [`kafka`]).
+#[derive(Clone, Default)]
+pub struct Bus {
+    local: InProcessBus,
+    #[cfg(feature = "kafka")]
+    kafka: Option<Arc<kafka::Kafka>>,
+}
+
+impl std::fmt::Debug for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.on_kafka() {
+            "Bus(kafka)"
+        } else {
+            "Bus(in-process)"
+        })
+    }
+}
+
+impl Bus {
+    /// The bus `settings` choose: Kafka when `kafka.brokers` is set, else in-process.
+    pub async fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+        match &settings.kafka.brokers {
+            None => Ok(Self::default()),
+            #[cfg(feature = "kafka")]
+            Some(brokers) => Ok(Self {
+                local: InProcessBus::new(),
+                kafka: Some(Arc::new(
+                    kafka::Kafka::connect(&settings.kafka, brokers).await?,
+                )),
+            }),
+            #[cfg(not(feature = "kafka"))]
+            Some(_) => anyhow::bail!(
+                "kafka.brokers (TOKSHOP_KAFKA_BROKERS) is set, but this build has no Kafka support: \
+                 build tokshop with `--features kafka`"
+            ),
+        }
+    }
+
+    /// Whether events travel on Kafka.
+    pub fn on_kafka(&self) -> bool {
+        #[cfg(feature = "kafka")]
+        return self.kafka.is_some();
+        #[cfg(not(feature = "kafka"))]
+        return false;
+    }
+
+    /// Adds a handler of this process's events.
+    pub fn subscribe(&self, handler: Arc<dyn EventHandler>) {
+        self.local.subscribe(handler);
+    }
+
+    /// Where the relay publishes.
+    pub fn publisher(&self) -> Arc<dyn EventBus> {
+        #[cfg(feature = "kafka")]
+        if let Some(kafka) = &self.kafka {
+            return kafka.clone();
+        }
+        Arc::new(self.local.clone())
+    }
+
+    /// Starts consuming for every handler subscribed so far, until `shutdown`: on Kafka, one consumer task per
+    /// handler; in-process there is nothing to start (the relay delivers).
+    pub fn consume(
+        &self,
+        tasks: &mut tokio::task::JoinSet<anyhow::Result<()>>,
+        shutdown: &CancellationToken,
+    ) {
+        #[cfg(feature = "kafka")]
+        if let Some(kafka) = &self.kafka {
+            for handler in self.local.handlers() {
+                tasks.spawn(kafka.clone().consume(handler, shutdown.clone()));
+            }
+        }
+        #[cfg(not(feature = "kafka"))]
+        let _ = (tasks, shutdown, self.local.handlers());
+    }
+
+    /// The Kafka connection, when events travel on Kafka.
+    #[cfg(feature = "kafka")]
+    pub fn kafka(&self) -> Option<&Arc<kafka::Kafka>> {
+        self.kafka.as_ref()
+    }
 }
 
 #[async_trait::async_trait]
@@ -134,161 +231,5 @@ impl EventBus for InProcessBus {
             })?;
         }
         Ok(())
-    }
-}
-
-#[derive(Debug, FromRow)]
-struct OutboxRow {
-    seq: i64,
-    id: String,
-    topic: String,
-    aggregate_id: String,
-    payload: String,
-    occurred_at_ms: i64,
-}
-
-/// Most events published in one pass.
-const BATCH: i64 = 100;
-/// Advisory lock key that lets one relay at a time work a PostgreSQL outbox.
-const RELAY_LOCK: i64 = 7_460_697;
-
-/// Publishes committed events from the outbox to the bus, oldest first.
-pub struct Relay {
-    db: Db,
-    bus: Arc<dyn EventBus>,
-    wake: Arc<Notify>,
-    poll: Duration,
-    /// Topic prefixes this relay publishes (`order.`); empty means every topic.
-    prefixes: Vec<String>,
-}
-
-impl Relay {
-    pub fn new(db: Db, bus: Arc<dyn EventBus>) -> Self {
-        Self {
-            db,
-            bus,
-            wake: Arc::new(Notify::new()),
-            poll: Duration::from_millis(250),
-            prefixes: Vec::new(),
-        }
-    }
-
-    /// Publishes only topics starting with one of `prefixes`: the events whose consumers this process runs.
-    /// Parts sharing one database each relay their own events, so none is published to a bus without its
-    /// consumers.
-    pub fn only(mut self, prefixes: &[&str]) -> Self {
-        self.prefixes = prefixes.iter().map(|p| format!("{p}%")).collect();
-        self
-    }
-
-    /// A handle that makes the relay look at the outbox now rather than at its next poll.
-    pub fn waker(&self) -> Arc<Notify> {
-        self.wake.clone()
-    }
-
-    /// Relays until `shutdown`. A failing publish is retried with growing pauses; events stay in order and
-    /// none is skipped.
-    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let mut backoff = self.poll;
-        loop {
-            let pause = match self.pass().await {
-                Ok(published) if published > 0 => {
-                    backoff = self.poll;
-                    continue;
-                }
-                Ok(_) => self.poll,
-                Err(err) => {
-                    tracing::error!(error = ?err, "event relay pass failed; will retry");
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
-                    backoff
-                }
-            };
-            tokio::select! {
-                () = shutdown.cancelled() => return Ok(()),
-                () = self.wake.notified() => {}
-                () = tokio::time::sleep(pause) => {}
-            }
-        }
-    }
-
-    /// Publishes one batch of unpublished events in order; returns how many were published.
-    pub async fn pass(&self) -> anyhow::Result<usize> {
-        let mut conn = self
-            .db
-            .pool()
-            .acquire()
-            .await
-            .context("acquiring a relay connection")?;
-        if self.db.backend() == Backend::Postgres {
-            let (locked,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1)")
-                .bind(RELAY_LOCK)
-                .fetch_one(&mut *conn)
-                .await?;
-            if !locked {
-                return Ok(0);
-            }
-        }
-        let result = self.publish_batch(&mut conn).await;
-        if self.db.backend() == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_unlock($1)")
-                .bind(RELAY_LOCK)
-                .execute(&mut *conn)
-                .await?;
-        }
-        result
-    }
-
-    async fn publish_batch(
-        &self,
-        conn: &mut sqlx::pool::PoolConnection<Any>,
-    ) -> anyhow::Result<usize> {
-        let filter: Vec<String> = (0..self.prefixes.len())
-            .map(|i| format!("topic LIKE ${}", i + 2))
-            .collect();
-        let filter = if filter.is_empty() {
-            String::new()
-        } else {
-            format!(" AND ({})", filter.join(" OR "))
-        };
-        // Only numbered placeholders are spliced in; the prefixes are bound.
-        let sql = format!(
-            "SELECT seq, id, topic, aggregate_id, payload, occurred_at_ms FROM outbox \
-             WHERE published_at_ms IS NULL{filter} ORDER BY seq LIMIT $1"
-        );
-        let mut query = sqlx::query_as::<_, OutboxRow>(sqlx::AssertSqlSafe(sql)).bind(BATCH);
-        for prefix in &self.prefixes {
-            query = query.bind(prefix);
-        }
-        let rows = query
-            .fetch_all(&mut **conn)
-            .await
-            .context("reading the outbox")?;
-        let mut published = 0;
-        for row in rows {
-            let event = Event {
-                payload: serde_json::from_str(&row.payload)
-                    .context("decoding an outbox payload")?,
-                id: row.id,
-                topic: row.topic,
-                aggregate_id: row.aggregate_id,
-                occurred_at_ms: row.occurred_at_ms,
-            };
-            if let Err(err) = self.bus.publish(&event).await {
-                sqlx::query("UPDATE outbox SET attempts = attempts + 1 WHERE seq = $1")
-                    .bind(row.seq)
-                    .execute(&mut **conn)
-                    .await?;
-                return Err(err.context(format!("publishing {} {}", event.topic, event.id)));
-            }
-            sqlx::query(
-                "UPDATE outbox SET published_at_ms = $2, attempts = attempts + 1 WHERE seq = $1",
-            )
-            .bind(row.seq)
-            .bind(now_ms())
-            .execute(&mut **conn)
-            .await?;
-            published += 1;
-        }
-        Ok(published)
     }
 }
