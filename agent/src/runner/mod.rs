@@ -39,13 +39,8 @@ use tokshop_tools::Lang;
 use admission::Activity;
 pub use admission::{Admitted, Limits};
 pub use decisions::{Decision, changes, confirmation_block};
-pub use events::AgentEvent;
 use events::emit;
-
-/// Why a turn stopped early without keeping its request for later turns.
-const CANCELLED: &str = "cancelled";
-
-const TIMED_OUT: &str = "max_seconds";
+pub use events::{AgentEvent, StopReason};
 
 /// The signed-in shopper a turn acts for.
 #[derive(Debug, Clone)]
@@ -230,25 +225,29 @@ impl Agent {
         loop {
             if steps >= self.limits.max_steps {
                 return self
-                    .finish(conversation, &mut state, events, "I stopped here: that took more steps than one message may use. Tell me how you'd like to continue.", Some("max_steps"))
+                    .finish(conversation, &mut state, events, "I stopped here: that took more steps than one message may use. Tell me how you'd like to continue.", Some(StopReason::MaxSteps))
                     .await;
             }
             if state.usage.input_tokens + state.usage.output_tokens >= self.limits.max_tokens {
                 return self
-                    .finish(conversation, &mut state, events, "I stopped here: this message used up its token budget. Ask again, more specifically, and I'll continue.", Some("max_tokens"))
+                    .finish(conversation, &mut state, events, "I stopped here: this message used up its token budget. Ask again, more specifically, and I'll continue.", Some(StopReason::MaxTokens))
                     .await;
             }
             if started.elapsed() >= Duration::from_secs(self.limits.max_seconds) {
-                return self.stop(conversation, &mut state, events, TIMED_OUT).await;
+                return self
+                    .stop(conversation, &mut state, events, StopReason::MaxSeconds)
+                    .await;
             }
             if cancel.is_cancelled() {
-                return self.stop(conversation, &mut state, events, CANCELLED).await;
+                return self
+                    .stop(conversation, &mut state, events, StopReason::Cancelled)
+                    .await;
             }
             if self.limits.tokens_per_day > 0
                 && self.store.tokens_today(&caller.user_id).await? >= self.limits.tokens_per_day
             {
                 return self
-                    .finish(conversation, &mut state, events, "I stopped here: you have used today's assistant allowance. It renews at midnight UTC.", Some("daily_tokens"))
+                    .finish(conversation, &mut state, events, "I stopped here: you have used today's assistant allowance. It renews at midnight UTC.", Some(StopReason::DailyTokens))
                     .await;
             }
             steps += 1;
@@ -269,9 +268,9 @@ impl Agent {
             };
             let Some(called) = called else {
                 let why = if cancel.is_cancelled() {
-                    CANCELLED
+                    StopReason::Cancelled
                 } else {
-                    TIMED_OUT
+                    StopReason::MaxSeconds
                 };
                 return self.stop(conversation, &mut state, events, why).await;
             };
@@ -284,7 +283,7 @@ impl Agent {
                             &mut state,
                             events,
                             &reply,
-                            Some("model_error"),
+                            Some(StopReason::ModelError),
                         )
                         .await;
                 }
@@ -398,9 +397,9 @@ impl Agent {
         conversation: &Conversation,
         state: &mut TurnState,
         events: &UnboundedSender<AgentEvent>,
-        why: &'static str,
+        why: StopReason,
     ) -> ServiceResult<String> {
-        let reply = if why == CANCELLED {
+        let reply = if why == StopReason::Cancelled {
             "I stopped here: the connection closed before I finished. Nothing else was done; ask again when you're back."
         } else {
             "I stopped here: this took longer than one message may take. Nothing else was done; please try again."
@@ -415,7 +414,7 @@ impl Agent {
         state: &mut TurnState,
         events: &UnboundedSender<AgentEvent>,
         reply: &str,
-        stopped: Option<&str>,
+        stopped: Option<StopReason>,
     ) -> ServiceResult<String> {
         emit(
             events,
@@ -428,7 +427,7 @@ impl Agent {
             .with_summaries(conversation, state, reply, events)
             .await?;
         let answer = ChatMessage::assistant(&reply, Vec::new());
-        if matches!(stopped, Some(CANCELLED | TIMED_OUT)) {
+        if stopped.is_some_and(StopReason::interrupted) {
             // Said to the shopper, never replayed to the model, and the request with it.
             self.store
                 .drop_from_history(&conversation.id, state.turn)
@@ -450,7 +449,7 @@ fn done(
     state: &TurnState,
     events: &UnboundedSender<AgentEvent>,
     reply: String,
-    stopped: Option<&str>,
+    stopped: Option<StopReason>,
 ) -> String {
     emit(
         events,
@@ -460,7 +459,7 @@ fn done(
             input_tokens: state.usage.input_tokens,
             output_tokens: state.usage.output_tokens,
             model_ms: state.model_ms,
-            stopped: stopped.map(str::to_owned),
+            stopped: stopped.map(|reason| reason.as_str().to_owned()),
         },
     );
     reply

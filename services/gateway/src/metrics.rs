@@ -200,7 +200,7 @@ impl Metrics {
 
     /// Counts what one agent event says happened.
     pub fn observe_agent(&self, event: &tokshop_agent::runner::AgentEvent) {
-        use tokshop_agent::runner::AgentEvent as E;
+        use tokshop_agent::runner::{AgentEvent as E, StopReason};
         let agent = &self.agent;
         match event {
             E::ToolResult {
@@ -249,13 +249,10 @@ impl Metrics {
                 stopped,
                 ..
             } => {
+                // Every reason the runner can give has its own series; anything else is "other".
                 let outcome = match stopped.as_deref() {
                     None => "answered",
-                    Some(
-                        reason @ ("max_steps" | "max_tokens" | "max_seconds" | "model_error"
-                        | "cancelled" | "daily_tokens"),
-                    ) => reason,
-                    Some(_) => OTHER,
+                    Some(reason) => StopReason::parse(reason).map_or(OTHER, StopReason::as_str),
                 };
                 agent.turns.with_label_values(&[outcome]).inc();
                 agent
