@@ -74,23 +74,6 @@ fn verify(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
     }
 }
 
-impl FromRequestParts<AppState> for AuthUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        match bearer(parts)? {
-            Some(token) => verify(state, token),
-            None => Err(ApiError::unauthenticated(
-                "missing_token",
-                "sign in first: send `Authorization: Bearer <access token>`",
-            )),
-        }
-    }
-}
-
 impl FromRequestParts<AppState> for MaybeAuth {
     type Rejection = ApiError;
 
@@ -102,6 +85,24 @@ impl FromRequestParts<AppState> for MaybeAuth {
             Some(token) => verify(state, token).map(|user| Self(Some(user))),
             None => Ok(Self(None)),
         }
+    }
+}
+
+/// The same check as [`MaybeAuth`], with the token required.
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let MaybeAuth(user) = MaybeAuth::from_request_parts(parts, state).await?;
+        user.ok_or_else(|| {
+            ApiError::unauthenticated(
+                "missing_token",
+                "sign in first: send `Authorization: Bearer <access token>`",
+            )
+        })
     }
 }
 
