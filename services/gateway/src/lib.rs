@@ -7,6 +7,7 @@ mod chat;
 mod client_ip;
 mod error;
 mod extract;
+mod handler;
 mod idempotency;
 mod login_throttle;
 mod metrics;

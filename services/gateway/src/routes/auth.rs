@@ -1,18 +1,9 @@
 //! Sign-up, sign-in, token refresh and sign-out: thin translations onto the identity service.
 
-use axum::{Extension, Json, extract::State, http::StatusCode};
-use serde::Deserialize;
+use axum::Extension;
 use tokshop_proto::identity as pb;
-use utoipa::ToSchema;
-use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{
-    client_ip::ClientIp,
-    error::{ApiError, ApiResult, ErrorBody},
-    extract::ApiJson,
-    shapes::Session,
-    state::AppState,
-};
+use crate::{client_ip::ClientIp, error::ApiError, handler::prelude::*, shapes::Session};
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {

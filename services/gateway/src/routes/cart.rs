@@ -1,20 +1,10 @@
 //! The signed-in shopper's cart: lines of variants and quantities, priced live by the catalog.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-};
-use serde::{Deserialize, Serialize};
-use tokshop_platform::auth::authorized;
 use tokshop_proto::cart as pb;
-use utoipa::ToSchema;
-use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    error::{ApiResult, ErrorBody},
-    extract::{ApiJson, AuthUser},
+    handler::prelude::*,
     shapes::{Money, OptionValue},
-    state::AppState,
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -103,11 +93,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/api/v1/cart", tag = "cart", security(("bearer" = [])),
     responses((status = 200, description = "The cart", body = Cart)))]
 async fn get_cart(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<Cart>> {
-    let cart = state
-        .cart()
-        .get_cart(authorized(pb::GetCartRequest {}, user.token()))
-        .await?;
-    Ok(Json(cart.into_inner().into()))
+    let request = authorized(pb::GetCartRequest {}, user.token());
+    respond(state.cart().get_cart(request)).await
 }
 
 /// Add a variant.
@@ -125,11 +112,7 @@ async fn add_item(
         variant_id: body.variant_id,
         quantity: body.quantity,
     };
-    let cart = state
-        .cart()
-        .add_item(authorized(request, user.token()))
-        .await?;
-    Ok(Json(cart.into_inner().into()))
+    respond(state.cart().add_item(authorized(request, user.token()))).await
 }
 
 /// Change a line's quantity.
@@ -147,11 +130,7 @@ async fn set_quantity(
         variant_id,
         quantity: body.quantity,
     };
-    let cart = state
-        .cart()
-        .set_quantity(authorized(request, user.token()))
-        .await?;
-    Ok(Json(cart.into_inner().into()))
+    respond(state.cart().set_quantity(authorized(request, user.token()))).await
 }
 
 /// Remove a line.
@@ -164,23 +143,14 @@ async fn remove_item(
     user: AuthUser,
     Path(variant_id): Path<String>,
 ) -> ApiResult<Json<Cart>> {
-    let cart = state
-        .cart()
-        .remove_item(authorized(
-            pb::RemoveItemRequest { variant_id },
-            user.token(),
-        ))
-        .await?;
-    Ok(Json(cart.into_inner().into()))
+    let request = authorized(pb::RemoveItemRequest { variant_id }, user.token());
+    respond(state.cart().remove_item(request)).await
 }
 
 /// Empty the cart.
 #[utoipa::path(delete, path = "/api/v1/cart", tag = "cart", security(("bearer" = [])),
     responses((status = 200, description = "The empty cart", body = Cart)))]
 async fn clear_cart(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<Cart>> {
-    let cart = state
-        .cart()
-        .clear(authorized(pb::ClearRequest {}, user.token()))
-        .await?;
-    Ok(Json(cart.into_inner().into()))
+    let request = authorized(pb::ClearRequest {}, user.token());
+    respond(state.cart().clear(request)).await
 }

@@ -2,18 +2,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use axum::{Json, extract::State, http::StatusCode};
-use serde::{Deserialize, Serialize};
-use tokshop_platform::{auth::authorized, non_empty};
+use tokshop_platform::non_empty;
 use tokshop_proto::catalog as pb;
-use utoipa::ToSchema;
-use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{
-    error::{ApiResult, ErrorBody},
-    extract::{ApiJson, AuthUser, MaybeAuth},
-    state::AppState,
-};
+use crate::handler::prelude::*;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Category {
@@ -153,12 +145,8 @@ async fn create_category(
         name: body.name,
         slug: body.slug,
     };
-    let category = state
-        .catalog()
-        .create_category(authorized(request, user.token()))
-        .await?
-        .into_inner();
-    Ok((StatusCode::CREATED, Json(category.into())))
+    let request = authorized(request, user.token());
+    created(state.catalog().create_category(request)).await
 }
 
 #[cfg(test)]

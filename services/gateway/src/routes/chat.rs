@@ -5,16 +5,13 @@ use std::convert::Infallible;
 use tracing::Instrument as _;
 
 use axum::{
-    Json,
-    extract::{Path, State},
-    http::{HeaderMap, StatusCode, header},
+    http::{HeaderMap, header},
     response::{
         IntoResponse, Response,
         sse::{Event, KeepAlive, Sse},
     },
 };
 use futures::StreamExt;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use tokio_util::sync::CancellationToken;
@@ -23,14 +20,8 @@ use tokshop_agent::{
     store::{Conversation, PendingAction, Step},
 };
 use tokshop_platform::ServiceError;
-use utoipa::ToSchema;
-use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{
-    error::{ApiError, ApiResult, ErrorBody},
-    extract::{ApiJson, AuthUser},
-    state::AppState,
-};
+use crate::{error::ApiError, handler::prelude::*};
 
 fn api(err: ServiceError) -> ApiError {
     ApiError::from(tonic::Status::from(err))

@@ -1,24 +1,10 @@
 //! Coupons: sellers create them for their own products, shoppers claim them and use one at checkout.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-    http::StatusCode,
-};
-use serde::{Deserialize, Serialize};
-use tokshop_platform::{auth::authorized, non_empty};
+use tokshop_platform::non_empty;
 use tokshop_proto::order as pb;
-use utoipa::{
-    IntoParams, ToSchema,
-    openapi::{Object, ObjectBuilder, Type},
-};
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa::openapi::{Object, ObjectBuilder, Type};
 
-use crate::{
-    error::{ApiError, ApiResult, ErrorBody},
-    extract::{ApiJson, ApiQuery, AuthUser, MaybeAuth},
-    state::AppState,
-};
+use crate::{error::ApiError, handler::prelude::*};
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Coupon {
@@ -213,11 +199,8 @@ async fn create_coupon(
         total_quantity: body.total_quantity,
         per_user_limit: body.per_user_limit.unwrap_or(0),
     };
-    let coupon = state
-        .coupons()
-        .create_coupon(authorized(request, user.token()))
-        .await?;
-    Ok((StatusCode::CREATED, Json(coupon.into_inner().into())))
+    let request = authorized(request, user.token());
+    created(state.coupons().create_coupon(request)).await
 }
 
 /// The seller's coupons with claim and use counts.
@@ -269,14 +252,8 @@ async fn claim_coupon(
     user: AuthUser,
     Path(coupon_id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<ClaimedCoupon>)> {
-    let claimed = state
-        .coupons()
-        .claim_coupon(authorized(
-            pb::ClaimCouponRequest { coupon_id },
-            user.token(),
-        ))
-        .await?;
-    Ok((StatusCode::CREATED, Json(claimed.into_inner().into())))
+    let request = authorized(pb::ClaimCouponRequest { coupon_id }, user.token());
+    created(state.coupons().claim_coupon(request)).await
 }
 
 /// The caller's claimed coupons.

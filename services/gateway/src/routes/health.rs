@@ -3,21 +3,12 @@
 use std::{collections::BTreeMap, time::Duration};
 
 use axum::{
-    Json,
-    extract::State,
-    http::{StatusCode, header},
+    http::header,
     response::{IntoResponse, Response},
 };
-use serde::{Deserialize, Serialize};
 use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus};
-use utoipa::ToSchema;
-use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{
-    error::{ApiError, ErrorBody},
-    metrics::Metrics,
-    state::AppState,
-};
+use crate::{error::ApiError, handler::prelude::*, metrics::Metrics};
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 

@@ -1,22 +1,11 @@
 //! Likes on posts, favorite products, comments with one level of replies, and the admin's count repair.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-    http::StatusCode,
-};
-use serde::{Deserialize, Serialize};
-use tokshop_platform::auth::authorized;
+use tokshop_platform::non_empty;
 use tokshop_proto::social as pb;
-use utoipa::ToSchema;
-use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    error::{ApiResult, ErrorBody},
-    extract::{ApiJson, ApiQuery, AuthUser, MaybeAuth},
-    idempotency::RequestId,
+    handler::prelude::*,
     shapes::{PageQuery, ProductCard, UserCard},
-    state::AppState,
 };
 
 /// The signed-in user's like of a post after the call.
@@ -86,7 +75,7 @@ impl From<pb::ListFavoritesResponse> for FavoritePage {
                     favorited_at_ms: f.favorited_at_ms,
                 })
                 .collect(),
-            next_cursor: (!r.next_cursor.is_empty()).then_some(r.next_cursor),
+            next_cursor: non_empty(r.next_cursor),
         }
     }
 }
@@ -106,10 +95,6 @@ pub struct Comment {
     pub reply_count: i64,
     /// The signed-in viewer may delete it (its author, or the seller of its product).
     pub deletable: bool,
-}
-
-fn non_empty(value: String) -> Option<String> {
-    (!value.is_empty()).then_some(value)
 }
 
 impl From<pb::Comment> for Comment {
@@ -194,11 +179,8 @@ async fn like_post(
     user: AuthUser,
     Path(post_id): Path<String>,
 ) -> ApiResult<Json<LikeState>> {
-    let like = state
-        .interactions()
-        .like_post(authorized(pb::PostRef { post_id }, user.token()))
-        .await?;
-    Ok(Json(like.into_inner().into()))
+    let request = authorized(pb::PostRef { post_id }, user.token());
+    respond(state.interactions().like_post(request)).await
 }
 
 /// Take back a like. Unliking what is not liked changes nothing.
@@ -211,11 +193,8 @@ async fn unlike_post(
     user: AuthUser,
     Path(post_id): Path<String>,
 ) -> ApiResult<Json<LikeState>> {
-    let like = state
-        .interactions()
-        .unlike_post(authorized(pb::PostRef { post_id }, user.token()))
-        .await?;
-    Ok(Json(like.into_inner().into()))
+    let request = authorized(pb::PostRef { post_id }, user.token());
+    respond(state.interactions().unlike_post(request)).await
 }
 
 /// Favorite a product. Favoriting again changes nothing.
@@ -228,11 +207,8 @@ async fn favorite_product(
     user: AuthUser,
     Path(product_id): Path<String>,
 ) -> ApiResult<Json<FavoriteState>> {
-    let favorite = state
-        .interactions()
-        .favorite_product(authorized(pb::ProductRef { product_id }, user.token()))
-        .await?;
-    Ok(Json(favorite.into_inner().into()))
+    let request = authorized(pb::ProductRef { product_id }, user.token());
+    respond(state.interactions().favorite_product(request)).await
 }
 
 /// Remove a favorite (works even if the product is gone).
@@ -244,11 +220,8 @@ async fn unfavorite_product(
     user: AuthUser,
     Path(product_id): Path<String>,
 ) -> ApiResult<Json<FavoriteState>> {
-    let favorite = state
-        .interactions()
-        .unfavorite_product(authorized(pb::ProductRef { product_id }, user.token()))
-        .await?;
-    Ok(Json(favorite.into_inner().into()))
+    let request = authorized(pb::ProductRef { product_id }, user.token());
+    respond(state.interactions().unfavorite_product(request)).await
 }
 
 /// The signed-in user's favorite products, newest first, priced now; a product that is gone shows as unavailable.
@@ -263,35 +236,66 @@ async fn list_favorites(
         limit: page.limit(),
         cursor: page.cursor(),
     };
-    let page = state
-        .interactions()
-        .list_favorites(authorized(request, user.token()))
-        .await?;
-    Ok(Json(page.into_inner().into()))
+    let request = authorized(request, user.token());
+    respond(state.interactions().list_favorites(request)).await
 }
 
+/// What a list of comments, or a new comment, hangs on.
+enum Thread {
+    Product(String),
+    Post(String),
+    /// The replies of a top-level comment.
+    Replies(String),
+}
+
+impl Thread {
+    /// `(product_id, post_id, parent_id)` as the service takes them: the one that applies, the others empty.
+    fn ids(self) -> (String, String, String) {
+        match self {
+            Self::Product(id) => (id, String::new(), String::new()),
+            Self::Post(id) => (String::new(), id, String::new()),
+            Self::Replies(id) => (String::new(), String::new(), id),
+        }
+    }
+}
+
+/// One page of a thread's comments, newest first.
 async fn list(
     state: &AppState,
     caller: &MaybeAuth,
-    request: pb::ListCommentsRequest,
+    thread: Thread,
+    page: PageQuery,
 ) -> ApiResult<Json<CommentPage>> {
-    let page = state
-        .interactions()
-        .list_comments(authorized(request, caller.token()))
-        .await?;
-    Ok(Json(page.into_inner().into()))
+    let (product_id, post_id, parent_id) = thread.ids();
+    let request = pb::ListCommentsRequest {
+        product_id,
+        post_id,
+        parent_id,
+        limit: page.limit(),
+        cursor: page.cursor(),
+    };
+    let request = authorized(request, caller.token());
+    respond(state.interactions().list_comments(request)).await
 }
 
+/// Adds a comment to a thread; a retry with the same request id returns the first.
 async fn add(
     state: &AppState,
     user: &AuthUser,
-    request: pb::AddCommentRequest,
+    thread: Thread,
+    request_id: String,
+    body: NewComment,
 ) -> ApiResult<(StatusCode, Json<Comment>)> {
-    let comment = state
-        .interactions()
-        .add_comment(authorized(request, user.token()))
-        .await?;
-    Ok((StatusCode::CREATED, Json(comment.into_inner().into())))
+    let (product_id, post_id, parent_id) = thread.ids();
+    let request = pb::AddCommentRequest {
+        product_id,
+        post_id,
+        parent_id,
+        text: body.text,
+        request_id,
+    };
+    let request = authorized(request, user.token());
+    created(state.interactions().add_comment(request)).await
 }
 
 /// A product's top-level comments, newest first.
@@ -304,13 +308,7 @@ async fn product_comments(
     Path(product_id): Path<String>,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<CommentPage>> {
-    let request = pb::ListCommentsRequest {
-        product_id,
-        limit: page.limit(),
-        cursor: page.cursor(),
-        ..Default::default()
-    };
-    list(&state, &caller, request).await
+    list(&state, &caller, Thread::Product(product_id), page).await
 }
 
 /// Comment on a product. With an `Idempotency-Key`, a retry returns the first comment.
@@ -326,13 +324,7 @@ async fn comment_on_product(
     Path(product_id): Path<String>,
     ApiJson(body): ApiJson<NewComment>,
 ) -> ApiResult<(StatusCode, Json<Comment>)> {
-    let request = pb::AddCommentRequest {
-        product_id,
-        text: body.text,
-        request_id,
-        ..Default::default()
-    };
-    add(&state, &user, request).await
+    add(&state, &user, Thread::Product(product_id), request_id, body).await
 }
 
 /// A post's top-level comments, newest first.
@@ -345,13 +337,7 @@ async fn post_comments(
     Path(post_id): Path<String>,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<CommentPage>> {
-    let request = pb::ListCommentsRequest {
-        post_id,
-        limit: page.limit(),
-        cursor: page.cursor(),
-        ..Default::default()
-    };
-    list(&state, &caller, request).await
+    list(&state, &caller, Thread::Post(post_id), page).await
 }
 
 /// Comment on a post. With an `Idempotency-Key`, a retry returns the first comment.
@@ -367,13 +353,7 @@ async fn comment_on_post(
     Path(post_id): Path<String>,
     ApiJson(body): ApiJson<NewComment>,
 ) -> ApiResult<(StatusCode, Json<Comment>)> {
-    let request = pb::AddCommentRequest {
-        post_id,
-        text: body.text,
-        request_id,
-        ..Default::default()
-    };
-    add(&state, &user, request).await
+    add(&state, &user, Thread::Post(post_id), request_id, body).await
 }
 
 /// The replies to a top-level comment, newest first.
@@ -387,13 +367,7 @@ async fn replies(
     Path(parent_id): Path<String>,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<CommentPage>> {
-    let request = pb::ListCommentsRequest {
-        parent_id,
-        limit: page.limit(),
-        cursor: page.cursor(),
-        ..Default::default()
-    };
-    list(&state, &caller, request).await
+    list(&state, &caller, Thread::Replies(parent_id), page).await
 }
 
 /// Reply to a top-level comment (replies go one level deep).
@@ -409,13 +383,7 @@ async fn reply(
     Path(parent_id): Path<String>,
     ApiJson(body): ApiJson<NewComment>,
 ) -> ApiResult<(StatusCode, Json<Comment>)> {
-    let request = pb::AddCommentRequest {
-        parent_id,
-        text: body.text,
-        request_id,
-        ..Default::default()
-    };
-    add(&state, &user, request).await
+    add(&state, &user, Thread::Replies(parent_id), request_id, body).await
 }
 
 /// Delete a comment and its replies: its author may, and so may the seller of the product it is on.

@@ -1,18 +1,8 @@
 //! The signed-in user's own account: read it and edit the profile.
 
-use axum::{Json, extract::State};
-use serde::Deserialize;
-use tokshop_platform::auth::authorized;
 use tokshop_proto::identity as pb;
-use utoipa::ToSchema;
-use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{
-    error::ApiResult,
-    extract::{ApiJson, AuthUser},
-    shapes::User,
-    state::AppState,
-};
+use crate::{handler::prelude::*, shapes::User};
 
 /// Profile fields to change; absent fields keep their value. Lengths count characters after trimming.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -34,12 +24,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/api/v1/me", tag = "me", security(("bearer" = [])),
     responses((status = 200, description = "The caller's account", body = User)))]
 async fn get_me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<User>> {
-    let me = state
-        .identity()
-        .get_me(authorized(pb::GetMeRequest {}, user.token()))
-        .await?
-        .into_inner();
-    Ok(Json(me.into()))
+    let request = authorized(pb::GetMeRequest {}, user.token());
+    respond(state.identity().get_me(request)).await
 }
 
 /// Edit the profile; absent fields keep their value.
@@ -55,10 +41,6 @@ async fn update_me(
         avatar_url: body.avatar_url,
         bio: body.bio,
     };
-    let me = state
-        .identity()
-        .update_profile(authorized(request, user.token()))
-        .await?
-        .into_inner();
-    Ok(Json(me.into()))
+    let request = authorized(request, user.token());
+    respond(state.identity().update_profile(request)).await
 }

@@ -2,29 +2,18 @@
 //! download it again with long-lived caching. Its larger body limit is in `crate::body_limit`.
 
 use axum::{
-    Json,
     body::Body,
-    extract::{Path, Query, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    extract::Query,
+    http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Response},
 };
 use futures::{StreamExt as _, TryStreamExt as _};
 use http_body_util::LengthLimitError;
-use serde::Deserialize;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tokshop_platform::auth::authorized;
 use tokshop_proto::social::{self as pb, media_chunk, upload_media_chunk};
-use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{
-    body_limit::drain,
-    error::{ApiError, ApiResult, ErrorBody},
-    extract::AuthUser,
-    shapes::Media,
-    state::AppState,
-};
+use crate::{body_limit::drain, error::ApiError, handler::prelude::*, shapes::Media};
 
 /// Largest piece of an upload sent to the posts service in one message.
 const PIECE: usize = 64 * 1024;

@@ -4,24 +4,17 @@
 use std::convert::Infallible;
 
 use axum::{
-    Json,
-    extract::{Path, State},
-    http::{HeaderMap, StatusCode},
+    http::HeaderMap,
     response::sse::{Event, KeepAlive, Sse},
 };
 use futures::{Stream, StreamExt as _};
-use serde::{Deserialize, Serialize};
-use tokshop_platform::{auth::authorized, non_empty};
+use tokshop_platform::non_empty;
 use tokshop_proto::social as pb;
-use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    error::{ApiError, ApiResult, ErrorBody},
-    extract::{ApiJson, ApiQuery, AuthUser},
-    idempotency::RequestId,
+    error::ApiError,
+    handler::prelude::*,
     shapes::{PageQuery, UserCard},
-    state::AppState,
 };
 
 /// One direct message.
@@ -127,11 +120,8 @@ async fn send_message(
         text: body.text,
         request_id,
     };
-    let message = state
-        .messages()
-        .send_message(authorized(request, user.token()))
-        .await?;
-    Ok((StatusCode::CREATED, Json(message.into_inner().into())))
+    let request = authorized(request, user.token());
+    created(state.messages().send_message(request)).await
 }
 
 /// The conversation with one user, newest first.

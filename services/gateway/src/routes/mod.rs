@@ -1,5 +1,6 @@
 //! One module per resource; each owns the JSON shapes only it uses (shared ones are in `crate::shapes`) and returns
-//! an `OpenApiRouter` so routes and docs stay together. No route module uses another.
+//! an `OpenApiRouter` so routes and docs stay together. Handlers are written with `crate::handler` (its prelude,
+//! and `respond` / `created` for a service's reply). No route module uses another.
 
 pub mod addresses;
 pub mod auth;

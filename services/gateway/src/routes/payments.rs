@@ -1,22 +1,12 @@
 //! Payment methods, the wallet, paying orders, an order's payments and refunds, and the ledger check.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-    http::StatusCode,
-};
-use serde::{Deserialize, Serialize};
-use tokshop_platform::{auth::authorized, non_empty};
+use tokshop_platform::non_empty;
 use tokshop_proto::payment as pb;
-use utoipa::ToSchema;
-use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    error::{ApiError, ApiResult, ErrorBody},
-    extract::{ApiJson, AuthUser},
-    idempotency::RequestId,
+    error::ApiError,
+    handler::prelude::*,
     shapes::{Money, money},
-    state::AppState,
 };
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -206,11 +196,7 @@ async fn add_card(
         exp_year: body.exp_year,
         cvc: body.cvc,
     };
-    let method = state
-        .payments()
-        .add_card(authorized(request, user.token()))
-        .await?;
-    Ok((StatusCode::CREATED, Json(method.into_inner().into())))
+    created(state.payments().add_card(authorized(request, user.token()))).await
 }
 
 /// Remove a saved card.

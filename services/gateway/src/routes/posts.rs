@@ -1,23 +1,12 @@
 //! Posts and feeds: publish a post (text, uploaded media, linked products), read or delete one, a user's posts,
 //! the following feed and the discovery feed, newest first.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-    http::StatusCode,
-};
-use serde::{Deserialize, Serialize};
-use tokshop_platform::{auth::authorized, non_empty};
+use tokshop_platform::non_empty;
 use tokshop_proto::social as pb;
-use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    error::{ApiResult, ErrorBody},
-    extract::{ApiJson, ApiQuery, AuthUser, MaybeAuth},
-    idempotency::RequestId,
+    handler::prelude::*,
     shapes::{Media, PageQuery, ProductCard, UserCard},
-    state::AppState,
 };
 
 /// A post with its author, media, linked products (priced now) and counts.
@@ -144,11 +133,8 @@ async fn publish_post(
         product_ids: body.product_ids,
         request_id,
     };
-    let post = state
-        .posts()
-        .publish_post(authorized(request, user.token()))
-        .await?;
-    Ok((StatusCode::CREATED, Json(post.into_inner().into())))
+    let request = authorized(request, user.token());
+    created(state.posts().publish_post(request)).await
 }
 
 /// One post.
@@ -161,11 +147,8 @@ async fn get_post(
     viewer: MaybeAuth,
     Path(post_id): Path<String>,
 ) -> ApiResult<Json<Post>> {
-    let post = state
-        .posts()
-        .get_post(authorized(pb::GetPostRequest { post_id }, viewer.token()))
-        .await?;
-    Ok(Json(post.into_inner().into()))
+    let request = authorized(pb::GetPostRequest { post_id }, viewer.token());
+    respond(state.posts().get_post(request)).await
 }
 
 /// Delete your post; its likes and comments go with it.
@@ -202,11 +185,8 @@ async fn user_posts(
         limit: page.limit(),
         cursor: page.cursor(),
     };
-    let page = state
-        .posts()
-        .list_user_posts(authorized(request, viewer.token()))
-        .await?;
-    Ok(Json(page.into_inner().into()))
+    let request = authorized(request, viewer.token());
+    respond(state.posts().list_user_posts(request)).await
 }
 
 /// Posts of the users you follow, newest first.
@@ -218,11 +198,8 @@ async fn following_feed(
     user: AuthUser,
     ApiQuery(query): ApiQuery<FeedQuery>,
 ) -> ApiResult<Json<FeedPage>> {
-    let page = state
-        .posts()
-        .following_feed(authorized(query.request(), user.token()))
-        .await?;
-    Ok(Json(page.into_inner().into()))
+    let request = authorized(query.request(), user.token());
+    respond(state.posts().following_feed(request)).await
 }
 
 /// Every post, newest first.
@@ -234,9 +211,6 @@ async fn discovery_feed(
     viewer: MaybeAuth,
     ApiQuery(query): ApiQuery<FeedQuery>,
 ) -> ApiResult<Json<FeedPage>> {
-    let page = state
-        .posts()
-        .discovery_feed(authorized(query.request(), viewer.token()))
-        .await?;
-    Ok(Json(page.into_inner().into()))
+    let request = authorized(query.request(), viewer.token());
+    respond(state.posts().discovery_feed(request)).await
 }

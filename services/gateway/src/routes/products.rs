@@ -1,20 +1,11 @@
 //! Browsing the catalog: search, one product, its price history.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-};
-use serde::{Deserialize, Serialize};
-use tokshop_platform::auth::authorized;
 use tokshop_proto::catalog as pb;
-use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    error::{ApiError, ApiResult, ErrorBody},
-    extract::{ApiQuery, MaybeAuth},
+    error::ApiError,
+    handler::prelude::*,
     shapes::{Money, Product, ProductPage},
-    state::AppState,
 };
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -119,12 +110,8 @@ async fn get_product(
     caller: MaybeAuth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Product>> {
-    let product = state
-        .catalog()
-        .get_product(authorized(pb::GetProductRequest { id }, caller.token()))
-        .await?
-        .into_inner();
-    Ok(Json(product.into()))
+    let request = authorized(pb::GetProductRequest { id }, caller.token());
+    respond(state.catalog().get_product(request)).await
 }
 
 /// Every price a product's variants have had, oldest first.

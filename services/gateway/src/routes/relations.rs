@@ -1,21 +1,12 @@
 //! Follows, followers, friends (mutual follows) and social profiles with their counts. `me` in place of a user
 //! id names the signed-in user.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-};
-use serde::{Deserialize, Serialize};
-use tokshop_platform::auth::authorized;
+use tokshop_platform::non_empty;
 use tokshop_proto::social as pb;
-use utoipa::ToSchema;
-use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    error::{ApiResult, ErrorBody},
-    extract::{ApiQuery, AuthUser, MaybeAuth},
+    handler::prelude::*,
     shapes::{PageQuery, UserCard},
-    state::AppState,
 };
 
 /// The signed-in user's relation to another user after a follow or unfollow.
@@ -59,7 +50,7 @@ impl From<pb::ListRelationsResponse> for UserPage {
     fn from(r: pb::ListRelationsResponse) -> Self {
         Self {
             users: r.users.into_iter().map(UserCard::from).collect(),
-            next_cursor: (!r.next_cursor.is_empty()).then_some(r.next_cursor),
+            next_cursor: non_empty(r.next_cursor),
         }
     }
 }
@@ -133,11 +124,8 @@ async fn follow(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Relation>> {
-    let relation = state
-        .relations()
-        .follow(authorized(pb::FollowRequest { user_id: id }, user.token()))
-        .await?;
-    Ok(Json(relation.into_inner().into()))
+    let request = authorized(pb::FollowRequest { user_id: id }, user.token());
+    respond(state.relations().follow(request)).await
 }
 
 /// Stop following a user. Unfollowing someone you do not follow changes nothing.
@@ -150,18 +138,37 @@ async fn unfollow(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Relation>> {
-    let relation = state
-        .relations()
-        .unfollow(authorized(pb::FollowRequest { user_id: id }, user.token()))
-        .await?;
-    Ok(Json(relation.into_inner().into()))
+    let request = authorized(pb::FollowRequest { user_id: id }, user.token());
+    respond(state.relations().unfollow(request)).await
 }
 
-fn list_request(id: String, page: &PageQuery) -> pb::ListRelationsRequest {
-    pb::ListRelationsRequest {
+/// Which of a user's relations a list shows.
+enum Listing {
+    Following,
+    Followers,
+    /// Mutual follows.
+    Friends,
+}
+
+/// One page of a user's relations, newest first.
+async fn list(
+    state: &AppState,
+    caller: &MaybeAuth,
+    id: String,
+    page: PageQuery,
+    listing: Listing,
+) -> ApiResult<Json<UserPage>> {
+    let request = pb::ListRelationsRequest {
         user_id: user_id(id),
         limit: page.limit(),
         cursor: page.cursor(),
+    };
+    let request = authorized(request, caller.token());
+    let mut relations = state.relations();
+    match listing {
+        Listing::Following => respond(relations.list_following(request)).await,
+        Listing::Followers => respond(relations.list_followers(request)).await,
+        Listing::Friends => respond(relations.list_friends(request)).await,
     }
 }
 
@@ -176,11 +183,7 @@ async fn following(
     Path(id): Path<String>,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<UserPage>> {
-    let page = state
-        .relations()
-        .list_following(authorized(list_request(id, &page), caller.token()))
-        .await?;
-    Ok(Json(page.into_inner().into()))
+    list(&state, &caller, id, page, Listing::Following).await
 }
 
 /// Who follows a user, newest first.
@@ -194,11 +197,7 @@ async fn followers(
     Path(id): Path<String>,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<UserPage>> {
-    let page = state
-        .relations()
-        .list_followers(authorized(list_request(id, &page), caller.token()))
-        .await?;
-    Ok(Json(page.into_inner().into()))
+    list(&state, &caller, id, page, Listing::Followers).await
 }
 
 /// A user's friends (mutual follows), newest friendship first.
@@ -212,11 +211,7 @@ async fn friends(
     Path(id): Path<String>,
     ApiQuery(page): ApiQuery<PageQuery>,
 ) -> ApiResult<Json<UserPage>> {
-    let page = state
-        .relations()
-        .list_friends(authorized(list_request(id, &page), caller.token()))
-        .await?;
-    Ok(Json(page.into_inner().into()))
+    list(&state, &caller, id, page, Listing::Friends).await
 }
 
 /// A user's public profile with following, follower, friend, post, product, like and favorite counts.
@@ -240,9 +235,6 @@ async fn social_profile(
             ..Default::default()
         },
     };
-    let profile = state
-        .relations()
-        .get_profile(authorized(request, caller.token()))
-        .await?;
-    Ok(Json(profile.into_inner().into()))
+    let request = authorized(request, caller.token());
+    respond(state.relations().get_profile(request)).await
 }

@@ -1,21 +1,11 @@
 //! Selling: onboarding as a seller and managing one's own products and variants.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-    http::StatusCode,
-};
-use serde::Deserialize;
-use tokshop_platform::auth::authorized;
 use tokshop_proto::{catalog as pb, identity};
-use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    error::{ApiError, ApiResult, ErrorBody},
-    extract::{ApiJson, ApiQuery, AuthUser},
+    error::ApiError,
+    handler::prelude::*,
     shapes::{OptionValue, Product, ProductPage, Session},
-    state::AppState,
 };
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -182,12 +172,8 @@ async fn create_product(
             .unwrap_or_else(|| state.settings.shop.currency.clone()),
         variants: body.variants.into_iter().map(Into::into).collect(),
     };
-    let product = state
-        .catalog()
-        .create_product(authorized(request, user.token()))
-        .await?
-        .into_inner();
-    Ok((StatusCode::CREATED, Json(product.into())))
+    let request = authorized(request, user.token());
+    created(state.catalog().create_product(request)).await
 }
 
 /// Edit one of the caller's products; `listed` lists or delists it.
@@ -255,12 +241,8 @@ async fn add_variant(
         product_id,
         variant: Some(body.into()),
     };
-    let product = state
-        .catalog()
-        .add_variant(authorized(request, user.token()))
-        .await?
-        .into_inner();
-    Ok((StatusCode::CREATED, Json(product.into())))
+    let request = authorized(request, user.token());
+    created(state.catalog().add_variant(request)).await
 }
 
 /// Change a variant's price, stock, listing or images.
@@ -285,10 +267,6 @@ async fn update_variant(
         replace_images: body.image_urls.is_some(),
         image_urls: body.image_urls.unwrap_or_default(),
     };
-    let product = state
-        .catalog()
-        .update_variant(authorized(request, user.token()))
-        .await?
-        .into_inner();
-    Ok(Json(product.into()))
+    let request = authorized(request, user.token());
+    respond(state.catalog().update_variant(request)).await
 }

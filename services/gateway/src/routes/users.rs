@@ -1,19 +1,9 @@
 //! Public profiles: what anyone may see about a user.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-};
-use serde::{Deserialize, Serialize};
 use tokshop_platform::non_empty;
 use tokshop_proto::identity as pb;
-use utoipa::ToSchema;
-use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{
-    error::{ApiResult, ErrorBody},
-    state::AppState,
-};
+use crate::handler::prelude::*;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct PublicProfile {
@@ -56,13 +46,9 @@ async fn get_user(
     State(state): State<AppState>,
     Path(user_id): Path<String>,
 ) -> ApiResult<Json<PublicProfile>> {
-    let profile = state
-        .identity()
-        .get_public_profile(pb::GetPublicProfileRequest {
-            user_id,
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
-    Ok(Json(profile.into()))
+    let request = pb::GetPublicProfileRequest {
+        user_id,
+        ..Default::default()
+    };
+    respond(state.identity().get_public_profile(request)).await
 }

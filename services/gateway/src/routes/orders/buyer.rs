@@ -1,26 +1,14 @@
 //! The buyer's side of orders: check out, list and read one's orders, cancel, change the address, confirm receipt,
 //! and ask for returns.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-    http::StatusCode,
-};
-use tokshop_platform::auth::authorized;
 use tokshop_proto::order as pb;
-use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::Party;
 use super::json::{
     ChangeAddressBody, CheckoutBody, ListParams, Order, OrderPage, ReturnBody, ReturnList,
     ReturnRequest, choices,
 };
-use super::{cancel_as, order_of, page_of, returns_of};
-use crate::{
-    error::{ApiResult, ErrorBody},
-    extract::{ApiJson, ApiQuery, AuthUser},
-    idempotency::RequestId,
-    state::AppState,
-};
+use crate::handler::prelude::*;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -55,11 +43,7 @@ async fn checkout(
         claimed_coupon_id: body.claimed_coupon_id.unwrap_or_default(),
         expected_total: None,
     };
-    let order = state
-        .orders()
-        .checkout(authorized(request, user.token()))
-        .await?;
-    Ok((StatusCode::CREATED, Json(order.into_inner().into())))
+    created(state.orders().checkout(authorized(request, user.token()))).await
 }
 
 /// The caller's orders, newest first.
@@ -70,7 +54,7 @@ async fn list_orders(
     user: AuthUser,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<OrderPage>> {
-    page_of(&state, &user, params, false).await
+    Party::buyer(&state, &user).page(params).await
 }
 
 /// One of the caller's orders.
@@ -83,7 +67,7 @@ async fn get_order(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Order>> {
-    order_of(&state, &user, id, false).await
+    Party::buyer(&state, &user).order(id).await
 }
 
 /// Cancel: from pending_payment (stock and coupon given back) or paid (stock back, refunded in full).
@@ -96,7 +80,7 @@ async fn cancel_order(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Order>> {
-    cancel_as(&state, &user, id, false).await
+    Party::buyer(&state, &user).cancel(id).await
 }
 
 /// Ship to another of the caller's addresses (until the order ships).
@@ -114,11 +98,8 @@ async fn change_address(
         id,
         address_id: body.address_id,
     };
-    let order = state
-        .orders()
-        .change_address(authorized(request, user.token()))
-        .await?;
-    Ok(Json(order.into_inner().into()))
+    let request = authorized(request, user.token());
+    respond(state.orders().change_address(request)).await
 }
 
 /// Confirm receipt of a shipped or delivered order, completing it.
@@ -131,11 +112,8 @@ async fn confirm_receipt(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Order>> {
-    let order = state
-        .orders()
-        .confirm_receipt(authorized(pb::ConfirmReceiptRequest { id }, user.token()))
-        .await?;
-    Ok(Json(order.into_inner().into()))
+    let request = authorized(pb::ConfirmReceiptRequest { id }, user.token());
+    respond(state.orders().confirm_receipt(request)).await
 }
 
 /// Ask to return some units of a delivered order; the seller accepts (refund) or rejects.
@@ -155,11 +133,8 @@ async fn request_return(
         lines: choices(body.lines),
         reason: body.reason,
     };
-    let created = state
-        .orders()
-        .request_return(authorized(request, user.token()))
-        .await?;
-    Ok((StatusCode::CREATED, Json(created.into_inner().into())))
+    let request = authorized(request, user.token());
+    created(state.orders().request_return(request)).await
 }
 
 /// The returns of one of the caller's orders.
@@ -171,5 +146,5 @@ async fn list_returns(
     user: AuthUser,
     Path(order_id): Path<String>,
 ) -> ApiResult<Json<ReturnList>> {
-    returns_of(&state, &user, order_id, false).await
+    Party::buyer(&state, &user).returns(order_id).await
 }

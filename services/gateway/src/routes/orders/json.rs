@@ -269,6 +269,14 @@ pub struct ReturnList {
     pub returns: Vec<ReturnRequest>,
 }
 
+impl From<pb::ListReturnsResponse> for ReturnList {
+    fn from(list: pb::ListReturnsResponse) -> Self {
+        Self {
+            returns: list.returns.into_iter().map(ReturnRequest::from).collect(),
+        }
+    }
+}
+
 pub(super) fn choices(lines: Vec<LineChoice>) -> Vec<pb::LineChoice> {
     lines
         .into_iter()

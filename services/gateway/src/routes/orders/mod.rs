@@ -1,18 +1,15 @@
 //! Orders: checkout, the buyer's orders and what a buyer can do with them (pay, cancel, change the address,
 //! confirm receipt, return), and the seller's side (list, ship, deliver, cancel, decide returns). Both sides read
-//! and answer the same JSON, and go through the same helpers with `as_seller` telling them apart.
+//! and answer the same JSON, and reach the service through one `Party`, its `as_seller` telling them apart.
 
 mod buyer;
 mod json;
 mod seller;
 
-use axum::Json;
-use tokshop_platform::auth::authorized;
 use tokshop_proto::order as pb;
-use utoipa_axum::router::OpenApiRouter;
 
-use self::json::{ListParams, Order, OrderPage, ReturnList, ReturnRequest};
-use crate::{error::ApiResult, extract::AuthUser, state::AppState};
+use self::json::{ListParams, Order, OrderPage, ReturnList};
+use crate::handler::prelude::*;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -20,73 +17,58 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(seller::router())
 }
 
-/// The buyer's (or, `as_seller`, the shop's) page of orders.
-async fn page_of(
-    state: &AppState,
-    user: &AuthUser,
-    params: ListParams,
+/// The caller acting on orders as their buyer or, `as_seller`, as the shop that sold them. The buyer's and the
+/// seller's routes differ only in which.
+struct Party<'a> {
+    state: &'a AppState,
+    user: &'a AuthUser,
     as_seller: bool,
-) -> ApiResult<Json<OrderPage>> {
-    let page = state
-        .orders()
-        .list_orders(authorized(params.request(as_seller)?, user.token()))
-        .await?;
-    Ok(Json(page.into_inner().into()))
 }
 
-/// One order of the buyer (or, `as_seller`, of the shop).
-async fn order_of(
-    state: &AppState,
-    user: &AuthUser,
-    id: String,
-    as_seller: bool,
-) -> ApiResult<Json<Order>> {
-    let order = state
-        .orders()
-        .get_order(authorized(
-            pb::GetOrderRequest { id, as_seller },
-            user.token(),
-        ))
-        .await?;
-    Ok(Json(order.into_inner().into()))
-}
+impl<'a> Party<'a> {
+    fn buyer(state: &'a AppState, user: &'a AuthUser) -> Self {
+        Self {
+            state,
+            user,
+            as_seller: false,
+        }
+    }
 
-/// Cancels as the buyer (or, `as_seller`, as the shop).
-async fn cancel_as(
-    state: &AppState,
-    user: &AuthUser,
-    id: String,
-    as_seller: bool,
-) -> ApiResult<Json<Order>> {
-    let order = state
-        .orders()
-        .cancel_order(authorized(
-            pb::CancelOrderRequest { id, as_seller },
-            user.token(),
-        ))
-        .await?;
-    Ok(Json(order.into_inner().into()))
-}
+    fn seller(state: &'a AppState, user: &'a AuthUser) -> Self {
+        Self {
+            as_seller: true,
+            ..Self::buyer(state, user)
+        }
+    }
 
-/// The returns of an order of the buyer (or, `as_seller`, of the shop).
-async fn returns_of(
-    state: &AppState,
-    user: &AuthUser,
-    order_id: String,
-    as_seller: bool,
-) -> ApiResult<Json<ReturnList>> {
-    let list = state
-        .orders()
-        .list_returns(authorized(
-            pb::ListReturnsRequest {
-                order_id,
-                as_seller,
-            },
-            user.token(),
-        ))
-        .await?
-        .into_inner();
-    Ok(Json(ReturnList {
-        returns: list.returns.into_iter().map(ReturnRequest::from).collect(),
-    }))
+    /// A page of the party's orders.
+    async fn page(self, params: ListParams) -> ApiResult<Json<OrderPage>> {
+        let request = authorized(params.request(self.as_seller)?, self.user.token());
+        respond(self.state.orders().list_orders(request)).await
+    }
+
+    /// One of the party's orders.
+    async fn order(self, id: String) -> ApiResult<Json<Order>> {
+        let as_seller = self.as_seller;
+        let request = authorized(pb::GetOrderRequest { id, as_seller }, self.user.token());
+        respond(self.state.orders().get_order(request)).await
+    }
+
+    /// Cancels one of the party's orders.
+    async fn cancel(self, id: String) -> ApiResult<Json<Order>> {
+        let as_seller = self.as_seller;
+        let request = authorized(pb::CancelOrderRequest { id, as_seller }, self.user.token());
+        respond(self.state.orders().cancel_order(request)).await
+    }
+
+    /// The returns of one of the party's orders.
+    async fn returns(self, order_id: String) -> ApiResult<Json<ReturnList>> {
+        let as_seller = self.as_seller;
+        let request = pb::ListReturnsRequest {
+            order_id,
+            as_seller,
+        };
+        let request = authorized(request, self.user.token());
+        respond(self.state.orders().list_returns(request)).await
+    }
 }

@@ -1,20 +1,10 @@
 //! The seller's side of orders: list and read the shop's orders, ship, mark delivered, cancel, and decide returns.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-};
-use tokshop_platform::auth::authorized;
 use tokshop_proto::order as pb;
-use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::Party;
 use super::json::{ListParams, Order, OrderPage, ReturnList, ReturnRequest, ShipBody};
-use super::{cancel_as, order_of, page_of, returns_of};
-use crate::{
-    error::{ApiResult, ErrorBody},
-    extract::{ApiJson, ApiQuery, AuthUser},
-    state::AppState,
-};
+use crate::handler::prelude::*;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -36,7 +26,7 @@ async fn seller_list_orders(
     user: AuthUser,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<OrderPage>> {
-    page_of(&state, &user, params, true).await
+    Party::seller(&state, &user).page(params).await
 }
 
 /// One order of the seller's products.
@@ -49,7 +39,7 @@ async fn seller_get_order(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Order>> {
-    order_of(&state, &user, id, true).await
+    Party::seller(&state, &user).order(id).await
 }
 
 /// Ship a paid order with its tracking number.
@@ -68,11 +58,7 @@ async fn seller_ship(
         tracking_number: body.tracking_number,
         carrier: body.carrier,
     };
-    let order = state
-        .orders()
-        .ship_order(authorized(request, user.token()))
-        .await?;
-    Ok(Json(order.into_inner().into()))
+    respond(state.orders().ship_order(authorized(request, user.token()))).await
 }
 
 /// Mark a shipped order delivered.
@@ -85,11 +71,8 @@ async fn seller_deliver(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Order>> {
-    let order = state
-        .orders()
-        .mark_delivered(authorized(pb::MarkDeliveredRequest { id }, user.token()))
-        .await?;
-    Ok(Json(order.into_inner().into()))
+    let request = authorized(pb::MarkDeliveredRequest { id }, user.token());
+    respond(state.orders().mark_delivered(request)).await
 }
 
 /// Cancel an order the shop cannot fulfil (before shipping); a paid one is refunded in full.
@@ -102,7 +85,7 @@ async fn seller_cancel(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Order>> {
-    cancel_as(&state, &user, id, true).await
+    Party::seller(&state, &user).cancel(id).await
 }
 
 /// The returns of an order of the seller's products.
@@ -114,7 +97,7 @@ async fn seller_list_returns(
     user: AuthUser,
     Path(order_id): Path<String>,
 ) -> ApiResult<Json<ReturnList>> {
-    returns_of(&state, &user, order_id, true).await
+    Party::seller(&state, &user).returns(order_id).await
 }
 
 async fn decide(
@@ -123,14 +106,8 @@ async fn decide(
     return_id: String,
     accept: bool,
 ) -> ApiResult<Json<ReturnRequest>> {
-    let decided = state
-        .orders()
-        .decide_return(authorized(
-            pb::DecideReturnRequest { return_id, accept },
-            user.token(),
-        ))
-        .await?;
-    Ok(Json(decided.into_inner().into()))
+    let request = authorized(pb::DecideReturnRequest { return_id, accept }, user.token());
+    respond(state.orders().decide_return(request)).await
 }
 
 /// Accept a return: its amount is refunded to the original payment method.
