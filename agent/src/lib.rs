@@ -16,8 +16,8 @@ pub mod runner;
 pub mod scripted;
 pub mod store;
 
-/// The conversation and the model trait every backend implements, and what a message approves (shared with the
-/// rule planner, so they live below both).
-pub use tokshop_chat::{approval, model};
+/// The conversation and the model trait every backend implements, what a message approves, and the record of a
+/// proposal and its decision (shared with the rule planner, so they live below both).
+pub use tokshop_chat::{action, approval, model};
 /// The rule-based planner, a model backend that needs no LLM (its own crate, `tokshop-planner`).
 pub use tokshop_planner as rules;

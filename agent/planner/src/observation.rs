@@ -1,8 +1,8 @@
 //! One tool result with the call that produced it, read into the type the tool returns: the planner reads
 //! fields, never keys. Other parties' text is taken out of its envelope first (flagged text withheld).
 
-use serde::Deserialize;
 use serde_json::Value;
+use tokshop_chat::action::ActionRecord;
 use tokshop_tools::{
     ToolError,
     account::{AddressList, AddressResult, Me},
@@ -89,17 +89,6 @@ outputs! {
     Messages(Messages) = "read_messages";
 }
 
-/// What the agent records in place of, or around, a tool's own result: a proposal waiting for the shopper
-/// (`confirmation_required`), a decision (`approved`, `failed`, `rejected`, `changed`) with its reason, and the
-/// tool's result inside an approved or failed decision.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-struct Record {
-    status: Option<String>,
-    reason: String,
-    result: Option<Value>,
-}
-
 /// One tool result with the call that produced it.
 #[derive(Debug, Clone)]
 pub struct Observation {
@@ -112,10 +101,9 @@ pub struct Observation {
     output: Option<Output>,
     /// The failure, when the call failed.
     failure: Option<ToolError>,
-    /// The agent's status for a proposal or a decision.
-    status: Option<String>,
-    /// Why a decided action did not run as approved.
-    reason: String,
+    /// What the agent recorded in place of, or around, the tool's own result: a proposal waiting for the
+    /// shopper, or a rejected or changed decision.
+    record: Option<ActionRecord>,
     /// The result was a JSON object (anything else is no tool's answer).
     object: bool,
 }
@@ -130,15 +118,18 @@ impl Observation {
         mut result: Value,
         lang: Lang,
     ) -> Self {
-        let mut record: Record = serde_json::from_value(result.clone()).unwrap_or_default();
+        let mut record = ActionRecord::read(&result);
         // A decided action's record holds the tool's own result, so an approved checkout reads like any
         // checkout; rejected and changed records stay as they are.
         if call_id.starts_with("confirm_")
-            && matches!(record.status.as_deref(), Some("approved" | "failed"))
-            && let Some(inner) = record.result.take()
+            && let Some(
+                ActionRecord::Approved { result: inner }
+                | ActionRecord::Failed { result: inner, .. },
+            ) = &record
+            && !inner.is_null()
         {
-            result = inner;
-            record = serde_json::from_value(result.clone()).unwrap_or_default();
+            result = inner.clone();
+            record = ActionRecord::read(&result);
         }
         as_plain_text(&mut result, lang);
         let failure = serde_json::from_value::<ToolError>(result.clone()).ok();
@@ -149,8 +140,7 @@ impl Observation {
             args,
             output: None,
             failure,
-            status: record.status,
-            reason: record.reason,
+            record,
             object: result.is_object(),
         };
         if observation.ok() {
@@ -181,26 +171,22 @@ impl Observation {
 
     /// Why a decided action did not run as approved ("changed since it was proposed: ...").
     pub fn reason(&self) -> &str {
-        &self.reason
-    }
-
-    fn status_is(&self, status: &str) -> bool {
-        self.status.as_deref() == Some(status)
+        self.record.as_ref().map_or("", ActionRecord::reason)
     }
 
     /// A consequential call that now waits for the shopper's approval.
     pub fn pending(&self) -> bool {
-        self.status_is("confirmation_required")
+        matches!(self.record, Some(ActionRecord::ConfirmationRequired { .. }))
     }
 
     /// A pending action the shopper turned down (recorded like an approved one, with nothing done).
     pub fn rejected(&self) -> bool {
-        self.status_is("rejected")
+        matches!(self.record, Some(ActionRecord::Rejected { .. }))
     }
 
     /// An approved action that did not run because live state had changed; a new proposal waits.
     pub fn changed(&self) -> bool {
-        self.status_is("changed")
+        matches!(self.record, Some(ActionRecord::Changed { .. }))
     }
 
     /// A call that ran and succeeded.

@@ -12,9 +12,14 @@ use tracing::Instrument;
 
 use super::{Agent, AgentEvent, Caller, TurnState, emit};
 use crate::{
+    action::ActionRecord,
     model::{ModelRequest, ToolCall, Usage},
     store::{Conversation, NewPending, PendingAction, Step},
 };
+
+/// What the model is told in place of a guarded call's result.
+const PROPOSED: &str = "Nothing has happened yet. After your reply the shop shows the shopper its own summary of \
+                        this exact action and asks for their approval; only that approval runs it.";
 
 impl Agent {
     /// One model call, traced and recorded; a failure becomes the reply the shopper sees.
@@ -223,12 +228,12 @@ impl Agent {
             .propose(caller, &conversation.id, &proposed, events)
             .await
         {
-            Ok(action) => json!({
-                "status": "confirmation_required", "pending_action_id": action.id,
-                "expires_in_seconds": self.limits.pending_ttl_secs,
-                "note": "Nothing has happened yet. After your reply the shop shows the shopper its own summary of this \
-                         exact action and asks for their approval; only that approval runs it.",
-            }),
+            Ok(action) => ActionRecord::ConfirmationRequired {
+                pending_action_id: action.id,
+                expires_in_seconds: self.limits.pending_ttl_secs,
+                note: PROPOSED.to_owned(),
+            }
+            .to_json(),
             Err(err) => err.to_json(),
         }
     }

@@ -14,6 +14,7 @@ use tracing::Instrument;
 use super::calls::Proposed;
 use super::{Agent, AgentEvent, Caller, TurnState, emit};
 use crate::{
+    action::ActionRecord,
     approval::{Reply, classify},
     model::{ChatMessage, ToolCall},
     store::{Conversation, PendingAction, Step},
@@ -142,18 +143,13 @@ impl Agent {
                 .await
         } else {
             (
-                Outcome {
-                    status: "rejected",
+                ActionRecord::Rejected {
                     result: json!({"status": "rejected", "message": "the shopper said no; nothing was done"}),
-                    reason: String::new(),
                 },
                 None,
             )
         };
-        let replaced_id = replaced_by
-            .as_ref()
-            .map(|a| a.id.clone())
-            .unwrap_or_default();
+        let replaced_id = outcome.new_pending_action_id();
         // From here on the action has happened (or definitely not): failing to write it down must not turn it
         // into an error the shopper would retry. Each record is written on its own, and a failure is logged.
         if approve
@@ -161,14 +157,14 @@ impl Agent {
                 .store
                 .finish_action(
                     &action.id,
-                    outcome.status,
-                    &outcome.result,
-                    &outcome.reason,
-                    &replaced_id,
+                    outcome.status(),
+                    outcome.result(),
+                    outcome.reason(),
+                    replaced_id,
                 )
                 .await
         {
-            tracing::error!(error = %err, pending_action_id = %action.id, status = outcome.status, "could not record how an approved action ended");
+            tracing::error!(error = %err, pending_action_id = %action.id, status = outcome.status(), "could not record how an approved action ended");
         }
         let duration_ms = clock.elapsed().as_millis() as i64;
         emit(
@@ -176,7 +172,7 @@ impl Agent {
             AgentEvent::ToolResult {
                 id: call_id.clone(),
                 name: action.tool.clone(),
-                result: outcome.result.clone(),
+                result: outcome.result().clone(),
                 duration_ms,
             },
         );
@@ -186,8 +182,8 @@ impl Agent {
             AgentEvent::ActionResult {
                 pending_action_id: action.id.clone(),
                 tool: action.tool.clone(),
-                status: outcome.status.to_owned(),
-                reason: outcome.reason.clone(),
+                status: outcome.status().to_owned(),
+                reason: outcome.reason().to_owned(),
                 message: message.clone(),
             },
         );
@@ -207,27 +203,20 @@ impl Agent {
             input_tokens: 0,
             output_tokens: 0,
             detail: json!({"pending_action_id": action.id, "digest": action.digest, "effect": effect,
-                           "status": outcome.status, "reason": outcome.reason, "result": outcome.result,
+                           "status": outcome.status(), "reason": outcome.reason(), "result": outcome.result(),
                            "replaced_by": replaced_id})
             .to_string(),
-            outcome: outcome.status.to_owned(),
+            outcome: outcome.status().to_owned(),
         };
         if let Err(err) = self.store.record_step(&action.conversation_id, &step).await {
             tracing::error!(error = %err, pending_action_id = %action.id, "could not record a decision in the trace");
-        }
-        let mut recorded = json!({"status": outcome.status, "result": outcome.result});
-        if !outcome.reason.is_empty() {
-            recorded["reason"] = json!(outcome.reason);
-        }
-        if let Some(new) = &replaced_by {
-            recorded["new_pending_action_id"] = json!(new.id);
         }
         if let Err(err) = self
             .store
             .append(
                 &action.conversation_id,
                 turn,
-                &decided_messages(action, &recorded),
+                &decided_messages(action, &outcome.to_json()),
             )
             .await
         {
@@ -235,9 +224,9 @@ impl Agent {
         }
         Ok(Decision {
             pending_action_id: action.id.clone(),
-            status: outcome.status.to_owned(),
-            result: outcome.result,
-            reason: outcome.reason,
+            status: outcome.status().to_owned(),
+            result: outcome.result().clone(),
+            reason: outcome.reason().to_owned(),
             message,
             replaced_by,
         })
@@ -252,9 +241,8 @@ impl Agent {
         effect: &Value,
         turn: i64,
         events: &UnboundedSender<AgentEvent>,
-    ) -> (Outcome, Option<PendingAction>) {
-        let failed = |err: ToolError| Outcome {
-            status: "failed",
+    ) -> (ActionRecord, Option<PendingAction>) {
+        let failed = |err: ToolError| ActionRecord::Failed {
             reason: err.message.clone(),
             result: err.to_json(),
         };
@@ -285,11 +273,11 @@ impl Agent {
                 .await
             {
                 Ok(new) => (
-                    Outcome {
-                        status: "changed",
+                    ActionRecord::Changed {
                         reason: format!("changed since it was proposed: {what}"),
                         result: json!({"status": "changed", "changed": what,
                                        "message": "nothing was done; the shopper must approve the new summary"}),
+                        new_pending_action_id: new.id.clone(),
                     },
                     Some(new),
                 ),
@@ -297,14 +285,7 @@ impl Agent {
             };
         }
         match tool.commit(&ctx, effect).await {
-            Ok(result) => (
-                Outcome {
-                    status: "approved",
-                    reason: String::new(),
-                    result,
-                },
-                None,
-            ),
+            Ok(result) => (ActionRecord::Approved { result }, None),
             Err(err) => (failed(err), None),
         }
     }
@@ -338,13 +319,6 @@ impl Agent {
             .await?;
         Ok(decision)
     }
-}
-
-/// How a decided action ended.
-struct Outcome {
-    status: &'static str,
-    result: Value,
-    reason: String,
 }
 
 /// What changed between two effects, field by field: "total.minor: 6490 -> 6990".
@@ -441,12 +415,12 @@ fn unclear(code: &str) -> bool {
 /// What the shopper is told about a decided action, in their language.
 fn outcome_message(
     action: &PendingAction,
-    outcome: &Outcome,
+    outcome: &ActionRecord,
     replaced_by: Option<&PendingAction>,
     lang: Lang,
 ) -> String {
     let code = outcome
-        .result
+        .result()
         .get("error")
         .and_then(Value::as_str)
         .unwrap_or("");
@@ -462,7 +436,7 @@ fn outcome_message(
         (_, Lang::En) => " Nothing was done.",
         (_, Lang::Zh) => " 未做任何操作。",
     };
-    if outcome.status == "failed" && unclear(code) {
+    if matches!(outcome, ActionRecord::Failed { .. }) && unclear(code) {
         return lang
             .pick(
                 "I couldn't confirm whether that went through. Please check your orders and payments before trying again.",
@@ -470,29 +444,28 @@ fn outcome_message(
             )
             .to_owned();
     }
-    match (outcome.status, lang) {
-        ("approved", Lang::En) => format!("Done: {}", action.summary),
-        ("approved", Lang::Zh) => format!("已完成：{}", action.summary),
-        ("rejected", Lang::En) => "OK, I won't do that. Nothing was done.".to_owned(),
-        ("rejected", Lang::Zh) => "好的，已取消，未做任何操作。".to_owned(),
-        ("changed", Lang::En) => format!(
+    let reason = outcome.reason();
+    match (outcome, lang) {
+        (ActionRecord::Approved { .. }, Lang::En) => format!("Done: {}", action.summary),
+        (ActionRecord::Approved { .. }, Lang::Zh) => format!("已完成：{}", action.summary),
+        (ActionRecord::Rejected { .. }, Lang::En) => {
+            "OK, I won't do that. Nothing was done.".to_owned()
+        }
+        (ActionRecord::Rejected { .. }, Lang::Zh) => "好的，已取消，未做任何操作。".to_owned(),
+        (ActionRecord::Changed { .. }, Lang::En) => format!(
             "Nothing was done: this changed since you were asked ({}). Now it would be: {} Approve this instead?",
-            outcome
-                .reason
-                .trim_start_matches("changed since it was proposed: "),
+            reason.trim_start_matches("changed since it was proposed: "),
             replaced_by.map(|a| a.summary.as_str()).unwrap_or("")
         ),
-        ("changed", Lang::Zh) => format!(
+        (ActionRecord::Changed { .. }, Lang::Zh) => format!(
             "未做任何操作：内容在你确认前有变化（{}）。现在是：{} 要确认这个吗？",
-            outcome
-                .reason
-                .trim_start_matches("changed since it was proposed: "),
+            reason.trim_start_matches("changed since it was proposed: "),
             replaced_by.map(|a| a.summary.as_str()).unwrap_or("")
         ),
         (_, Lang::En) => format!(
             "That did not go through: {}.{next}",
-            outcome.reason.trim_end_matches('.')
+            reason.trim_end_matches('.')
         ),
-        (_, Lang::Zh) => format!("没有成功：{}。{next}", outcome.reason.trim_end_matches('.')),
+        (_, Lang::Zh) => format!("没有成功：{}。{next}", reason.trim_end_matches('.')),
     }
 }
