@@ -139,6 +139,24 @@ fn metrics_router(metrics: Arc<metrics::Metrics>) -> Router {
         .fallback(middleware::not_found)
 }
 
+/// Serves only the process's metrics (event relay and consumers) at `GET /metrics` on `listener` until `shutdown`:
+/// for a process that runs gRPC parts without the gateway (`grpc.metrics_listen`).
+pub async fn serve_process_metrics(
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let router = Router::new()
+        .route(
+            "/metrics",
+            get(|| async { routes::health::metrics_page(tokshop_platform::metrics::render()) }),
+        )
+        .fallback(middleware::not_found);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+        .context("serving metrics")
+}
+
 /// Serves `router(deps)` on `listener` until `shutdown` is cancelled, then finishes in-flight requests. With a
 /// `metrics_listener`, `/metrics` is served there instead (the main listener answers it 404).
 pub async fn serve(

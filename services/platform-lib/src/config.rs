@@ -203,6 +203,9 @@ pub struct GrpcSettings {
     /// Serve gRPC server reflection (the full API surface, for grpcurl and friends). Off unless asked for: the
     /// services are internal, and a map of every method helps nobody outside.
     pub reflection: bool,
+    /// Where a process running gRPC parts without the gateway serves its metrics (`GET /metrics`: event relay and
+    /// consumer lag). Unset: not served (a process with the gateway serves them on the gateway's `/metrics`).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

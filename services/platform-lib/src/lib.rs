@@ -12,6 +12,7 @@ pub mod events;
 pub mod grpc;
 pub mod ids;
 pub mod limits;
+pub mod metrics;
 pub mod money;
 pub mod page;
 pub mod shutdown;

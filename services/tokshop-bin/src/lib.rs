@@ -283,6 +283,14 @@ pub async fn start(
             }
         }
         ctx.bus.consume(&mut running.tasks, &shutdown);
+        if let (Some(addr), false) = (settings.grpc.metrics_listen, runs(Part::Gateway)) {
+            let listener = bind(addr, "metrics listener").await?;
+            running.metrics_addr = Some(listener.local_addr()?);
+            running.tasks.spawn(tokshop_gateway::serve_process_metrics(
+                listener,
+                shutdown.clone(),
+            ));
+        }
     }
 
     if runs(Part::Gateway) {

@@ -227,10 +227,12 @@ async fn sales_cross_processes_on_kafka_exactly_once_and_a_dead_catalog_is_a_fas
         "social",
         "gateway_a",
         "gateway_b",
+        "orders_metrics",
     ]
     .into_iter()
     .map(|p| (p, free_port()))
     .collect();
+    let prefix = format!("topology{}", uuid::Uuid::now_v7().simple());
     let mut env: HashMap<String, String> = [
         ("TOKSHOP_DATABASE_URL", format!("{base}/{database}")),
         ("TOKSHOP_DATA_DIR", data.path().display().to_string()),
@@ -239,10 +241,7 @@ async fn sales_cross_processes_on_kafka_exactly_once_and_a_dead_catalog_is_a_fas
         ("TOKSHOP_SEED_DEMO", "false".to_owned()),
         ("TOKSHOP_LOG_LEVEL", "warn".to_owned()),
         ("TOKSHOP_KAFKA_BROKERS", brokers.clone()),
-        (
-            "TOKSHOP_KAFKA_TOPIC_PREFIX",
-            format!("topology{}", uuid::Uuid::now_v7().simple()),
-        ),
+        ("TOKSHOP_KAFKA_TOPIC_PREFIX", prefix.clone()),
         ("TOKSHOP_KAFKA_PARTITIONS", "2".to_owned()),
         ("TOKSHOP_ADMIN_USERNAME", "root_admin".to_owned()),
         ("TOKSHOP_ADMIN_EMAIL", "admin@tokshop.example".to_owned()),
@@ -278,7 +277,11 @@ async fn sales_cross_processes_on_kafka_exactly_once_and_a_dead_catalog_is_a_fas
     let catalog_part = part("catalog", "catalog");
     let catalog = catalog_part.start();
     let _cart = part("cart", "cart").start();
-    let orders_part = part("orders", "orders");
+    let mut orders_part = part("orders", "orders");
+    orders_part.env.insert(
+        "TOKSHOP_GRPC_METRICS_LISTEN".into(),
+        format!("127.0.0.1:{}", ports["orders_metrics"]),
+    );
     let orders = orders_part.start();
     let _social = part("social", "social").start();
     let _gateway_a = part("gateway", "gateway_a").start();
@@ -393,6 +396,32 @@ async fn sales_cross_processes_on_kafka_exactly_once_and_a_dead_catalog_is_a_fas
         9,
         "no sale counted twice after the restart"
     );
+
+    // The orders process reports its consumer caught up and its relay drained.
+    let metrics_url = format!("http://127.0.0.1:{}/metrics", ports["orders_metrics"]);
+    let caught_up =
+        format!("tokshop_event_consumer_lag{{group=\"{prefix}.orders.sales_counts\"}} 0");
+    let drained = "tokshop_event_relay_pending{relay=\"order.,payment.,refund.\"} 0";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let page = a
+            .client
+            .get(&metrics_url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if page.contains(&caught_up) && page.contains(drained) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no caught-up lag gauges in:\n{page}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 
     // The catalog dies: a product read through B is a quick 503, then works again once the catalog is back.
     kill(catalog);

@@ -104,9 +104,18 @@ async fn metrics(State(state): State<AppState>) -> Response {
     render_metrics(&state.metrics)
 }
 
-/// The metrics page, or a 500 if it cannot be encoded.
+/// The metrics page: the gateway's own, then the process's (event relay and consumers); a 500 if it cannot be
+/// encoded.
 pub fn render_metrics(metrics: &Metrics) -> Response {
-    match metrics.render() {
+    let page = metrics
+        .render()
+        .and_then(|own| Ok(own + &tokshop_platform::metrics::render()?));
+    metrics_page(page)
+}
+
+/// `page` as a Prometheus text response, or a 500.
+pub fn metrics_page(page: anyhow::Result<String>) -> Response {
+    match page {
         Ok(text) => (
             [(
                 header::CONTENT_TYPE,

@@ -32,6 +32,8 @@ use crate::config::KafkaSettings;
 
 /// How long a publish may wait for the brokers before the relay tries again.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often each consumer measures its lag.
+const LAG_EVERY: Duration = Duration::from_secs(5);
 /// How long reading the dead-letter topic waits for brokers and for messages that are not there.
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -165,19 +167,25 @@ impl Kafka {
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
         let group = format!("{}.{}", self.settings.topic_prefix, handler.name());
-        let consumer: StreamConsumer = self
-            .consumer_config(&group)
-            .create()
-            .context("creating a Kafka consumer")?;
+        let consumer: Arc<StreamConsumer> = Arc::new(
+            self.consumer_config(&group)
+                .create()
+                .context("creating a Kafka consumer")?,
+        );
         let topics: Vec<String> = STREAMS.iter().map(|s| self.topic(s)).collect();
         let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
         consumer
             .subscribe(&topics)
             .with_context(|| format!("subscribing {group} to {topics:?}"))?;
         tracing::info!(%group, "consuming events from Kafka");
+        let mut measure = tokio::time::interval(LAG_EVERY);
         loop {
             let message = tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
+                _ = measure.tick() => {
+                    measure_lag(consumer.clone(), group.clone());
+                    continue;
+                }
                 message = consumer.recv() => message,
             };
             let message = match message {
@@ -372,6 +380,35 @@ impl Kafka {
         }
         Ok(letters)
     }
+}
+
+/// Sets `group`'s lag gauge: messages on its assigned partitions past its committed offsets. The broker calls
+/// block, so it runs off the async threads; a failed measurement leaves the last value.
+fn measure_lag(consumer: Arc<StreamConsumer>, group: String) {
+    tokio::task::spawn_blocking(move || {
+        let Some(metrics) = crate::metrics::events() else {
+            return;
+        };
+        let Ok(committed) = consumer.committed(Timeout::After(READ_TIMEOUT)) else {
+            return;
+        };
+        let mut lag = 0;
+        for place in committed.elements() {
+            let Ok((low, high)) = consumer.fetch_watermarks(
+                place.topic(),
+                place.partition(),
+                Timeout::After(READ_TIMEOUT),
+            ) else {
+                return;
+            };
+            let at = match place.offset() {
+                Offset::Offset(offset) => offset,
+                _ => low,
+            };
+            lag += (high - at).max(0);
+        }
+        metrics.consumer_lag.with_label_values(&[&group]).set(lag);
+    });
 }
 
 /// The stream an event topic belongs to: `order.paid` -> `order`.

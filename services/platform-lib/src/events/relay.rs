@@ -23,6 +23,8 @@ struct OutboxRow {
     occurred_at_ms: i64,
 }
 
+/// How often the relay gauges are refreshed.
+const MEASURE_EVERY: Duration = Duration::from_secs(1);
 /// Most events published in one pass.
 const BATCH: i64 = 100;
 /// Advisory lock key that lets one relay at a time work a PostgreSQL outbox.
@@ -66,7 +68,14 @@ impl Relay {
     /// none is skipped.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let mut backoff = self.poll;
+        let mut measured = tokio::time::Instant::now() - MEASURE_EVERY;
         loop {
+            if measured.elapsed() >= MEASURE_EVERY {
+                measured = tokio::time::Instant::now();
+                if let Err(err) = self.measure().await {
+                    tracing::warn!(error = ?err, "measuring the outbox failed");
+                }
+            }
             let pause = match self.pass().await {
                 Ok(published) if published > 0 => {
                     backoff = self.poll;
@@ -114,19 +123,59 @@ impl Relay {
         result
     }
 
+    /// ` AND (topic LIKE $first OR ...)` for this relay's prefixes, bound from placeholder `first` on; empty for
+    /// every topic. Only numbered placeholders are spliced into SQL; the prefixes are bound.
+    fn topic_filter(&self, first: usize) -> String {
+        let filter: Vec<String> = (0..self.prefixes.len())
+            .map(|i| format!("topic LIKE ${}", i + first))
+            .collect();
+        if filter.is_empty() {
+            String::new()
+        } else {
+            format!(" AND ({})", filter.join(" OR "))
+        }
+    }
+
+    /// Sets the relay gauges: how many of this relay's events wait, and how old the oldest is.
+    async fn measure(&self) -> anyhow::Result<()> {
+        let Some(metrics) = crate::metrics::events() else {
+            return Ok(());
+        };
+        let sql = format!(
+            "SELECT COUNT(*), COALESCE(MIN(occurred_at_ms), 0) FROM outbox WHERE published_at_ms IS NULL{}",
+            self.topic_filter(1)
+        );
+        let mut query = sqlx::query_as::<_, (i64, i64)>(sqlx::AssertSqlSafe(sql));
+        for prefix in &self.prefixes {
+            query = query.bind(prefix);
+        }
+        let (pending, oldest) = query.fetch_one(self.db.pool()).await?;
+        let label = if self.prefixes.is_empty() {
+            "all".to_owned()
+        } else {
+            self.prefixes.join(",").replace('%', "")
+        };
+        metrics
+            .relay_pending
+            .with_label_values(&[&label])
+            .set(pending);
+        let lag = if pending == 0 {
+            0
+        } else {
+            (now_ms() - oldest).max(0)
+        };
+        metrics
+            .relay_lag_seconds
+            .with_label_values(&[&label])
+            .set(lag as f64 / 1000.0);
+        Ok(())
+    }
+
     async fn publish_batch(
         &self,
         conn: &mut sqlx::pool::PoolConnection<Any>,
     ) -> anyhow::Result<usize> {
-        let filter: Vec<String> = (0..self.prefixes.len())
-            .map(|i| format!("topic LIKE ${}", i + 2))
-            .collect();
-        let filter = if filter.is_empty() {
-            String::new()
-        } else {
-            format!(" AND ({})", filter.join(" OR "))
-        };
-        // Only numbered placeholders are spliced in; the prefixes are bound.
+        let filter = self.topic_filter(2);
         let sql = format!(
             "SELECT seq, id, topic, aggregate_id, payload, occurred_at_ms FROM outbox \
              WHERE published_at_ms IS NULL{filter} ORDER BY seq LIMIT $1"
