@@ -81,6 +81,11 @@ impl Amount {
             .and_then(|w| w.checked_add(fraction))
             .ok_or_else(bad)
     }
+
+    /// The price as the model wrote it ("79.9"), for showing it back.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 impl<'de> Deserialize<'de> for Amount {

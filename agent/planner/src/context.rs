@@ -8,14 +8,15 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 use tokshop_tools::{
-    cart::Cart,
-    catalog::{Product, ProductList},
+    cart::{Cart, LineArgs},
+    catalog::{Product, ProductList, SearchArgs},
     coupons::{ClaimedCoupon, ClaimedCouponList, Coupon, CouponList},
     orders::{Order, OrderList, OrderResult},
     payments::{PaymentMethod, PaymentMethodList, PaymentResult},
 };
 
 use super::observation::Observation;
+use super::slots::SearchFilters;
 use super::text::Lang;
 use tokshop_chat::model::{ChatMessage, Role};
 
@@ -61,7 +62,7 @@ impl<'a> Conversation<'a> {
                         .clone()
                         .or_else(|| call.map(|(name, _)| (*name).to_owned()))
                         .unwrap_or_default();
-                    let args = call.map(|(_, args)| (*args).clone()).unwrap_or(Value::Null);
+                    let args = call.map_or(&Value::Null, |(_, args)| *args);
                     let result = serde_json::from_str(&message.content)
                         .unwrap_or_else(|_| Value::String(message.content.clone()));
                     observations.push(Observation::new(index, call_id, tool, args, result, lang));
@@ -206,7 +207,8 @@ impl<'a> Conversation<'a> {
     /// The variant most recently added to the cart.
     pub fn last_added_variant(&self) -> Option<&str> {
         self.latest_ok(&["add_to_cart"])
-            .and_then(|o| o.arg("variant_id"))
+            .and_then(|o| o.args::<LineArgs>())
+            .map(|args| args.variant_id.as_str())
     }
 
     /// The most recent order: from an order tool's `order`, the newest of a listing, a payment that ran, or the
@@ -266,9 +268,11 @@ impl<'a> Conversation<'a> {
         claimed
     }
 
-    /// The arguments of the latest search that succeeded.
-    pub fn last_search_args(&self) -> Option<&Value> {
-        self.latest_ok(&["search_products"]).map(|o| &o.args)
+    /// What the latest search that succeeded looked for.
+    pub fn last_search(&self) -> Option<SearchFilters> {
+        self.latest_ok(&["search_products"])?
+            .args::<SearchArgs>()
+            .map(SearchFilters::searched)
     }
 }
 
@@ -280,7 +284,7 @@ fn order_of(o: &Observation) -> Option<KnownOrder> {
             tool,
             "pay_order" | "cancel_order" | "confirm_receipt" | "change_order_address"
         )
-        .then(|| o.arg("order_id"))
+        .then(|| o.order_id())
         .flatten()
         .map(|id| KnownOrder {
             id: id.to_owned(),
@@ -297,7 +301,7 @@ fn order_of(o: &Observation) -> Option<KnownOrder> {
         return list.orders.first().and_then(known_order);
     }
     if let Some(paid) = o.get::<PaymentResult>() {
-        return o.arg("order_id").map(|id| KnownOrder {
+        return o.order_id().map(|id| KnownOrder {
             id: id.to_owned(),
             status: (!paid.order_status.is_empty()).then(|| paid.order_status.clone()),
         });

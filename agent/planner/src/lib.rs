@@ -7,8 +7,8 @@
 //! - [`text`]: normalisation, reply language, numbers (English words, Chinese numerals);
 //! - [`slots`]: search filters, references to listed items ("the second one", "第二个"), quantities, options;
 //! - [`intent`]: the intent of the latest user message (only user messages are ever read for intents);
-//! - [`observation`]: one tool result, read into the type its tool returns (`tokshop_tools`' result structs), so
-//!   the planner reads fields, never keys;
+//! - [`observation`]: one tool result, read into the type its tool returns (`tokshop_tools`' result structs), and
+//!   its call's arguments into the type the tool takes, so the planner reads fields, never keys;
 //! - [`context`]: the conversation's tool results paired with their calls, and lookups over them;
 //! - [`journey`]: from intent and context to the next step (tool calls or a reply), with loop guards;
 //! - [`reply`]: reply templates filled only from tool results;

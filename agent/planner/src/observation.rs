@@ -1,50 +1,54 @@
-//! One tool result with the call that produced it, read into the type the tool returns: the planner reads
-//! fields, never keys. Other parties' text is taken out of its envelope first (flagged text withheld).
+//! One tool result with the call that produced it, read into the type the tool returns, and the call's arguments
+//! into the type the tool takes: the planner reads fields, never keys. Other parties' text is taken out of its
+//! envelope first (flagged text withheld).
 
+use serde::Deserialize;
 use serde_json::Value;
 use tokshop_chat::action::ActionRecord;
 use tokshop_tools::{
     ToolError,
     account::{AddressList, AddressResult, Me},
-    cart::Cart,
-    catalog::{CategoryList, Product, ProductList},
+    cart::{Cart, LineArgs, VariantArgs},
+    catalog::{CategoryList, Product, ProductList, SearchArgs},
     coupons::{ClaimedCoupon, ClaimedCouponList, CouponList},
-    orders::{OrderList, OrderResult, ReturnResult},
-    payments::{PaymentMethodList, PaymentResult, Wallet},
+    orders::{self, AddressArgs, OrderArgs, OrderList, OrderResult, ReturnResult},
+    payments::{PayArgs, PaymentMethodList, PaymentResult, Wallet},
     social::{
-        CommentList, CommentResult, FavoriteList, FavoriteState, Feed, LikeState, Messages,
-        PublicProfile, RelationResult, SentMessage, UserList,
+        CommentList, CommentResult, CommentsArgs, FavoriteArgs, FavoriteList, FavoriteState, Feed,
+        LikeState, Messages, PublicProfile, ReadArgs, RelationResult, SendArgs, SentMessage,
+        UserArgs, UserList,
     },
     untrusted,
 };
 
 use super::text::Lang;
 
-/// Declares [`Output`], which tools return which type, and [`Read`] for each type.
-macro_rules! outputs {
-    ($($variant:ident($ty:ty) = $($tool:literal)|+;)*) => {
-        /// A successful tool result, as the type its tool returns.
-        #[derive(Debug, Clone)]
-        pub enum Output {
+/// Declares `$name`, an enum of the types tools take or return with which tools use which, and `$read` for each
+/// type, so one is read once, as its tool's type, and looked at by that type.
+macro_rules! by_tool {
+    ($(#[$doc:meta])* $name:ident, $read:ident { $($variant:ident($ty:ty) = $($tool:literal)|+;)* }) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub enum $name {
             $($variant($ty),)*
         }
 
-        impl Output {
-            /// `result` read as the output of `tool`; `None` for a tool the planner does not read, or a result
-            /// not of its type.
-            fn read(tool: &str, result: &Value) -> Option<Self> {
+        impl $name {
+            /// `value` read as the type `tool` uses; `None` for a tool the planner does not read, or a value not
+            /// of its type.
+            fn read(tool: &str, value: &Value) -> Option<Self> {
                 match tool {
-                    $($($tool)|+ => serde_json::from_value(result.clone()).ok().map(Self::$variant),)*
+                    $($($tool)|+ => <$ty>::deserialize(value).ok().map(Self::$variant),)*
                     _ => None,
                 }
             }
         }
 
         $(
-            impl Read for $ty {
-                fn within(output: &Output) -> Option<&Self> {
-                    match output {
-                        Output::$variant(value) => Some(value),
+            impl $read for $ty {
+                fn within(value: &$name) -> Option<&Self> {
+                    match value {
+                        $name::$variant(value) => Some(value),
                         #[allow(unreachable_patterns)]
                         _ => None,
                     }
@@ -59,44 +63,93 @@ pub trait Read {
     fn within(output: &Output) -> Option<&Self>;
 }
 
-outputs! {
-    Products(ProductList) = "search_products";
-    Product(Product) = "get_product";
-    Categories(CategoryList) = "list_categories";
-    Cart(Cart) = "view_cart" | "add_to_cart" | "update_cart_quantity" | "remove_from_cart" | "clear_cart";
-    Coupons(CouponList) = "list_coupons";
-    ClaimedCoupon(ClaimedCoupon) = "claim_coupon";
-    ClaimedCoupons(ClaimedCouponList) = "my_coupons";
-    Order(OrderResult) = "checkout" | "get_order" | "cancel_order" | "change_order_address" | "confirm_receipt";
-    Orders(OrderList) = "list_orders";
-    Return(ReturnResult) = "request_return";
-    PaymentMethods(PaymentMethodList) = "list_payment_methods";
-    Payment(PaymentResult) = "pay_order";
-    Wallet(Wallet) = "wallet_balance";
-    Me(Me) = "my_profile";
-    Addresses(AddressList) = "list_addresses";
-    Address(AddressResult) = "add_address";
-    Relation(RelationResult) = "follow_user" | "unfollow_user";
-    Users(UserList) = "list_following" | "list_followers";
-    Profile(PublicProfile) = "view_profile";
-    Like(LikeState) = "like_post";
-    Favorite(FavoriteState) = "favorite_product";
-    Favorites(FavoriteList) = "list_favorites";
-    Comments(CommentList) = "list_comments";
-    Comment(CommentResult) = "comment";
-    Feed(Feed) = "view_feed";
-    Sent(SentMessage) = "send_message";
-    Messages(Messages) = "read_messages";
+/// A tool argument type the planner reads (its own calls' arguments).
+pub trait CallArgs {
+    fn within(arguments: &Arguments) -> Option<&Self>;
+}
+
+by_tool! {
+    /// A successful tool result, as the type its tool returns.
+    Output, Read {
+        Products(ProductList) = "search_products";
+        Product(Product) = "get_product";
+        Categories(CategoryList) = "list_categories";
+        Cart(Cart) = "view_cart" | "add_to_cart" | "update_cart_quantity" | "remove_from_cart" | "clear_cart";
+        Coupons(CouponList) = "list_coupons";
+        ClaimedCoupon(ClaimedCoupon) = "claim_coupon";
+        ClaimedCoupons(ClaimedCouponList) = "my_coupons";
+        Order(OrderResult) = "checkout" | "get_order" | "cancel_order" | "change_order_address" | "confirm_receipt";
+        Orders(OrderList) = "list_orders";
+        Return(ReturnResult) = "request_return";
+        PaymentMethods(PaymentMethodList) = "list_payment_methods";
+        Payment(PaymentResult) = "pay_order";
+        Wallet(Wallet) = "wallet_balance";
+        Me(Me) = "my_profile";
+        Addresses(AddressList) = "list_addresses";
+        Address(AddressResult) = "add_address";
+        Relation(RelationResult) = "follow_user" | "unfollow_user";
+        Users(UserList) = "list_following" | "list_followers";
+        Profile(PublicProfile) = "view_profile";
+        Like(LikeState) = "like_post";
+        Favorite(FavoriteState) = "favorite_product";
+        Favorites(FavoriteList) = "list_favorites";
+        Comments(CommentList) = "list_comments";
+        Comment(CommentResult) = "comment";
+        Feed(Feed) = "view_feed";
+        Sent(SentMessage) = "send_message";
+        Messages(Messages) = "read_messages";
+    }
+}
+
+by_tool! {
+    /// A call's arguments, as the type its tool takes (for the tools whose arguments the planner reads back).
+    Arguments, CallArgs {
+        Search(SearchArgs) = "search_products";
+        Line(LineArgs) = "add_to_cart" | "update_cart_quantity";
+        Variant(VariantArgs) = "remove_from_cart";
+        Orders(orders::ListArgs) = "list_orders";
+        Order(OrderArgs) = "get_order" | "cancel_order" | "confirm_receipt";
+        OrderAddress(AddressArgs) = "change_order_address";
+        Pay(PayArgs) = "pay_order";
+        User(UserArgs) = "follow_user" | "unfollow_user" | "view_profile";
+        Favorite(FavoriteArgs) = "favorite_product";
+        Comments(CommentsArgs) = "list_comments";
+        Send(SendArgs) = "send_message";
+        ReadMessages(ReadArgs) = "read_messages";
+    }
+}
+
+impl Arguments {
+    /// The order a call about one order names.
+    fn order_id(&self) -> Option<&str> {
+        match self {
+            Arguments::Order(args) => Some(&args.order_id),
+            Arguments::OrderAddress(args) => Some(&args.order_id),
+            Arguments::Pay(args) => Some(&args.order_id),
+            _ => None,
+        }
+    }
+
+    /// The username a call about another person names.
+    fn username(&self) -> Option<&str> {
+        match self {
+            Arguments::User(args) => args.username.as_deref(),
+            Arguments::Send(args) => args.username.as_deref(),
+            Arguments::ReadMessages(args) => args.username.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// One tool result with the call that produced it.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Observation {
     /// Position of the tool message in the conversation.
     pub index: usize,
     pub call_id: String,
     pub tool: String,
-    pub args: Value,
+    /// The call's arguments as its tool's type, when the planner reads that tool's arguments.
+    arguments: Option<Arguments>,
     /// The result as its tool's type, when the call succeeded.
     output: Option<Output>,
     /// The failure, when the call failed.
@@ -109,12 +162,13 @@ pub struct Observation {
 }
 
 impl Observation {
-    /// `result` as the tool message carried it; other parties' text is taken out of its envelope for `lang`.
+    /// `result` as the tool message carried it, for a call with `args`; other parties' text is taken out of its
+    /// envelope for `lang`.
     pub fn new(
         index: usize,
         call_id: String,
         tool: String,
-        args: Value,
+        args: &Value,
         mut result: Value,
         lang: Lang,
     ) -> Self {
@@ -133,11 +187,12 @@ impl Observation {
         }
         as_plain_text(&mut result, lang);
         let failure = serde_json::from_value::<ToolError>(result.clone()).ok();
+        let arguments = Arguments::read(&tool, args);
         let mut observation = Self {
             index,
             call_id,
             tool,
-            args,
+            arguments,
             output: None,
             failure,
             record,
@@ -152,6 +207,21 @@ impl Observation {
     /// The result as `T`, when the call succeeded and its tool returns a `T`.
     pub fn get<T: Read>(&self) -> Option<&T> {
         self.output.as_ref().and_then(T::within)
+    }
+
+    /// The call's arguments as `T`, when its tool takes a `T`.
+    pub fn args<T: CallArgs>(&self) -> Option<&T> {
+        self.arguments.as_ref().and_then(T::within)
+    }
+
+    /// The order the call named, when its tool acts on one order (`get_order`, `pay_order`, ...).
+    pub fn order_id(&self) -> Option<&str> {
+        self.arguments.as_ref().and_then(Arguments::order_id)
+    }
+
+    /// The username the call named, when its tool is about another person (`follow_user`, `send_message`, ...).
+    pub fn username(&self) -> Option<&str> {
+        self.arguments.as_ref().and_then(Arguments::username)
     }
 
     /// The error code of a failed call.
@@ -201,10 +271,6 @@ impl Observation {
     /// The call the agent recorded after the shopper decided on a pending action (approved, or rejected).
     pub fn approved(&self) -> bool {
         self.call_id.starts_with("confirm_")
-    }
-
-    pub fn arg(&self, name: &str) -> Option<&str> {
-        self.args.get(name).and_then(Value::as_str)
     }
 }
 

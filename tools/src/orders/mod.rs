@@ -54,6 +54,26 @@ pub enum Status {
     Cancelled,
 }
 
+impl Status {
+    /// The status as the orders service names it (`pending_payment`, ...).
+    pub fn label(self) -> &'static str {
+        pb::OrderStatus::from(self).label().unwrap_or("unspecified")
+    }
+}
+
+impl From<Status> for pb::OrderStatus {
+    fn from(status: Status) -> Self {
+        match status {
+            Status::PendingPayment => pb::OrderStatus::PendingPayment,
+            Status::Paid => pb::OrderStatus::Paid,
+            Status::Shipped => pb::OrderStatus::Shipped,
+            Status::Delivered => pb::OrderStatus::Delivered,
+            Status::Completed => pb::OrderStatus::Completed,
+            Status::Cancelled => pb::OrderStatus::Cancelled,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListArgs {
@@ -91,15 +111,9 @@ impl TypedTool for ListOrders {
         if !(1..=10).contains(&limit) {
             return Err(ToolError::invalid_arguments("limit must be 1 to 10").with_param("limit"));
         }
-        let status = match args.status {
-            None => pb::OrderStatus::Unspecified,
-            Some(Status::PendingPayment) => pb::OrderStatus::PendingPayment,
-            Some(Status::Paid) => pb::OrderStatus::Paid,
-            Some(Status::Shipped) => pb::OrderStatus::Shipped,
-            Some(Status::Delivered) => pb::OrderStatus::Delivered,
-            Some(Status::Completed) => pb::OrderStatus::Completed,
-            Some(Status::Cancelled) => pb::OrderStatus::Cancelled,
-        };
+        let status = args
+            .status
+            .map_or(pb::OrderStatus::Unspecified, pb::OrderStatus::from);
         let request = ctx.request(pb::ListOrdersRequest {
             status: status as i32,
             as_seller: false,
@@ -129,5 +143,25 @@ impl TypedTool for GetOrder {
 
     async fn run(&self, ctx: &ToolContext, args: OrderArgs) -> Result<Self::Output, ToolError> {
         Ok(OrderResult::of(&fetch(ctx, &args.order_id).await?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Status;
+
+    #[test]
+    fn a_status_is_labelled_as_the_tool_takes_it() {
+        for label in [
+            "pending_payment",
+            "paid",
+            "shipped",
+            "delivered",
+            "completed",
+            "cancelled",
+        ] {
+            let status = serde_json::from_value::<Status>(serde_json::json!(label));
+            assert_eq!(status.ok().map(Status::label), Some(label));
+        }
     }
 }

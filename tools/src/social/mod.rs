@@ -18,13 +18,14 @@ use tokshop_proto::social as pb;
 
 pub use feed::{Feed, Media, Post};
 pub use interactions::{
-    Comment, CommentList, CommentResult, FavoriteList, FavoriteState, LikeState,
+    Comment, CommentList, CommentResult, CommentsArgs, FavoriteArgs, FavoriteList, FavoriteState,
+    LikeState,
 };
 pub use messages::{
-    ConversationList, ConversationSummary, LastMessage, Message, MessageThread, Messages,
-    SentMessage,
+    ConversationList, ConversationSummary, LastMessage, Message, MessageThread, Messages, ReadArgs,
+    SendArgs, SentMessage,
 };
-pub use relations::{ProfileCounts, PublicProfile, Relation, RelationResult, UserList};
+pub use relations::{ProfileCounts, PublicProfile, Relation, RelationResult, UserArgs, UserList};
 
 use crate::{
     Registry, ToolError,

@@ -197,28 +197,14 @@ impl<'c, 'a> Planner<'c, 'a> {
             }
             return self.reply(obs);
         }
-        let mut args = search_args(filters);
         if filters.query.is_empty() {
             if !filters.has_filters() {
                 return Step::Reply(reply::ask_search_query(self.lang));
             }
-            if let (Some(previous), Some(new)) =
-                (self.conv.last_search_args(), args.as_object_mut())
-            {
-                for key in [
-                    "query",
-                    "category_id",
-                    "min_price",
-                    "max_price",
-                    "in_stock_only",
-                    "sort",
-                ] {
-                    if let Some(value) = previous.get(key) {
-                        new.entry(key).or_insert_with(|| value.clone());
-                    }
-                }
+            if let Some(previous) = self.conv.last_search() {
+                return call("search_products", search_args(&filters.refining(&previous)));
             }
         }
-        call("search_products", args)
+        call("search_products", search_args(filters))
     }
 }

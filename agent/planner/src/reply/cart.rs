@@ -1,7 +1,6 @@
 //! The cart and what cart edits did.
 
-use serde_json::Value;
-use tokshop_tools::cart::{Cart, CartLine};
+use tokshop_tools::cart::{Cart, CartLine, LineArgs, VariantArgs};
 
 use super::items;
 use crate::context::Conversation;
@@ -85,12 +84,9 @@ fn find_line<'v>(cart: &'v Cart, variant_id: &str) -> Option<&'v CartLine> {
 
 /// After `add_to_cart`.
 pub fn added(obs: &Observation, cart: &Cart, lang: Lang) -> String {
-    let variant_id = obs.arg("variant_id").unwrap_or("");
-    let quantity = obs
-        .args
-        .get("quantity")
-        .and_then(Value::as_i64)
-        .unwrap_or(1);
+    let (variant_id, quantity) = obs
+        .args::<LineArgs>()
+        .map_or(("", 1), |a| (a.variant_id.as_str(), a.quantity));
     let line = find_line(cart, variant_id);
     let label = line
         .map(line_label)
@@ -110,7 +106,9 @@ pub fn added(obs: &Observation, cart: &Cart, lang: Lang) -> String {
 
 /// After `remove_from_cart`, naming the line from the cart seen before.
 pub fn removed(obs: &Observation, cart: &Cart, conv: &Conversation<'_>, lang: Lang) -> String {
-    let variant_id = obs.arg("variant_id").unwrap_or("");
+    let variant_id = obs
+        .args::<VariantArgs>()
+        .map_or("", |a| a.variant_id.as_str());
     let label = conv
         .cart_before(obs.index)
         .and_then(|c| find_line(c, variant_id))
@@ -133,12 +131,9 @@ pub fn removed(obs: &Observation, cart: &Cart, conv: &Conversation<'_>, lang: La
 
 /// After `update_cart_quantity`.
 pub fn quantity_updated(obs: &Observation, cart: &Cart, lang: Lang) -> String {
-    let variant_id = obs.arg("variant_id").unwrap_or("");
-    let quantity = obs
-        .args
-        .get("quantity")
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
+    let (variant_id, quantity) = obs
+        .args::<LineArgs>()
+        .map_or(("", 0), |a| (a.variant_id.as_str(), a.quantity));
     let line = find_line(cart, variant_id);
     let label = line
         .map(line_label)

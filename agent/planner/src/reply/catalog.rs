@@ -1,27 +1,20 @@
 //! Search results, product pages and their options, and categories.
 
-use serde_json::Value;
-use tokshop_tools::catalog::{CategoryList, Product, ProductList, Variant};
+use tokshop_tools::catalog::{CategoryList, Product, ProductList, SearchArgs, Variant};
 
 use super::ordinal;
 use crate::observation::Observation;
+use crate::slots::{SearchFilters, Sort};
 use crate::text::{Lang, clip};
 
-fn s<'v>(value: &'v Value, key: &str) -> &'v str {
-    value.get(key).and_then(Value::as_str).unwrap_or("")
-}
-
-/// What a search looked for, from the call's arguments: `"trail shoes" up to 80, in stock, cheapest first`.
-fn search_description(args: &Value, lang: Lang) -> String {
+/// What a search looked for: `"trail shoes" up to 80, in stock, cheapest first`.
+fn search_description(searched: &SearchFilters, lang: Lang) -> String {
     let mut parts = Vec::new();
-    let query = s(args, "query");
-    if !query.is_empty() {
-        parts.push(format!("\"{}\"", clip(query, 60)));
+    if !searched.query.is_empty() {
+        parts.push(format!("\"{}\"", clip(&searched.query, 60)));
     }
-    let min = args.get("min_price").and_then(Value::as_f64);
-    let max = args.get("max_price").and_then(Value::as_f64);
     let fmt = |n: f64| format!("{n:.2}");
-    match (min, max, lang) {
+    match (searched.min_price, searched.max_price, lang) {
         (Some(lo), Some(hi), Lang::En) => parts.push(format!("priced {}–{}", fmt(lo), fmt(hi))),
         (Some(lo), Some(hi), Lang::Zh) => parts.push(format!("价格 {}–{}", fmt(lo), fmt(hi))),
         (None, Some(hi), Lang::En) => parts.push(format!("up to {}", fmt(hi))),
@@ -30,16 +23,16 @@ fn search_description(args: &Value, lang: Lang) -> String {
         (Some(lo), None, Lang::Zh) => parts.push(format!("{} 以上", fmt(lo))),
         (None, None, _) => {}
     }
-    if args.get("in_stock_only").and_then(Value::as_bool) == Some(true) {
+    if searched.in_stock_only {
         parts.push(lang.pick("in stock only", "只看有货").to_owned());
     }
-    let sort = match (s(args, "sort"), lang) {
-        ("price_asc", Lang::En) => "cheapest first",
-        ("price_asc", Lang::Zh) => "价格从低到高",
-        ("price_desc", Lang::En) => "most expensive first",
-        ("price_desc", Lang::Zh) => "价格从高到低",
-        ("newest", Lang::En) => "newest first",
-        ("newest", Lang::Zh) => "最新优先",
+    let sort = match (searched.sort, lang) {
+        (Some(Sort::PriceAsc), Lang::En) => "cheapest first",
+        (Some(Sort::PriceAsc), Lang::Zh) => "价格从低到高",
+        (Some(Sort::PriceDesc), Lang::En) => "most expensive first",
+        (Some(Sort::PriceDesc), Lang::Zh) => "价格从高到低",
+        (Some(Sort::Newest), Lang::En) => "newest first",
+        (Some(Sort::Newest), Lang::Zh) => "最新优先",
         _ => "",
     };
     if !sort.is_empty() {
@@ -62,14 +55,18 @@ pub fn search_results(obs: &Observation, lang: Lang) -> String {
     let (products, more) = obs
         .get::<ProductList>()
         .map_or((&[][..], false), |l| (l.products.as_slice(), l.more));
-    let what = search_description(&obs.args, lang);
+    let searched = obs
+        .args::<SearchArgs>()
+        .map(SearchFilters::searched)
+        .unwrap_or_default();
+    let what = search_description(&searched, lang);
     if products.is_empty() {
         let mut tips: Vec<&str> =
             vec![lang.pick("use fewer or other words", "换个说法或减少关键词")];
-        if obs.args.get("min_price").is_some() || obs.args.get("max_price").is_some() {
+        if searched.min_price.is_some() || searched.max_price.is_some() {
             tips.push(lang.pick("widen the price range", "放宽价格范围"));
         }
-        if obs.args.get("in_stock_only").and_then(Value::as_bool) == Some(true) {
+        if searched.in_stock_only {
             tips.push(lang.pick("include items that are out of stock", "去掉“只看有货”"));
         }
         return match lang {

@@ -2,8 +2,8 @@
 
 use tokshop_tools::{
     coupons::{ClaimedCouponList, Coupon, CouponList},
-    orders::{Order, OrderList},
-    payments::{PaymentMethodList, PaymentResult, Wallet},
+    orders::{ListArgs, Order, OrderList, Status},
+    payments::{PayArgs, PaymentMethodList, PaymentResult, Wallet},
 };
 
 use super::items;
@@ -74,7 +74,11 @@ pub fn orders(obs: &Observation, lang: Lang) -> String {
         .get::<OrderList>()
         .map_or(&[][..], |l| l.orders.as_slice());
     if orders.is_empty() {
-        return match (obs.arg("status"), lang) {
+        let status = obs
+            .args::<ListArgs>()
+            .and_then(|a| a.status)
+            .map(Status::label);
+        return match (status, lang) {
             (Some(status), Lang::En) => format!("You have no {} orders.", status.replace('_', " ")),
             (Some(_), Lang::Zh) => "没有符合这个状态的订单。".to_owned(),
             (None, Lang::En) => "You have no orders yet.".to_owned(),
@@ -191,8 +195,9 @@ pub fn no_coupon_list(lang: Lang) -> String {
 pub(super) fn paid(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> String {
     let result = obs.get::<PaymentResult>().cloned().unwrap_or_default();
     let payment = &result.payment;
-    let order_id = obs.arg("order_id").unwrap_or("");
-    let method = obs.arg("payment_method_id").unwrap_or("wallet");
+    let (order_id, method) = obs.args::<PayArgs>().map_or(("", "wallet"), |a| {
+        (a.order_id.as_str(), a.payment_method_id.as_str())
+    });
     let via = if method == "wallet" {
         lang.pick("your wallet", "钱包").to_owned()
     } else {

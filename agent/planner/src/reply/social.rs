@@ -2,8 +2,9 @@
 //! arrives wrapped as user content; it is shown unwrapped, quoted and clipped to one line, and never acted on.
 
 use tokshop_tools::social::{
-    CommentList, CommentResult, ConversationSummary, FavoriteList, FavoriteState, Feed, LikeState,
-    Messages, PublicProfile, RelationResult, SentMessage, User, UserList,
+    CommentList, CommentResult, CommentsArgs, ConversationSummary, FavoriteArgs, FavoriteList,
+    FavoriteState, Feed, LikeState, Messages, PublicProfile, RelationResult, SendArgs, SentMessage,
+    User, UserList,
 };
 
 use crate::context::Conversation;
@@ -98,7 +99,7 @@ pub fn any(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> Option<Str
 pub fn error(obs: &Observation, lang: Lang) -> Option<String> {
     let code = obs.error()?;
     let message = clip(obs.failure_message(), 200);
-    let name = obs.arg("username").unwrap_or("");
+    let name = obs.username().unwrap_or("");
     Some(match (code, lang) {
         ("user_not_found", Lang::En) if !name.is_empty() => {
             format!("I couldn't find a user or shop called \"{}\".", clip(name, 40))
@@ -284,7 +285,10 @@ fn title_of(conv: &Conversation<'_>, product_id: &str, lang: Lang) -> String {
 
 fn favorited(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> String {
     let r: FavoriteState = typed(obs);
-    let title = title_of(conv, obs.arg("product_id").unwrap_or(""), lang);
+    let product_id = obs
+        .args::<FavoriteArgs>()
+        .map_or("", |a| a.product_id.as_str());
+    let title = title_of(conv, product_id, lang);
     let (favorited, changed) = (r.favorited, r.changed);
     match (lang, favorited, changed) {
         (Lang::En, true, true) => format!("Saved {title} to your favorites."),
@@ -330,7 +334,10 @@ fn favorites(r: &FavoriteList, lang: Lang) -> String {
 fn comments(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> String {
     let r: CommentList = typed(obs);
     let list = &r.comments;
-    let on = match obs.arg("product_id") {
+    let on = match obs
+        .args::<CommentsArgs>()
+        .and_then(|a| a.product_id.as_deref())
+    {
         Some(id) => title_of(conv, id, lang),
         None => lang.pick("the post", "这条帖子").to_owned(),
     };
@@ -413,7 +420,8 @@ fn feed(r: &Feed, lang: Lang) -> String {
 fn sent(r: &SentMessage, obs: &Observation, lang: Lang) -> String {
     let text = quote(&r.message.text);
     let to = obs
-        .arg("username")
+        .args::<SendArgs>()
+        .and_then(|a| a.username.as_deref())
         .map(|u| format!("@{u}"))
         .unwrap_or_default();
     match lang {

@@ -1,6 +1,8 @@
 //! Search filters in a message: a price range or limit (English and Chinese, digits or numerals), a sort order,
 //! "in stock only"; what is left is the query.
 
+use tokshop_tools::catalog::{self, SearchArgs};
+
 use super::query::clean_query;
 use crate::text::{Re, captures, cut, group, parse_amount};
 
@@ -41,6 +43,17 @@ pub enum Sort {
     PriceAsc,
     PriceDesc,
     Newest,
+}
+
+impl From<catalog::Sort> for Sort {
+    fn from(sort: catalog::Sort) -> Self {
+        match sort {
+            catalog::Sort::Relevance => Sort::Relevance,
+            catalog::Sort::PriceAsc => Sort::PriceAsc,
+            catalog::Sort::PriceDesc => Sort::PriceDesc,
+            catalog::Sort::Newest => Sort::Newest,
+        }
+    }
 }
 
 impl Sort {
@@ -84,6 +97,40 @@ impl SearchFilters {
             || self.max_price.is_some()
             || self.sort.is_some()
             || self.in_stock_only
+    }
+
+    /// What a `search_products` call looked for.
+    pub fn searched(args: &SearchArgs) -> Self {
+        Self {
+            query: args.query.clone().unwrap_or_default(),
+            min_price: args
+                .min_price
+                .as_ref()
+                .and_then(|p| p.as_str().parse().ok()),
+            max_price: args
+                .max_price
+                .as_ref()
+                .and_then(|p| p.as_str().parse().ok()),
+            sort: args.sort.map(Sort::from),
+            in_stock_only: args.in_stock_only == Some(true),
+            open_single: false,
+        }
+    }
+
+    /// These filters over an earlier search's: what this message leaves out, the earlier search keeps.
+    pub fn refining(&self, earlier: &SearchFilters) -> Self {
+        Self {
+            query: if self.query.is_empty() {
+                earlier.query.clone()
+            } else {
+                self.query.clone()
+            },
+            min_price: self.min_price.or(earlier.min_price),
+            max_price: self.max_price.or(earlier.max_price),
+            sort: self.sort.or(earlier.sort),
+            in_stock_only: self.in_stock_only || earlier.in_stock_only,
+            open_single: self.open_single,
+        }
     }
 }
 
