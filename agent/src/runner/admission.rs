@@ -2,6 +2,7 @@
 //! tokens per day), and one turn or decision at a time per conversation.
 
 use std::{
+    collections::{HashMap, VecDeque},
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -46,28 +47,95 @@ impl Default for Limits {
     }
 }
 
-/// What each user has under way in this process: turns running, and when their recent turns started.
+/// The window the per-minute limit counts turns in.
+const MINUTE: Duration = Duration::from_secs(60);
+
+/// Users tracked before the first sweep of idle ones.
+const SWEEP_FLOOR: usize = 1024;
+
+/// What one user has under way in this process: turns running, and when their turns of the last minute started.
 #[derive(Debug, Default)]
-pub(super) struct Activity {
+struct Activity {
     running: u32,
-    started: std::collections::VecDeque<Instant>,
+    started: VecDeque<Instant>,
+}
+
+impl Activity {
+    /// Forgets turns that started a minute or more before `now`.
+    fn expire(&mut self, now: Instant) {
+        while self
+            .started
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= MINUTE)
+        {
+            self.started.pop_front();
+        }
+    }
+
+    fn idle(&self) -> bool {
+        self.running == 0 && self.started.is_empty()
+    }
+}
+
+/// Every user's activity in this process. A user's entry outlives their last turn while that turn still counts
+/// against the per-minute limit, so users who never come back are swept out: whenever the map has doubled since the
+/// last sweep (and is past [`SWEEP_FLOOR`]), entries with nothing running and nothing left in the window go. The
+/// map stays within about twice the users active in the last minute, at an amortised constant cost per admission.
+#[derive(Debug)]
+pub(super) struct Users {
+    by_user: HashMap<String, Activity>,
+    sweep_at: usize,
+}
+
+impl Default for Users {
+    fn default() -> Self {
+        Self {
+            by_user: HashMap::new(),
+            sweep_at: SWEEP_FLOOR,
+        }
+    }
+}
+
+impl Users {
+    /// `user_id`'s activity as of `now`, sweeping out idle users first when the map has grown enough.
+    fn at(&mut self, user_id: &str, now: Instant) -> &mut Activity {
+        if self.by_user.len() >= self.sweep_at {
+            self.sweep(now);
+        }
+        let activity = self.by_user.entry(user_id.to_owned()).or_default();
+        activity.expire(now);
+        activity
+    }
+
+    fn sweep(&mut self, now: Instant) {
+        self.by_user.retain(|_, activity| {
+            activity.expire(now);
+            !activity.idle()
+        });
+        self.sweep_at = (self.by_user.len() * 2).max(SWEEP_FLOOR);
+    }
+
+    /// A turn of `user_id` ended.
+    fn finished(&mut self, user_id: &str) {
+        if let Some(activity) = self.by_user.get_mut(user_id) {
+            activity.running = activity.running.saturating_sub(1);
+            if activity.idle() {
+                self.by_user.remove(user_id);
+            }
+        }
+    }
 }
 
 /// A running turn counted against its user; dropping it (however the turn ends) gives the slot back.
 pub(super) struct Slot {
-    users: Arc<std::sync::Mutex<std::collections::HashMap<String, Activity>>>,
+    users: Arc<std::sync::Mutex<Users>>,
     user_id: String,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(activity) = users.get_mut(&self.user_id) {
-            activity.running = activity.running.saturating_sub(1);
-            if activity.running == 0 && activity.started.is_empty() {
-                users.remove(&self.user_id);
-            }
-        }
+        users.finished(&self.user_id);
     }
 }
 
@@ -131,16 +199,8 @@ impl Agent {
             }
         }
         let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        let activity = users.entry(user_id.to_owned()).or_default();
         let now = Instant::now();
-        let minute = Duration::from_secs(60);
-        while activity
-            .started
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= minute)
-        {
-            activity.started.pop_front();
-        }
+        let activity = users.at(user_id, now);
         if limits.concurrent_turns > 0 && activity.running >= limits.concurrent_turns {
             return Err(ServiceError::limited(
                 "agent_concurrent_turns",
@@ -155,7 +215,7 @@ impl Agent {
             && activity.started.len() >= limits.turns_per_minute as usize
             && let Some(oldest) = activity.started.front()
         {
-            let wait = minute.saturating_sub(now.duration_since(*oldest));
+            let wait = MINUTE.saturating_sub(now.duration_since(*oldest));
             return Err(ServiceError::limited(
                 "agent_turns_per_minute",
                 "too many messages to the assistant in a minute; wait a moment",
@@ -192,5 +252,57 @@ impl Agent {
             _claim: claim,
             _slot: slot,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use super::{SWEEP_FLOOR, Users};
+
+    /// One turn of `user_id` at `now` under a per-minute limit, admitted and run to its end.
+    fn one_turn(users: &mut Users, user_id: &str, now: Instant) {
+        let activity = users.at(user_id, now);
+        activity.running += 1;
+        activity.started.push_back(now);
+        users.finished(user_id);
+    }
+
+    #[test]
+    fn users_who_never_come_back_do_not_pile_up() {
+        let mut users = Users::default();
+        let start = Instant::now();
+        // 100,000 users who each send one message, ten a second: about 600 of them within any minute.
+        for i in 0..100_000u64 {
+            one_turn(
+                &mut users,
+                &format!("usr_{i}"),
+                start + Duration::from_millis(i * 100),
+            );
+            assert!(
+                users.by_user.len() <= 2 * SWEEP_FLOOR,
+                "{} users tracked after {i} turns",
+                users.by_user.len()
+            );
+        }
+    }
+
+    #[test]
+    fn a_sweep_keeps_every_user_a_limit_still_counts() {
+        let mut users = Users::default();
+        let start = Instant::now();
+        one_turn(&mut users, "usr_gone", start);
+        users.at("usr_busy", start).running += 1;
+        one_turn(&mut users, "usr_recent", start + Duration::from_secs(30));
+
+        users.sweep(start + Duration::from_secs(61));
+
+        assert!(!users.by_user.contains_key("usr_gone"));
+        assert_eq!(users.by_user.get("usr_busy").map(|a| a.running), Some(1));
+        assert_eq!(
+            users.by_user.get("usr_recent").map(|a| a.started.len()),
+            Some(1)
+        );
     }
 }

@@ -36,7 +36,7 @@ use crate::{
 };
 use tokshop_tools::Lang;
 
-use admission::Activity;
+use admission::Users;
 pub use admission::{Admitted, Limits};
 pub use decisions::{Decision, changes, confirmation_block};
 use events::emit;
@@ -55,7 +55,7 @@ pub struct Agent {
     /// Conversations with a turn or a decision under way in this process: one at a time each.
     busy: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
     /// Per-user turn counts for the per-user limits.
-    users: Arc<std::sync::Mutex<std::collections::HashMap<String, Activity>>>,
+    users: Arc<std::sync::Mutex<Users>>,
     model: Arc<dyn ChatModel>,
     tools: Registry,
     /// The tools as offered to the model, built once: their schemas do not change while the process runs.
