@@ -4,6 +4,7 @@
 
 pub mod chat;
 pub mod dead_letters;
+pub mod probe;
 pub mod seed;
 
 use std::{net::SocketAddr, sync::Arc};

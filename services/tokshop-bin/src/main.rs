@@ -48,6 +48,14 @@ enum Command {
         #[command(subcommand)]
         command: EventsCommand,
     },
+    /// Check a running part, for container health checks: GET an http(s) URL (passes on 2xx), or run the standard
+    /// gRPC health check on `grpc://host:port[/service]` (passes on SERVING). Exits non-zero otherwise.
+    Probe {
+        url: String,
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 5)]
+        timeout_secs: u64,
+    },
     /// Chat with the shopping agent of a running tokshop from the terminal.
     Chat {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -79,6 +87,10 @@ enum DlqCommand {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // A health check reads no settings and starts no telemetry: it runs every few seconds beside the server.
+    if let Some(Command::Probe { url, timeout_secs }) = &cli.command {
+        return probe(url, *timeout_secs).await;
+    }
     let mut settings = Settings::load(cli.config.as_deref())?;
     let command = cli.command.unwrap_or(Command::Serve {
         only: None,
@@ -124,6 +136,7 @@ async fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<()> {
             username,
             password,
         } => tokshop::chat::run(&url, &username, &password).await,
+        Command::Probe { url, timeout_secs } => probe(&url, timeout_secs).await,
         Command::Events {
             command: EventsCommand::Dlq { command },
         } => {
@@ -163,6 +176,12 @@ async fn run(command: Command, settings: Arc<Settings>) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn probe(url: &str, timeout_secs: u64) -> anyhow::Result<()> {
+    let timeout = std::time::Duration::from_secs(timeout_secs);
+    println!("{}", tokshop::probe::probe(url, timeout).await?);
+    Ok(())
 }
 
 async fn serve(settings: Arc<Settings>, only: Option<Part>) -> anyhow::Result<()> {
