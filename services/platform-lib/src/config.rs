@@ -307,6 +307,10 @@ pub struct KafkaSettings {
     pub partitions: i32,
     /// Replicas of each topic created at start-up.
     pub replication: i32,
+    /// This replica's stable name (a pod or host name), for static consumer-group membership: a replica that
+    /// restarts under the same name takes its partitions back at once instead of waiting out a rebalance. Unset:
+    /// dynamic membership. Must differ between replicas running at the same time.
+    pub instance_id: Option<String>,
     /// Tries of a failing handler before its event goes to the dead-letter topic.
     pub max_attempts: u32,
     /// The pause after the first failed try; it doubles with each further try, up to 30 s.
@@ -320,8 +324,39 @@ impl Default for KafkaSettings {
             topic_prefix: "tokshop".into(),
             partitions: 6,
             replication: 1,
+            instance_id: None,
             max_attempts: 5,
             retry_backoff_ms: 200,
+        }
+    }
+}
+
+/// Gateway limits shared by every gateway replica. Unset `url` keeps them in each process's memory (the embedded
+/// default); set, the per-client rate limit and the login failure counts live in Redis, and a gateway that cannot
+/// reach Redis in `timeout_ms` limits on its own until it can again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisSettings {
+    /// `redis://[user:password@]host:port[/db]` (TOKSHOP_REDIS_URL); TLS (`rediss://`) is not built in.
+    pub url: Option<Secret>,
+    /// Every key starts with this and a colon, so shops or environments can share one server.
+    pub key_prefix: String,
+    /// Longest a connection attempt or one command may take before the gateway limits on its own instead.
+    pub timeout_ms: u64,
+    /// Sustained requests per second allowed per signed-in user, over all their addresses and all replicas;
+    /// 0 disables the per-user limit. Applies only with `url` set.
+    pub user_rate_limit_per_second: u32,
+    pub user_rate_limit_burst: u32,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            key_prefix: "tokshop".into(),
+            timeout_ms: 100,
+            user_rate_limit_per_second: 20,
+            user_rate_limit_burst: 40,
         }
     }
 }

@@ -81,8 +81,16 @@ impl Part {
             .spawn()
             .expect("spawn tokshop");
         let stdout = child.stdout.take().unwrap();
-        // Drain stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in BufReader::new(stdout).lines() {});
+        // Drain stdout so the child never blocks on a full pipe; with TOPOLOGY_LOG set, show it.
+        let echo = std::env::var_os("TOPOLOGY_LOG").is_some();
+        let only = self.only;
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if echo {
+                    eprintln!("[{only}] {line}");
+                }
+            }
+        });
         let deadline = Instant::now() + Duration::from_secs(90);
         while !listening(&self.addr) {
             if let Ok(Some(status)) = child.try_wait() {
@@ -239,7 +247,10 @@ async fn sales_cross_processes_on_kafka_exactly_once_and_a_dead_catalog_is_a_fas
         ("TOKSHOP_MODE", "demo".to_owned()),
         ("TOKSHOP_AUTH_JWT_SECRET", SECRET.to_owned()),
         ("TOKSHOP_SEED_DEMO", "false".to_owned()),
-        ("TOKSHOP_LOG_LEVEL", "warn".to_owned()),
+        (
+            "TOKSHOP_LOG_LEVEL",
+            std::env::var("TOPOLOGY_LOG").unwrap_or("warn".into()),
+        ),
         ("TOKSHOP_KAFKA_BROKERS", brokers.clone()),
         ("TOKSHOP_KAFKA_TOPIC_PREFIX", prefix.clone()),
         ("TOKSHOP_KAFKA_PARTITIONS", "2".to_owned()),
@@ -278,6 +289,9 @@ async fn sales_cross_processes_on_kafka_exactly_once_and_a_dead_catalog_is_a_fas
     let catalog = catalog_part.start();
     let _cart = part("cart", "cart").start();
     let mut orders_part = part("orders", "orders");
+    orders_part
+        .env
+        .insert("TOKSHOP_KAFKA_INSTANCE_ID".into(), "orders-1".into());
     orders_part.env.insert(
         "TOKSHOP_GRPC_METRICS_LISTEN".into(),
         format!("127.0.0.1:{}", ports["orders_metrics"]),

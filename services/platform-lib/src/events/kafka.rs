@@ -168,7 +168,7 @@ impl Kafka {
     ) -> anyhow::Result<()> {
         let group = format!("{}.{}", self.settings.topic_prefix, handler.name());
         let consumer: Arc<StreamConsumer> = Arc::new(
-            self.consumer_config(&group)
+            self.consumer_config(&group, true)
                 .create()
                 .context("creating a Kafka consumer")?,
         );
@@ -279,14 +279,21 @@ impl Kafka {
         .await
     }
 
-    fn consumer_config(&self, group: &str) -> ClientConfig {
+    /// A consumer of `group`; a member (`member`: one that subscribes) carries this replica's static id.
+    fn consumer_config(&self, group: &str, member: bool) -> ClientConfig {
         let mut config = ClientConfig::new();
         config
             .set("bootstrap.servers", &self.brokers)
             .set("group.id", group)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
-            .set("session.timeout.ms", "10000");
+            .set("session.timeout.ms", "10000")
+            // Also the longest a rebalance waits for members that do not rejoin (a consumer that died): keep it
+            // short, but above the longest a handler may take between two reads (its retries included).
+            .set("max.poll.interval.ms", "20000");
+        if let (true, Some(instance)) = (member, &self.settings.instance_id) {
+            config.set("group.instance.id", instance);
+        }
         config
     }
 
@@ -297,7 +304,8 @@ impl Kafka {
 
     /// Every dead letter, oldest first per partition, each marked replayed or not.
     pub async fn dead_letters(&self) -> anyhow::Result<Vec<Stored>> {
-        let consumer: StreamConsumer = self.consumer_config(&self.replay_group()).create()?;
+        let consumer: StreamConsumer =
+            self.consumer_config(&self.replay_group(), false).create()?;
         let topic = self.dead_letter_topic();
         let metadata = consumer
             .fetch_metadata(Some(&topic), Timeout::After(READ_TIMEOUT))
@@ -373,7 +381,8 @@ impl Kafka {
             )?;
         }
         if reached.count() > 0 {
-            let consumer: StreamConsumer = self.consumer_config(&self.replay_group()).create()?;
+            let consumer: StreamConsumer =
+                self.consumer_config(&self.replay_group(), false).create()?;
             consumer
                 .commit(&reached, CommitMode::Sync)
                 .context("recording the replay position")?;
