@@ -2,6 +2,9 @@
 //!
 //! Environment keys name a section and a field joined by `_`: `TOKSHOP_DATABASE_URL` sets `database.url`,
 //! `TOKSHOP_SERVICES_CATALOG_URL` sets `services.catalog.url`. The embedded default needs no file at all.
+//!
+//! One file on purpose: every setting, its default and its environment key in one place, read top to bottom by
+//! an operator.
 
 use std::{fmt, net::SocketAddr, path::PathBuf};
 

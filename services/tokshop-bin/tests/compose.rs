@@ -2,6 +2,8 @@
 //! waits on a condition, only the API and the observability UIs are published, every `TOKSHOP_*` variable is a real
 //! setting (loaded through `Settings` exactly as a container would), each part listens where the others call it,
 //! and the deploy/ configs (proxy, Prometheus, collector, Grafana) and the Dockerfile agree with it.
+//!
+//! Long because it checks every container, config file and setting the stack names; one file for the stack.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

@@ -2,6 +2,8 @@
 //! else runs. Summaries from the effect (address, total, language), no proposal without an address, live changes
 //! between proposal and approval, late, conditional, superseded, foreign and mismatched approvals, failures told,
 //! and instructions injected by a seller held for the shopper. A scripted model plays an obedient LLM.
+//!
+//! Long because each case is a whole conversation over real HTTP and storage; one file per area of the API.
 
 use reqwest::Method;
 use serde_json::json;

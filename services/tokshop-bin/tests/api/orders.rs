@@ -1,5 +1,7 @@
 //! Checkout and the order lifecycle over REST: server-side prices, no oversell, coupons, cancellation, expiry
 //! (also across a restart), fulfilment, returns, and owner-only access.
+//!
+//! Long because each case is a whole flow over real HTTP and storage; one file per area of the API.
 
 use reqwest::Method;
 use serde_json::json;

@@ -1,6 +1,8 @@
 //! Likes, favorites and comments over REST: counts that stay exact under hundreds of concurrent likes, favorites
 //! and their list, comments with one level of replies and the content policy, who may delete what, idempotent
 //! retries, and the admin's count repair after counts were corrupted in the database.
+//!
+//! Long because each case is a whole flow over real HTTP and storage; one file per area of the API.
 
 use futures::{StreamExt, stream};
 use reqwest::Method;

@@ -2,6 +2,8 @@
 //! content, downloads with caching headers, posts carrying media, and video covers (a real frame with ffmpeg, a
 //! placeholder without, or when ffmpeg passes a limit or is handed a crafted file). Every refusal leaves the media
 //! folder empty. Per-user quotas, and the sweep that deletes media no post carries.
+//!
+//! Long because each case is a whole flow over real HTTP, storage and ffmpeg; one file per area of the API.
 
 use std::{path::PathBuf, time::Duration};
 

@@ -1,5 +1,7 @@
 //! Direct messages over REST: only friends may write, text is checked, history pages newest first, the
 //! conversation list, and the live inbox over server-sent events (resume by Last-Event-ID, seqs in order).
+//!
+//! Long because each case is a whole flow over real HTTP, storage and streams; one file per area of the API.
 
 use std::time::Duration;
 
