@@ -3,10 +3,13 @@
 use axum::{
     body::Bytes,
     extract::{FromRequest, FromRequestParts, Query, Request},
-    http::{StatusCode, header, request::Parts},
+    http::{HeaderMap, StatusCode, header, request::Parts},
 };
 use serde::de::DeserializeOwned;
-use tokshop_platform::{ServiceError, auth::Principal};
+use tokshop_platform::{
+    ServiceError,
+    auth::{Principal, TokenKeys},
+};
 
 use crate::{error::ApiError, state::AppState};
 
@@ -34,8 +37,8 @@ impl MaybeAuth {
 }
 
 /// The bearer token of a request, if it sends one; a malformed header is a 401.
-pub(crate) fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
-    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
     let invalid = || {
@@ -51,6 +54,13 @@ pub(crate) fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
         return Err(invalid());
     }
     Ok(Some(token))
+}
+
+/// The caller a request's bearer token names, if it sends one and it verifies; for middleware that keys on the
+/// caller and leaves refusing bad tokens to the handlers.
+pub(crate) fn verified_caller(keys: &TokenKeys, headers: &HeaderMap) -> Option<Principal> {
+    let token = bearer(headers).ok().flatten()?;
+    keys.verify(token).ok()
 }
 
 fn verify(state: &AppState, token: &str) -> Result<AuthUser, ApiError> {
@@ -81,7 +91,7 @@ impl FromRequestParts<AppState> for MaybeAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        match bearer(parts)? {
+        match bearer(&parts.headers)? {
             Some(token) => verify(state, token).map(|user| Self(Some(user))),
             None => Ok(Self(None)),
         }

@@ -21,7 +21,7 @@ use tokshop_platform::{
     time::now_ms,
 };
 
-use crate::{error::ApiError, extract::bearer, state::AppState};
+use crate::{error::ApiError, extract::verified_caller, state::AppState};
 
 pub const MIGRATIONS: Migrations = migrations!(1 => "0001_idempotency");
 
@@ -72,10 +72,7 @@ fn scope(state: &AppState, parts: &Parts) -> Option<String> {
     if parts.uri.path().starts_with("/api/v1/auth/") {
         return None;
     }
-    let principal = bearer(parts)
-        .ok()
-        .flatten()
-        .and_then(|token| state.keys.verify(token).ok())?;
+    let principal = verified_caller(&state.keys, &parts.headers)?;
     Some(format!(
         "{} {} {}",
         principal.user_id,

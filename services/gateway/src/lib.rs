@@ -14,6 +14,7 @@ mod metrics;
 mod middleware;
 mod openapi;
 mod ratelimit;
+mod redis_limits;
 mod routes;
 mod shapes;
 mod state;
@@ -69,12 +70,13 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const DOCS_HTML: &str = include_str!("docs.html");
 
 /// Builds the full axum Router (all routes + middleware) for these deps, and hands back its metrics.
-pub fn router(deps: GatewayDeps) -> anyhow::Result<(Router, Arc<metrics::Metrics>)> {
+pub async fn router(deps: GatewayDeps) -> anyhow::Result<(Router, Arc<metrics::Metrics>)> {
     let gateway = deps.settings.gateway.clone();
     let body_limits = body_limit::BodyLimits::new(&deps.settings);
     let proxies = client_ip::TrustedProxies::parse(&gateway.trusted_proxies)?;
     let deps_settings = deps.settings.clone();
-    let state = AppState::new(deps)?;
+    let redis = tokshop_platform::redis::Redis::connect(&deps.settings.redis).await?;
+    let state = AppState::new(deps, redis)?;
 
     let (api, openapi) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(routes::all())
@@ -173,7 +175,7 @@ pub async fn serve(
         .migrate("agent", &tokshop_agent::MIGRATIONS)
         .await
         .context("migrating the agent's conversation store")?;
-    let (app, metrics) = router(deps)?;
+    let (app, metrics) = router(deps).await?;
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "REST gateway listening");
     }

@@ -2,6 +2,9 @@
 //! passwords for one login name, or `login_failures_per_ip` from one address, within `login_failure_window_secs`,
 //! sign-ins are refused with 429 and Retry-After until that window ends, before any password is hashed. A success
 //! clears the account's count (not the address's: an attacker's own account must not wash their address clean).
+//!
+//! With `redis.url` the counts that decide live in Redis, shared by every replica; this process keeps its own too,
+//! and decides by them while Redis fails or is slow (per replica, never open, never closed).
 
 use std::{
     collections::HashMap,
@@ -10,7 +13,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tokshop_platform::config::GatewaySettings;
+use tokshop_platform::{config::GatewaySettings, redis::Redis};
+
+use crate::redis_limits::SharedLoginCounts;
 
 /// Forget expired entries once this many are tracked; past it the oldest windows go first.
 const MAX_TRACKED: usize = 100_000;
@@ -27,17 +32,70 @@ struct Window {
     failures: u32,
 }
 
-#[derive(Debug)]
+/// The account a login name counts against: "Alice " and "alice" are one.
+fn account(login: &str) -> String {
+    login.trim().to_lowercase()
+}
+
 pub struct LoginThrottle {
+    local: ProcessCounts,
+    shared: Option<SharedLoginCounts>,
+}
+
+impl LoginThrottle {
+    /// `None` when both limits are 0 (throttling off).
+    pub fn from_settings(settings: &GatewaySettings, redis: Option<Redis>) -> Option<Self> {
+        let local = ProcessCounts::from_settings(settings)?;
+        let shared = redis.map(|redis| {
+            SharedLoginCounts::new(
+                redis,
+                local.per_account,
+                local.per_address,
+                local.window.as_secs(),
+            )
+        });
+        Some(Self { local, shared })
+    }
+
+    /// `Err(seconds)` to wait when this login name or address has used up its failures.
+    pub async fn check(&self, login: &str, address: IpAddr) -> Result<(), u64> {
+        if let Some(shared) = &self.shared
+            && let Ok(verdict) = shared.check(&account(login), address).await
+        {
+            return verdict;
+        }
+        self.local.check(login, address)
+    }
+
+    /// Counts a wrong password for this login name and address.
+    pub async fn failed(&self, login: &str, address: IpAddr) {
+        self.local.failed(login, address);
+        if let Some(shared) = &self.shared {
+            // Unavailable: already logged, and this process has counted it.
+            let _ = shared.failed(&account(login), address).await;
+        }
+    }
+
+    /// A correct password: the account starts afresh.
+    pub async fn succeeded(&self, login: &str) {
+        self.local.succeeded(login);
+        if let Some(shared) = &self.shared {
+            let _ = shared.succeeded(&account(login)).await;
+        }
+    }
+}
+
+/// The counts in this process's memory.
+#[derive(Debug)]
+struct ProcessCounts {
     per_account: u32,
     per_address: u32,
     window: Duration,
     windows: Mutex<HashMap<Key, Window>>,
 }
 
-impl LoginThrottle {
-    /// `None` when both limits are 0 (throttling off).
-    pub fn from_settings(settings: &GatewaySettings) -> Option<Self> {
+impl ProcessCounts {
+    fn from_settings(settings: &GatewaySettings) -> Option<Self> {
         (settings.login_failures_per_account > 0 || settings.login_failures_per_ip > 0).then(|| {
             Self {
                 per_account: settings.login_failures_per_account,
@@ -51,13 +109,12 @@ impl LoginThrottle {
     /// The two counts a sign-in touches, each with its limit.
     fn keys(&self, login: &str, address: IpAddr) -> [(Key, u32); 2] {
         [
-            (Key::Account(login.trim().to_lowercase()), self.per_account),
+            (Key::Account(account(login)), self.per_account),
             (Key::Address(address), self.per_address),
         ]
     }
 
-    /// `Err(seconds)` to wait when this login name or address has used up its failures.
-    pub fn check(&self, login: &str, address: IpAddr) -> Result<(), u64> {
+    fn check(&self, login: &str, address: IpAddr) -> Result<(), u64> {
         let now = Instant::now();
         let windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         let mut wait = Duration::ZERO;
@@ -79,8 +136,7 @@ impl LoginThrottle {
         }
     }
 
-    /// Counts a wrong password for this login name and address.
-    pub fn failed(&self, login: &str, address: IpAddr) {
+    fn failed(&self, login: &str, address: IpAddr) {
         let now = Instant::now();
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         if windows.len() >= MAX_TRACKED {
@@ -101,10 +157,9 @@ impl LoginThrottle {
         }
     }
 
-    /// A correct password: the account starts afresh.
-    pub fn succeeded(&self, login: &str) {
+    fn succeeded(&self, login: &str) {
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
-        windows.remove(&Key::Account(login.trim().to_lowercase()));
+        windows.remove(&Key::Account(account(login)));
     }
 
     fn prune(&self, windows: &mut HashMap<Key, Window>, now: Instant) {
@@ -122,8 +177,8 @@ impl LoginThrottle {
 mod tests {
     use super::*;
 
-    fn throttle(per_account: u32, per_ip: u32) -> LoginThrottle {
-        LoginThrottle::from_settings(&GatewaySettings {
+    fn throttle(per_account: u32, per_ip: u32) -> ProcessCounts {
+        ProcessCounts::from_settings(&GatewaySettings {
             login_failures_per_account: per_account,
             login_failures_per_ip: per_ip,
             login_failure_window_secs: 60,
@@ -179,11 +234,14 @@ mod tests {
     #[test]
     fn zero_disables_a_limit() {
         assert!(
-            LoginThrottle::from_settings(&GatewaySettings {
-                login_failures_per_account: 0,
-                login_failures_per_ip: 0,
-                ..GatewaySettings::default()
-            })
+            LoginThrottle::from_settings(
+                &GatewaySettings {
+                    login_failures_per_account: 0,
+                    login_failures_per_ip: 0,
+                    ..GatewaySettings::default()
+                },
+                None
+            )
             .is_none()
         );
         let t = throttle(0, 2);

@@ -19,9 +19,7 @@ use tokshop_proto::{
 use tokshop_tools::Clients;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::{
-    GatewayDeps, login_throttle::LoginThrottle, metrics::Metrics, ratelimit::ClientLimiter,
-};
+use crate::{GatewayDeps, login_throttle::LoginThrottle, metrics::Metrics, ratelimit::RateLimits};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -35,7 +33,7 @@ pub struct AppState {
     /// The shopping agent behind the chat endpoints.
     pub agent: Arc<tokshop_agent::runner::Agent>,
     db: tokshop_platform::db::Db,
-    pub limiter: Option<Arc<ClientLimiter>>,
+    pub limiter: Option<Arc<RateLimits>>,
     /// Wrong-password counts per login name and address.
     pub login_throttle: Option<Arc<LoginThrottle>>,
 }
@@ -56,9 +54,15 @@ pub fn agent_limits(
 }
 
 impl AppState {
-    pub fn new(deps: GatewayDeps) -> anyhow::Result<Self> {
-        let limiter = ClientLimiter::from_settings(&deps.settings.gateway).map(Arc::new);
-        let login_throttle = LoginThrottle::from_settings(&deps.settings.gateway).map(Arc::new);
+    /// `redis`: where the limits are shared with other replicas, if anywhere.
+    pub fn new(
+        deps: GatewayDeps,
+        redis: Option<tokshop_platform::redis::Redis>,
+    ) -> anyhow::Result<Self> {
+        let limiter =
+            RateLimits::new(&deps.settings, deps.keys.clone(), redis.clone()).map(Arc::new);
+        let login_throttle =
+            LoginThrottle::from_settings(&deps.settings.gateway, redis).map(Arc::new);
         let clients = Clients::new(
             deps.identity.clone(),
             deps.catalog.clone(),

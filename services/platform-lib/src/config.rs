@@ -68,6 +68,7 @@ pub struct Settings {
     pub agent: AgentSettings,
     pub social: SocialSettings,
     pub kafka: KafkaSettings,
+    pub redis: RedisSettings,
 }
 
 impl Settings {
@@ -101,6 +102,7 @@ impl Default for Settings {
             agent: AgentSettings::default(),
             social: SocialSettings::default(),
             kafka: KafkaSettings::default(),
+            redis: RedisSettings::default(),
         }
     }
 }
@@ -541,12 +543,18 @@ impl Default for SocialSettings {
 /// Sections whose fields may be set from the environment; `services` nests one level deeper.
 const SECTIONS: &[&str] = &[
     "database", "gateway", "grpc", "auth", "admin", "seed", "log", "otlp", "shop", "orders", "llm",
-    "agent", "social", "kafka",
+    "agent", "social", "kafka", "redis",
 ];
 const SERVICES: &[&str] = &["identity", "catalog", "cart", "orders", "social"];
 
 /// `TOKSHOP_*` variables that are not settings: the config file path and test/bench knobs.
-const NOT_SETTINGS: [&str; 3] = ["CONFIG", "TEST_POSTGRES_URL", "BENCH_PRODUCTS"];
+const NOT_SETTINGS: [&str; 5] = [
+    "CONFIG",
+    "TEST_POSTGRES_URL",
+    "TEST_KAFKA_BROKERS",
+    "TEST_REDIS_URL",
+    "BENCH_PRODUCTS",
+];
 
 /// `database_url` -> `database.url`, `services_catalog_url` -> `services.catalog.url`, `data_dir` unchanged.
 fn env_key_to_path(key: &str) -> String {
@@ -611,6 +619,7 @@ mod tests {
             env_key_to_path("gateway_rate_limit_burst"),
             "gateway.rate_limit_burst"
         );
+        assert_eq!(env_key_to_path("redis_url"), "redis.url");
         assert_eq!(env_key_to_path("data_dir"), "data_dir");
         assert_eq!(env_key_to_path("mode"), "mode");
     }

@@ -15,6 +15,7 @@ pub mod limits;
 pub mod metrics;
 pub mod money;
 pub mod page;
+pub mod redis;
 pub mod shutdown;
 pub mod telemetry;
 #[cfg(feature = "testing")]

@@ -76,7 +76,7 @@ async fn login(
 ) -> ApiResult<Json<Session>> {
     let throttle = state.login_throttle.as_deref();
     if let Some(throttle) = throttle
-        && let Err(retry_after) = throttle.check(&body.login, address)
+        && let Err(retry_after) = throttle.check(&body.login, address).await
     {
         return Err(ApiError::login_throttled(retry_after));
     }
@@ -88,7 +88,7 @@ async fn login(
     match state.identity().login(request).await {
         Ok(session) => {
             if let Some(throttle) = throttle {
-                throttle.succeeded(&login);
+                throttle.succeeded(&login).await;
             }
             Ok(Json(session.into_inner().try_into()?))
         }
@@ -96,7 +96,7 @@ async fn login(
             if let Some(throttle) = throttle
                 && status.code() == tonic::Code::Unauthenticated
             {
-                throttle.failed(&login, address);
+                throttle.failed(&login, address).await;
             }
             Err(status.into())
         }

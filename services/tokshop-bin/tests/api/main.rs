@@ -22,6 +22,7 @@ mod ops;
 mod orders;
 mod payments;
 mod search;
+mod shared_limits;
 mod shop;
 mod social_events;
 mod social_interactions;
