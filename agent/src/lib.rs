@@ -7,7 +7,8 @@ use tokshop_platform::{db::Migrations, migrations};
 pub const MIGRATIONS: Migrations = migrations!(
     1 => "0001_init",
     2 => "0002_bound_approvals",
-    3 => "0003_limits"
+    3 => "0003_limits",
+    4 => "0004_turn_lease"
 );
 
 pub mod openai;

@@ -148,10 +148,13 @@ pub struct Admitted {
     _slot: Slot,
 }
 
-/// A conversation claimed for one turn or decision; dropping it frees the conversation.
+/// A conversation claimed for one turn or decision, in this process and (through the lease on its row) across
+/// every process sharing the database; dropping it frees the conversation.
 pub(super) struct Claim {
     busy: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
     conversation_id: String,
+    /// The lease token, once the lease is taken.
+    lease: Option<(crate::store::Store, String)>,
 }
 
 impl Drop for Claim {
@@ -159,28 +162,62 @@ impl Drop for Claim {
         if let Ok(mut busy) = self.busy.lock() {
             busy.remove(&self.conversation_id);
         }
+        // Released in the background; until it lands, only this process may take the lease again (and it keeps
+        // its own turns apart), and should the process die first, the lease runs out on its own.
+        if let (Some((store, token)), Ok(runtime)) =
+            (self.lease.take(), tokio::runtime::Handle::try_current())
+        {
+            let conversation_id = self.conversation_id.clone();
+            runtime.spawn(async move {
+                if let Err(err) = store.release_turn_lease(&conversation_id, &token).await {
+                    tracing::warn!(error = ?err, %conversation_id, "releasing a turn lease failed; it will run out");
+                }
+            });
+        }
     }
+}
+
+/// How long a turn lease outlives the turn's own deadline, should its process die without releasing it.
+const LEASE_MARGIN_SECS: u64 = 30;
+
+fn turn_in_progress() -> ServiceError {
+    ServiceError::conflict_on(
+        "turn_in_progress",
+        "conversation_id",
+        "the assistant is still answering in this conversation; wait for that answer, then try again",
+    )
 }
 
 impl Agent {
     /// Claims the conversation for one turn or decision; a second one at the same time is refused (409), so
     /// messages keep their order and a yes can never race the turn whose proposal it would approve.
-    pub(super) fn claim(&self, conversation_id: &str) -> ServiceResult<Claim> {
-        let mut busy = self
-            .busy
-            .lock()
-            .map_err(|_| ServiceError::Internal(anyhow::anyhow!("turn registry poisoned")))?;
-        if !busy.insert(conversation_id.to_owned()) {
-            return Err(ServiceError::conflict_on(
-                "turn_in_progress",
-                "conversation_id",
-                "the assistant is still answering in this conversation; wait for that answer, then try again",
-            ));
+    pub(super) async fn claim(&self, conversation_id: &str) -> ServiceResult<Claim> {
+        let mut claim = {
+            let mut busy = self
+                .busy
+                .lock()
+                .map_err(|_| ServiceError::Internal(anyhow::anyhow!("turn registry poisoned")))?;
+            if !busy.insert(conversation_id.to_owned()) {
+                return Err(turn_in_progress());
+            }
+            Claim {
+                busy: self.busy.clone(),
+                conversation_id: conversation_id.to_owned(),
+                lease: None,
+            }
+        };
+        let token = tokshop_platform::ids::new_id("turn");
+        let lease_ms = (self.limits.max_seconds + LEASE_MARGIN_SECS) * 1000;
+        let until = now_ms() + i64::try_from(lease_ms).unwrap_or(i64::MAX / 2);
+        if !self
+            .store
+            .take_turn_lease(conversation_id, &self.instance, &token, until)
+            .await?
+        {
+            return Err(turn_in_progress());
         }
-        Ok(Claim {
-            busy: self.busy.clone(),
-            conversation_id: conversation_id.to_owned(),
-        })
+        claim.lease = Some((self.store.clone(), token));
+        Ok(claim)
     }
 
     /// Counts a new turn against its user, or refuses it (429 with when to retry) if it would pass a limit.
@@ -243,7 +280,7 @@ impl Agent {
         let text = text.trim();
         tokshop_platform::check_len("text", text, 1, 4000)?;
         let conversation = self.store.get(&caller.user_id, conversation_id).await?;
-        let claim = self.claim(&conversation.id)?;
+        let claim = self.claim(&conversation.id).await?;
         let slot = self.admit(&caller.user_id).await?;
         Ok(Admitted {
             caller: caller.clone(),

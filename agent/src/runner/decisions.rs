@@ -301,7 +301,7 @@ impl Agent {
         events: &UnboundedSender<AgentEvent>,
     ) -> ServiceResult<Decision> {
         let conversation = self.store.get(&caller.user_id, conversation_id).await?;
-        let _claim = self.claim(&conversation.id)?;
+        let _claim = self.claim(&conversation.id).await?;
         let action = self
             .store
             .pending(&caller.user_id, &conversation.id, pending_id)

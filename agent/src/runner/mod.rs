@@ -54,6 +54,8 @@ pub struct Agent {
     store: Store,
     /// Conversations with a turn or a decision under way in this process: one at a time each.
     busy: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    /// This agent's name on the turn leases it takes (other gateway replicas have their own).
+    instance: String,
     /// Per-user turn counts for the per-user limits.
     users: Arc<std::sync::Mutex<Users>>,
     model: Arc<dyn ChatModel>,
@@ -103,6 +105,7 @@ impl Agent {
         Self {
             store,
             busy: Arc::default(),
+            instance: tokshop_platform::ids::new_id("agent"),
             users: Arc::default(),
             model,
             tools,

@@ -5,6 +5,8 @@
 
 mod actions;
 mod records;
+#[cfg(test)]
+mod tests;
 
 use tokshop_platform::{ServiceError, ServiceResult, db::Db, ids::new_id, time::now_ms};
 
@@ -202,6 +204,47 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Takes the conversation's turn lease for `token` of process `instance` until `until_ms`: when nobody holds
+    /// it, the holder's lease ran out (its process died mid-turn), or `instance` itself holds it (a turn of this
+    /// process that ended but whose release has not landed yet; the process keeps its own turns one at a time).
+    /// False: another process has a turn under way.
+    pub async fn take_turn_lease(
+        &self,
+        conversation_id: &str,
+        instance: &str,
+        token: &str,
+        until_ms: i64,
+    ) -> ServiceResult<bool> {
+        let taken = sqlx::query(
+            "UPDATE agent_conversations SET turn_instance = $2, turn_token = $3, turn_until_ms = $4 \
+             WHERE id = $1 AND (turn_until_ms < $5 OR turn_instance = $2)",
+        )
+        .bind(conversation_id)
+        .bind(instance)
+        .bind(token)
+        .bind(until_ms)
+        .bind(now_ms())
+        .execute(self.db.pool())
+        .await?;
+        Ok(taken.rows_affected() == 1)
+    }
+
+    /// Gives the turn lease back if `token` still holds it.
+    pub async fn release_turn_lease(
+        &self,
+        conversation_id: &str,
+        token: &str,
+    ) -> ServiceResult<()> {
+        sqlx::query(
+            "UPDATE agent_conversations SET turn_until_ms = 0 WHERE id = $1 AND turn_token = $2",
+        )
+        .bind(conversation_id)
+        .bind(token)
+        .execute(self.db.pool())
+        .await?;
         Ok(())
     }
 
