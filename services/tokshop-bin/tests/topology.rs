@@ -487,3 +487,103 @@ async fn sales_cross_processes_on_kafka_exactly_once_and_a_dead_catalog_is_a_fas
     .await
     .unwrap();
 }
+
+/// A handler that never succeeds, so everything it is offered ends on the dead-letter topic.
+struct Refuses;
+
+#[async_trait::async_trait]
+impl tokshop_platform::events::EventHandler for Refuses {
+    fn name(&self) -> &'static str {
+        "test.refuses"
+    }
+
+    fn wants(&self, _topic: &str) -> bool {
+        true
+    }
+
+    async fn handle(&self, event: &tokshop_platform::events::Event) -> anyhow::Result<()> {
+        anyhow::bail!("refusing {}", event.id)
+    }
+}
+
+/// `tokshop events dlq list|replay` against the broker, with the environment `env`.
+fn dlq(env: &[(&str, &str)], command: &str) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_tokshop"))
+        .args(["events", "dlq", command])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TOKSHOP_LOG_LEVEL", "error")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "dlq {command}: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dlq_command_lists_and_replays_dead_letters() {
+    let brokers = brokers();
+    if !listening(brokers.split(',').next().unwrap_or_default()) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "no Kafka broker at {brokers}: CI must start one (see .ci/run)"
+        );
+        eprintln!(
+            "skipped: no Kafka broker at {brokers} (set TOKSHOP_TEST_KAFKA_BROKERS, or start one)"
+        );
+        return;
+    }
+    use std::sync::Arc;
+    use tokshop_platform::events::{Event, EventBus, kafka::Kafka};
+
+    let prefix = format!("dlq{}", uuid::Uuid::now_v7().simple());
+    let settings = tokshop_platform::config::KafkaSettings {
+        topic_prefix: prefix.clone(),
+        max_attempts: 1,
+        ..Default::default()
+    };
+    let kafka = Arc::new(Kafka::connect(&settings, &brokers).await.unwrap());
+    let env = [
+        ("TOKSHOP_KAFKA_BROKERS", brokers.as_str()),
+        ("TOKSHOP_KAFKA_TOPIC_PREFIX", prefix.as_str()),
+    ];
+    assert!(dlq(&env, "list").contains("0 dead letters, 0 waiting"));
+
+    kafka
+        .publish(&Event {
+            id: "evt_dlq_1".into(),
+            topic: "order.paid".into(),
+            aggregate_id: "ord_1".into(),
+            payload: json!({}),
+            occurred_at_ms: 0,
+        })
+        .await
+        .unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let consumer = tokio::spawn(kafka.clone().consume(Arc::new(Refuses), shutdown.clone()));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while kafka.dead_letters().await.unwrap().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the event never reached the dead-letter topic"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    shutdown.cancel();
+    consumer.await.unwrap().unwrap();
+
+    let listed = dlq(&env, "list");
+    assert!(listed.contains("evt_dlq_1 order.paid ord_1 consumer=test.refuses attempts=1 waiting: refusing evt_dlq_1"), "{listed}");
+    assert!(listed.contains("1 dead letters, 1 waiting"), "{listed}");
+    assert!(dlq(&env, "replay").contains("1 dead letters put back on their streams"));
+    let after = dlq(&env, "list");
+    assert!(
+        after.contains("evt_dlq_1") && after.contains("1 dead letters, 0 waiting"),
+        "{after}"
+    );
+}
