@@ -34,6 +34,7 @@ pub struct Unavailable;
 /// A cheap, clonable handle on the shared connection.
 #[derive(Clone)]
 pub struct Redis {
+    client: Client,
     connection: ConnectionManager,
     prefix: Arc<str>,
     timeout: Duration,
@@ -64,9 +65,10 @@ impl Redis {
             .set_response_timeout(Some(timeout))
             // One attempt per command; the rest after a failure spaces them out.
             .set_number_of_retries(0);
-        let connection = ConnectionManager::new_lazy_with_config(client, config)
+        let connection = ConnectionManager::new_lazy_with_config(client.clone(), config)
             .context("setting up the redis connection")?;
         let redis = Self {
+            client,
             connection,
             prefix: settings.key_prefix.as_str().into(),
             timeout,
@@ -109,6 +111,61 @@ impl Redis {
     pub async fn query<T: FromRedisValue>(&self, command: &Cmd) -> Result<T, Unavailable> {
         let mut connection = self.connection.clone();
         self.bounded(command.query_async(&mut connection)).await
+    }
+
+    /// Publishes `payload` on `channel` (a [`Redis::key`]) to whoever listens now.
+    pub async fn publish(&self, channel: &str, payload: &[u8]) -> Result<(), Unavailable> {
+        self.query::<i64>(cmd("PUBLISH").arg(channel).arg(payload))
+            .await
+            .map(drop)
+    }
+
+    /// Hands every payload published on `channel` to `on_message` until `shutdown`, reconnecting after a failure
+    /// with growing pauses (up to 5 s). What is published while the link is down is not delivered: use it as a
+    /// doorbell beside a record that holds the truth, never as the record.
+    pub async fn listen(
+        &self,
+        channel: String,
+        on_message: impl Fn(&[u8]) + Send + 'static,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) {
+        use tokio_stream::StreamExt;
+        let mut pause = Duration::from_millis(100);
+        loop {
+            let connected = async {
+                let mut pubsub = self.client.get_async_pubsub().await?;
+                pubsub.subscribe(&channel).await?;
+                RedisResult::Ok(pubsub)
+            };
+            let connected = tokio::select! {
+                () = shutdown.cancelled() => return,
+                connected = tokio::time::timeout(self.timeout.max(Duration::from_secs(1)), connected) => connected,
+            };
+            match connected {
+                Ok(Ok(mut pubsub)) => {
+                    pause = Duration::from_millis(100);
+                    let mut messages = pubsub.on_message();
+                    loop {
+                        let message = tokio::select! {
+                            () = shutdown.cancelled() => return,
+                            message = messages.next() => message,
+                        };
+                        match message {
+                            Some(message) => on_message(message.get_payload_bytes()),
+                            None => break,
+                        }
+                    }
+                    tracing::warn!(%channel, "redis subscription ended; resubscribing");
+                }
+                Ok(Err(err)) => tracing::debug!(%channel, error = %err, "redis subscribe failed"),
+                Err(_) => tracing::debug!(%channel, "redis subscribe timed out"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(pause) => {}
+            }
+            pause = (pause * 2).min(Duration::from_secs(5));
+        }
     }
 
     async fn bounded<T>(

@@ -148,7 +148,7 @@ pub async fn router(ctx: &ServiceContext, upstreams: Upstreams) -> anyhow::Resul
     let router =
         tokshop_platform::grpc::router_with_health(&ctx.settings.grpc, &SERVICE_NAMES).await?;
     // Each area adds its service here.
-    let router = router.add_service(messages::service(&social));
+    let router = router.add_service(messages::service(&social).await?);
     let router = router.add_service(posts::service(social.clone()).await?);
     let router = router
         .add_service(RelationServiceServer::new(relations::RelationApi::new(

@@ -1,21 +1,29 @@
-//! Live delivery of direct messages inside one process: a broadcast channel per recipient, made when their first
-//! stream subscribes and dropped when the last one leaves. The hub is only a doorbell; the database is the
-//! truth. A stream replays from the database, then forwards live messages in seq order, and whenever it sees a
-//! gap (a lagging receiver, or two commits published out of order) it reads the database again, so a stream
-//! never misses or repeats a message.
+//! Live delivery of direct messages: a broadcast channel per recipient, made when their first stream subscribes
+//! and dropped when the last one leaves. The hub is only a doorbell; the database is the truth. A stream replays
+//! from the database, then forwards live messages in seq order, and whenever it sees a gap (a lagging receiver, or
+//! two commits published out of order) it reads the database again, so a stream never misses or repeats a message.
+//!
+//! With Redis (`redis.url`), every social replica's hub also rings the others: a sent message is published on one
+//! Redis channel and each replica rings its own streams with what it hears. A doorbell lost on the way (Redis
+//! down) costs latency, not messages: streams then also read the database every [`RECHECK`].
 
 use std::{
     collections::HashMap,
     future::Future,
     sync::{Arc, Mutex, PoisonError},
+    time::Duration,
 };
 
+use prost::Message as _;
 use tokio::sync::{broadcast, mpsc};
-use tokshop_platform::ServiceResult;
+use tokio_util::sync::{CancellationToken, DropGuard};
+use tokshop_platform::{ServiceResult, redis::Redis};
 use tokshop_proto::social as pb;
 
 /// Messages a receiver may fall behind by before it lags and catches up from the database.
 pub const CHANNEL_CAPACITY: usize = 64;
+/// With several replicas, how often a stream reads the database even without a doorbell.
+pub const RECHECK: Duration = Duration::from_secs(10);
 
 type Channels = HashMap<String, broadcast::Sender<pb::Message>>;
 
@@ -23,6 +31,24 @@ type Channels = HashMap<String, broadcast::Sender<pb::Message>>;
 pub struct Hub {
     channels: Arc<Mutex<Channels>>,
     capacity: usize,
+    remote: Option<Remote>,
+}
+
+/// The other replicas' hubs, reached through one Redis channel.
+#[derive(Clone)]
+struct Remote {
+    redis: Redis,
+    channel: String,
+    /// Stops the listener when the last clone of the hub goes.
+    _listening: Arc<DropGuard>,
+}
+
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remote")
+            .field("channel", &self.channel)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Hub {
@@ -36,7 +62,44 @@ impl Hub {
         Self {
             channels: Arc::default(),
             capacity: capacity.max(1),
+            remote: None,
         }
+    }
+
+    /// A hub that also rings, and is rung by, the hubs of the other replicas sharing `redis`.
+    pub fn shared(redis: Redis) -> Self {
+        let local = Self::default();
+        let channel = redis.key(&["social", "messages"]);
+        let stop = CancellationToken::new();
+        let ringer = local.clone();
+        let listener = redis.clone();
+        let listening = channel.clone();
+        let token = stop.clone();
+        tokio::spawn(async move {
+            listener
+                .listen(
+                    listening,
+                    move |payload| match pb::Message::decode(payload) {
+                        Ok(message) => ringer.ring(&message),
+                        Err(err) => tracing::warn!(error = %err, "an undecodable message doorbell"),
+                    },
+                    token,
+                )
+                .await;
+        });
+        Self {
+            remote: Some(Remote {
+                redis,
+                channel,
+                _listening: Arc::new(stop.drop_guard()),
+            }),
+            ..local
+        }
+    }
+
+    /// How often a stream should read the database without a doorbell: only when doorbells come from elsewhere.
+    pub fn recheck(&self) -> Option<Duration> {
+        self.remote.as_ref().map(|_| RECHECK)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Channels> {
@@ -62,8 +125,22 @@ impl Hub {
         }
     }
 
-    /// Hands a committed message to every live stream of its recipient (none listening is fine).
+    /// Hands a committed message to every live stream of its recipient (none listening is fine), here and, with
+    /// Redis, on the other replicas.
     pub fn publish(&self, message: &pb::Message) {
+        self.ring(message);
+        if let Some(remote) = &self.remote {
+            let remote = remote.clone();
+            let payload = message.encode_to_vec();
+            tokio::spawn(async move {
+                // Lost doorbells are covered by the streams' periodic reads.
+                let _ = remote.redis.publish(&remote.channel, &payload).await;
+            });
+        }
+    }
+
+    /// Rings this process's streams of the message's recipient.
+    fn ring(&self, message: &pb::Message) {
         if let Some(sender) = self.lock().get(&message.to_user_id) {
             let _ = sender.send(message.clone());
         }
@@ -107,13 +184,15 @@ impl Drop for Subscription {
 }
 
 /// Feeds `out` every message after `after_seq`: first what `read_after` finds stored, then live messages from
-/// `subscription` (which must have been made before this is called, so nothing falls between the two). Ends
-/// when the receiving side of `out` is dropped (the client hung up) or a read fails (the error is sent last).
+/// `subscription` (which must have been made before this is called, so nothing falls between the two), reading
+/// the database again every `recheck` when given. Ends when the receiving side of `out` is dropped (the client
+/// hung up) or a read fails (the error is sent last).
 pub async fn deliver<R, F>(
     mut subscription: Subscription,
     after_seq: i64,
     read_after: R,
     out: mpsc::Sender<ServiceResult<pb::Message>>,
+    recheck: Option<Duration>,
 ) where
     R: Fn(i64) -> F,
     F: Future<Output = ServiceResult<Vec<pb::Message>>>,
@@ -122,9 +201,25 @@ pub async fn deliver<R, F>(
     if !catch_up(&mut last, &read_after, &out).await {
         return;
     }
+    let mut ticks =
+        recheck.map(|every| tokio::time::interval_at(tokio::time::Instant::now() + every, every));
     loop {
+        let tick = async {
+            match ticks.as_mut() {
+                Some(ticks) => {
+                    ticks.tick().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
         let received = tokio::select! {
             () = out.closed() => return,
+            () = tick => {
+                if !catch_up(&mut last, &read_after, &out).await {
+                    return;
+                }
+                continue;
+            }
             received = subscription.recv() => received,
         };
         let delivered = match received {
@@ -245,7 +340,7 @@ mod tests {
         // Committed after subscribing but published only later: replayed once, its live copy skipped.
         let late = inbox.store(4);
         let (tx, mut rx) = mpsc::channel(1);
-        let task = tokio::spawn(deliver(subscription, 1, inbox.clone().reader(), tx));
+        let task = tokio::spawn(deliver(subscription, 1, inbox.clone().reader(), tx, None));
         assert_eq!(next_seqs(&mut rx, 3).await, vec![2, 3, 4]);
         hub.publish(&late);
         // Published out of commit order: 6 before 5 makes the stream read the database, which has both.

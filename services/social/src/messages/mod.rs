@@ -42,12 +42,17 @@ pub struct MessagesApi {
     hub: Hub,
 }
 
-pub(crate) fn service(social: &Social) -> MessageServiceServer<MessagesApi> {
-    MessageServiceServer::new(MessagesApi {
+/// The message service; with `redis.url`, its live streams are rung by every replica's sends.
+pub(crate) async fn service(social: &Social) -> anyhow::Result<MessageServiceServer<MessagesApi>> {
+    let hub = match tokshop_platform::redis::Redis::connect(&social.settings.redis).await? {
+        Some(redis) => Hub::shared(redis),
+        None => Hub::default(),
+    };
+    Ok(MessageServiceServer::new(MessagesApi {
         social: social.clone(),
         store: Store::new(social.db.clone()),
-        hub: Hub::default(),
-    })
+        hub,
+    }))
 }
 
 fn rows(rows: Vec<MessageRow>) -> Vec<pb::Message> {
@@ -194,7 +199,13 @@ impl MessagesApi {
             async move { store.inbox_after(&user_id, after).await.map(rows) }
         };
         let (out, received) = mpsc::channel(STREAM_BUFFER);
-        tokio::spawn(hub::deliver(subscription, after_seq, read_after, out));
+        tokio::spawn(hub::deliver(
+            subscription,
+            after_seq,
+            read_after,
+            out,
+            self.hub.recheck(),
+        ));
         Ok(Box::pin(until_expiry(received, caller.expires_at_ms)))
     }
 }

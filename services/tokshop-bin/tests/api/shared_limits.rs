@@ -9,7 +9,7 @@ use tokshop_platform::config::{RedisSettings, Secret, Settings};
 use crate::common::{Backend, Reply, TestApp, spawn_with};
 
 /// The test server's settings under a key prefix of this test's own, or `None` after saying the test skipped.
-async fn test_redis() -> Option<RedisSettings> {
+pub(crate) async fn test_redis() -> Option<RedisSettings> {
     let url = std::env::var("TOKSHOP_TEST_REDIS_URL")
         .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
     let settings = RedisSettings {

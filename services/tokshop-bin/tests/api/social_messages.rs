@@ -591,3 +591,47 @@ mod token_expiry {
         inbox.stays_quiet().await;
     }
 }
+
+/// Two replicas of the whole shop on one PostgreSQL database and one Redis: a message sent through replica A
+/// reaches a live stream held by replica B at once (the Redis doorbell, well before B's periodic read), and B's
+/// stream resumes from Last-Event-ID as on one replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_message_sent_through_one_replica_reaches_a_stream_on_another() {
+    let Some(redis) = crate::shared_limits::test_redis().await else {
+        return;
+    };
+    let shared = redis.clone();
+    let a = crate::common::spawn_with(crate::common::Backend::Postgres, move |s| s.redis = shared)
+        .await;
+    let database = a.settings.database.url.clone();
+    let b = crate::common::spawn_with(crate::common::Backend::Postgres, move |s| {
+        s.redis = redis;
+        s.database.url = database;
+    })
+    .await;
+    let ann = person(&a, "replica_ann").await;
+    let ben = person(&a, "replica_ben").await;
+    befriend(&a, &ann, &ben).await;
+
+    let mut inbox = Inbox::open(&b, &ben.1, &[], "").await;
+    let started = std::time::Instant::now();
+    let sent = send(&a, &ann, &ben, "across replicas").await;
+    let (id, message) = tokio::time::timeout(Duration::from_secs(5), inbox.next_frame())
+        .await
+        .expect("the message within 5 s, through the doorbell rather than the periodic read");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(message["text"], "across replicas");
+    assert_eq!(message["id"], sent["id"]);
+
+    // Resuming on B after the first message gets only what came later, sent through A.
+    drop(inbox);
+    send(&a, &ann, &ben, "second").await;
+    let mut resumed = Inbox::open(&b, &ben.1, &[("last-event-id", &id.to_string())], "").await;
+    let (_, next) = resumed.next().await;
+    assert_eq!(next["text"], "second");
+    resumed.stays_quiet().await;
+    // Hung up first: a server stopping waits for its open streams. B first: A's database is the one both use.
+    drop(resumed);
+    b.stop().await;
+    a.stop().await;
+}
