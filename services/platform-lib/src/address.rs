@@ -111,35 +111,27 @@ impl PostalAddress {
     }
 }
 
-impl From<identity::Address> for PostalAddress {
-    fn from(a: identity::Address) -> Self {
-        Self {
-            recipient: a.recipient,
-            phone: a.phone,
-            line1: a.line1,
-            line2: a.line2,
-            city: a.city,
-            region: a.region,
-            postal_code: a.postal_code,
-            country: a.country,
+/// The address fields of the proto messages that carry one.
+macro_rules! postal_from {
+    ($($message:ty),+) => {$(
+        impl From<$message> for PostalAddress {
+            fn from(a: $message) -> Self {
+                Self {
+                    recipient: a.recipient,
+                    phone: a.phone,
+                    line1: a.line1,
+                    line2: a.line2,
+                    city: a.city,
+                    region: a.region,
+                    postal_code: a.postal_code,
+                    country: a.country,
+                }
+            }
         }
-    }
+    )+};
 }
 
-impl From<order::ShippingAddress> for PostalAddress {
-    fn from(a: order::ShippingAddress) -> Self {
-        Self {
-            recipient: a.recipient,
-            phone: a.phone,
-            line1: a.line1,
-            line2: a.line2,
-            city: a.city,
-            region: a.region,
-            postal_code: a.postal_code,
-            country: a.country,
-        }
-    }
-}
+postal_from!(identity::Address, order::ShippingAddress);
 
 #[cfg(test)]
 mod tests {

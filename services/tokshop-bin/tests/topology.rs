@@ -43,6 +43,22 @@ fn brokers() -> String {
     std::env::var("TOKSHOP_TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".to_owned())
 }
 
+/// The broker's address, or `None` (after saying the test skipped) when none listens and this is not CI.
+fn broker() -> Option<String> {
+    let brokers = brokers();
+    if listening(brokers.split(',').next().unwrap_or_default()) {
+        return Some(brokers);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "no Kafka broker at {brokers}: CI must start one (see .ci/run)"
+    );
+    eprintln!(
+        "skipped: no Kafka broker at {brokers} (set TOKSHOP_TEST_KAFKA_BROKERS, or start one)"
+    );
+    None
+}
+
 /// Whether `addr` accepts connections within two seconds.
 fn listening(addr: &str) -> bool {
     addr.parse()
@@ -145,15 +161,19 @@ impl Api {
         body
     }
 
+    /// `GET /api/v1/products/{id}`: status and body.
+    async fn product(&self, id: &str) -> (u16, Value) {
+        self.call(
+            reqwest::Method::GET,
+            &format!("/api/v1/products/{id}"),
+            "",
+            Value::Null,
+        )
+        .await
+    }
+
     async fn sold(&self, product: &str) -> i64 {
-        let (status, body) = self
-            .call(
-                reqwest::Method::GET,
-                &format!("/api/v1/products/{product}"),
-                "",
-                Value::Null,
-            )
-            .await;
+        let (status, body) = self.product(product).await;
         assert_eq!(status, 200, "{body}");
         body["sold_count"].as_i64().unwrap()
     }
@@ -203,17 +223,7 @@ async fn buy(api: &Api, buyer: &str, variant: &str, n: usize) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sales_cross_processes_on_kafka_exactly_once_and_a_dead_catalog_is_a_fast_503() {
     let ci = std::env::var_os("CI").is_some();
-    let brokers = brokers();
-    if !listening(brokers.split(',').next().unwrap_or_default()) {
-        assert!(
-            !ci,
-            "no Kafka broker at {brokers}: CI must start one (see .ci/run)"
-        );
-        eprintln!(
-            "skipped: no Kafka broker at {brokers} (set TOKSHOP_TEST_KAFKA_BROKERS, or start one)"
-        );
-        return;
-    }
+    let Some(brokers) = broker() else { return };
     let admin = admin_url();
     let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await else {
         assert!(!ci, "no PostgreSQL at {admin}");
@@ -440,14 +450,7 @@ async fn sales_cross_processes_on_kafka_exactly_once_and_a_dead_catalog_is_a_fas
     // The catalog dies: a product read through B is a quick 503, then works again once the catalog is back.
     kill(catalog);
     let started = Instant::now();
-    let (status, body) = b
-        .call(
-            reqwest::Method::GET,
-            &format!("/api/v1/products/{product_id}"),
-            "",
-            Value::Null,
-        )
-        .await;
+    let (status, body) = b.product(&product_id).await;
     assert_eq!(status, 503, "{body}");
     assert!(
         started.elapsed() < Duration::from_secs(5),
@@ -457,14 +460,7 @@ async fn sales_cross_processes_on_kafka_exactly_once_and_a_dead_catalog_is_a_fas
     let _catalog = catalog_part.start();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (status, _) = b
-            .call(
-                reqwest::Method::GET,
-                &format!("/api/v1/products/{product_id}"),
-                "",
-                Value::Null,
-            )
-            .await;
+        let (status, _) = b.product(&product_id).await;
         if status == 200 {
             break;
         }
@@ -527,17 +523,7 @@ fn dlq(env: &[(&str, &str)], command: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dlq_command_lists_and_replays_dead_letters() {
-    let brokers = brokers();
-    if !listening(brokers.split(',').next().unwrap_or_default()) {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "no Kafka broker at {brokers}: CI must start one (see .ci/run)"
-        );
-        eprintln!(
-            "skipped: no Kafka broker at {brokers} (set TOKSHOP_TEST_KAFKA_BROKERS, or start one)"
-        );
-        return;
-    }
+    let Some(brokers) = broker() else { return };
     use std::sync::Arc;
     use tokshop_platform::events::{Event, EventBus, kafka::Kafka};
 
