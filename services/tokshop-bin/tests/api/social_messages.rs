@@ -635,3 +635,95 @@ async fn a_message_sent_through_one_replica_reaches_a_stream_on_another() {
     b.stop().await;
     a.stop().await;
 }
+
+/// A Redis server of the test's own, so the test can stop it; killed when dropped.
+struct OwnRedis(std::process::Child);
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Two replicas on one database and a Redis server that stops mid-test (SIGKILL): reads are still served on both,
+/// and a message sent through A still reaches B's stream, by B's periodic read of its inbox (within its 10 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_redis_stopped_messages_still_arrive_and_reads_are_served() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let Ok(child) = std::process::Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+    else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "redis-server is not installed"
+        );
+        eprintln!("skipped: redis-server is not installed");
+        return;
+    };
+    let mut server = OwnRedis(child);
+    let redis = tokshop_platform::config::RedisSettings {
+        url: Some(tokshop_platform::config::Secret::new(format!(
+            "redis://127.0.0.1:{port}"
+        ))),
+        key_prefix: format!("test-{}", uuid::Uuid::now_v7().simple()),
+        timeout_ms: 500,
+        ..Default::default()
+    };
+    let probe = tokshop_platform::redis::Redis::connect(&redis)
+        .await
+        .unwrap()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while probe.ping().await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the test's redis-server did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let shared = redis.clone();
+    let a = crate::common::spawn_with(crate::common::Backend::Postgres, move |s| s.redis = shared)
+        .await;
+    let database = a.settings.database.url.clone();
+    let b = crate::common::spawn_with(crate::common::Backend::Postgres, move |s| {
+        s.redis = redis;
+        s.database.url = database;
+    })
+    .await;
+    let ann = person(&a, "stopped_ann").await;
+    let ben = person(&a, "stopped_ben").await;
+    befriend(&a, &ann, &ben).await;
+    let mut inbox = Inbox::open(&b, &ben.1, &[], "").await;
+
+    let _ = server.0.kill();
+    let _ = server.0.wait();
+    for app in [&a, &b] {
+        app.get("/api/v1/categories", None).await.expect(200);
+    }
+    send(&a, &ann, &ben, "while redis is down").await;
+    let (_, message) = tokio::time::timeout(Duration::from_secs(15), inbox.next_frame())
+        .await
+        .expect("the message within one periodic read");
+    assert_eq!(message["text"], "while redis is down");
+    assert_eq!(history(&b, &ben, &ann).await.len(), 1, "stored once");
+
+    drop(inbox);
+    b.stop().await;
+    a.stop().await;
+}
