@@ -11,54 +11,28 @@ use std::{
 };
 
 use serde_json::json;
-use sqlx::{Connection, Executor};
 use tokio_util::sync::CancellationToken;
 use tokshop_platform::{
-    db::Db,
+    db::{Backend, Db},
     events::{self, Event, EventHandler, InProcessBus, Relay},
+    testing::TestDb,
 };
 
-fn admin_url() -> String {
-    std::env::var("TOKSHOP_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
 /// A fresh database with the event tables and a `tallies` table for the test consumer's effect.
-async fn database(postgres: bool) -> (Db, Option<String>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, name) = if postgres {
-        let name = format!("tokshop_test_{}", uuid::Uuid::now_v7().simple());
-        let mut conn = sqlx::PgConnection::connect(&admin_url()).await.unwrap();
-        conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .await
-            .unwrap();
-        let base = admin_url().rsplit_once('/').unwrap().0.to_owned();
-        (
-            Db::connect(&format!("{base}/{name}"), 8).await.unwrap(),
-            Some(name),
-        )
+async fn database(postgres: bool) -> TestDb {
+    let test = TestDb::new(if postgres {
+        Backend::Postgres
     } else {
-        let url = format!("sqlite://{}", dir.path().join("events.db").display());
-        (Db::connect(&url, 8).await.unwrap(), None)
-    };
-    events::migrate(&db).await.unwrap();
+        Backend::Sqlite
+    })
+    .await
+    .unwrap();
+    events::migrate(&test.db).await.unwrap();
     sqlx::raw_sql("CREATE TABLE tallies (topic TEXT PRIMARY KEY, n BIGINT NOT NULL)")
-        .execute(db.pool())
+        .execute(test.db.pool())
         .await
         .unwrap();
-    (db, name, dir)
-}
-
-async fn drop_database(db: Db, name: Option<String>) {
-    db.close().await;
-    if let Some(name) = name {
-        let mut conn = sqlx::PgConnection::connect(&admin_url()).await.unwrap();
-        conn.execute(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .await
-        .unwrap();
-    }
+    test
 }
 
 /// Counts each topic once per event id in `tallies`; remembers every delivery; fails the first `fail` times.
@@ -131,7 +105,8 @@ async fn record(db: &Db, topic: &str, commit: bool) -> String {
 }
 
 async fn outbox_publishes_committed_events_once_in_order(postgres: bool) {
-    let (db, name, _dir) = database(postgres).await;
+    let test = database(postgres).await;
+    let db = test.db.clone();
     let handler = Tally::new(&db);
     let bus = InProcessBus::new();
     bus.subscribe(handler.clone());
@@ -183,11 +158,13 @@ async fn outbox_publishes_committed_events_once_in_order(postgres: bool) {
     };
     handler.handle(&again).await.unwrap();
     assert_eq!(tally(&db, "order.created").await, 2);
-    drop_database(db, name).await;
+    drop(db);
+    test.finish().await.unwrap();
 }
 
 async fn concurrent_redeliveries_apply_once(postgres: bool) {
-    let (db, name, _dir) = database(postgres).await;
+    let test = database(postgres).await;
+    let db = test.db.clone();
     let handler = Tally::new(&db);
     let event = Event {
         id: "evt_same".into(),
@@ -206,11 +183,13 @@ async fn concurrent_redeliveries_apply_once(postgres: bool) {
         run.await.unwrap().unwrap();
     }
     assert_eq!(tally(&db, "order.paid").await, 1);
-    drop_database(db, name).await;
+    drop(db);
+    test.finish().await.unwrap();
 }
 
 async fn running_relay_delivers_promptly_and_stops(postgres: bool) {
-    let (db, name, _dir) = database(postgres).await;
+    let test = database(postgres).await;
+    let db = test.db.clone();
     let handler = Tally::new(&db);
     let bus = InProcessBus::new();
     bus.subscribe(handler.clone());
@@ -232,7 +211,8 @@ async fn running_relay_delivers_promptly_and_stops(postgres: bool) {
     }
     shutdown.cancel();
     task.await.unwrap().unwrap();
-    drop_database(db, name).await;
+    drop(db);
+    test.finish().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
