@@ -13,73 +13,12 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use support::{ms, percentile};
-use tokshop_platform::config::Secret;
+use serde_json::json;
+use support::{get, ms, percentile, send, shopper};
 
 const LEVELS: [usize; 3] = [1, 8, 64];
 const SECONDS_PER_LEVEL: u64 = 10;
 const STOCK: i64 = 10_000_000;
-
-async fn send(client: &reqwest::Client, url: String, token: &str, body: Value) -> Value {
-    let response = client
-        .post(url)
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or_default();
-    assert!(status.is_success(), "{status}: {body}");
-    body
-}
-
-async fn get(client: &reqwest::Client, url: String, token: &str) -> Value {
-    client
-        .get(url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-/// A registered shopper with an address, a card and a full wallet; returns the access token.
-async fn shopper(client: &reqwest::Client, base: &str, i: usize) -> String {
-    let session = send(
-        client,
-        format!("{base}/api/v1/auth/register"),
-        "",
-        json!({"username": format!("benchbuyer{i}"), "email": format!("b{i}@example.com"), "password": "s3cret-pass"}),
-    )
-    .await;
-    let token = session["access_token"].as_str().unwrap().to_owned();
-    send(
-        client,
-        format!("{base}/api/v1/me/addresses"),
-        &token,
-        json!({"recipient": "B", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}),
-    )
-    .await;
-    let card = send(
-        client,
-        format!("{base}/api/v1/payment-methods"),
-        &token,
-        json!({"number": "4242424242424242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}),
-    )
-    .await;
-    send(
-        client,
-        format!("{base}/api/v1/wallet/top-up"),
-        &token,
-        json!({"payment_method_id": card["id"], "amount_minor": 100_000_000}),
-    )
-    .await;
-    token
-}
 
 struct Level {
     purchases: usize,
@@ -156,60 +95,15 @@ async fn level(
 }
 
 async fn run(backend: &str) {
-    let bench = support::start(backend, |settings| {
-        settings.seed.demo = false;
-        // Sandbox cards are the test provider: a demo shop, whatever its database.
-        settings.mode = Some(tokshop_platform::config::Mode::Demo);
-        settings.admin.username = Some("bench_admin".into());
-        settings.admin.email = Some("bench@example.com".into());
-        settings.admin.password = Some(Secret::new("bench-admin-pass"));
-    })
-    .await;
+    let bench = support::start(backend, support::bench_shop_settings).await;
     let base = bench.base.clone();
     let client = reqwest::Client::new();
-    let admin = send(
-        &client,
-        format!("{base}/api/v1/auth/login"),
-        "",
-        json!({"login": "bench_admin", "password": "bench-admin-pass"}),
-    )
-    .await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let category = send(
-        &client,
-        format!("{base}/api/v1/categories"),
-        &admin,
-        json!({"name": "Bench", "slug": "bench"}),
-    )
-    .await;
-    let shop = send(
-        &client,
-        format!("{base}/api/v1/auth/register"),
-        "",
-        json!({"username": "benchshop", "email": "shop@example.com", "password": "s3cret-pass"}),
-    )
-    .await;
-    let seller = send(
-        &client,
-        format!("{base}/api/v1/seller/onboarding"),
-        shop["access_token"].as_str().unwrap(),
-        json!({"shop_name": "Bench"}),
-    )
-    .await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let product = send(
-        &client,
-        format!("{base}/api/v1/seller/products"),
-        &seller,
-        json!({"category_id": category["id"], "title": "Bench boots", "description": "Boots for benches",
-               "image_urls": [], "variants": [{"sku": "B-42", "options": [], "image_urls": [], "price_minor": 5990, "stock": STOCK}]}),
-    )
-    .await;
-    let variant = product["variants"][0]["id"].as_str().unwrap().to_owned();
+    let support::Shop {
+        admin,
+        seller,
+        product_id,
+        variant,
+    } = support::shop(&client, &base, STOCK).await;
     let mut buyers = Vec::new();
     for i in 0..*LEVELS.iter().max().unwrap() {
         buyers.push(shopper(&client, &base, i).await);
@@ -237,7 +131,7 @@ async fn run(backend: &str) {
     }
     let product = get(
         &client,
-        format!("{base}/api/v1/products/{}", product["id"].as_str().unwrap()),
+        format!("{base}/api/v1/products/{product_id}"),
         &seller,
     )
     .await;

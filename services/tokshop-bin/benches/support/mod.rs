@@ -5,6 +5,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use serde_json::{Value, json};
 use sqlx::{Connection, Executor};
 use tokio_util::sync::CancellationToken;
 use tokshop::Running;
@@ -92,5 +93,133 @@ impl Bench {
             .await
             .unwrap();
         }
+    }
+}
+
+pub async fn send(client: &reqwest::Client, url: String, token: &str, body: Value) -> Value {
+    let response = client
+        .post(url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or_default();
+    assert!(status.is_success(), "{status}: {body}");
+    body
+}
+
+pub async fn get(client: &reqwest::Client, url: String, token: &str) -> Value {
+    client
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// A registered shopper with an address, a card and a full wallet; returns the access token.
+pub async fn shopper(client: &reqwest::Client, base: &str, i: usize) -> String {
+    let session = send(
+        client,
+        format!("{base}/api/v1/auth/register"),
+        "",
+        json!({"username": format!("benchbuyer{i}"), "email": format!("b{i}@example.com"), "password": "s3cret-pass"}),
+    )
+    .await;
+    let token = session["access_token"].as_str().unwrap().to_owned();
+    send(
+        client,
+        format!("{base}/api/v1/me/addresses"),
+        &token,
+        json!({"recipient": "B", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}),
+    )
+    .await;
+    let card = send(
+        client,
+        format!("{base}/api/v1/payment-methods"),
+        &token,
+        json!({"number": "4242424242424242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}),
+    )
+    .await;
+    send(
+        client,
+        format!("{base}/api/v1/wallet/top-up"),
+        &token,
+        json!({"payment_method_id": card["id"], "amount_minor": 100_000_000}),
+    )
+    .await;
+    token
+}
+
+/// Settings of a bench shop: no demo seed, sandbox cards (demo mode, whatever the database), a bench admin.
+pub fn bench_shop_settings(settings: &mut Settings) {
+    settings.seed.demo = false;
+    settings.mode = Some(tokshop_platform::config::Mode::Demo);
+    settings.admin.username = Some("bench_admin".into());
+    settings.admin.email = Some("bench@example.com".into());
+    settings.admin.password = Some(Secret::new("bench-admin-pass"));
+}
+
+/// A seller's one-variant product with `stock` units, made through the REST API of a bench shop.
+pub struct Shop {
+    pub admin: String,
+    pub seller: String,
+    pub product_id: String,
+    pub variant: String,
+}
+
+pub async fn shop(client: &reqwest::Client, base: &str, stock: i64) -> Shop {
+    let admin = send(
+        client,
+        format!("{base}/api/v1/auth/login"),
+        "",
+        json!({"login": "bench_admin", "password": "bench-admin-pass"}),
+    )
+    .await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let category = send(
+        client,
+        format!("{base}/api/v1/categories"),
+        &admin,
+        json!({"name": "Bench", "slug": "bench"}),
+    )
+    .await;
+    let shop = send(
+        client,
+        format!("{base}/api/v1/auth/register"),
+        "",
+        json!({"username": "benchshop", "email": "shop@example.com", "password": "s3cret-pass"}),
+    )
+    .await;
+    let seller = send(
+        client,
+        format!("{base}/api/v1/seller/onboarding"),
+        shop["access_token"].as_str().unwrap(),
+        json!({"shop_name": "Bench"}),
+    )
+    .await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let product = send(
+        client,
+        format!("{base}/api/v1/seller/products"),
+        &seller,
+        json!({"category_id": category["id"], "title": "Bench boots", "description": "Boots for benches",
+               "image_urls": [], "variants": [{"sku": "B-42", "options": [], "image_urls": [], "price_minor": 5990, "stock": stock}]}),
+    )
+    .await;
+    Shop {
+        admin,
+        seller,
+        product_id: product["id"].as_str().unwrap().to_owned(),
+        variant: product["variants"][0]["id"].as_str().unwrap().to_owned(),
     }
 }
