@@ -14,10 +14,10 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::{get, ms, percentile, send, shopper};
+use support::{ms, percentile, send, shopper};
 use tokshop_platform::config::Settings;
 
-const SALES: usize = 200;
+const SALES: usize = 100;
 
 /// The buses to measure: in-process, and Kafka when built in.
 fn buses() -> Vec<&'static str> {
@@ -75,9 +75,18 @@ async fn run(bus: &'static str) {
         assert_eq!(paid["status"], "succeeded");
         let paid_at = Instant::now();
         loop {
-            let seen = get(&client, product.clone(), &buyer).await["sold_count"]
-                .as_i64()
+            // Anonymous: the replicas sign tokens with secrets of their own.
+            let page: serde_json::Value = client
+                .get(&product)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
                 .unwrap();
+            let seen = page["sold_count"]
+                .as_i64()
+                .unwrap_or_else(|| panic!("{page}"));
             assert!(seen <= sold, "a sale counted twice");
             if seen == sold {
                 break;

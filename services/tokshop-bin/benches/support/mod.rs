@@ -156,13 +156,18 @@ pub async fn shopper(client: &reqwest::Client, base: &str, i: usize) -> String {
     token
 }
 
-/// Settings of a bench shop: no demo seed, sandbox cards (demo mode, whatever the database), a bench admin.
+/// Settings of a bench shop: no demo seed, sandbox cards (demo mode, whatever the database), a bench admin, no
+/// wallet or unpaid-stock caps.
 pub fn bench_shop_settings(settings: &mut Settings) {
     settings.seed.demo = false;
     settings.mode = Some(tokshop_platform::config::Mode::Demo);
     settings.admin.username = Some("bench_admin".into());
     settings.admin.email = Some("bench@example.com".into());
     settings.admin.password = Some(Secret::new("bench-admin-pass"));
+    // Shoppers fill their wallets once for the whole run, and many buy the same variant at once: the abuse caps
+    // that guard a real shop would stop the load itself.
+    settings.orders.top_up_daily_limit_minor = i64::MAX / 4;
+    settings.orders.max_unpaid_units_per_variant = i64::MAX / 4;
 }
 
 /// A seller's one-variant product with `stock` units, made through the REST API of a bench shop.
