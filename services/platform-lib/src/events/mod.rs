@@ -123,6 +123,7 @@ impl InProcessBus {
         }
     }
 
+    #[cfg(feature = "kafka")]
     fn handlers(&self) -> Vec<Arc<dyn EventHandler>> {
         self.handlers.read().map(|h| h.clone()).unwrap_or_default()
     }
@@ -204,7 +205,7 @@ impl Bus {
             }
         }
         #[cfg(not(feature = "kafka"))]
-        let _ = (tasks, shutdown, self.local.handlers());
+        let _ = (tasks, shutdown);
     }
 
     /// The Kafka connection, when events travel on Kafka.
