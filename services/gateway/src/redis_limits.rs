@@ -233,26 +233,8 @@ mod tests {
 
     use super::*;
 
-    fn test_url() -> String {
-        std::env::var("TOKSHOP_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
-    }
-
-    /// Settings for the test server under a prefix of this test's own, or `None` after saying the test skipped
-    /// because no server answers (under CI that fails instead).
     async fn test_server() -> Option<RedisSettings> {
-        let url = test_url();
-        let settings = RedisSettings {
-            url: Some(Secret::new(&url)),
-            key_prefix: format!("test-{}", uuid::Uuid::now_v7().simple()),
-            timeout_ms: 1000,
-            ..RedisSettings::default()
-        };
-        if replica(&settings).await.ping().await.is_ok() {
-            return Some(settings);
-        }
-        assert!(std::env::var_os("CI").is_none(), "no Redis at {url}");
-        eprintln!("skipped: no Redis at {url} (set TOKSHOP_TEST_REDIS_URL, or start one)");
-        None
+        tokshop_platform::testing::redis().await
     }
 
     /// One gateway's handle: its own connection, the shared keys.
@@ -353,7 +335,7 @@ mod tests {
         let Some(mut settings) = test_server().await else {
             return;
         };
-        let upstream = test_url();
+        let upstream = settings.url.as_ref().unwrap().expose().to_owned();
         let authority_start = upstream.find("://").map_or(0, |i| i + 3);
         let rest = &upstream[authority_start..];
         let host_start = rest.rfind('@').map_or(0, |i| i + 1);

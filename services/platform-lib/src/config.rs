@@ -69,6 +69,7 @@ pub struct Settings {
     pub social: SocialSettings,
     pub kafka: KafkaSettings,
     pub redis: RedisSettings,
+    pub cache: CacheSettings,
 }
 
 impl Settings {
@@ -103,6 +104,7 @@ impl Default for Settings {
             social: SocialSettings::default(),
             kafka: KafkaSettings::default(),
             redis: RedisSettings::default(),
+            cache: CacheSettings::default(),
         }
     }
 }
@@ -366,6 +368,29 @@ impl Default for RedisSettings {
     }
 }
 
+/// The read-through cache of hot catalog reads (products, variants, cards, categories). In Redis when `redis.url`
+/// is set (shared by every catalog replica), else in the catalog process's memory. Writes invalidate what they
+/// change; `ttl_seconds` bounds how long anything missed by an invalidation can be served.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheSettings {
+    /// Off: every read goes to the database.
+    pub enabled: bool,
+    pub ttl_seconds: u64,
+    /// Most entries the in-process cache holds per kind of value (not used with Redis).
+    pub local_capacity: usize,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            ttl_seconds: 60,
+            local_capacity: 10_000,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -543,7 +568,7 @@ impl Default for SocialSettings {
 /// Sections whose fields may be set from the environment; `services` nests one level deeper.
 const SECTIONS: &[&str] = &[
     "database", "gateway", "grpc", "auth", "admin", "seed", "log", "otlp", "shop", "orders", "llm",
-    "agent", "social", "kafka", "redis",
+    "agent", "social", "kafka", "redis", "cache",
 ];
 const SERVICES: &[&str] = &["identity", "catalog", "cart", "orders", "social"];
 

@@ -4,6 +4,7 @@
 
 pub mod address;
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod context;
 pub mod db;

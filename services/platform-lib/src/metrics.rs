@@ -1,11 +1,12 @@
-//! Process-wide Prometheus metrics of the shared machinery: how far the outbox relay and the event consumers lag.
+//! Process-wide Prometheus metrics of the shared machinery: how far the outbox relay and the event consumers lag,
+//! and how the read-through cache answers.
 //! The gateway serves them beside its own on `/metrics`; a process running only gRPC parts serves them on
 //! `grpc.metrics_listen`.
 
 use std::sync::OnceLock;
 
 use anyhow::Context;
-use prometheus::{Encoder, GaugeVec, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, GaugeVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder};
 
 /// The gauges of event delivery.
 #[derive(Debug)]
@@ -21,6 +22,7 @@ pub struct EventMetrics {
 struct Process {
     registry: Registry,
     events: EventMetrics,
+    cache_requests: IntCounterVec,
 }
 
 impl Process {
@@ -52,7 +54,20 @@ impl Process {
         registry.register(Box::new(events.relay_pending.clone()))?;
         registry.register(Box::new(events.relay_lag_seconds.clone()))?;
         registry.register(Box::new(events.consumer_lag.clone()))?;
-        Ok(Self { registry, events })
+        let cache_requests = IntCounterVec::new(
+            Opts::new(
+                "tokshop_cache_requests_total",
+                "Read-through cache lookups, per cache and result: hit, miss (loaded from the database), \
+                 error (the cache was unreachable; read from the database)",
+            ),
+            &["cache", "result"],
+        )?;
+        registry.register(Box::new(cache_requests.clone()))?;
+        Ok(Self {
+            registry,
+            events,
+            cache_requests,
+        })
     }
 }
 
@@ -73,6 +88,18 @@ fn process() -> Option<&'static Process> {
 /// The event delivery gauges.
 pub fn events() -> Option<&'static EventMetrics> {
     process().map(|p| &p.events)
+}
+
+/// Counts `n` lookups of `cache` that ended in `result`.
+pub fn count_cache(cache: &str, result: &str, n: u64) {
+    if let Some(process) = process()
+        && n > 0
+    {
+        process
+            .cache_requests
+            .with_label_values(&[cache, result])
+            .inc_by(n);
+    }
 }
 
 /// The process-wide metrics in the Prometheus text exposition format.

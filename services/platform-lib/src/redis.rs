@@ -80,7 +80,9 @@ impl Redis {
             }),
         };
         if redis.ping().await.is_ok() {
-            tracing::info!("redis reachable: limits are shared with the other gateways");
+            tracing::info!(
+                "redis reachable: rate limits, the catalog cache and message delivery are shared"
+            );
         }
         Ok(Some(redis))
     }
@@ -179,9 +181,7 @@ impl Redis {
         let error = match tokio::time::timeout(self.timeout, command).await {
             Ok(Ok(value)) => {
                 if link.down.swap(false, Ordering::Relaxed) {
-                    tracing::info!(
-                        "redis reachable again: limits are shared with the other gateways"
-                    );
+                    tracing::info!("redis reachable again: shared state is back in use");
                 }
                 return Ok(value);
             }
@@ -213,7 +213,7 @@ impl Link {
         {
             tracing::warn!(
                 %error,
-                "redis unavailable: each gateway limits on its own until it answers again"
+                "redis unavailable: until it answers, each process limits on its own and reads from the database"
             );
         }
     }

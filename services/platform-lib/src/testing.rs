@@ -1,7 +1,8 @@
 //! Fresh databases for the services' storage tests: a SQLite file in a temporary folder, or a PostgreSQL database
 //! named by a UUID on the server at `TOKSHOP_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`,
 //! trust auth). Each test gets its own and removes it with [`TestDb::finish`]; [`storage_tests!`](crate::storage_tests)
-//! runs each test body on both. Behind the `testing` feature, which the service crates enable for their tests only.
+//! runs each test body on both. [`redis`] finds the test Redis server. Behind the `testing` feature, which the
+//! service crates enable for their tests only.
 
 use anyhow::Context;
 use sqlx::{Connection, Executor};
@@ -12,6 +13,30 @@ use crate::db::{Backend, Db, Migrations};
 pub fn postgres_admin_url() -> String {
     std::env::var("TOKSHOP_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// Settings for the test Redis server (`TOKSHOP_TEST_REDIS_URL`, default `redis://127.0.0.1:6379`) under a key
+/// prefix of the caller's own, or `None` after saying the test skipped because no server answers. Under CI (`CI`
+/// set) a missing server fails the test instead.
+pub async fn redis() -> Option<crate::config::RedisSettings> {
+    let url = std::env::var("TOKSHOP_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let settings = crate::config::RedisSettings {
+        url: Some(crate::config::Secret::new(&url)),
+        key_prefix: format!("test-{}", uuid::Uuid::now_v7().simple()),
+        timeout_ms: 1000,
+        ..crate::config::RedisSettings::default()
+    };
+    let answers = match crate::redis::Redis::connect(&settings).await {
+        Ok(Some(redis)) => redis.ping().await.is_ok(),
+        _ => false,
+    };
+    if answers {
+        return Some(settings);
+    }
+    assert!(std::env::var_os("CI").is_none(), "no Redis at {url}");
+    eprintln!("skipped: no Redis at {url} (set TOKSHOP_TEST_REDIS_URL, or start one)");
+    None
 }
 
 /// A database made for one test.

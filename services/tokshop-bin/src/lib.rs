@@ -124,7 +124,7 @@ static GRPC_PARTS: [GrpcPart; 5] = [
         endpoint: |services| &services.catalog,
         router: |ctx, _| Box::pin(tokshop_catalog::router(ctx)),
         background: None,
-        topics: &[],
+        topics: tokshop_catalog::EVENT_TOPICS,
     },
     GrpcPart {
         part: Part::Cart,

@@ -36,7 +36,7 @@ fn lookup_ids(mut ids: Vec<String>) -> ServiceResult<Vec<String>> {
 
 impl CatalogApi {
     pub(super) async fn categories(&self) -> ServiceResult<pb::ListCategoriesResponse> {
-        let rows = self.store.list_categories().await?;
+        let rows = self.store.categories().await?;
         Ok(pb::ListCategoriesResponse {
             categories: rows.into_iter().map(category_message).collect(),
         })
@@ -50,7 +50,7 @@ impl CatalogApi {
     ) -> ServiceResult<pb::Product> {
         let record = self
             .store
-            .get_product(id)
+            .product(id)
             .await?
             .ok_or(ServiceError::not_found("product"))?;
         let owner = viewer.is_some_and(|v| v.user_id == record.product.seller_id);

@@ -15,7 +15,7 @@ use tokshop_platform::{
 use tokshop_proto::catalog::{self as pb, catalog_service_server::CatalogService};
 use tonic::Request;
 
-use crate::store::Store;
+use crate::store::{Caches, Store};
 
 #[derive(Clone, Debug)]
 pub struct CatalogApi {
@@ -25,12 +25,17 @@ pub struct CatalogApi {
 }
 
 impl CatalogApi {
-    pub fn new(ctx: &ServiceContext) -> Self {
+    /// The service on the context's database, its hot reads through `caches`.
+    pub fn new(ctx: &ServiceContext, caches: Caches) -> Self {
         Self {
-            store: Store::new(ctx.db.clone()),
+            store: Store::cached(ctx.db.clone(), caches),
             keys: ctx.keys.clone(),
             default_currency: ctx.settings.shop.currency.clone(),
         }
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
     }
 }
 

@@ -32,6 +32,7 @@ impl CatalogApi {
             .collect();
         let lines = reservations::merge_lines(&asked)?;
         let record = reservations::reserve(self.store.db(), id, &lines).await?;
+        self.forget_reserved(&record).await;
         Ok(reservation_message(record))
     }
 
@@ -43,6 +44,7 @@ impl CatalogApi {
         caller.require(Role::Service)?;
         let id = reservation_id(&req.reservation_id)?;
         let record = reservations::release(self.store.db(), id).await?;
+        self.forget_reserved(&record).await;
         Ok(reservation_message(record))
     }
 
@@ -60,6 +62,16 @@ impl CatalogApi {
             .map(|l| (l.product_id, l.quantity))
             .collect();
         let applied = reservations::record_sales(self.store.db(), event_id, &lines).await?;
+        let products: Vec<String> = lines.into_iter().map(|(product, _)| product).collect();
+        self.store.forget_products_now(&products).await;
         Ok(pb::RecordSalesResponse { applied })
+    }
+
+    /// Drops the products whose stock a reservation took or gave back from the cache.
+    async fn forget_reserved(&self, record: &reservations::ReservationRecord) {
+        let mut products: Vec<String> = record.lines.iter().map(|l| l.product_id.clone()).collect();
+        products.sort_unstable();
+        products.dedup();
+        self.store.forget_products_now(&products).await;
     }
 }

@@ -1,12 +1,13 @@
 //! The category tree.
 
 use tokshop_platform::{
-    ServiceError, ServiceResult, error::is_unique_violation, ids::new_id, time::now_ms,
+    ServiceError, ServiceResult, error::is_unique_violation, events, ids::new_id, time::now_ms,
 };
 
-use super::{CategoryRow, Store, Tx};
+use super::{CategoryRow, Store, Tx, cached::CATEGORIES_CHANGED};
 
 impl Store {
+    /// The whole tree from the database; [`Store::categories`] is the cached read.
     pub async fn list_categories(&self) -> ServiceResult<Vec<CategoryRow>> {
         Ok(sqlx::query_as::<_, CategoryRow>(
             "SELECT id, parent_id, name, slug, depth FROM categories ORDER BY depth, name, id",
@@ -54,7 +55,15 @@ impl Store {
                 err.into()
             }
         })?;
+        events::record(
+            &mut tx,
+            CATEGORIES_CHANGED,
+            &row.id,
+            &serde_json::json!({ "category_id": row.id }),
+        )
+        .await?;
         tx.commit().await?;
+        self.forget_categories_now().await;
         Ok(row)
     }
 }

@@ -1,14 +1,15 @@
 //! A seller's writes: new products, edits, listing and delisting, variants and their prices. Every write
-//! refreshes the product's index entry in the same transaction.
+//! refreshes the product's index entry and records `catalog.product_changed` in the same transaction, and once it
+//! has committed drops the product from the cache (the event drops it again, durably: see `cached`).
 
 use tokshop_platform::{
-    ServiceError, ServiceResult, db::flag, error::is_unique_violation, ids::new_id,
+    ServiceError, ServiceResult, db::flag, error::is_unique_violation, events, ids::new_id,
     limits::catalog::MAX_VARIANTS, time::now_ms,
 };
 
 use super::{
-    NewProduct, NewVariant, ProductChanges, Store, Tx, VariantChanges, categories::ensure_category,
-    index::refresh_product, to_json,
+    NewProduct, NewVariant, ProductChanges, Store, Tx, VariantChanges, cached::PRODUCT_CHANGED,
+    categories::ensure_category, index::refresh_product, to_json,
 };
 
 impl Store {
@@ -46,8 +47,7 @@ impl Store {
             )
             .await?;
         }
-        refresh_product(&mut tx, self.db.backend(), &id).await?;
-        tx.commit().await?;
+        self.commit_product_change(tx, &id).await?;
         Ok(id)
     }
 
@@ -74,8 +74,7 @@ impl Store {
         .bind(images)
         .execute(&mut *tx)
         .await?;
-        refresh_product(&mut tx, self.db.backend(), id).await?;
-        tx.commit().await?;
+        self.commit_product_change(tx, id).await?;
         Ok(())
     }
 
@@ -87,8 +86,7 @@ impl Store {
             .bind(flag(listed))
             .execute(&mut *tx)
             .await?;
-        refresh_product(&mut tx, self.db.backend(), id).await?;
-        tx.commit().await?;
+        self.commit_product_change(tx, id).await?;
         Ok(())
     }
 
@@ -114,8 +112,7 @@ impl Store {
             ));
         }
         insert_variant(&mut tx, product_id, &currency, variant, next_position, now).await?;
-        refresh_product(&mut tx, self.db.backend(), product_id).await?;
-        tx.commit().await?;
+        self.commit_product_change(tx, product_id).await?;
         Ok(())
     }
 
@@ -156,8 +153,24 @@ impl Store {
         {
             record_price(&mut tx, product_id, variant_id, price, &currency, now).await?;
         }
+        self.commit_product_change(tx, product_id).await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Refreshes the product's index entry, records that it changed, commits, and drops it from the cache.
+    async fn commit_product_change(&self, mut tx: Tx, product_id: &str) -> ServiceResult<()> {
         refresh_product(&mut tx, self.db.backend(), product_id).await?;
+        events::record(
+            &mut tx,
+            PRODUCT_CHANGED,
+            product_id,
+            &serde_json::json!({ "product_id": product_id }),
+        )
+        .await?;
         tx.commit().await?;
+        self.forget_products_now(&[product_id.to_owned()]).await;
         Ok(())
     }
 }

@@ -1,4 +1,5 @@
-//! Reading products: one with its variants, variants and cards by id, a seller's count, and search.
+//! Reading products from the database: one or several with their variants, the product of each variant, a
+//! seller's count, and search. Cards and variant details are shaped from products in `cached`.
 
 use std::collections::HashMap;
 
@@ -7,8 +8,7 @@ use sqlx::{FromRow, Row};
 use tokshop_platform::{ServiceResult, page::placeholders};
 
 use super::{
-    PRODUCT_COLUMNS, PriceChangeRow, ProductCardRow, ProductRecord, ProductRow, Store,
-    VARIANT_COLUMNS, VariantDetailRow, VariantRow,
+    PRODUCT_COLUMNS, PriceChangeRow, ProductRecord, ProductRow, Store, VARIANT_COLUMNS, VariantRow,
 };
 use crate::search::{self, Arg, SearchQuery};
 
@@ -58,41 +58,48 @@ impl Store {
         Ok(grouped)
     }
 
-    /// Variants by id, with their product's title, seller, listing state and currency; unknown ids are skipped.
-    pub async fn variant_details(&self, ids: &[String]) -> ServiceResult<Vec<VariantDetailRow>> {
+    /// Products by id with their variants; unknown ids are left out. The loader behind [`Store::products`].
+    pub(super) async fn load_products(&self, ids: &[String]) -> ServiceResult<Vec<ProductRecord>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT v.id, v.product_id, v.sku, v.options, v.price_minor, v.stock, v.image_urls, v.listed, \
-             p.title, p.seller_id, p.category_id, p.listed AS product_listed, p.currency, p.image_urls AS product_images \
-             FROM variants v JOIN products p ON p.id = v.product_id WHERE v.id IN ({})",
+            "SELECT {PRODUCT_COLUMNS}, c.name AS category_name FROM products p \
+             JOIN categories c ON c.id = p.category_id WHERE p.id IN ({})",
             placeholders(1, ids.len())
         );
         // Built only from numbered placeholders; every value is bound.
-        let mut query = sqlx::query_as::<_, VariantDetailRow>(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query_as::<_, ProductRow>(sqlx::AssertSqlSafe(sql));
         for id in ids {
             query = query.bind(id);
         }
-        Ok(query.fetch_all(self.db.pool()).await?)
+        let products = query.fetch_all(self.db.pool()).await?;
+        let found: Vec<String> = products.iter().map(|p| p.id.clone()).collect();
+        let mut variants = self.variants_of(&found).await?;
+        Ok(products
+            .into_iter()
+            .map(|product| ProductRecord {
+                variants: variants.remove(&product.id).unwrap_or_default(),
+                product,
+            })
+            .collect())
     }
 
-    /// Products by id as cards: lowest price (over listed variants, else over all), whether a listed variant
-    /// has stock, first image, listing state. Unknown ids are left out.
-    pub async fn product_cards(&self, ids: &[String]) -> ServiceResult<Vec<ProductCardRow>> {
+    /// The product each variant id belongs to; unknown ids are left out. A variant never moves, so this is
+    /// cached without invalidation.
+    pub(super) async fn load_variant_products(
+        &self,
+        ids: &[String],
+    ) -> ServiceResult<Vec<(String, String)>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT p.id, p.title, p.seller_id, p.currency, p.listed, p.image_urls, \
-             COALESCE(p.min_price, (SELECT MIN(v.price_minor) FROM variants v WHERE v.product_id = p.id), 0) AS min_price, \
-             CAST(CASE WHEN EXISTS (SELECT 1 FROM variants v WHERE v.product_id = p.id AND v.listed = 1 AND v.stock > 0) \
-             THEN 1 ELSE 0 END AS BIGINT) AS in_stock \
-             FROM products p WHERE p.id IN ({})",
+            "SELECT id, product_id FROM variants WHERE id IN ({})",
             placeholders(1, ids.len())
         );
         // Built only from numbered placeholders; every value is bound.
-        let mut query = sqlx::query_as::<_, ProductCardRow>(sqlx::AssertSqlSafe(sql));
+        let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
         for id in ids {
             query = query.bind(id);
         }

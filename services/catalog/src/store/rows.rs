@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
 /// A product as social views show it.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct ProductCardRow {
     pub id: String,
     pub title: String,
@@ -16,7 +16,7 @@ pub struct ProductCardRow {
     pub in_stock: i64,
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, FromRow, Serialize, Deserialize)]
 pub struct CategoryRow {
     pub id: String,
     pub parent_id: Option<String>,
@@ -25,7 +25,7 @@ pub struct CategoryRow {
     pub depth: i64,
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, FromRow, Serialize, Deserialize)]
 pub struct ProductRow {
     pub id: String,
     pub seller_id: String,
@@ -47,7 +47,7 @@ pub struct ProductRow {
 pub const PRODUCT_COLUMNS: &str = "p.id, p.seller_id, p.category_id, p.title, p.description, p.image_urls, \
                                    p.currency, p.listed, p.min_price, p.max_price, p.created_at_ms, p.updated_at_ms, p.sold_count";
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone, FromRow, Serialize, Deserialize)]
 pub struct VariantRow {
     pub id: String,
     pub product_id: String,
@@ -63,9 +63,8 @@ pub(super) const VARIANT_COLUMNS: &str =
     "id, product_id, sku, options, price_minor, stock, image_urls, listed";
 
 /// A variant with what a cart or an order needs of its product.
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct VariantDetailRow {
-    #[sqlx(flatten)]
     pub variant: VariantRow,
     pub title: String,
     pub seller_id: String,
@@ -125,8 +124,8 @@ pub struct PriceChangeRow {
     pub changed_at_ms: i64,
 }
 
-/// A product with its variants in position order.
-#[derive(Debug, Clone)]
+/// A product with its variants in position order: what the cache holds per product.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProductRecord {
     pub product: ProductRow,
     pub variants: Vec<VariantRow>,

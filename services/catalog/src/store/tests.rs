@@ -273,8 +273,108 @@ async fn category_slugs_are_unique_and_parents_must_exist(db: Db) {
     assert_eq!(names, vec!["Shoes", "Trail"]);
 }
 
+async fn retitle_behind_the_back(db: &Db, id: &str, title: &str) {
+    sqlx::query("UPDATE products SET title = $2 WHERE id = $1")
+        .bind(id)
+        .bind(title)
+        .execute(db.pool())
+        .await
+        .unwrap();
+}
+
+async fn cached_title(store: &Store, id: &str) -> String {
+    store.product(id).await.unwrap().unwrap().product.title
+}
+
+/// Reads through the in-memory cache: cards and variant lookups come from the cached product; an edit records
+/// `catalog.product_changed` with its change and drops the product at once; the event's handler drops it again.
+async fn edits_record_an_event_and_drop_the_cached_product(db: Db) {
+    use tokshop_platform::{
+        config::CacheSettings,
+        events::{Event, EventHandler},
+    };
+
+    use super::{CacheInvalidator, Caches};
+
+    let store = Store::cached(db.clone(), Caches::new(&CacheSettings::default(), None));
+    let id = product(
+        &store,
+        "usr_seller",
+        "Cached runner",
+        vec![variant("A", 700, 3), variant("B", 500, 0)],
+    )
+    .await;
+    assert_eq!(cached_title(&store, &id).await, "Cached runner");
+    retitle_behind_the_back(&db, &id, "Behind the back").await;
+    assert_eq!(cached_title(&store, &id).await, "Cached runner", "cached");
+
+    let cards = store
+        .product_cards(std::slice::from_ref(&id))
+        .await
+        .unwrap();
+    assert_eq!((cards[0].min_price, cards[0].in_stock), (500, 1));
+    let variant_id = store.product(&id).await.unwrap().unwrap().variants[1]
+        .id
+        .clone();
+    let details = store
+        .variant_details(&[variant_id.clone(), "var_missing".into()])
+        .await
+        .unwrap();
+    assert_eq!(details.len(), 1);
+    assert_eq!(
+        (details[0].variant.price_minor, details[0].title.as_str()),
+        (500, "Cached runner")
+    );
+
+    let changes = VariantChanges {
+        price_minor: Some(450),
+        ..VariantChanges::default()
+    };
+    store
+        .update_variant("usr_seller", &id, &variant_id, &changes)
+        .await
+        .unwrap();
+    assert_eq!(
+        cached_title(&store, &id).await,
+        "Behind the back",
+        "dropped"
+    );
+    let details = store.variant_details(&[variant_id]).await.unwrap();
+    assert_eq!(details[0].variant.price_minor, 450);
+    let (events,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM outbox WHERE topic = 'catalog.product_changed' AND aggregate_id = $1",
+    )
+    .bind(&id)
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    assert_eq!(events, 2, "created, then the price");
+
+    retitle_behind_the_back(&db, &id, "Seen after the event").await;
+    assert_eq!(cached_title(&store, &id).await, "Behind the back");
+    let invalidator = CacheInvalidator {
+        store: store.clone(),
+    };
+    assert!(invalidator.wants("catalog.product_changed"));
+    let event = Event {
+        id: "evt_test".into(),
+        topic: "catalog.product_changed".into(),
+        aggregate_id: id.clone(),
+        payload: serde_json::json!({ "product_id": id }),
+        occurred_at_ms: 0,
+    };
+    invalidator.handle(&event).await.unwrap();
+    assert_eq!(cached_title(&store, &id).await, "Seen after the event");
+
+    // The category tree is cached until a category is added.
+    assert_eq!(store.categories().await.unwrap().len(), 1);
+    store.create_category(None, "Boots", "boots").await.unwrap();
+    assert_eq!(store.categories().await.unwrap().len(), 2);
+}
+
 tokshop_platform::storage_tests!(
     "catalog", crate::MIGRATIONS;
+    edits_record_an_event_and_drop_the_cached_product,
     a_new_product_has_its_variants_price_range_and_index_entry,
     delisting_hides_a_product_from_search_and_counts_until_listed_again,
     only_the_owning_seller_changes_a_product,

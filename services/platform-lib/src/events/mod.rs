@@ -29,7 +29,7 @@ pub use relay::Relay;
 
 /// The streams events travel on, one per kind of aggregate: an event's topic starts with its stream (`order.paid`).
 /// With Kafka each stream is a topic.
-pub const STREAMS: &[&str] = &["order", "payment", "refund", "social"];
+pub const STREAMS: &[&str] = &["catalog", "order", "payment", "refund", "social"];
 
 /// The outbox and processed-events tables, shared by every service that writes to this database.
 pub const MIGRATIONS: Migrations = migrations!(1 => "0001_outbox");

@@ -13,6 +13,7 @@ mod approvals;
 mod auth;
 mod cart;
 mod catalog;
+mod catalog_cache;
 mod chat;
 mod distributed;
 mod grpc;

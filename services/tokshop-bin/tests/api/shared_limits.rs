@@ -10,24 +10,7 @@ use crate::common::{Backend, Reply, TestApp, spawn_with};
 
 /// The test server's settings under a key prefix of this test's own, or `None` after saying the test skipped.
 pub(crate) async fn test_redis() -> Option<RedisSettings> {
-    let url = std::env::var("TOKSHOP_TEST_REDIS_URL")
-        .unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    let settings = RedisSettings {
-        url: Some(Secret::new(&url)),
-        key_prefix: format!("test-{}", uuid::Uuid::now_v7().simple()),
-        timeout_ms: 1000,
-        ..RedisSettings::default()
-    };
-    let redis = tokshop_platform::redis::Redis::connect(&settings)
-        .await
-        .unwrap()
-        .unwrap();
-    if redis.ping().await.is_ok() {
-        return Some(settings);
-    }
-    assert!(std::env::var_os("CI").is_none(), "no Redis at {url}");
-    eprintln!("skipped: no Redis at {url} (set TOKSHOP_TEST_REDIS_URL, or start one)");
-    None
+    tokshop_platform::testing::redis().await
 }
 
 /// Two servers (replicas A and B) on `redis`, behind a trusted proxy on loopback so each request can name its
