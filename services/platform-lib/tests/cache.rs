@@ -1,6 +1,7 @@
 //! The read-through cache on a real Redis (TOKSHOP_TEST_REDIS_URL): two handles stand for two replicas sharing
-//! entries, an invalidation through one is seen by the other, a load that raced an invalidation on the other
-//! replica is not stored, and with Redis unreachable every read loads and an invalidation reports the failure.
+//! entries, an invalidation through one is seen by the other, a load that raced an invalidation (in memory, or on
+//! the other replica) is not stored, and with Redis unreachable every read loads and an invalidation reports the
+//! failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::{
@@ -74,39 +75,56 @@ async fn replicas_share_entries_and_invalidations() {
     assert_eq!(cached.len(), 2);
 }
 
-/// Replica B reads the old row, replica A commits a change and invalidates, then B's load finishes: B's old value
-/// must not be stored over A's invalidation.
+/// `reader` loads the old row; `writer` (the same replica, or another) invalidates after its write committed;
+/// then the load finishes. Its value goes to its caller only: the next read through `writer` loads anew.
+async fn a_load_overtaken_by_an_invalidation_is_not_stored(
+    reader: &Cache<String>,
+    writer: &Cache<String>,
+) {
+    let started = Arc::new(tokio::sync::Notify::new());
+    let finish = Arc::new(tokio::sync::Notify::new());
+    let loading = {
+        let reader = reader.clone();
+        let (started, finish) = (started.clone(), finish.clone());
+        tokio::spawn(async move {
+            reader
+                .get_or_load("p", || async move {
+                    started.notify_one();
+                    finish.notified().await;
+                    Ok(Some("old".to_owned()))
+                })
+                .await
+        })
+    };
+    started.notified().await;
+    writer.invalidate(&["p".to_owned()]).await.unwrap();
+    finish.notify_one();
+    assert_eq!(loading.await.unwrap().unwrap().as_deref(), Some("old"));
+    let loads = AtomicUsize::new(0);
+    assert_eq!(
+        load(writer, &loads, "p", "new").await.as_deref(),
+        Some("new")
+    );
+    assert_eq!(
+        loads.load(Ordering::SeqCst),
+        1,
+        "the old value was not stored"
+    );
+}
+
+#[tokio::test]
+async fn in_memory_a_load_overtaken_by_an_invalidation_is_not_stored() {
+    let cache = Cache::new("products", &CacheSettings::default(), None);
+    a_load_overtaken_by_an_invalidation_is_not_stored(&cache, &cache).await;
+}
+
 #[tokio::test]
 async fn a_load_overtaken_by_another_replicas_invalidation_is_not_stored() {
     let Some(settings) = tokshop_platform::testing::redis().await else {
         return;
     };
     let (a, b) = (replica(&settings).await, replica(&settings).await);
-    let started = Arc::new(tokio::sync::Notify::new());
-    let finish = Arc::new(tokio::sync::Notify::new());
-    let loading = {
-        let b = b.clone();
-        let (started, finish) = (started.clone(), finish.clone());
-        tokio::spawn(async move {
-            b.get_or_load("p", || async move {
-                started.notify_one();
-                finish.notified().await;
-                Ok(Some("old".to_owned()))
-            })
-            .await
-        })
-    };
-    started.notified().await;
-    a.invalidate(&["p".to_owned()]).await.unwrap();
-    finish.notify_one();
-    assert_eq!(loading.await.unwrap().unwrap().as_deref(), Some("old"));
-    let loads = AtomicUsize::new(0);
-    assert_eq!(load(&a, &loads, "p", "new").await.as_deref(), Some("new"));
-    assert_eq!(
-        loads.load(Ordering::SeqCst),
-        1,
-        "the old value was not stored"
-    );
+    a_load_overtaken_by_an_invalidation_is_not_stored(&b, &a).await;
 }
 
 /// Nothing listens where the cache points: every read loads (quickly), and an invalidation says it failed.

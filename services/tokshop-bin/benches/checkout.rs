@@ -4,6 +4,8 @@
 //! row a shop has.
 //!
 //! `cargo bench -p tokshop --bench checkout` (both databases), or `-- sqlite` / `-- postgres` for one.
+//! `-- postgres replicas` instead compares one gateway with two (a second gateway started alone on the same
+//! services and database, shoppers split between them) at 8 and 64 shoppers.
 //! PostgreSQL comes from `TOKSHOP_TEST_POSTGRES_URL`. Each level runs for a fixed time; at the end the ledger
 //! check must pass and the stock sold must equal the orders paid.
 
@@ -17,32 +19,39 @@ use serde_json::json;
 use support::{get, ms, percentile, send, shopper};
 
 const LEVELS: [usize; 3] = [1, 8, 64];
+/// Shoppers per run when comparing one gateway with two.
+const REPLICA_LEVELS: [usize; 2] = [8, 64];
 const SECONDS_PER_LEVEL: u64 = 10;
 const STOCK: i64 = 10_000_000;
 
 struct Level {
     purchases: usize,
     seconds: f64,
+    /// CPU this process (client and shop), PostgreSQL and Redis used during the level.
+    cpu: support::Cpu,
     checkout: Vec<Duration>,
     pay: Vec<Duration>,
     both: Vec<Duration>,
 }
 
+/// `n` shoppers for a fixed time; shopper `i` goes through gateway `bases[i % bases.len()]`.
 async fn level(
     client: &reqwest::Client,
-    base: &str,
+    bases: &[String],
     buyers: &[String],
     variant: &str,
     n: usize,
 ) -> Level {
     let deadline = Instant::now() + Duration::from_secs(SECONDS_PER_LEVEL);
     let started = Instant::now();
+    let cpu_before = support::cpu_seconds();
     let workers: Vec<_> = buyers[..n]
         .iter()
-        .map(|token| {
+        .enumerate()
+        .map(|(i, token)| {
             let (client, base, token, variant) = (
                 client.clone(),
-                base.to_owned(),
+                bases[i % bases.len()].clone(),
                 token.clone(),
                 variant.to_owned(),
             );
@@ -75,6 +84,7 @@ async fn level(
     let mut result = Level {
         purchases: 0,
         seconds: 0.0,
+        cpu: support::Cpu::default(),
         checkout: Vec::new(),
         pay: Vec::new(),
         both: Vec::new(),
@@ -87,6 +97,7 @@ async fn level(
         }
     }
     result.seconds = started.elapsed().as_secs_f64();
+    result.cpu = support::cpu_seconds() - cpu_before;
     result.purchases = result.both.len();
     result.checkout.sort();
     result.pay.sort();
@@ -94,8 +105,72 @@ async fn level(
     result
 }
 
-async fn run(backend: &str) {
-    let bench = support::start(backend, support::bench_shop_settings).await;
+/// What purchases leave behind: events in the outbox and, on PostgreSQL, write-ahead log.
+struct Footprint {
+    events: i64,
+    wal: Option<i64>,
+}
+
+impl Footprint {
+    async fn read(db: &tokshop_platform::db::Db) -> Self {
+        let (events,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        let wal = if db.backend() == tokshop_platform::db::Backend::Postgres {
+            let (lsn,): (i64,) = sqlx::query_as(
+                "SELECT CAST(pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') AS BIGINT)",
+            )
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+            Some(lsn)
+        } else {
+            None
+        };
+        Self { events, wal }
+    }
+
+    /// Prints what `purchases` added since `before`.
+    fn since(&self, before: &Self, purchases: usize) {
+        let n = purchases.max(1) as f64;
+        print!(
+            "Per purchase: {:.2} events recorded",
+            (self.events - before.events) as f64 / n
+        );
+        if let (Some(after), Some(start)) = (self.wal, before.wal) {
+            print!(
+                ", {:.0} bytes of PostgreSQL write-ahead log (the whole server's, over the run)",
+                (after - start) as f64 / n
+            );
+        }
+        println!(".");
+    }
+}
+
+fn row(label: &str, r: &Level) {
+    println!(
+        "| {label} | {:.0} | {} / {} | {} / {} | {} / {} | {} |",
+        r.purchases as f64 / r.seconds,
+        ms(percentile(&r.checkout, 0.5)),
+        ms(percentile(&r.checkout, 0.99)),
+        ms(percentile(&r.pay, 0.5)),
+        ms(percentile(&r.pay, 0.99)),
+        ms(percentile(&r.both, 0.5)),
+        ms(percentile(&r.both, 0.99)),
+        r.cpu.per(r.purchases),
+    );
+}
+
+async fn run(backend: &str, replicas: bool) {
+    let bench = support::start(backend, |s| {
+        support::bench_shop_settings(s);
+        // A gateway started alone verifies the first one's tokens with the shared secret.
+        s.auth.jwt_secret = Some(tokshop_platform::config::Secret::new(
+            "bench-secret-bench-secret-bench-secret",
+        ));
+    })
+    .await;
     let base = bench.base.clone();
     let client = reqwest::Client::new();
     let support::Shop {
@@ -104,30 +179,49 @@ async fn run(backend: &str) {
         product_id,
         variant,
     } = support::shop(&client, &base, STOCK).await;
+    let most = if replicas {
+        REPLICA_LEVELS.iter().max()
+    } else {
+        LEVELS.iter().max()
+    };
     let mut buyers = Vec::new();
-    for i in 0..*LEVELS.iter().max().unwrap() {
+    for i in 0..*most.unwrap() {
         buyers.push(shopper(&client, &base, i).await);
     }
 
     println!("\n## {backend}\n");
+    let first = if replicas {
+        "gateways, shoppers"
+    } else {
+        "shoppers"
+    };
     println!(
-        "| shoppers | purchases/s | checkout p50 / p99 ms | pay p50 / p99 ms | checkout + pay p50 / p99 ms |"
+        "| {first} | purchases/s | checkout p50 / p99 ms | pay p50 / p99 ms | checkout + pay p50 / p99 ms | CPU ms per purchase: tokshop + client / PostgreSQL / Redis |"
     );
-    println!("| ---: | ---: | ---: | ---: | ---: |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
+    let db = tokshop_platform::db::Db::connect(&bench.settings.database_url(), 1)
+        .await
+        .unwrap();
+    let before = Footprint::read(&db).await;
     let mut purchases = 0;
-    for n in LEVELS {
-        let r = level(&client, &base, &buyers, &variant, n).await;
-        purchases += r.purchases;
-        println!(
-            "| {n} | {:.0} | {} / {} | {} / {} | {} / {} |",
-            r.purchases as f64 / r.seconds,
-            ms(percentile(&r.checkout, 0.5)),
-            ms(percentile(&r.checkout, 0.99)),
-            ms(percentile(&r.pay, 0.5)),
-            ms(percentile(&r.pay, 0.99)),
-            ms(percentile(&r.both, 0.5)),
-            ms(percentile(&r.both, 0.99)),
-        );
+    let mut second = None;
+    if replicas {
+        let (running, other) = support::second_gateway(&bench).await;
+        second = Some(running);
+        let both = [base.clone(), other];
+        for n in REPLICA_LEVELS {
+            for gateways in [1, 2] {
+                let r = level(&client, &both[..gateways], &buyers, &variant, n).await;
+                purchases += r.purchases;
+                row(&format!("{gateways}, {n}"), &r);
+            }
+        }
+    } else {
+        for n in LEVELS {
+            let r = level(&client, std::slice::from_ref(&base), &buyers, &variant, n).await;
+            purchases += r.purchases;
+            row(&n.to_string(), &r);
+        }
     }
     let product = get(
         &client,
@@ -152,6 +246,11 @@ async fn run(backend: &str) {
         "\n{purchases} purchases in all; stock sold matches; ledger balanced ({} transactions checked over {} orders).",
         report["transactions"], report["orders_checked"]
     );
+    Footprint::read(&db).await.since(&before, purchases);
+    db.close().await;
+    if let Some(second) = second {
+        second.stop().await.unwrap();
+    }
     bench.stop().await;
 }
 
@@ -161,7 +260,8 @@ async fn main() {
         "# tokshop checkout + pay benchmark ({} cores)",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
+    let replicas = std::env::args().any(|a| a == "replicas");
     for backend in support::backends() {
-        run(backend).await;
+        run(backend, replicas).await;
     }
 }

@@ -8,13 +8,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::{Duration, Instant},
-};
+use std::time::Instant;
 
 mod support;
 
@@ -131,65 +125,10 @@ async fn run(backend: &str, products: usize) {
     );
 
     // GET product throughput: a fixed pool of ids, many concurrent clients, a fixed time.
-    let mut ids = Vec::new();
-    let mut next = String::new();
-    while ids.len() < 500 {
-        let page = get(format!(
-            "/api/v1/products?limit=100&sort=price_asc&cursor={next}"
-        ))
-        .await;
-        ids.extend(
-            page["products"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p["id"].as_str().unwrap().to_owned()),
-        );
-        match page["next_cursor"].as_str() {
-            Some(c) => next = c.to_owned(),
-            None => break,
-        }
-    }
-    let ids = Arc::new(ids);
-    let done = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs(THROUGHPUT_SECONDS);
-    let mut workers = Vec::new();
-    for worker in 0..THROUGHPUT_CONCURRENCY {
-        let (client, base, ids, done) = (client.clone(), base.clone(), ids.clone(), done.clone());
-        workers.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut i = worker;
-            while Instant::now() < deadline {
-                let id = &ids[i % ids.len()];
-                let t = Instant::now();
-                let response = client
-                    .get(format!("{base}/api/v1/products/{id}"))
-                    .send()
-                    .await
-                    .unwrap();
-                assert!(response.status().is_success());
-                response.bytes().await.unwrap();
-                latencies.push(t.elapsed());
-                done.fetch_add(1, Ordering::Relaxed);
-                i += 7;
-            }
-            latencies
-        }));
-    }
-    let started = Instant::now();
-    let mut latencies = Vec::new();
-    for worker in workers {
-        latencies.extend(worker.await.unwrap());
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    latencies.sort();
+    let urls = support::product_urls(&client, &base, 500).await;
+    let measured = support::hammer(&client, urls, THROUGHPUT_CONCURRENCY, THROUGHPUT_SECONDS).await;
     println!(
-        "\nGET /api/v1/products/{{id}}: {:.0} requests/s over {:.1} s with {THROUGHPUT_CONCURRENCY} concurrent clients \
-         (p50 {} ms, p99 {} ms)",
-        done.load(Ordering::Relaxed) as f64 / elapsed,
-        elapsed,
-        ms(percentile(&latencies, 0.5)),
-        ms(percentile(&latencies, 0.99)),
+        "\nGET /api/v1/products/{{id}} with {THROUGHPUT_CONCURRENCY} concurrent clients: {measured}"
     );
 
     bench.stop().await;

@@ -467,11 +467,9 @@ fn tokshop_environment_is_made_of_real_settings() {
             Ok(())
         });
     }
-    for gateway in GATEWAYS {
-        assert_eq!(
-            compose.var(gateway, "TOKSHOP_REDIS_URL"),
-            "redis://redis:6379"
-        );
+    // Shared limits (gateways), the shared catalog cache, the live-message doorbell (social).
+    for part in GATEWAYS.iter().chain(&["catalog", "social"]) {
+        assert_eq!(compose.var(part, "TOKSHOP_REDIS_URL"), "redis://redis:6379");
     }
 }
 

@@ -24,7 +24,7 @@ pub fn ms(d: Duration) -> String {
 pub fn backends() -> Vec<&'static str> {
     let args: Vec<String> = std::env::args()
         .skip(1)
-        .filter(|a| !a.starts_with('-'))
+        .filter(|a| a == "sqlite" || a == "postgres")
         .collect();
     ["sqlite", "postgres"]
         .into_iter()
@@ -81,6 +81,28 @@ pub async fn start(backend: &str, adjust: impl FnOnce(&mut Settings)) -> Bench {
     }
 }
 
+/// A second REST gateway started alone (`serve --only gateway` in one process) on the services and database of
+/// `bench`, which must have `auth.jwt_secret` set; returns it and its base URL.
+pub async fn second_gateway(bench: &Bench) -> (Running, String) {
+    let mut settings = (*bench.settings).clone();
+    let running = &bench.running;
+    let url = |addr: Option<std::net::SocketAddr>| Some(format!("http://{}", addr.unwrap()));
+    settings.services.identity.url = url(running.identity_addr);
+    settings.services.catalog.url = url(running.catalog_addr);
+    settings.services.cart.url = url(running.cart_addr);
+    settings.services.orders.url = url(running.orders_addr);
+    settings.services.social.url = url(running.social_addr);
+    let second = tokshop::start(
+        Arc::new(settings),
+        Some(tokshop::Part::Gateway),
+        CancellationToken::new(),
+    )
+    .await
+    .expect("start the second gateway");
+    let base = format!("http://{}", second.gateway_addr.unwrap());
+    (second, base)
+}
+
 impl Bench {
     /// Stops tokshop and drops a PostgreSQL bench database.
     pub async fn stop(self) {
@@ -111,15 +133,41 @@ pub async fn send(client: &reqwest::Client, url: String, token: &str, body: Valu
 }
 
 pub async fn get(client: &reqwest::Client, url: String, token: &str) -> Value {
-    client
-        .get(url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    json_of(client.get(url).bearer_auth(token)).await
+}
+
+/// The page URLs of up to `n` listed products, cheapest first.
+pub async fn product_urls(client: &reqwest::Client, base: &str, n: usize) -> Vec<String> {
+    let mut urls = Vec::new();
+    let mut cursor = String::new();
+    while urls.len() < n {
+        let page = get_anonymous(
+            client,
+            &format!("{base}/api/v1/products?limit=100&sort=price_asc&cursor={cursor}"),
+        )
+        .await;
+        for product in page["products"].as_array().unwrap() {
+            urls.push(format!(
+                "{base}/api/v1/products/{}",
+                product["id"].as_str().unwrap()
+            ));
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) if !next.is_empty() => cursor = next.to_owned(),
+            _ => break,
+        }
+    }
+    urls.truncate(n);
+    urls
+}
+
+/// The JSON body of an anonymous GET.
+pub async fn get_anonymous(client: &reqwest::Client, url: &str) -> Value {
+    json_of(client.get(url)).await
+}
+
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
 }
 
 /// A registered shopper with an address, a card and a full wallet; returns the access token.
@@ -227,4 +275,151 @@ pub async fn shop(client: &reqwest::Client, base: &str, stock: i64) -> Shop {
         product_id: product["id"].as_str().unwrap().to_owned(),
         variant: product["variants"][0]["id"].as_str().unwrap().to_owned(),
     }
+}
+
+/// What a fixed-time load of GET requests measured.
+pub struct Throughput {
+    pub per_second: f64,
+    pub seconds: f64,
+    pub p50: Duration,
+    pub p99: Duration,
+    pub requests: usize,
+    /// CPU used during the load: this process (client and server), PostgreSQL, Redis.
+    pub cpu: Cpu,
+}
+
+impl std::fmt::Display for Throughput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:.0} requests/s over {:.1} s (p50 {} ms, p99 {} ms)",
+            self.per_second,
+            self.seconds,
+            ms(self.p50),
+            ms(self.p99)
+        )
+    }
+}
+
+/// `concurrency` clients GET `urls` round-robin (each starting at its own place) for `seconds`; every answer must
+/// be a success and is read to the end.
+pub async fn hammer(
+    client: &reqwest::Client,
+    urls: Vec<String>,
+    concurrency: usize,
+    seconds: u64,
+) -> Throughput {
+    let urls = Arc::new(urls);
+    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+    let started = std::time::Instant::now();
+    let cpu_before = cpu_seconds();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|worker| {
+            let (client, urls) = (client.clone(), urls.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut i = worker;
+                while std::time::Instant::now() < deadline {
+                    let t = std::time::Instant::now();
+                    let response = client.get(&urls[i % urls.len()]).send().await.unwrap();
+                    assert!(response.status().is_success(), "{}", response.status());
+                    response.bytes().await.unwrap();
+                    latencies.push(t.elapsed());
+                    i += 7;
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for worker in workers {
+        latencies.extend(worker.await.unwrap());
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_before;
+    latencies.sort();
+    Throughput {
+        per_second: latencies.len() as f64 / elapsed,
+        seconds: elapsed,
+        p50: percentile(&latencies, 0.5),
+        p99: percentile(&latencies, 0.99),
+        requests: latencies.len(),
+        cpu,
+    }
+}
+
+/// The anchor the speed targets are ratios to: an axum server answering `GET /` with "hello, world" on
+/// loopback, in this process. Returns its URL.
+pub async fn hello_world() -> String {
+    let app = axum::Router::new().route("/", axum::routing::get(|| async { "hello, world" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/")
+}
+
+/// CPU seconds used so far by this process, by every process named `postgres` (the database server's backends)
+/// and by `redis-server`, from /proc (Linux; zero elsewhere). Processes that ended between two readings are not
+/// counted, so the servers' shares are lower bounds; the bench's connections live for the whole run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cpu {
+    pub own: f64,
+    pub postgres: f64,
+    pub redis: f64,
+}
+
+impl std::ops::Sub for Cpu {
+    type Output = Cpu;
+
+    fn sub(self, before: Cpu) -> Cpu {
+        Cpu {
+            own: self.own - before.own,
+            postgres: self.postgres - before.postgres,
+            redis: self.redis - before.redis,
+        }
+    }
+}
+
+impl Cpu {
+    /// Milliseconds per one of `n` operations, as "own / postgres / redis".
+    pub fn per(self, n: usize) -> String {
+        let each = |s: f64| s * 1000.0 / n.max(1) as f64;
+        format!(
+            "{:.3} / {:.3} / {:.3}",
+            each(self.own),
+            each(self.postgres),
+            each(self.redis)
+        )
+    }
+}
+
+pub fn cpu_seconds() -> Cpu {
+    fn of(stat: &str) -> Option<(String, f64)> {
+        let open = stat.find('(')?;
+        let close = stat.rfind(')')?;
+        let name = stat[open + 1..close].to_owned();
+        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+        // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+        let ticks: f64 =
+            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        Some((name, ticks / 100.0))
+    }
+    let mut cpu = Cpu {
+        own: std::fs::read_to_string("/proc/self/stat")
+            .ok()
+            .and_then(|s| of(&s))
+            .map_or(0.0, |(_, cpu)| cpu),
+        ..Cpu::default()
+    };
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for entry in entries.flatten() {
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            match of(&stat) {
+                Some((name, used)) if name == "postgres" => cpu.postgres += used,
+                Some((name, used)) if name == "redis-server" => cpu.redis += used,
+                _ => {}
+            }
+        }
+    }
+    cpu
 }

@@ -646,8 +646,9 @@ impl Drop for OwnRedis {
     }
 }
 
-/// Two replicas on one database and a Redis server that stops mid-test (SIGKILL): reads are still served on both,
-/// and a message sent through A still reaches B's stream, by B's periodic read of its inbox (within its 10 s).
+/// Two replicas on one database and a Redis server that stops mid-test (SIGKILL): reads are still served on both
+/// (the catalog cache that lived there falls back to the database, and an edit made meanwhile shows), and a
+/// message sent through A still reaches B's stream, by B's periodic read of its inbox (within its 10 s).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn with_redis_stopped_messages_still_arrive_and_reads_are_served() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -710,11 +711,28 @@ async fn with_redis_stopped_messages_still_arrive_and_reads_are_served() {
     let ben = person(&a, "stopped_ben").await;
     befriend(&a, &ann, &ben).await;
     let mut inbox = Inbox::open(&b, &ben.1, &[], "").await;
+    // A product whose page sits in the catalog cache in that Redis.
+    let product = crate::shop::shop(&a, "stoppedshop", 1000, 5).await;
+    let page = format!("/api/v1/products/{}", product.product_id);
+    b.get(&page, None).await.expect(200);
 
     let _ = server.0.kill();
     let _ = server.0.wait();
     for app in [&a, &b] {
         app.get("/api/v1/categories", None).await.expect(200);
+        app.get(&page, None).await.expect(200);
+    }
+    // Edited with the cache out of reach: both replicas read the edit from the database.
+    a.patch(
+        &format!("/api/v1/seller/products/{}", product.product_id),
+        Some(&product.seller),
+        serde_json::json!({"title": "Edited while redis is down"}),
+    )
+    .await
+    .expect(200);
+    for app in [&a, &b] {
+        let shown = app.get(&page, None).await.expect(200).body;
+        assert_eq!(shown["title"], "Edited while redis is down");
     }
     send(&a, &ann, &ben, "while redis is down").await;
     let (_, message) = tokio::time::timeout(Duration::from_secs(15), inbox.next_frame())
