@@ -38,6 +38,14 @@ pub struct ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
+    fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "a backend service is unavailable; try again shortly",
+        )
+    }
+
     pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             status,
@@ -151,13 +159,18 @@ impl From<tonic::Status> for ApiError {
                 (StatusCode::CONFLICT, "conflict")
             }
             Code::ResourceExhausted => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            // A status made here from a transport error (the connection reset or closed mid-call, as when the
+            // backend process dies) says the backend is gone, not that it failed: it carries that error as its
+            // source, which a status a backend sent never does.
+            Code::Unknown | Code::Internal | Code::Cancelled
+                if std::error::Error::source(&status).is_some() =>
+            {
+                tracing::warn!(message = status.message(), "backend connection lost");
+                return Self::unavailable();
+            }
             Code::Unavailable => {
                 tracing::warn!(message = status.message(), "backend service unavailable");
-                return Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "service_unavailable",
-                    "a backend service is unavailable; try again shortly",
-                );
+                return Self::unavailable();
             }
             _ => {
                 tracing::error!(grpc_code = ?status.code(), message = status.message(), "backend call failed");
@@ -219,6 +232,21 @@ mod tests {
             assert_eq!(err.status.as_u16(), http, "{code:?}");
             assert_eq!(err.body().kind, kind, "{code:?}");
         }
+    }
+
+    /// A call whose connection died mid-way (tonic makes an Unknown status with the I/O error as its source) is a
+    /// 503, like a refused connection; the same code sent by a backend stays a 500.
+    #[test]
+    fn a_lost_backend_connection_is_unavailable() {
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset");
+        let lost = tonic::Status::from_error(Box::new(reset));
+        assert_eq!(lost.code(), Code::Unknown);
+        assert_eq!(ApiError::from(lost).status, StatusCode::SERVICE_UNAVAILABLE);
+        let sent = tonic::Status::new(Code::Unknown, "boom");
+        assert_eq!(
+            ApiError::from(sent).status,
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
 
     #[test]
