@@ -136,6 +136,30 @@ pub async fn get(client: &reqwest::Client, url: String, token: &str) -> Value {
     json_of(client.get(url).bearer_auth(token)).await
 }
 
+/// Waits (up to a minute) until every event recorded so far has been relayed.
+pub async fn outbox_drained(settings: &Settings) {
+    let db = tokshop_platform::db::Db::connect(&settings.database_url(), 1)
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (pending,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE published_at_ms IS NULL")
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        if pending == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{pending} events still unpublished"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    db.close().await;
+}
+
 /// The page URLs of up to `n` listed products, cheapest first.
 pub async fn product_urls(client: &reqwest::Client, base: &str, n: usize) -> Vec<String> {
     let mut urls = Vec::new();
