@@ -13,31 +13,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod processes;
+
 use std::{
-    collections::HashMap,
-    io::{BufRead, BufReader},
-    net::TcpListener,
-    process::{Child, Command, Stdio},
+    process::Command,
     time::{Duration, Instant},
 };
 
+use processes::{ADMIN, Topology, kill, listening};
 use serde_json::{Value, json};
-use sqlx::{Connection, Executor};
-
-const SECRET: &str = "topology-test-secret-of-at-least-32-bytes";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn admin_url() -> String {
-    std::env::var("TOKSHOP_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
 
 fn brokers() -> String {
     std::env::var("TOKSHOP_TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".to_owned())
@@ -57,77 +41,6 @@ fn broker() -> Option<String> {
         "skipped: no Kafka broker at {brokers} (set TOKSHOP_TEST_KAFKA_BROKERS, or start one)"
     );
     None
-}
-
-/// Whether `addr` accepts connections within two seconds.
-fn listening(addr: &str) -> bool {
-    addr.parse()
-        .ok()
-        .and_then(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_secs(2)).ok())
-        .is_some()
-}
-
-/// A process of the topology; killed when dropped, so none outlives a failing test.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// One part's command line and environment, kept so it can be started again after a kill.
-struct Part {
-    only: &'static str,
-    env: HashMap<String, String>,
-    /// The address it serves on: a gRPC port, or the REST port of a gateway.
-    addr: String,
-}
-
-impl Part {
-    fn start(&self) -> Process {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tokshop"))
-            .args(["serve", "--only", self.only])
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .envs(&self.env)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn tokshop");
-        let stdout = child.stdout.take().unwrap();
-        // Drain stdout so the child never blocks on a full pipe; with TOPOLOGY_LOG set, show it.
-        let echo = std::env::var_os("TOPOLOGY_LOG").is_some();
-        let only = self.only;
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if echo {
-                    eprintln!("[{only}] {line}");
-                }
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(90);
-        while !listening(&self.addr) {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("{} exited before it listened: {status}", self.only);
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{} did not listen on {}",
-                self.only,
-                self.addr
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Process(child)
-    }
-}
-
-/// SIGKILL: no shutdown path runs, as when a machine dies.
-fn kill(mut process: Process) {
-    process.0.kill().unwrap();
-    process.0.wait().unwrap();
 }
 
 struct Api {
@@ -222,94 +135,35 @@ async fn buy(api: &Api, buyer: &str, variant: &str, n: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sales_cross_processes_on_kafka_exactly_once_and_a_dead_catalog_is_a_fast_503() {
-    let ci = std::env::var_os("CI").is_some();
     let Some(brokers) = broker() else { return };
-    let admin = admin_url();
-    let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await else {
-        assert!(!ci, "no PostgreSQL at {admin}");
-        eprintln!("skipped: no PostgreSQL at {admin}");
+    let prefix = format!("topology{}", uuid::Uuid::now_v7().simple());
+    let Some(topology) = Topology::new(
+        &["gateway_a", "gateway_b", "orders_metrics"],
+        &[
+            ("TOKSHOP_KAFKA_BROKERS", brokers.clone()),
+            ("TOKSHOP_KAFKA_TOPIC_PREFIX", prefix.clone()),
+            ("TOKSHOP_KAFKA_PARTITIONS", "2".to_owned()),
+            ("TOKSHOP_GATEWAY_RATE_LIMIT_PER_SECOND", "1000".to_owned()),
+            ("TOKSHOP_GATEWAY_RATE_LIMIT_BURST", "1000".to_owned()),
+        ],
+    )
+    .await
+    else {
         return;
     };
-    let database = format!("tokshop_topology_{}", uuid::Uuid::now_v7().simple());
-    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
-        .await
-        .unwrap();
-    let base = admin.rsplit_once('/').unwrap().0;
-    let data = tempfile::tempdir().unwrap();
-
-    let ports: HashMap<&str, u16> = [
-        "identity",
-        "catalog",
-        "cart",
-        "orders",
-        "social",
-        "gateway_a",
-        "gateway_b",
-        "orders_metrics",
-    ]
-    .into_iter()
-    .map(|p| (p, free_port()))
-    .collect();
-    let prefix = format!("topology{}", uuid::Uuid::now_v7().simple());
-    let mut env: HashMap<String, String> = [
-        ("TOKSHOP_DATABASE_URL", format!("{base}/{database}")),
-        ("TOKSHOP_DATA_DIR", data.path().display().to_string()),
-        ("TOKSHOP_MODE", "demo".to_owned()),
-        ("TOKSHOP_AUTH_JWT_SECRET", SECRET.to_owned()),
-        ("TOKSHOP_SEED_DEMO", "false".to_owned()),
+    let ports = &topology.ports;
+    let orders_env = [
+        ("TOKSHOP_KAFKA_INSTANCE_ID", "orders-1".to_owned()),
         (
-            "TOKSHOP_LOG_LEVEL",
-            std::env::var("TOPOLOGY_LOG").unwrap_or("warn".into()),
+            "TOKSHOP_GRPC_METRICS_LISTEN",
+            format!("127.0.0.1:{}", ports["orders_metrics"]),
         ),
-        ("TOKSHOP_KAFKA_BROKERS", brokers.clone()),
-        ("TOKSHOP_KAFKA_TOPIC_PREFIX", prefix.clone()),
-        ("TOKSHOP_KAFKA_PARTITIONS", "2".to_owned()),
-        ("TOKSHOP_ADMIN_USERNAME", "root_admin".to_owned()),
-        ("TOKSHOP_ADMIN_EMAIL", "admin@tokshop.example".to_owned()),
-        ("TOKSHOP_ADMIN_PASSWORD", "admin-password-1".to_owned()),
-        ("TOKSHOP_GATEWAY_RATE_LIMIT_PER_SECOND", "1000".to_owned()),
-        ("TOKSHOP_GATEWAY_RATE_LIMIT_BURST", "1000".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    for service in ["identity", "catalog", "cart", "orders", "social"] {
-        let port = ports[service];
-        let upper = service.to_uppercase();
-        env.insert(
-            format!("TOKSHOP_SERVICES_{upper}_LISTEN"),
-            format!("127.0.0.1:{port}"),
-        );
-        env.insert(
-            format!("TOKSHOP_SERVICES_{upper}_URL"),
-            format!("http://127.0.0.1:{port}"),
-        );
-    }
-    let part = |only: &'static str, port_of: &str| {
-        let addr = format!("127.0.0.1:{}", ports[port_of]);
-        let mut env = env.clone();
-        if only == "gateway" {
-            env.insert("TOKSHOP_GATEWAY_LISTEN".into(), addr.clone());
-        }
-        Part { only, env, addr }
-    };
-    // Started one at a time: each migrates its own tables in the shared database.
-    let _identity = part("identity", "identity").start();
-    let catalog_part = part("catalog", "catalog");
-    let catalog = catalog_part.start();
-    let _cart = part("cart", "cart").start();
-    let mut orders_part = part("orders", "orders");
-    orders_part
-        .env
-        .insert("TOKSHOP_KAFKA_INSTANCE_ID".into(), "orders-1".into());
-    orders_part.env.insert(
-        "TOKSHOP_GRPC_METRICS_LISTEN".into(),
-        format!("127.0.0.1:{}", ports["orders_metrics"]),
-    );
-    let orders = orders_part.start();
-    let _social = part("social", "social").start();
-    let _gateway_a = part("gateway", "gateway_a").start();
-    let _gateway_b = part("gateway", "gateway_b").start();
+    ];
+    let mut services = topology.start_services(&orders_env);
+    let gateways = [
+        topology.part("gateway", "gateway_a").start(),
+        topology.part("gateway", "gateway_b").start(),
+    ];
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -328,7 +182,7 @@ async fn sales_cross_processes_on_kafka_exactly_once_and_a_dead_catalog_is_a_fas
         .post(
             "/api/v1/auth/login",
             "",
-            json!({"login": "root_admin", "password": "admin-password-1"}),
+            json!({"login": ADMIN.0, "password": ADMIN.1}),
         )
         .await["access_token"]
         .as_str()
@@ -411,8 +265,12 @@ async fn sales_cross_processes_on_kafka_exactly_once_and_a_dead_catalog_is_a_fas
     // possibly unrelayed, relayed but unconsumed, or applied but not yet committed. Started again, it counts each
     // sale once.
     buy(&a, &buyer, &variant, 6).await;
-    kill(orders);
-    let _orders = orders_part.start();
+    kill(services.remove("orders").unwrap());
+    let mut orders_part = topology.part("orders", "orders");
+    orders_part
+        .env
+        .extend(orders_env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+    services.insert("orders", orders_part.start());
     b.wait_sold(&product_id, 9).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
@@ -448,7 +306,7 @@ async fn sales_cross_processes_on_kafka_exactly_once_and_a_dead_catalog_is_a_fas
     }
 
     // The catalog dies: a product read through B is a quick 503, then works again once the catalog is back.
-    kill(catalog);
+    kill(services.remove("catalog").unwrap());
     let started = Instant::now();
     let (status, body) = b.product(&product_id).await;
     assert_eq!(status, 503, "{body}");
@@ -457,7 +315,7 @@ async fn sales_cross_processes_on_kafka_exactly_once_and_a_dead_catalog_is_a_fas
         "the 503 took {:?}",
         started.elapsed()
     );
-    let _catalog = catalog_part.start();
+    services.insert("catalog", topology.part("catalog", "catalog").start());
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let (status, _) = b.product(&product_id).await;
@@ -472,16 +330,8 @@ async fn sales_cross_processes_on_kafka_exactly_once_and_a_dead_catalog_is_a_fas
     }
     assert_eq!(b.sold(&product_id).await, 9);
 
-    drop(conn);
-    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-    drop((
-        _identity, _cart, _orders, _social, _gateway_a, _gateway_b, _catalog,
-    ));
-    conn.execute(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
-    )))
-    .await
-    .unwrap();
+    drop((services, gateways));
+    topology.finish().await;
 }
 
 /// A handler that never succeeds, so everything it is offered ends on the dead-letter topic.
