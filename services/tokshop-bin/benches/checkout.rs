@@ -13,97 +13,13 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
-
-use serde_json::json;
-use support::{get, ms, percentile, send, shopper};
+use support::{get, ms, percentile, shopper};
 
 const LEVELS: [usize; 3] = [1, 8, 64];
 /// Shoppers per run when comparing one gateway with two.
 const REPLICA_LEVELS: [usize; 2] = [8, 64];
 const SECONDS_PER_LEVEL: u64 = 10;
 const STOCK: i64 = 10_000_000;
-
-struct Level {
-    purchases: usize,
-    seconds: f64,
-    /// CPU this process (client and shop), PostgreSQL and Redis used during the level.
-    cpu: support::Cpu,
-    checkout: Vec<Duration>,
-    pay: Vec<Duration>,
-    both: Vec<Duration>,
-}
-
-/// `n` shoppers for a fixed time; shopper `i` goes through gateway `bases[i % bases.len()]`.
-async fn level(
-    client: &reqwest::Client,
-    bases: &[String],
-    buyers: &[String],
-    variant: &str,
-    n: usize,
-) -> Level {
-    let deadline = Instant::now() + Duration::from_secs(SECONDS_PER_LEVEL);
-    let started = Instant::now();
-    let cpu_before = support::cpu_seconds();
-    let workers: Vec<_> = buyers[..n]
-        .iter()
-        .enumerate()
-        .map(|(i, token)| {
-            let (client, base, token, variant) = (
-                client.clone(),
-                bases[i % bases.len()].clone(),
-                token.clone(),
-                variant.to_owned(),
-            );
-            tokio::spawn(async move {
-                let mut times = Vec::new();
-                while Instant::now() < deadline {
-                    let t0 = Instant::now();
-                    let order = send(
-                        &client,
-                        format!("{base}/api/v1/orders"),
-                        &token,
-                        json!({"items": [{"variant_id": variant, "quantity": 1}]}),
-                    )
-                    .await;
-                    let t1 = Instant::now();
-                    let paid = send(
-                        &client,
-                        format!("{base}/api/v1/orders/{}/pay", order["id"].as_str().unwrap()),
-                        &token,
-                        json!({"payment_method_id": "wallet"}),
-                    )
-                    .await;
-                    assert_eq!(paid["status"], "succeeded");
-                    times.push((t1 - t0, t1.elapsed()));
-                }
-                times
-            })
-        })
-        .collect();
-    let mut result = Level {
-        purchases: 0,
-        seconds: 0.0,
-        cpu: support::Cpu::default(),
-        checkout: Vec::new(),
-        pay: Vec::new(),
-        both: Vec::new(),
-    };
-    for worker in workers {
-        for (checkout, pay) in worker.await.unwrap() {
-            result.checkout.push(checkout);
-            result.pay.push(pay);
-            result.both.push(checkout + pay);
-        }
-    }
-    result.seconds = started.elapsed().as_secs_f64();
-    result.cpu = support::cpu_seconds() - cpu_before;
-    result.purchases = result.both.len();
-    result.checkout.sort();
-    result.pay.sort();
-    result.both.sort();
-    result
-}
 
 /// What purchases leave behind: events in the outbox and, on PostgreSQL, write-ahead log.
 struct Footprint {
@@ -148,7 +64,7 @@ impl Footprint {
     }
 }
 
-fn row(label: &str, r: &Level) {
+fn row(label: &str, r: &support::Purchases) {
     println!(
         "| {label} | {:.0} | {} / {} | {} / {} | {} / {} | {} |",
         r.purchases as f64 / r.seconds,
@@ -211,14 +127,30 @@ async fn run(backend: &str, replicas: bool) {
         let both = [base.clone(), other];
         for n in REPLICA_LEVELS {
             for gateways in [1, 2] {
-                let r = level(&client, &both[..gateways], &buyers, &variant, n).await;
+                let r = support::purchases(
+                    &client,
+                    &both[..gateways],
+                    &buyers,
+                    &variant,
+                    n,
+                    SECONDS_PER_LEVEL,
+                )
+                .await;
                 purchases += r.purchases;
                 row(&format!("{gateways}, {n}"), &r);
             }
         }
     } else {
         for n in LEVELS {
-            let r = level(&client, std::slice::from_ref(&base), &buyers, &variant, n).await;
+            let r = support::purchases(
+                &client,
+                std::slice::from_ref(&base),
+                &buyers,
+                &variant,
+                n,
+                SECONDS_PER_LEVEL,
+            )
+            .await;
             purchases += r.purchases;
             row(&n.to_string(), &r);
         }

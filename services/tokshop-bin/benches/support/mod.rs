@@ -3,7 +3,10 @@
 
 #![allow(dead_code)]
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor};
@@ -141,7 +144,7 @@ pub async fn outbox_drained(settings: &Settings) {
     let db = tokshop_platform::db::Db::connect(&settings.database_url(), 1)
         .await
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let (pending,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE published_at_ms IS NULL")
@@ -152,7 +155,7 @@ pub async fn outbox_drained(settings: &Settings) {
             break;
         }
         assert!(
-            std::time::Instant::now() < deadline,
+            Instant::now() < deadline,
             "{pending} events still unpublished"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -334,8 +337,8 @@ pub async fn hammer(
     seconds: u64,
 ) -> Throughput {
     let urls = Arc::new(urls);
-    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
-    let started = std::time::Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
     let cpu_before = cpu_seconds();
     let workers: Vec<_> = (0..concurrency)
         .map(|worker| {
@@ -343,8 +346,8 @@ pub async fn hammer(
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut i = worker;
-                while std::time::Instant::now() < deadline {
-                    let t = std::time::Instant::now();
+                while Instant::now() < deadline {
+                    let t = Instant::now();
                     let response = client.get(&urls[i % urls.len()]).send().await.unwrap();
                     assert!(response.status().is_success(), "{}", response.status());
                     response.bytes().await.unwrap();
@@ -417,22 +420,28 @@ impl Cpu {
     }
 }
 
+/// A process's name and CPU seconds so far, from a /proc/<pid>/stat line.
+fn of(stat: &str) -> Option<(String, f64)> {
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let name = stat[open + 1..close].to_owned();
+    let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name; in ticks of 1/100 s.
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some((name, ticks / 100.0))
+}
+
+/// CPU seconds process `pid` has used so far (0 when unreadable).
+pub fn cpu_of(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| of(&s))
+        .map_or(0.0, |(_, cpu)| cpu)
+}
+
 pub fn cpu_seconds() -> Cpu {
-    fn of(stat: &str) -> Option<(String, f64)> {
-        let open = stat.find('(')?;
-        let close = stat.rfind(')')?;
-        let name = stat[open + 1..close].to_owned();
-        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
-        // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
-        let ticks: f64 =
-            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-        Some((name, ticks / 100.0))
-    }
     let mut cpu = Cpu {
-        own: std::fs::read_to_string("/proc/self/stat")
-            .ok()
-            .and_then(|s| of(&s))
-            .map_or(0.0, |(_, cpu)| cpu),
+        own: cpu_of(std::process::id()),
         ..Cpu::default()
     };
     if let Ok(entries) = std::fs::read_dir("/proc") {
@@ -446,4 +455,88 @@ pub fn cpu_seconds() -> Cpu {
         }
     }
     cpu
+}
+
+/// What a fixed time of shoppers buying measured.
+pub struct Purchases {
+    pub purchases: usize,
+    pub seconds: f64,
+    /// CPU this process (client and shop), PostgreSQL and Redis used meanwhile.
+    pub cpu: Cpu,
+    pub checkout: Vec<Duration>,
+    pub pay: Vec<Duration>,
+    pub both: Vec<Duration>,
+}
+
+/// `n` shoppers each loop "check out one unit of `variant`, pay it from the wallet" for `seconds`; shopper `i` goes
+/// through gateway `bases[i % bases.len()]`.
+pub async fn purchases(
+    client: &reqwest::Client,
+    bases: &[String],
+    buyers: &[String],
+    variant: &str,
+    n: usize,
+    seconds: u64,
+) -> Purchases {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let cpu_before = cpu_seconds();
+    let workers: Vec<_> = buyers[..n]
+        .iter()
+        .enumerate()
+        .map(|(i, token)| {
+            let (client, base, token, variant) = (
+                client.clone(),
+                bases[i % bases.len()].clone(),
+                token.clone(),
+                variant.to_owned(),
+            );
+            tokio::spawn(async move {
+                let mut times = Vec::new();
+                while Instant::now() < deadline {
+                    let t0 = Instant::now();
+                    let order = send(
+                        &client,
+                        format!("{base}/api/v1/orders"),
+                        &token,
+                        json!({"items": [{"variant_id": variant, "quantity": 1}]}),
+                    )
+                    .await;
+                    let t1 = Instant::now();
+                    let paid = send(
+                        &client,
+                        format!("{base}/api/v1/orders/{}/pay", order["id"].as_str().unwrap()),
+                        &token,
+                        json!({"payment_method_id": "wallet"}),
+                    )
+                    .await;
+                    assert_eq!(paid["status"], "succeeded");
+                    times.push((t1 - t0, t1.elapsed()));
+                }
+                times
+            })
+        })
+        .collect();
+    let mut result = Purchases {
+        purchases: 0,
+        seconds: 0.0,
+        cpu: Cpu::default(),
+        checkout: Vec::new(),
+        pay: Vec::new(),
+        both: Vec::new(),
+    };
+    for worker in workers {
+        for (checkout, pay) in worker.await.unwrap() {
+            result.checkout.push(checkout);
+            result.pay.push(pay);
+            result.both.push(checkout + pay);
+        }
+    }
+    result.seconds = started.elapsed().as_secs_f64();
+    result.cpu = cpu_seconds() - cpu_before;
+    result.purchases = result.both.len();
+    result.checkout.sort();
+    result.pay.sort();
+    result.both.sort();
+    result
 }
