@@ -76,7 +76,7 @@ async fn measure(
     let bench = support::start(backend, |s| mode.apply(s, redis)).await;
     // Seeding recorded an edit event per product, and each drops its product from the cache when delivered:
     // let them all pass first.
-    support::outbox_drained(&bench.settings).await;
+    support::outbox_drained(&bench.settings.database_url()).await;
     let client = reqwest::Client::new();
     let urls = support::product_urls(&client, &bench.base, PRODUCTS).await;
     // One pass fills the cache, so the measured window is the steady state of a hot catalog.

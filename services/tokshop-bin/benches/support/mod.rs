@@ -139,9 +139,9 @@ pub async fn get(client: &reqwest::Client, url: String, token: &str) -> Value {
     json_of(client.get(url).bearer_auth(token)).await
 }
 
-/// Waits (up to a minute) until every event recorded so far has been relayed.
-pub async fn outbox_drained(settings: &Settings) {
-    let db = tokshop_platform::db::Db::connect(&settings.database_url(), 1)
+/// Waits (up to a minute) until every event recorded so far in the database at `database_url` has been relayed.
+pub async fn outbox_drained(database_url: &str) {
+    let db = tokshop_platform::db::Db::connect(database_url, 1)
         .await
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
