@@ -16,6 +16,7 @@ use std::{
 use serde_json::{Value, json};
 use support::{ms, percentile};
 use tokshop_agent::{
+    model::ChatMessage,
     runner::{Agent, Caller, Limits},
     scripted::ScriptedModel,
     store::Store,
@@ -23,7 +24,10 @@ use tokshop_agent::{
 use tokshop_platform::{db::Db, grpc};
 use tokshop_tools::{Clients, Registry, ToolContext};
 
-const TURNS: usize = 300;
+/// Turns measured per conversation length.
+const TURNS: usize = 100;
+/// Messages a conversation already holds when its turns are measured.
+const PRIOR_MESSAGES: [usize; 3] = [10, 100, 1000];
 
 fn tokens(text: &str) -> usize {
     tiktoken_rs::o200k_base_singleton()
@@ -88,47 +92,12 @@ async fn run(backend: &str) {
     }
     direct.sort();
 
-    // Turns through the loop: model (zero latency) -> view_cart -> model -> answer, everything stored.
-    let script = (0..TURNS)
-        .flat_map(|i| {
-            [
-                ScriptedModel::calls(&[(&format!("c{i}"), "view_cart", json!({}))]),
-                ScriptedModel::says("ok"),
-            ]
-        })
-        .collect();
+    // Turns through the loop: model (zero latency) -> view_cart -> model -> answer, everything stored; in a
+    // conversation that already holds `prior` messages, so the cost's growth with its length shows.
     let db = Db::connect(&bench.settings.database_url(), 4)
         .await
         .unwrap();
-    let agent = Agent::new(
-        Store::new(db),
-        Arc::new(ScriptedModel::new(script)),
-        registry,
-        clients,
-        "USD".into(),
-        Limits::default(),
-    );
     let caller = Caller { user_id, token };
-    let conversation = agent.start(&caller, "bench").await.unwrap();
-    let mut turns = Vec::with_capacity(TURNS);
-    for _ in 0..TURNS {
-        let (sender, _receiver) = tokio::sync::mpsc::unbounded_channel();
-        let t = Instant::now();
-        agent
-            .turn(&caller, &conversation.id, "what is in my cart", &sender)
-            .await
-            .unwrap();
-        turns.push(t.elapsed());
-    }
-    turns.sort();
-    let overhead: Vec<Duration> = turns
-        .iter()
-        .zip(&direct)
-        .map(|(t, d)| t.saturating_sub(*d))
-        .collect();
-    let mut overhead = overhead;
-    overhead.sort();
-
     println!("\n## {backend}\n");
     println!("| measure | p50 ms | p99 ms |");
     println!("| --- | ---: | ---: |");
@@ -137,16 +106,65 @@ async fn run(backend: &str) {
         ms(percentile(&direct, 0.5)),
         ms(percentile(&direct, 0.99))
     );
-    println!(
-        "| a turn with one view_cart call (2 model calls, tool, storage) | {} | {} |",
-        ms(percentile(&turns, 0.5)),
-        ms(percentile(&turns, 0.99))
-    );
-    println!(
-        "| loop overhead (turn minus direct call, by rank) | {} | {} |",
-        ms(percentile(&overhead, 0.5)),
-        ms(percentile(&overhead, 0.99))
-    );
+    for prior in PRIOR_MESSAGES {
+        let script = (0..TURNS)
+            .flat_map(|i| {
+                [
+                    ScriptedModel::calls(&[(&format!("c{i}"), "view_cart", json!({}))]),
+                    ScriptedModel::says("ok"),
+                ]
+            })
+            .collect();
+        let agent = Agent::new(
+            Store::new(db.clone()),
+            Arc::new(ScriptedModel::new(script)),
+            Registry::shop(),
+            clients.clone(),
+            "USD".into(),
+            Limits::default(),
+        );
+        let conversation = agent.start(&caller, "bench").await.unwrap();
+        let earlier: Vec<ChatMessage> = (0..prior / 2)
+            .flat_map(|i| {
+                [
+                    ChatMessage::user(format!("earlier question {i}")),
+                    ChatMessage::assistant(format!("earlier answer {i}"), Vec::new()),
+                ]
+            })
+            .collect();
+        agent
+            .store()
+            .append(&conversation.id, 0, &earlier)
+            .await
+            .unwrap();
+        let mut turns = Vec::with_capacity(TURNS);
+        for _ in 0..TURNS {
+            let (sender, _receiver) = tokio::sync::mpsc::unbounded_channel();
+            let t = Instant::now();
+            agent
+                .turn(&caller, &conversation.id, "what is in my cart", &sender)
+                .await
+                .unwrap();
+            turns.push(t.elapsed());
+        }
+        turns.sort();
+        let mut overhead: Vec<Duration> = turns
+            .iter()
+            .zip(&direct)
+            .map(|(t, d)| t.saturating_sub(*d))
+            .collect();
+        overhead.sort();
+        println!(
+            "| {prior} prior messages: a turn with one view_cart call (2 model calls, tool, storage) | {} | {} |",
+            ms(percentile(&turns, 0.5)),
+            ms(percentile(&turns, 0.99))
+        );
+        println!(
+            "| {prior} prior messages: loop overhead (turn minus direct call, by rank) | {} | {} |",
+            ms(percentile(&overhead, 0.5)),
+            ms(percentile(&overhead, 0.99))
+        );
+    }
     println!(
         "\nTokens (o200k): tool catalogue of {} tools = {} ({} bytes of JSON); `search_products` for \"trail shoes\", 5 results = {} ({} bytes).",
         catalogue.len(),
@@ -161,7 +179,7 @@ async fn run(backend: &str) {
 #[tokio::main]
 async fn main() {
     println!(
-        "# tokshop agent benchmark ({} cores, {TURNS} turns)",
+        "# tokshop agent benchmark ({} cores, {TURNS} turns per conversation length)",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     for backend in support::backends() {
