@@ -174,7 +174,80 @@ pub fn schema_of<T: JsonSchema>() -> Value {
         object.remove("$schema");
         object.remove("title");
     }
+    compact(&mut value);
     value
+}
+
+/// Takes out of a schema what costs the model tokens and tells it nothing: an optional field's `null` (leaving the
+/// field out means the same, and the arguments are parsed by the same types either way), and the storage details
+/// schemars adds for integer types (`format`, and bounds that are only the type's: a `u8`'s 0 to 255). Bounds that
+/// mean something, and every description, stay.
+fn compact(schema: &mut Value) {
+    let Some(object) = schema.as_object_mut() else {
+        if let Some(items) = schema.as_array_mut() {
+            items.iter_mut().for_each(compact);
+        }
+        return;
+    };
+    let required: Vec<String> = object
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| {
+            r.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(properties) = object.get_mut("properties").and_then(Value::as_object_mut) {
+        for (name, property) in properties.iter_mut() {
+            if !required.contains(name) {
+                drop_null(property);
+            }
+        }
+    }
+    if object.remove("format").is_some() {
+        let type_bound = |key: &str, bounds: &[i64]| {
+            object
+                .get(key)
+                .and_then(Value::as_i64)
+                .is_some_and(|b| bounds.contains(&b))
+        };
+        if type_bound("minimum", &[0]) && type_bound("maximum", &[255, 65_535, 4_294_967_295]) {
+            object.remove("minimum");
+            object.remove("maximum");
+        }
+    }
+    for value in object.values_mut() {
+        compact(value);
+    }
+}
+
+/// `"type": ["string", "null"]` -> `"type": "string"`, `null` out of an `enum`, and `anyOf: [X, null]` -> X.
+fn drop_null(property: &mut Value) {
+    let Some(object) = property.as_object_mut() else {
+        return;
+    };
+    if let Some(Value::Array(choices)) = object.get_mut("anyOf") {
+        choices.retain(|c| c.get("type").and_then(Value::as_str) != Some("null"));
+        if choices.len() == 1
+            && let Some(Value::Object(only)) = choices.pop()
+        {
+            object.remove("anyOf");
+            for (key, value) in only {
+                object.entry(key).or_insert(value);
+            }
+        }
+    }
+    if let Some(Value::Array(types)) = object.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let only = types.remove(0);
+            object.insert("type".into(), only);
+        }
+    }
+    if let Some(Value::Array(values)) = object.get_mut("enum") {
+        values.retain(|v| !v.is_null());
+    }
 }
 
 fn not_guarded(name: &str) -> ToolError {
@@ -341,8 +414,30 @@ mod tests {
         let search = registry.get("search_products").unwrap().parameters();
         assert_eq!(
             search["properties"]["sort"]["enum"],
-            serde_json::json!(["relevance", "price_asc", "price_desc", "newest", null])
+            serde_json::json!(["relevance", "price_asc", "price_desc", "newest"])
         );
+        // Compact: optional fields are not spelled nullable, integer storage details are gone, real bounds stay;
+        // a model that still sends null for an optional field is understood.
+        assert_eq!(
+            search["properties"]["limit"],
+            serde_json::json!({"description": "1 to 10; default 5.", "type": "integer"})
+        );
+        assert_eq!(search["properties"]["max_price"]["minimum"], 0);
+        for tool in registry.iter() {
+            let text = tool.parameters().to_string();
+            assert!(
+                !text.contains("null") && !text.contains("format"),
+                "{}: {text}",
+                tool.name()
+            );
+        }
+        let tool = registry.get("search_products").unwrap();
+        assert!(
+            tool.check(&serde_json::json!({"sort": null, "limit": null}))
+                .is_ok()
+        );
+        let feed = registry.get("view_feed").unwrap().parameters();
+        assert!(feed["properties"]["which"].get("oneOf").is_some(), "{feed}");
         let pay = registry.get("pay_order").unwrap().parameters();
         assert_eq!(
             pay["required"],
