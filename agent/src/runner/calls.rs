@@ -72,9 +72,6 @@ impl Agent {
                 );
                 state.usage.input_tokens += response.usage.input_tokens;
                 state.usage.output_tokens += response.usage.output_tokens;
-                if let Err(err) = self.store.add_usage(conversation, response.usage).await {
-                    tracing::warn!(error = %err, "could not count a model call's tokens");
-                }
                 let detail = json!({"text": response.text, "tool_calls": response.tool_calls,
                                     "finish_reason": response.finish_reason});
                 self.model_step(
@@ -116,7 +113,8 @@ impl Agent {
         }
     }
 
-    /// Records a model call in the trace. A failure to record is logged, never fatal to the turn.
+    /// Records a model call in the trace and counts its tokens, in one transaction. A failure to record is logged,
+    /// never fatal to the turn.
     pub(super) async fn model_step(
         &self,
         conversation: &Conversation,
@@ -139,8 +137,12 @@ impl Agent {
             detail: detail.to_string(),
             outcome: outcome.to_owned(),
         };
-        if let Err(err) = self.store.record_step(&conversation.id, &step).await {
-            tracing::warn!(error = %err, "could not record a trace step");
+        if let Err(err) = self
+            .store
+            .record_model_call(conversation, usage, &step)
+            .await
+        {
+            tracing::warn!(error = %err, "could not record a model call (trace step and tokens)");
         }
     }
 

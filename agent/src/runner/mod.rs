@@ -185,7 +185,10 @@ impl Agent {
             text,
             ..
         } = &admitted;
-        let turn = self.store.begin_turn(&conversation.id).await?;
+        let turn = self
+            .store
+            .begin_turn(&conversation.id, &ChatMessage::user(text.as_str()))
+            .await?;
         let span = tracing::info_span!(
             "invoke_agent tokshop",
             gen_ai.operation.name = "invoke_agent",
@@ -219,9 +222,6 @@ impl Agent {
             lang: Lang::of(text),
             proposed: Vec::new(),
         };
-        self.store
-            .append(&conversation.id, turn, &[ChatMessage::user(text)])
-            .await?;
         self.answer_in_words(caller, conversation, text, &mut state, events)
             .await?;
         let mut steps = 0;
@@ -322,6 +322,7 @@ impl Agent {
             )
             .await;
             let mut messages = Vec::with_capacity(results.len());
+            let mut steps = Vec::with_capacity(results.len());
             for (call, (result, started_at_ms, duration_ms)) in
                 response.tool_calls.iter().zip(results)
             {
@@ -331,31 +332,28 @@ impl Agent {
                     .and_then(Value::as_str)
                     .unwrap_or("ok")
                     .to_owned();
-                self.store
-                    .record_step(
-                        &conversation.id,
-                        &Step {
-                            turn,
-                            step: state.step,
-                            kind: "tool".into(),
-                            name: call.name.clone(),
-                            call_id: call.id.clone(),
-                            started_at_ms,
-                            duration_ms,
-                            input_tokens: 0,
-                            output_tokens: 0,
-                            detail: json!({"arguments": call.arguments, "result": result})
-                                .to_string(),
-                            outcome,
-                        },
-                    )
-                    .await?;
+                steps.push(Step {
+                    turn,
+                    step: state.step,
+                    kind: "tool".into(),
+                    name: call.name.clone(),
+                    call_id: call.id.clone(),
+                    started_at_ms,
+                    duration_ms,
+                    input_tokens: 0,
+                    output_tokens: 0,
+                    detail: json!({"arguments": call.arguments, "result": result}).to_string(),
+                    outcome,
+                });
                 if let Some(id) = result.get("pending_action_id").and_then(Value::as_str) {
                     state.proposed.push(id.to_owned());
                 }
                 messages.push(ChatMessage::tool(call, &result));
             }
-            self.store.append(&conversation.id, turn, &messages).await?;
+            // The round's tool steps and results in one transaction.
+            self.store
+                .record_tool_results(&conversation.id, turn, &steps, &messages)
+                .await?;
         }
     }
 

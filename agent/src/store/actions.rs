@@ -7,25 +7,8 @@ use super::records::{NewPending, PENDING_COLUMNS, PendingAction, Step};
 
 impl Store {
     pub async fn record_step(&self, conversation_id: &str, step: &Step) -> ServiceResult<()> {
-        sqlx::query(
-            "INSERT INTO agent_steps (conversation_id, turn, step, kind, name, call_id, started_at_ms, duration_ms, \
-             input_tokens, output_tokens, detail, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(conversation_id)
-        .bind(step.turn)
-        .bind(step.step)
-        .bind(&step.kind)
-        .bind(&step.name)
-        .bind(&step.call_id)
-        .bind(step.started_at_ms)
-        .bind(step.duration_ms)
-        .bind(step.input_tokens)
-        .bind(step.output_tokens)
-        .bind(&step.detail)
-        .bind(&step.outcome)
-        .execute(self.db.pool())
-        .await?;
-        Ok(())
+        let mut conn = self.db.pool().acquire().await?;
+        insert_step(&mut conn, conversation_id, step).await
     }
 
     /// The number of the next decision step of a turn (decisions are numbered from 1000 within their turn).
@@ -186,4 +169,31 @@ impl Store {
         .await?;
         Ok(())
     }
+}
+
+/// Records one trace step on `conn` (a pooled connection, or a transaction).
+pub(super) async fn insert_step(
+    conn: &mut sqlx::AnyConnection,
+    conversation_id: &str,
+    step: &Step,
+) -> ServiceResult<()> {
+    sqlx::query(
+        "INSERT INTO agent_steps (conversation_id, turn, step, kind, name, call_id, started_at_ms, duration_ms, \
+         input_tokens, output_tokens, detail, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+        .bind(conversation_id)
+        .bind(step.turn)
+        .bind(step.step)
+        .bind(&step.kind)
+        .bind(&step.name)
+        .bind(&step.call_id)
+        .bind(step.started_at_ms)
+        .bind(step.duration_ms)
+        .bind(step.input_tokens)
+        .bind(step.output_tokens)
+        .bind(&step.detail)
+        .bind(&step.outcome)
+        .execute(conn)
+        .await?;
+    Ok(())
 }

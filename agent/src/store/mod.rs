@@ -178,31 +178,25 @@ impl Store {
         in_history: bool,
     ) -> ServiceResult<()> {
         let mut tx = self.db.begin_write().await?;
-        let (next,): (i64,) = sqlx::query_as(
-            "SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) + 1 FROM agent_messages WHERE conversation_id = $1",
-        )
-        .bind(conversation_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        for (i, message) in messages.iter().enumerate() {
-            let calls = serde_json::to_string(&message.tool_calls).map_err(anyhow::Error::from)?;
-            sqlx::query(
-                "INSERT INTO agent_messages (conversation_id, seq, turn, role, content, tool_calls, tool_call_id, \
-                 tool_name, created_at_ms, in_history) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(conversation_id)
-            .bind(next + i as i64)
-            .bind(turn)
-            .bind(role_name(message.role))
-            .bind(&message.content)
-            .bind(calls)
-            .bind(message.tool_call_id.clone().unwrap_or_default())
-            .bind(message.tool_name.clone().unwrap_or_default())
-            .bind(now_ms())
-            .bind(i64::from(in_history))
-            .execute(&mut *tx)
-            .await?;
+        insert_messages(&mut tx, conversation_id, turn, messages, in_history).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A model round's tool calls, done: their trace steps and the results the model reads next, in one
+    /// transaction (one commit for the round's tools, however many).
+    pub async fn record_tool_results(
+        &self,
+        conversation_id: &str,
+        turn: i64,
+        steps: &[Step],
+        messages: &[ChatMessage],
+    ) -> ServiceResult<()> {
+        let mut tx = self.db.begin_write().await?;
+        for step in steps {
+            actions::insert_step(&mut tx, conversation_id, step).await?;
         }
+        insert_messages(&mut tx, conversation_id, turn, messages, true).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -248,8 +242,12 @@ impl Store {
         Ok(())
     }
 
-    /// Starts a turn: returns its number.
-    pub async fn begin_turn(&self, conversation_id: &str) -> ServiceResult<i64> {
+    /// Starts a turn with the shopper's message, in one transaction: returns the turn's number.
+    pub async fn begin_turn(
+        &self,
+        conversation_id: &str,
+        opening: &ChatMessage,
+    ) -> ServiceResult<i64> {
         let mut tx = self.db.begin_write().await?;
         sqlx::query(
             "UPDATE agent_conversations SET turns = turns + 1, updated_at_ms = $2 WHERE id = $1",
@@ -262,34 +260,31 @@ impl Store {
             .bind(conversation_id)
             .fetch_one(&mut *tx)
             .await?;
+        insert_messages(
+            &mut tx,
+            conversation_id,
+            turn,
+            std::slice::from_ref(opening),
+            true,
+        )
+        .await?;
         tx.commit().await?;
         Ok(turn)
     }
 
-    /// Counts a model call's tokens on the conversation and on its user's day.
-    pub async fn add_usage(&self, conversation: &Conversation, usage: Usage) -> ServiceResult<()> {
-        let (input, output) = (usage.input_tokens as i64, usage.output_tokens as i64);
+    /// A model call: its trace step, and its tokens counted on the conversation and on its user's day, in one
+    /// transaction.
+    pub async fn record_model_call(
+        &self,
+        conversation: &Conversation,
+        usage: Usage,
+        step: &Step,
+    ) -> ServiceResult<()> {
         let mut tx = self.db.begin_write().await?;
-        sqlx::query(
-            "UPDATE agent_conversations SET input_tokens = input_tokens + $2, output_tokens = output_tokens + $3 \
-             WHERE id = $1",
-        )
-        .bind(&conversation.id)
-        .bind(input)
-        .bind(output)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO agent_usage (user_id, day, input_tokens, output_tokens) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (user_id, day) DO UPDATE SET input_tokens = agent_usage.input_tokens + $3, \
-             output_tokens = agent_usage.output_tokens + $4",
-        )
-        .bind(&conversation.user_id)
-        .bind(utc_day(now_ms()))
-        .bind(input)
-        .bind(output)
-        .execute(&mut *tx)
-        .await?;
+        if usage.input_tokens + usage.output_tokens > 0 {
+            count_usage(&mut tx, conversation, usage).await?;
+        }
+        actions::insert_step(&mut tx, &conversation.id, step).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -305,4 +300,71 @@ impl Store {
         .await?;
         Ok(row.map_or(0, |(n,)| u64::try_from(n).unwrap_or(0)))
     }
+}
+
+type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Appends `messages` after those the conversation holds, inside `tx`.
+async fn insert_messages(
+    tx: &mut Tx,
+    conversation_id: &str,
+    turn: i64,
+    messages: &[ChatMessage],
+    in_history: bool,
+) -> ServiceResult<()> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let (next,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) + 1 FROM agent_messages WHERE conversation_id = $1",
+    )
+    .bind(conversation_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    for (i, message) in messages.iter().enumerate() {
+        let calls = serde_json::to_string(&message.tool_calls).map_err(anyhow::Error::from)?;
+        sqlx::query(
+            "INSERT INTO agent_messages (conversation_id, seq, turn, role, content, tool_calls, tool_call_id, \
+             tool_name, created_at_ms, in_history) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(conversation_id)
+        .bind(next + i as i64)
+        .bind(turn)
+        .bind(role_name(message.role))
+        .bind(&message.content)
+        .bind(calls)
+        .bind(message.tool_call_id.clone().unwrap_or_default())
+        .bind(message.tool_name.clone().unwrap_or_default())
+        .bind(now_ms())
+        .bind(i64::from(in_history))
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Counts a model call's tokens on the conversation and on its user's day, inside `tx`.
+async fn count_usage(tx: &mut Tx, conversation: &Conversation, usage: Usage) -> ServiceResult<()> {
+    let (input, output) = (usage.input_tokens as i64, usage.output_tokens as i64);
+    sqlx::query(
+        "UPDATE agent_conversations SET input_tokens = input_tokens + $2, output_tokens = output_tokens + $3 \
+         WHERE id = $1",
+    )
+    .bind(&conversation.id)
+    .bind(input)
+    .bind(output)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO agent_usage (user_id, day, input_tokens, output_tokens) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (user_id, day) DO UPDATE SET input_tokens = agent_usage.input_tokens + $3, \
+         output_tokens = agent_usage.output_tokens + $4",
+    )
+    .bind(&conversation.user_id)
+    .bind(utc_day(now_ms()))
+    .bind(input)
+    .bind(output)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
