@@ -181,19 +181,19 @@ pub(super) async fn insert_step(
         "INSERT INTO agent_steps (conversation_id, turn, step, kind, name, call_id, started_at_ms, duration_ms, \
          input_tokens, output_tokens, detail, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
-        .bind(conversation_id)
-        .bind(step.turn)
-        .bind(step.step)
-        .bind(&step.kind)
-        .bind(&step.name)
-        .bind(&step.call_id)
-        .bind(step.started_at_ms)
-        .bind(step.duration_ms)
-        .bind(step.input_tokens)
-        .bind(step.output_tokens)
-        .bind(&step.detail)
-        .bind(&step.outcome)
-        .execute(conn)
-        .await?;
+    .bind(conversation_id)
+    .bind(step.turn)
+    .bind(step.step)
+    .bind(&step.kind)
+    .bind(&step.name)
+    .bind(&step.call_id)
+    .bind(step.started_at_ms)
+    .bind(step.duration_ms)
+    .bind(step.input_tokens)
+    .bind(step.output_tokens)
+    .bind(&step.detail)
+    .bind(&step.outcome)
+    .execute(conn)
+    .await?;
     Ok(())
 }

@@ -233,10 +233,6 @@ mod tests {
 
     use super::*;
 
-    async fn test_server() -> Option<RedisSettings> {
-        tokshop_platform::testing::redis().await
-    }
-
     /// One gateway's handle: its own connection, the shared keys.
     async fn replica(settings: &RedisSettings) -> Redis {
         Redis::connect(settings).await.unwrap().unwrap()
@@ -246,7 +242,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_bucket_holds_across_replicas() {
-        let Some(settings) = test_server().await else {
+        let Some(settings) = tokshop_platform::testing::redis().await else {
             return;
         };
         let rate = Rate::new(1, 4);
@@ -272,7 +268,7 @@ mod tests {
     /// A user's bucket counts over all their addresses; a request one bucket refuses charges none.
     #[tokio::test]
     async fn a_user_is_limited_over_all_addresses() {
-        let Some(settings) = test_server().await else {
+        let Some(settings) = tokshop_platform::testing::redis().await else {
             return;
         };
         let buckets =
@@ -290,7 +286,7 @@ mod tests {
 
     #[tokio::test]
     async fn login_failures_count_across_replicas() {
-        let Some(settings) = test_server().await else {
+        let Some(settings) = tokshop_platform::testing::redis().await else {
             return;
         };
         let a = SharedLoginCounts::new(replica(&settings).await, 3, 5, 120);
@@ -332,7 +328,7 @@ mod tests {
     /// again within a few seconds.
     #[tokio::test]
     async fn a_server_that_comes_back_is_used_again() {
-        let Some(mut settings) = test_server().await else {
+        let Some(mut settings) = tokshop_platform::testing::redis().await else {
             return;
         };
         let upstream = settings.url.as_ref().unwrap().expose().to_owned();

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use const_format::concatcp;
 use sqlx::{FromRow, Row};
 use tokshop_platform::{ServiceResult, page::placeholders};
 
@@ -15,23 +14,20 @@ use crate::search::{self, Arg, SearchQuery};
 impl Store {
     /// The product with all its variants, or `None`.
     pub async fn get_product(&self, id: &str) -> ServiceResult<Option<ProductRecord>> {
-        let sql: &str = concatcp!(
-            "SELECT ",
-            PRODUCT_COLUMNS,
-            ", c.name AS category_name FROM products p JOIN categories c ON c.id = p.category_id WHERE p.id = $1"
-        );
-        let Some(product) = sqlx::query_as::<_, ProductRow>(sql)
-            .bind(id)
-            .fetch_optional(self.db.pool())
-            .await?
-        else {
-            return Ok(None);
-        };
-        let mut variants = self.variants_of(std::slice::from_ref(&product.id)).await?;
-        Ok(Some(ProductRecord {
-            variants: variants.remove(&product.id).unwrap_or_default(),
-            product,
-        }))
+        Ok(self.load_products(&[id.to_owned()]).await?.pop())
+    }
+
+    /// Each product with its variants, in the order given.
+    async fn with_variants(&self, products: Vec<ProductRow>) -> ServiceResult<Vec<ProductRecord>> {
+        let ids: Vec<String> = products.iter().map(|p| p.id.clone()).collect();
+        let mut variants = self.variants_of(&ids).await?;
+        Ok(products
+            .into_iter()
+            .map(|product| ProductRecord {
+                variants: variants.remove(&product.id).unwrap_or_default(),
+                product,
+            })
+            .collect())
     }
 
     /// Variants of several products at once, grouped by product, in position order.
@@ -74,15 +70,7 @@ impl Store {
             query = query.bind(id);
         }
         let products = query.fetch_all(self.db.pool()).await?;
-        let found: Vec<String> = products.iter().map(|p| p.id.clone()).collect();
-        let mut variants = self.variants_of(&found).await?;
-        Ok(products
-            .into_iter()
-            .map(|product| ProductRecord {
-                variants: variants.remove(&product.id).unwrap_or_default(),
-                product,
-            })
-            .collect())
+        self.with_variants(products).await
     }
 
     /// The product each variant id belongs to; unknown ids are left out. A variant never moves, so this is
@@ -148,16 +136,7 @@ impl Store {
             }),
             _ => None,
         };
-        let ids: Vec<String> = products.iter().map(|p| p.id.clone()).collect();
-        let mut variants = self.variants_of(&ids).await?;
-        let records = products
-            .into_iter()
-            .map(|product| ProductRecord {
-                variants: variants.remove(&product.id).unwrap_or_default(),
-                product,
-            })
-            .collect();
-        Ok((records, next))
+        Ok((self.with_variants(products).await?, next))
     }
 
     pub async fn price_history(&self, product_id: &str) -> ServiceResult<Vec<PriceChangeRow>> {

@@ -8,11 +8,6 @@ use tokshop_platform::config::{RedisSettings, Secret, Settings};
 
 use crate::common::{Backend, Reply, TestApp, spawn_with};
 
-/// The test server's settings under a key prefix of this test's own, or `None` after saying the test skipped.
-pub(crate) async fn test_redis() -> Option<RedisSettings> {
-    tokshop_platform::testing::redis().await
-}
-
 /// Two servers (replicas A and B) on `redis`, behind a trusted proxy on loopback so each request can name its
 /// client address in X-Forwarded-For.
 async fn replicas(redis: &RedisSettings, adjust: fn(&mut Settings)) -> (TestApp, TestApp) {
@@ -29,7 +24,7 @@ async fn replicas(redis: &RedisSettings, adjust: fn(&mut Settings)) -> (TestApp,
 
 /// Two replicas on the test server, or `None` when the test skipped.
 async fn replicas_on_test_redis(adjust: fn(&mut Settings)) -> Option<(TestApp, TestApp)> {
-    Some(replicas(&test_redis().await?, adjust).await)
+    Some(replicas(&tokshop_platform::testing::redis().await?, adjust).await)
 }
 
 async fn categories(app: &TestApp, client: &str, token: Option<&str>) -> Reply {

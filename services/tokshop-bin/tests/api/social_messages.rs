@@ -597,7 +597,7 @@ mod token_expiry {
 /// stream resumes from Last-Event-ID as on one replica.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_message_sent_through_one_replica_reaches_a_stream_on_another() {
-    let Some(redis) = crate::shared_limits::test_redis().await else {
+    let Some(redis) = tokshop_platform::testing::redis().await else {
         return;
     };
     let shared = redis.clone();
