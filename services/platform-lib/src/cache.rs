@@ -130,6 +130,15 @@ struct Stripe {
     generation: AtomicU64,
 }
 
+/// A value loaded after a miss, with the generations of its key seen before the load began: Redis's (checked by
+/// the fill script) and its stripe's in this process.
+struct Fill<'v, T> {
+    key: String,
+    shared: String,
+    local: u64,
+    value: &'v T,
+}
+
 /// What a lookup found of one key: the value if cached, and (in Redis) the generation a fill must match.
 struct Found<T> {
     value: Option<T>,
@@ -190,12 +199,16 @@ where
             }
             Ok(Found { generation, .. }) => {
                 self.count("miss", 1);
-                let local_generation = stripe.generation.load(Ordering::SeqCst);
+                let local = stripe.generation.load(Ordering::SeqCst);
                 let value = load().await?;
-                if let Some(value) = &value
-                    && stripe.generation.load(Ordering::SeqCst) == local_generation
-                {
-                    self.fill(vec![(key.to_owned(), generation, value)]).await;
+                if let Some(value) = &value {
+                    self.fill(vec![Fill {
+                        key: key.to_owned(),
+                        shared: generation,
+                        local,
+                        value,
+                    }])
+                    .await;
                 }
                 Ok(value)
             }
@@ -251,10 +264,13 @@ where
         let loaded = load(missing).await?;
         let mut fills = Vec::with_capacity(loaded.len());
         for (key, value) in &loaded {
-            if let Some((generation, local)) = generations.remove(key)
-                && self.stripe(key).generation.load(Ordering::SeqCst) == local
-            {
-                fills.push((key.clone(), generation, value));
+            if let Some((shared, local)) = generations.remove(key) {
+                fills.push(Fill {
+                    key: key.clone(),
+                    shared,
+                    local,
+                    value,
+                });
             }
         }
         self.fill(fills).await;
@@ -265,19 +281,25 @@ where
     /// Forgets `keys` everywhere this cache lives. Call it after the change has committed. `Unavailable` means
     /// Redis did not take it: the old values live until they expire unless the caller tries again.
     pub async fn invalidate(&self, keys: &[String]) -> Result<(), Unavailable> {
-        for key in keys {
-            self.stripe(key).generation.fetch_add(1, Ordering::SeqCst);
-        }
+        let bump = || {
+            for key in keys {
+                self.stripe(key).generation.fetch_add(1, Ordering::SeqCst);
+            }
+        };
         match &self.inner.store {
             Store::Off => Ok(()),
             Store::Local(local) => {
+                // Under the lock a fill checks generations under: a load that raced this either stored first (and
+                // is removed here) or sees the new generation (and stores nothing).
                 let mut local = lock(local);
+                bump();
                 for key in keys {
                     local.entries.remove(key);
                 }
                 Ok(())
             }
             Store::Shared(redis) => {
+                bump();
                 if keys.is_empty() {
                     return Ok(());
                 }
@@ -340,15 +362,20 @@ where
         }
     }
 
-    /// Stores each `(key, generation seen before loading, value)`; a value whose generation moved is dropped.
-    async fn fill(&self, fills: Vec<(String, String, &T)>) {
-        if fills.is_empty() {
-            return;
-        }
+    /// Stores each loaded value unless its key was invalidated since the load began (its generation moved).
+    async fn fill(&self, mut fills: Vec<Fill<'_, T>>) {
+        let unchanged = |fill: &Fill<'_, T>| {
+            self.stripe(&fill.key).generation.load(Ordering::SeqCst) == fill.local
+        };
         match &self.inner.store {
             Store::Off => {}
             Store::Local(local) => {
+                // Checked under the lock an invalidation bumps generations under.
                 let mut local = lock(local);
+                fills.retain(unchanged);
+                if fills.is_empty() {
+                    return;
+                }
                 let now = Instant::now();
                 if local.entries.len() + fills.len() > local.capacity {
                     local.entries.retain(|_, (expires, _)| *expires > now);
@@ -362,15 +389,26 @@ where
                         local.entries.remove(&victim);
                     }
                 }
-                for (key, _, value) in fills {
-                    let expires = now + self.jittered_ttl(&key);
-                    local.entries.insert(key, (expires, value.clone()));
+                for fill in fills {
+                    let expires = now + self.jittered_ttl(&fill.key);
+                    local.entries.insert(fill.key, (expires, fill.value.clone()));
                 }
             }
             Store::Shared(redis) => {
+                // This process's invalidations are seen here; every replica's, by the script (Redis generations).
+                fills.retain(unchanged);
+                if fills.is_empty() {
+                    return;
+                }
                 let mut invocation = scripts().fill.prepare_invoke();
-                invocation.arg(millis(self.jittered_ttl(&fills[0].0)));
-                for (key, generation, value) in &fills {
+                invocation.arg(millis(self.jittered_ttl(&fills[0].key)));
+                for Fill {
+                    key,
+                    shared: generation,
+                    value,
+                    ..
+                } in &fills
+                {
                     let Ok(encoded) = serde_json::to_vec(value) else {
                         continue;
                     };

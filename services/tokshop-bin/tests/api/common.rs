@@ -180,12 +180,18 @@ impl TestApp {
         }
     }
 
-    /// Stops the server and starts it again on the same database and data dir, with `adjust` applied to the
-    /// settings, as a restart of the process would.
-    pub async fn restart(&mut self, adjust: impl FnOnce(&mut Settings)) {
+    /// Stops the server but keeps its database and data dir (dropped by `stop`), for a test that runs processes of
+    /// its own on them.
+    pub async fn halt(&mut self) {
         if let Some(running) = self.running.take() {
             running.stop().await.expect("clean shutdown");
         }
+    }
+
+    /// Stops the server and starts it again on the same database and data dir, with `adjust` applied to the
+    /// settings, as a restart of the process would.
+    pub async fn restart(&mut self, adjust: impl FnOnce(&mut Settings)) {
+        self.halt().await;
         let mut settings = (*self.settings).clone();
         adjust(&mut settings);
         let settings = Arc::new(settings);

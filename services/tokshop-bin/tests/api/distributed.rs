@@ -14,8 +14,11 @@ use crate::common::{Backend, spawn_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn parts_run_alone_and_find_each_other() {
-    // A database prepared like any test's; its server is only used for its settings and database.
-    let shared = spawn_with(Backend::Postgres, |_| {}).await;
+    // A database prepared like any test's (migrated, with the admin). Its server stops at once: its relays and
+    // event consumers would otherwise take the parts' events (a sale counted through its own catalog leaves the
+    // catalog part's cache unaware).
+    let mut shared = spawn_with(Backend::Postgres, |_| {}).await;
+    shared.halt().await;
     let database = shared.settings.database.url.clone();
     let data_dir = shared.settings.data_dir.clone();
     let base = |adjust: &dyn Fn(&mut Settings)| {
