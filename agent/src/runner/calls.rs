@@ -22,14 +22,15 @@ const PROPOSED: &str = "Nothing has happened yet. After your reply the shop show
                         this exact action and asks for their approval; only that approval runs it.";
 
 impl Agent {
-    /// One model call, traced and recorded; a failure becomes the reply the shopper sees.
+    /// One model call, traced. A failed call is recorded here and becomes the reply the shopper sees; a successful
+    /// one comes back with its trace step, for the caller to record with the message it turns into.
     pub(super) async fn call_model(
         &self,
         conversation: &Conversation,
         state: &mut TurnState,
         request: &ModelRequest,
         events: &UnboundedSender<AgentEvent>,
-    ) -> Result<crate::model::ModelResponse, String> {
+    ) -> Result<(crate::model::ModelResponse, Step), String> {
         let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<String>();
         let forward = {
             let events = events.clone();
@@ -74,16 +75,15 @@ impl Agent {
                 state.usage.output_tokens += response.usage.output_tokens;
                 let detail = json!({"text": response.text, "tool_calls": response.tool_calls,
                                     "finish_reason": response.finish_reason});
-                self.model_step(
-                    conversation,
+                // Recorded by the caller with what the model said, in one transaction.
+                let step = self.model_step(
                     state,
                     (started_at_ms, duration_ms),
                     response.usage,
                     detail,
                     "ok",
-                )
-                .await;
-                Ok(response)
+                );
+                Ok((response, step))
             }
             Err(err) => {
                 span.record("error.type", err.kind());
@@ -96,15 +96,20 @@ impl Agent {
                     },
                 );
                 let detail = json!({"error": err.to_string()});
-                self.model_step(
-                    conversation,
+                let step = self.model_step(
                     state,
                     (started_at_ms, duration_ms),
                     Usage::default(),
                     detail,
                     err.kind(),
-                )
-                .await;
+                );
+                if let Err(err) = self
+                    .store
+                    .record_model_call(conversation, Usage::default(), &step)
+                    .await
+                {
+                    tracing::warn!(error = %err, "could not record a failed model call");
+                }
                 Err(format!(
                     "Sorry, the assistant's model is not answering right now ({}). Please try again in a moment.",
                     err.kind()
@@ -113,18 +118,16 @@ impl Agent {
         }
     }
 
-    /// Records a model call in the trace and counts its tokens, in one transaction. A failure to record is logged,
-    /// never fatal to the turn.
-    pub(super) async fn model_step(
+    /// A model call's trace step.
+    fn model_step(
         &self,
-        conversation: &Conversation,
         state: &TurnState,
         (started_at_ms, duration_ms): (i64, i64),
         usage: Usage,
         detail: Value,
         outcome: &str,
-    ) {
-        let step = Step {
+    ) -> Step {
+        Step {
             turn: state.turn,
             step: state.step,
             kind: "model".into(),
@@ -136,13 +139,6 @@ impl Agent {
             output_tokens: usage.output_tokens as i64,
             detail: detail.to_string(),
             outcome: outcome.to_owned(),
-        };
-        if let Err(err) = self
-            .store
-            .record_model_call(conversation, usage, &step)
-            .await
-        {
-            tracing::warn!(error = %err, "could not record a model call (trace step and tokens)");
         }
     }
 

@@ -32,7 +32,7 @@ use crate::{
     approval::{Reply, classify},
     model::{ChatMessage, ChatModel, ModelRequest, Role, ToolSpec, Usage},
     prompt,
-    store::{Conversation, Step, Store},
+    store::{Conversation, Step, Store, trim_history},
 };
 use tokshop_tools::Lang;
 
@@ -224,6 +224,18 @@ impl Agent {
         };
         self.answer_in_words(caller, conversation, text, &mut state, events)
             .await?;
+        // What the model is shown, read once and then kept here: the turn's own messages are added as they are
+        // stored (nothing else writes to the conversation while the turn holds it).
+        let mut history = self
+            .store
+            .history(&conversation.id, self.limits.history_messages)
+            .await?;
+        // Tokens the shopper used today before this turn; the turn's own are added as it goes.
+        let used_before = if self.limits.tokens_per_day > 0 {
+            self.store.tokens_today(&caller.user_id).await?
+        } else {
+            0
+        };
         let mut steps = 0;
         loop {
             if steps >= self.limits.max_steps {
@@ -247,7 +259,8 @@ impl Agent {
                     .await;
             }
             if self.limits.tokens_per_day > 0
-                && self.store.tokens_today(&caller.user_id).await? >= self.limits.tokens_per_day
+                && used_before + state.usage.input_tokens + state.usage.output_tokens
+                    >= self.limits.tokens_per_day
             {
                 return self
                     .finish(conversation, &mut state, events, "I stopped here: you have used today's assistant allowance. It renews at midnight UTC.", Some(StopReason::DailyTokens))
@@ -257,10 +270,7 @@ impl Agent {
             state.round += 1;
             let request = ModelRequest {
                 system: prompt::SYSTEM.to_owned(),
-                messages: self
-                    .store
-                    .history(&conversation.id, self.limits.history_messages)
-                    .await?,
+                messages: history.clone(),
                 tools: self.specs.clone(),
                 max_output_tokens: Some(1024),
             };
@@ -277,8 +287,8 @@ impl Agent {
                 };
                 return self.stop(conversation, &mut state, events, why).await;
             };
-            let response = match called {
-                Ok(response) => response,
+            let (response, model_step) = match called {
+                Ok(called) => called,
                 Err(reply) => {
                     return self
                         .finish(
@@ -295,25 +305,22 @@ impl Agent {
                 let reply = self
                     .with_summaries(conversation, &state, &response.text, events)
                     .await?;
+                let answer = ChatMessage::assistant(&reply, Vec::new());
                 self.store
-                    .append(
-                        &conversation.id,
-                        turn,
-                        &[ChatMessage::assistant(&reply, Vec::new())],
-                    )
+                    .record_model_reply(conversation, response.usage, &model_step, &[answer])
                     .await?;
                 return Ok(done(&state, events, reply, None));
             }
+            let asked = ChatMessage::assistant(&response.text, response.tool_calls.clone());
             self.store
-                .append(
-                    &conversation.id,
-                    turn,
-                    &[ChatMessage::assistant(
-                        &response.text,
-                        response.tool_calls.clone(),
-                    )],
+                .record_model_reply(
+                    conversation,
+                    response.usage,
+                    &model_step,
+                    std::slice::from_ref(&asked),
                 )
                 .await?;
+            history.push(asked);
             let results = futures::future::join_all(
                 response
                     .tool_calls
@@ -354,6 +361,8 @@ impl Agent {
             self.store
                 .record_tool_results(&conversation.id, turn, &steps, &messages)
                 .await?;
+            history.extend(messages);
+            trim_history(&mut history, self.limits.history_messages);
         }
     }
 

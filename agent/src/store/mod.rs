@@ -10,7 +10,7 @@ mod tests;
 
 use tokshop_platform::{ServiceError, ServiceResult, db::Db, ids::new_id, time::now_ms};
 
-use crate::model::{ChatMessage, Usage};
+use crate::model::{ChatMessage, Role, Usage};
 use records::{CONVERSATION_COLUMNS, MessageRow, role_name};
 pub use records::{Conversation, DAY_MS, NewPending, PendingAction, Step, consistent, utc_day};
 
@@ -249,17 +249,13 @@ impl Store {
         opening: &ChatMessage,
     ) -> ServiceResult<i64> {
         let mut tx = self.db.begin_write().await?;
-        sqlx::query(
-            "UPDATE agent_conversations SET turns = turns + 1, updated_at_ms = $2 WHERE id = $1",
+        let (turn,): (i64,) = sqlx::query_as(
+            "UPDATE agent_conversations SET turns = turns + 1, updated_at_ms = $2 WHERE id = $1 RETURNING turns",
         )
         .bind(conversation_id)
         .bind(now_ms())
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
-        let (turn,): (i64,) = sqlx::query_as("SELECT turns FROM agent_conversations WHERE id = $1")
-            .bind(conversation_id)
-            .fetch_one(&mut *tx)
-            .await?;
         insert_messages(
             &mut tx,
             conversation_id,
@@ -280,11 +276,24 @@ impl Store {
         usage: Usage,
         step: &Step,
     ) -> ServiceResult<()> {
+        self.record_model_reply(conversation, usage, step, &[]).await
+    }
+
+    /// A model call and what it said (its answer, or its tool calls): the trace step, the tokens counted on the
+    /// conversation and on its user's day, and the assistant message, in one transaction.
+    pub async fn record_model_reply(
+        &self,
+        conversation: &Conversation,
+        usage: Usage,
+        step: &Step,
+        reply: &[ChatMessage],
+    ) -> ServiceResult<()> {
         let mut tx = self.db.begin_write().await?;
         if usage.input_tokens + usage.output_tokens > 0 {
             count_usage(&mut tx, conversation, usage).await?;
         }
         actions::insert_step(&mut tx, &conversation.id, step).await?;
+        insert_messages(&mut tx, &conversation.id, step.turn, reply, true).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -302,6 +311,24 @@ impl Store {
     }
 }
 
+/// Keeps what [`Store::history`] would read back: the latest `max_messages` messages, starting at a shopper's
+/// message, or the whole current turn when that alone is longer.
+pub fn trim_history(history: &mut Vec<ChatMessage>, max_messages: usize) {
+    let max = max_messages.max(1);
+    if history.len() <= max {
+        return;
+    }
+    let window = history.len() - max;
+    let start = match history[window..].iter().position(|m| m.role == Role::User) {
+        Some(offset) => window + offset,
+        None => history
+            .iter()
+            .rposition(|m| m.role == Role::User)
+            .unwrap_or(0),
+    };
+    history.drain(..start);
+}
+
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 /// Appends `messages` after those the conversation holds, inside `tx`.
@@ -312,23 +339,17 @@ async fn insert_messages(
     messages: &[ChatMessage],
     in_history: bool,
 ) -> ServiceResult<()> {
-    if messages.is_empty() {
-        return Ok(());
-    }
-    let (next,): (i64,) = sqlx::query_as(
-        "SELECT CAST(COALESCE(MAX(seq), 0) AS BIGINT) + 1 FROM agent_messages WHERE conversation_id = $1",
-    )
-    .bind(conversation_id)
-    .fetch_one(&mut **tx)
-    .await?;
-    for (i, message) in messages.iter().enumerate() {
+    // Each row takes the next number after those stored; the conversation's turn lease keeps writers one at a
+    // time, so the number is computed in the insert itself instead of read first.
+    for message in messages {
         let calls = serde_json::to_string(&message.tool_calls).map_err(anyhow::Error::from)?;
         sqlx::query(
             "INSERT INTO agent_messages (conversation_id, seq, turn, role, content, tool_calls, tool_call_id, \
-             tool_name, created_at_ms, in_history) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             tool_name, created_at_ms, in_history) \
+             SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9 \
+             FROM agent_messages WHERE conversation_id = $1",
         )
         .bind(conversation_id)
-        .bind(next + i as i64)
         .bind(turn)
         .bind(role_name(message.role))
         .bind(&message.content)
