@@ -24,7 +24,7 @@ pub struct Variant {
     pub stock: i64,
 }
 
-/// A product as tools show it; a product's own page adds its description, seller and category.
+/// A product's own page as tools show it: its variants, description, seller and category.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct Product {
@@ -35,7 +35,7 @@ pub struct Product {
     pub price: String,
     pub in_stock: bool,
     pub variants: Vec<Variant>,
-    /// The first 300 characters, as data (`get_product` only).
+    /// The first 300 characters, as data.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -48,8 +48,7 @@ pub struct Product {
 const DESCRIPTION_CHARS: usize = 300;
 
 impl Product {
-    /// `detailed` for a product's own page: with its description, seller and category.
-    pub fn of(p: &pb::Product, detailed: bool) -> Self {
+    pub fn of(p: &pb::Product) -> Self {
         let variants = p
             .variants
             .iter()
@@ -61,31 +60,95 @@ impl Product {
                 stock: v.stock,
             })
             .collect();
-        let price = match (&p.min_price, &p.max_price) {
-            (Some(min), Some(max)) if min.amount_minor != max.amount_minor => {
-                format!("from {}", view::money(Some(min)))
-            }
-            (Some(min), _) => view::money(Some(min)),
-            _ => "not for sale".to_owned(),
-        };
         Self {
             id: p.id.clone(),
             title: view::seller_text(&p.title, view::TITLE_CHARS),
-            price,
+            price: price_of(p),
             in_stock: p.in_stock,
             variants,
-            description: detailed.then(|| view::seller_text(&p.description, DESCRIPTION_CHARS)),
-            seller_id: detailed.then(|| p.seller_id.clone()),
-            category: detailed.then(|| p.category_name.clone()),
+            description: Some(view::seller_text(&p.description, DESCRIPTION_CHARS)),
+            seller_id: Some(p.seller_id.clone()),
+            category: Some(p.category_name.clone()),
         }
     }
 }
 
-/// `search_products`: a page of products, and whether more match.
+/// A product in a search result: enough to choose one, cheap in tokens. Its variants (ids, options, stock each)
+/// come from `get_product`; a product with one variant carries that variant's id.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default)]
+pub struct Card {
+    pub id: String,
+    /// The seller's title, as data.
+    pub title: String,
+    /// As on [`Product`].
+    pub price: String,
+    /// Units in stock over its variants.
+    pub stock: i64,
+    /// Its options and their values, "colour: blue, red; size: 42, 43", as data; absent when it has none.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub options: String,
+    /// Its only variant's id, when it has just one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant_id: Option<String>,
+}
+
+impl Card {
+    pub fn of(p: &pb::Product) -> Self {
+        let listed: Vec<&pb::Variant> = p.variants.iter().filter(|v| v.listed).collect();
+        // Each option name with its values, both in the order the variants first show them.
+        let mut options: Vec<(&str, Vec<&str>)> = Vec::new();
+        for option in listed.iter().flat_map(|v| &v.options) {
+            match options.iter_mut().find(|(name, _)| *name == option.name) {
+                Some((_, values)) if !values.contains(&option.value.as_str()) => {
+                    values.push(&option.value);
+                }
+                Some(_) => {}
+                None => options.push((&option.name, vec![&option.value])),
+            }
+        }
+        let options = options
+            .iter()
+            .map(|(name, values)| format!("{name}: {}", values.join(", ")))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self {
+            id: p.id.clone(),
+            title: view::seller_text(&p.title, view::TITLE_CHARS),
+            price: price_of(p),
+            stock: listed.iter().map(|v| v.stock.max(0)).sum(),
+            options: if options.is_empty() {
+                options
+            } else {
+                view::seller_text(&options, OPTIONS_CHARS)
+            },
+            variant_id: match listed.as_slice() {
+                [only] => Some(only.id.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// Longest option summary a search result shows; a product's own page lists every variant.
+const OPTIONS_CHARS: usize = 160;
+
+/// "59.90 USD", "from 49.90 USD" when its listed variants differ in price, or "not for sale".
+fn price_of(p: &pb::Product) -> String {
+    match (&p.min_price, &p.max_price) {
+        (Some(min), Some(max)) if min.amount_minor != max.amount_minor => {
+            format!("from {}", view::money(Some(min)))
+        }
+        (Some(min), _) => view::money(Some(min)),
+        _ => "not for sale".to_owned(),
+    }
+}
+
+/// `search_products`: a page of product cards, and whether more match.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct ProductList {
-    pub products: Vec<Product>,
+    pub products: Vec<Card>,
     pub more: bool,
 }
 
@@ -140,8 +203,8 @@ impl TypedTool for SearchProducts {
     type Args = SearchArgs;
     type Output = ProductList;
     const NAME: &'static str = "search_products";
-    const DESCRIPTION: &'static str =
-        "Search the catalog. Returns products with their variants (ids, options, price, stock).";
+    const DESCRIPTION: &'static str = "Search the catalog. Returns product cards; get_product has a product's variants (a card with one \
+         variant carries its variant_id).";
 
     async fn run(&self, ctx: &ToolContext, args: SearchArgs) -> Result<Self::Output, ToolError> {
         let limit = args.limit.unwrap_or(5);
@@ -182,11 +245,7 @@ impl TypedTool for SearchProducts {
             .await?
             .into_inner();
         Ok(ProductList {
-            products: page
-                .products
-                .iter()
-                .map(|p| Product::of(p, false))
-                .collect(),
+            products: page.products.iter().map(Card::of).collect(),
             more: !page.next_cursor.is_empty(),
         })
     }
@@ -217,7 +276,7 @@ impl TypedTool for GetProduct {
             }))
             .await?
             .into_inner();
-        Ok(Product::of(&product, true))
+        Ok(Product::of(&product))
     }
 }
 

@@ -8,7 +8,7 @@ use crate::{
     ToolError,
     account::Address,
     cart::Cart,
-    catalog::Product,
+    catalog::{Card, Product},
     coupons::{ClaimedCoupon, Coupon},
     orders::{Order, OrderResult},
     payments::{Payment, PaymentMethod, PaymentResult},
@@ -245,12 +245,20 @@ pub fn relation() -> pb::Relation {
 #[test]
 fn products() {
     pinned(
-        &Product::of(&product(), false),
-        r#"{"id":"prd_1","title":"<untrusted from=\"seller\">Trail ‹Runner›</untrusted>","price":"from 49.90 USD","in_stock":true,"variants":[{"id":"var_a","options":"<untrusted from=\"seller\">colour: blue, size: 42</untrusted>","price":"49.90 USD","stock":3},{"id":"var_b","options":"<untrusted from=\"seller\">size: 43</untrusted>","price":"59.90 USD","stock":0}]}"#,
-    );
-    pinned(
-        &Product::of(&product(), true),
+        &Product::of(&product()),
         r#"{"id":"prd_1","title":"<untrusted from=\"seller\">Trail ‹Runner›</untrusted>","price":"from 49.90 USD","in_stock":true,"variants":[{"id":"var_a","options":"<untrusted from=\"seller\">colour: blue, size: 42</untrusted>","price":"49.90 USD","stock":3},{"id":"var_b","options":"<untrusted from=\"seller\">size: 43</untrusted>","price":"59.90 USD","stock":0}],"description":"<untrusted from=\"seller\">Grippy.</untrusted>","seller_id":"usr_s","category":"Shoes"}"#,
+    );
+    // A search card: stock summed, option values gathered per name, no variant id (there are two).
+    pinned(
+        &Card::of(&product()),
+        r#"{"id":"prd_1","title":"<untrusted from=\"seller\">Trail ‹Runner›</untrusted>","price":"from 49.90 USD","stock":3,"options":"<untrusted from=\"seller\">colour: blue; size: 42, 43</untrusted>"}"#,
+    );
+    let mut single = product();
+    single.variants.truncate(1);
+    single.max_price = single.min_price.clone();
+    pinned(
+        &Card::of(&single),
+        r#"{"id":"prd_1","title":"<untrusted from=\"seller\">Trail ‹Runner›</untrusted>","price":"49.90 USD","stock":3,"options":"<untrusted from=\"seller\">colour: blue; size: 42</untrusted>","variant_id":"var_a"}"#,
     );
 }
 

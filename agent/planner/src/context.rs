@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 use tokshop_tools::{
     cart::{Cart, LineArgs},
-    catalog::{Product, ProductList, SearchArgs},
+    catalog::{Card, Product, ProductList, SearchArgs},
     coupons::{ClaimedCoupon, ClaimedCouponList, Coupon, CouponList},
     orders::{Order, OrderList, OrderResult},
     payments::{PaymentMethod, PaymentMethodList, PaymentResult},
@@ -19,6 +19,29 @@ use super::observation::Observation;
 use super::slots::SearchFilters;
 use super::text::Lang;
 use tokshop_chat::model::{ChatMessage, Role};
+
+/// A product as the shopper was shown it: a card of a search result, or its own page.
+#[derive(Debug, Clone, Copy)]
+pub enum Shown<'c> {
+    Card(&'c Card),
+    Page(&'c Product),
+}
+
+impl<'c> Shown<'c> {
+    pub fn id(self) -> &'c str {
+        match self {
+            Self::Card(c) => &c.id,
+            Self::Page(p) => &p.id,
+        }
+    }
+
+    pub fn title(self) -> &'c str {
+        match self {
+            Self::Card(c) => &c.title,
+            Self::Page(p) => &p.title,
+        }
+    }
+}
 
 /// The most recent order the conversation knows of.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,7 +177,7 @@ impl<'a> Conversation<'a> {
     }
 
     /// The latest product list shown (a search), with its observation.
-    pub fn product_list(&self) -> Option<(&Observation, &[Product])> {
+    pub fn product_list(&self) -> Option<(&Observation, &[Card])> {
         let obs = self.latest_ok(&["search_products"])?;
         let list = obs.get::<ProductList>()?;
         Some((obs, &list.products))
@@ -168,22 +191,25 @@ impl<'a> Conversation<'a> {
             .map(|p| (obs, p))
     }
 
-    /// The freshest full description of a product: its own page if shown, else its entry in the latest list
-    /// that holds it.
+    /// The freshest page of a product (`get_product`), with its variants.
     pub fn product(&self, id: &str) -> Option<&Product> {
-        let own = self
-            .observations
+        self.observations
             .iter()
             .rev()
             .filter_map(|o| o.get::<Product>())
-            .find(|p| p.id == id);
-        own.or_else(|| {
+            .find(|p| p.id == id)
+    }
+
+    /// The freshest sight of a product: its page if shown, else its card in the latest list that holds it.
+    pub fn shown(&self, id: &str) -> Option<Shown<'_>> {
+        self.product(id).map(Shown::Page).or_else(|| {
             self.observations
                 .iter()
                 .rev()
                 .filter_map(|o| o.get::<ProductList>())
                 .flat_map(|list| &list.products)
-                .find(|p| p.id == id)
+                .find(|c| c.id == id)
+                .map(Shown::Card)
         })
     }
 

@@ -276,7 +276,8 @@ impl Store {
         usage: Usage,
         step: &Step,
     ) -> ServiceResult<()> {
-        self.record_model_reply(conversation, usage, step, &[]).await
+        self.record_model_reply(conversation, usage, step, &[])
+            .await
     }
 
     /// A model call and what it said (its answer, or its tool calls): the trace step, the tokens counted on the

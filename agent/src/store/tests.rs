@@ -38,7 +38,10 @@ async fn history_kept_in_memory_matches_the_stored_one(db: Db) {
                 batches.push(vec![ChatMessage::assistant("", vec![call.clone()])]);
                 batches.push(vec![ChatMessage::tool(&call, &json!({"lines": []}))]);
             }
-            batches.push(vec![ChatMessage::assistant(format!("answer {turn}"), Vec::new())]);
+            batches.push(vec![ChatMessage::assistant(
+                format!("answer {turn}"),
+                Vec::new(),
+            )]);
             for batch in batches {
                 store.append(id, turn, &batch).await.unwrap();
                 // The model is next called after a round's results, never between a call and its result.

@@ -391,7 +391,9 @@ where
                 }
                 for fill in fills {
                     let expires = now + self.jittered_ttl(&fill.key);
-                    local.entries.insert(fill.key, (expires, fill.value.clone()));
+                    local
+                        .entries
+                        .insert(fill.key, (expires, fill.value.clone()));
                 }
             }
             Store::Shared(redis) => {

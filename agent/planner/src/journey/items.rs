@@ -2,10 +2,11 @@
 //! answers ("blue 42", "the first one") to a question the planner asked.
 
 use serde_json::{Value, json};
-use tokshop_tools::catalog::{Product, Variant};
+use tokshop_tools::catalog::{Card, Product, Variant};
 
-use super::pick::{Picked, VariantPick, choose_variant, values_of_all};
+use super::pick::{Picked, VariantPick, choose_variant, fits_card, values_of_all};
 use super::{Planner, Step, call, search_args};
+use crate::context::Shown;
 use crate::intent::{self, Intent};
 use crate::reply;
 use crate::slots::{self, ItemRequest, Reference};
@@ -17,8 +18,8 @@ enum ItemPlan<'c> {
         variant_id: String,
         quantity: u32,
     },
-    /// The product's variants are unknown: fetch the product.
-    Fetch(&'c Product),
+    /// The product's variants are unknown (it was shown as a search card): fetch its page.
+    Fetch(Shown<'c>),
     Ask {
         product: &'c Product,
         candidates: Vec<&'c Variant>,
@@ -26,7 +27,7 @@ enum ItemPlan<'c> {
     /// Nothing was shown yet but the message names a product: search for it.
     Search(Value),
     /// Several listed products fit: ask which (1-based list positions kept).
-    AskProduct(Vec<(usize, &'c Product)>),
+    AskProduct(Vec<(usize, &'c Card)>),
     Reply(String),
 }
 
@@ -62,7 +63,7 @@ impl<'c, 'a> Planner<'c, 'a> {
             return self.reply(obs);
         }
         match self.pick_product(request) {
-            Picked::One(p) => call("get_product", json!({ "product_id": p.id })),
+            Picked::One(p) => call("get_product", json!({ "product_id": p.id() })),
             Picked::Many(candidates) => Step::Reply(reply::ask_product(&candidates, self.lang)),
             Picked::NoList => {
                 let filters = slots::search_filters(&request.text);
@@ -91,11 +92,27 @@ impl<'c, 'a> Planner<'c, 'a> {
                 };
             }
         };
-        let product = self.conv.product(&product.id).unwrap_or(product);
-        let variants: Vec<&'c Variant> = product.variants.iter().collect();
-        if variants.is_empty() {
+        let page = match product {
+            Shown::Page(page) => Some(page),
+            Shown::Card(card) => {
+                // A card of a product with one variant names it: no page needed unless it is sold out or the
+                // message asks for options it lacks (the page then says what there is).
+                if let Some(variant_id) = &card.variant_id
+                    && card.stock > 0
+                    && fits_card(card, &request.text)
+                {
+                    return ItemPlan::Ready {
+                        variant_id: variant_id.clone(),
+                        quantity: request.quantity.unwrap_or(1),
+                    };
+                }
+                self.conv.product(&card.id)
+            }
+        };
+        let Some(product) = page.filter(|p| !p.variants.is_empty()) else {
             return ItemPlan::Fetch(product);
-        }
+        };
+        let variants: Vec<&'c Variant> = product.variants.iter().collect();
         match choose_variant(&variants, &request.text) {
             VariantPick::One(v) => ItemPlan::Ready {
                 variant_id: v.id.clone(),
@@ -152,9 +169,9 @@ impl<'c, 'a> Planner<'c, 'a> {
                 quantity,
             } => Self::goal_call(buy, &variant_id, quantity),
             ItemPlan::Fetch(product) if self.conv.turn_called("get_product") => {
-                Step::Reply(reply::no_variants(product, self.lang))
+                Step::Reply(reply::no_variants(product.title(), self.lang))
             }
-            ItemPlan::Fetch(product) => call("get_product", json!({ "product_id": product.id })),
+            ItemPlan::Fetch(product) => call("get_product", json!({ "product_id": product.id() })),
             ItemPlan::Ask {
                 product,
                 candidates,

@@ -24,8 +24,9 @@ use super::reply;
 use super::slots::SearchFilters;
 use super::text::Lang;
 
-/// Rounds of tool calls allowed per user message: the goal call plus one round of information calls.
-pub const MAX_STEPS: usize = 2;
+/// Rounds of tool calls allowed per user message: the goal call plus up to two rounds of information calls (a
+/// search, then the page of the product it found, whose variants search cards leave out).
+pub const MAX_STEPS: usize = 3;
 
 /// What the planner does next.
 #[derive(Debug, Clone, PartialEq)]

@@ -163,7 +163,7 @@ impl<'c, 'a> Planner<'c, 'a> {
             return self.reply(obs);
         }
         match self.pick_product(request) {
-            Picked::One(p) => call("list_coupons", json!({ "product_id": p.id })),
+            Picked::One(p) => call("list_coupons", json!({ "product_id": p.id() })),
             Picked::Many(candidates) => Step::Reply(reply::ask_product(&candidates, self.lang)),
             Picked::NoList => Step::Reply(
                 self.lang

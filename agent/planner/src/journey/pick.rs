@@ -5,20 +5,20 @@ use std::collections::BTreeSet;
 
 use tokshop_tools::{
     cart::CartLine,
-    catalog::{Product, Variant},
+    catalog::{Card, Variant},
 };
 
 use super::Planner;
-use crate::context::Conversation;
+use crate::context::{Conversation, Shown};
 use crate::reply;
 use crate::slots::{self, ItemRequest, Reference};
 use crate::text::{ascii_words, price_value};
 
 /// A product picked from what was shown.
 pub(super) enum Picked<'c> {
-    One(&'c Product),
-    /// Several fit: their 1-based list positions and entries.
-    Many(Vec<(usize, &'c Product)>),
+    One(Shown<'c>),
+    /// Several listed ones fit: their 1-based list positions and cards.
+    Many(Vec<(usize, &'c Card)>),
     /// No product was shown yet.
     NoList,
     Fail(String),
@@ -42,13 +42,19 @@ pub(super) fn values_of_all(variants: &[&Variant]) -> BTreeSet<String> {
         .collect()
 }
 
-/// Picks one variant: the named options narrow the variants, then those in stock; one left is the pick.
-pub(super) fn choose_variant<'v>(variants: &[&'v Variant], text: &str) -> VariantPick<'v> {
-    let values_of = |v: &Variant| slots::option_values(&v.options);
-    let all = values_of_all(variants);
-    let mentioned = slots::mentioned_values(text, &all);
-    // A colour or size the product does not come in ("yellow", "43") must not be silently dropped.
-    let unknown: BTreeSet<String> = slots::option_like_words(text)
+/// Whether a product coming in `values` fits a message: it names some of them, and no colour or size outside them.
+fn fits_options(values: &BTreeSet<String>, text: &str) -> bool {
+    !slots::mentioned_values(text, values).is_empty() && unknown_options(values, text).is_empty()
+}
+
+/// Whether a card's product may be what a message asks for: it names no colour or size the product lacks.
+pub(super) fn fits_card(card: &Card, text: &str) -> bool {
+    unknown_options(&slots::option_values(&card.options), text).is_empty()
+}
+
+/// Option-like words of the message ("yellow", "43") that none of `values` is.
+fn unknown_options(all: &BTreeSet<String>, text: &str) -> BTreeSet<String> {
+    slots::option_like_words(text)
         .into_iter()
         .filter(|w| {
             !all.contains(w)
@@ -56,7 +62,16 @@ pub(super) fn choose_variant<'v>(variants: &[&'v Variant], text: &str) -> Varian
                     .iter()
                     .any(|v| slots::numeric_part(v) == Some(w.as_str()))
         })
-        .collect();
+        .collect()
+}
+
+/// Picks one variant: the named options narrow the variants, then those in stock; one left is the pick.
+pub(super) fn choose_variant<'v>(variants: &[&'v Variant], text: &str) -> VariantPick<'v> {
+    let values_of = |v: &Variant| slots::option_values(&v.options);
+    let all = values_of_all(variants);
+    let mentioned = slots::mentioned_values(text, &all);
+    // A colour or size the product does not come in ("yellow", "43") must not be silently dropped.
+    let unknown = unknown_options(&all, text);
     if !unknown.is_empty() {
         return VariantPick::NoMatch(mentioned.into_iter().chain(unknown).collect());
     }
@@ -100,7 +115,7 @@ pub(super) trait Listed {
     fn price(&self) -> &str;
 }
 
-impl Listed for Product {
+impl Listed for Card {
     fn title(&self) -> &str {
         &self.title
     }
@@ -187,7 +202,7 @@ impl<'c, 'a> Planner<'c, 'a> {
             (Some(_), None) => true,
             _ => false,
         };
-        let entries: Vec<(usize, &'c Product)> = list
+        let entries: Vec<(usize, &'c Card)> = list
             .map(|(_, products)| {
                 products
                     .iter()
@@ -196,11 +211,11 @@ impl<'c, 'a> Planner<'c, 'a> {
                     .collect()
             })
             .unwrap_or_default();
-        let focus_product = focus.map(|(_, p)| p);
+        let focus_product = focus.map(|(_, p)| Shown::Page(p));
 
         let from_list = |n: usize| -> Picked<'c> {
             match entries.get(n.wrapping_sub(1)) {
-                Some((_, p)) => Picked::One(p),
+                Some((_, p)) => Picked::One(Shown::Card(p)),
                 None if entries.is_empty() => Picked::NoList,
                 None => Picked::Fail(reply::out_of_range(n, entries.len(), self.lang)),
             }
@@ -211,14 +226,14 @@ impl<'c, 'a> Planner<'c, 'a> {
             Some(Reference::Cheapest | Reference::Priciest) => {
                 let cheapest = request.reference == Some(Reference::Cheapest);
                 return match by_price(&entries, cheapest) {
-                    Some((_, p)) => Picked::One(p),
+                    Some((_, p)) => Picked::One(Shown::Card(p)),
                     None => Picked::NoList,
                 };
             }
             Some(Reference::This) => {
                 return match (focus_product, entries.as_slice()) {
                     (Some(p), _) if focus_newer => Picked::One(p),
-                    (_, [(_, only)]) => Picked::One(only),
+                    (_, [(_, only)]) => Picked::One(Shown::Card(only)),
                     (_, []) => Picked::NoList,
                     _ => Picked::Many(entries),
                 };
@@ -228,29 +243,21 @@ impl<'c, 'a> Planner<'c, 'a> {
 
         let by_title = best_title_matches(&entries, &request.text);
         if let [(_, only)] = by_title.as_slice() {
-            return Picked::One(only);
+            return Picked::One(Shown::Card(only));
         }
         if let (Some(p), true) = (focus_product, focus_newer) {
             return Picked::One(p);
         }
-        let by_options: Vec<(usize, &'c Product)> = entries
+        let by_options: Vec<(usize, &'c Card)> = entries
             .iter()
             .copied()
-            .filter(|(_, p)| {
-                // A product fits when the message names some of its options and none it lacks.
-                let variants: Vec<&Variant> = p.variants.iter().collect();
-                !slots::mentioned_values(&request.text, &values_of_all(&variants)).is_empty()
-                    && !matches!(
-                        choose_variant(&variants, &request.text),
-                        VariantPick::NoMatch(_)
-                    )
-            })
+            .filter(|(_, card)| fits_options(&slots::option_values(&card.options), &request.text))
             .collect();
         match (by_options.as_slice(), entries.as_slice()) {
-            ([(_, only)], _) => Picked::One(only),
+            ([(_, only)], _) => Picked::One(Shown::Card(only)),
             ([_, _, ..], _) => Picked::Many(by_options),
             (_, []) => Picked::NoList,
-            (_, [(_, only)]) => Picked::One(only),
+            (_, [(_, only)]) => Picked::One(Shown::Card(only)),
             _ if !by_title.is_empty() => Picked::Many(by_title),
             _ => Picked::Many(entries),
         }

@@ -69,12 +69,15 @@ impl Planner<'_, '_> {
                 };
                 match self.pick_product(&focus) {
                     Picked::One(p) => {
-                        let product = self.conv.product(&p.id).unwrap_or(p);
-                        match product.seller_id.as_deref().unwrap_or("") {
+                        let seller = self
+                            .conv
+                            .product(p.id())
+                            .and_then(|page| page.seller_id.as_deref());
+                        match seller.unwrap_or("") {
                             "" if self.conv.turn_called("get_product") => {
                                 Step::Reply(reply::which_person(self.lang))
                             }
-                            "" => call("get_product", json!({ "product_id": p.id })),
+                            "" => call("get_product", json!({ "product_id": p.id() })),
                             seller => call(tool, json!({ "user_id": seller })),
                         }
                     }
@@ -117,7 +120,7 @@ impl Planner<'_, '_> {
         };
         // A named product that is not the one just listed is searched for rather than guessed.
         let words = crate::text::ascii_words(&query);
-        let title = product.title.to_lowercase();
+        let title = product.title().to_lowercase();
         if searched.is_none()
             && item.reference.is_none()
             && !words.is_empty()
@@ -125,7 +128,7 @@ impl Planner<'_, '_> {
         {
             return search();
         }
-        let mut args = json!({ "product_id": product.id });
+        let mut args = json!({ "product_id": product.id() });
         merge(&mut args, extra);
         call(tool, args)
     }

@@ -1,6 +1,6 @@
 //! Search results, product pages and their options, and categories.
 
-use tokshop_tools::catalog::{CategoryList, Product, ProductList, SearchArgs, Variant};
+use tokshop_tools::catalog::{Card, CategoryList, Product, ProductList, SearchArgs, Variant};
 
 use super::ordinal;
 use crate::observation::Observation;
@@ -92,7 +92,7 @@ pub fn search_results(obs: &Observation, lang: Lang) -> String {
             i + 1,
             clip(&p.title, 80),
             p.price,
-            stock_word(p.in_stock, lang)
+            stock_word(p.stock > 0, lang)
         ));
     }
     let example = ordinal(products.len().min(2), lang);
@@ -204,7 +204,7 @@ pub fn ask_variant(p: &Product, candidates: &[&Variant], lang: Lang) -> String {
 }
 
 /// Asks which of several listed products the shopper means, keeping their list numbers.
-pub fn ask_product(candidates: &[(usize, &Product)], lang: Lang) -> String {
+pub fn ask_product(candidates: &[(usize, &Card)], lang: Lang) -> String {
     let mut out = lang
         .pick(
             "Several products match. Which one do you mean?",
@@ -263,13 +263,14 @@ pub fn sold_out(p: &Product, variants: &[&Variant], lang: Lang) -> String {
     }
 }
 
-pub fn no_variants(p: &Product, lang: Lang) -> String {
+/// The product's title as shown, when its page could not be read or lists nothing to buy.
+pub fn no_variants(title: &str, lang: Lang) -> String {
     match lang {
         Lang::En => format!(
             "I couldn't see any option of {} that can be bought right now.",
-            clip(&p.title, 100)
+            clip(title, 100)
         ),
-        Lang::Zh => format!("暂时看不到 {} 可购买的款式。", clip(&p.title, 100)),
+        Lang::Zh => format!("暂时看不到 {} 可购买的款式。", clip(title, 100)),
     }
 }
 

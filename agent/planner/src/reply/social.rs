@@ -277,8 +277,8 @@ fn liked(r: &LikeState, lang: Lang) -> String {
 }
 
 fn title_of(conv: &Conversation<'_>, product_id: &str, lang: Lang) -> String {
-    conv.product(product_id)
-        .map(|p| clip(&p.title, 80))
+    conv.shown(product_id)
+        .map(|p| clip(p.title(), 80))
         .filter(|t| !t.is_empty())
         .unwrap_or_else(|| lang.pick("that product", "这个商品").to_owned())
 }

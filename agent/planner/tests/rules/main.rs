@@ -25,35 +25,86 @@ fn has_chinese(text: &str) -> bool {
     text.chars().any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c))
 }
 
+/// The three trail shoes' own pages (`get_product`), with their variants.
+fn trail_shoe_pages() -> [Value; 3] {
+    [
+        json!({
+            "id": "prd_1", "title": "Ridgeline Swift Trail Runner 1", "price": "59.90 USD", "in_stock": true,
+            "variants": [
+                {"id": "var_1a", "options": "colour: blue, size: 42", "price": "59.90 USD", "stock": 3},
+                {"id": "var_1b", "options": "colour: blue, size: 43", "price": "59.90 USD", "stock": 0},
+                {"id": "var_1c", "options": "colour: red, size: 42", "price": "59.90 USD", "stock": 5}
+            ],
+            "description": "Light and quick.", "seller_id": "usr_ridgeline", "category": "Trail shoes"
+        }),
+        json!({
+            "id": "prd_2", "title": "Peakform Pro Mountain Trail Shoe 2", "price": "from 64.90 USD", "in_stock": true,
+            "variants": [
+                {"id": "var_2a", "options": "colour: black, size: 42", "price": "64.90 USD", "stock": 2},
+                {"id": "var_2b", "options": "colour: blue, size: 42", "price": "64.90 USD", "stock": 4},
+                {"id": "var_2c", "options": "colour: blue, size: 44", "price": "69.90 USD", "stock": 1}
+            ],
+            "description": "For rock.", "seller_id": "usr_peakform", "category": "Trail shoes"
+        }),
+        json!({
+            "id": "prd_3", "title": "Ridgeline Light Rock Grip Trail Shoe 3", "price": "49.90 USD", "in_stock": true,
+            "variants": [
+                {"id": "var_3a", "options": "colour: green, size: 41", "price": "49.90 USD", "stock": 7},
+                {"id": "var_3b", "options": "colour: green, size: 42", "price": "49.90 USD", "stock": 0}
+            ],
+            "description": "Grippy.", "seller_id": "usr_ridgeline", "category": "Trail shoes"
+        }),
+    ]
+}
+
+/// The search result for the trail shoes: their cards.
 fn trail_shoes() -> Value {
     json!({
         "products": [
-            {
-                "id": "prd_1", "title": "Ridgeline Swift Trail Runner 1", "price": "59.90 USD", "in_stock": true,
-                "variants": [
-                    {"id": "var_1a", "options": "colour: blue, size: 42", "price": "59.90 USD", "stock": 3},
-                    {"id": "var_1b", "options": "colour: blue, size: 43", "price": "59.90 USD", "stock": 0},
-                    {"id": "var_1c", "options": "colour: red, size: 42", "price": "59.90 USD", "stock": 5}
-                ]
-            },
-            {
-                "id": "prd_2", "title": "Peakform Pro Mountain Trail Shoe 2", "price": "from 64.90 USD", "in_stock": true,
-                "variants": [
-                    {"id": "var_2a", "options": "colour: black, size: 42", "price": "64.90 USD", "stock": 2},
-                    {"id": "var_2b", "options": "colour: blue, size: 42", "price": "64.90 USD", "stock": 4},
-                    {"id": "var_2c", "options": "colour: blue, size: 44", "price": "69.90 USD", "stock": 1}
-                ]
-            },
-            {
-                "id": "prd_3", "title": "Ridgeline Light Rock Grip Trail Shoe 3", "price": "49.90 USD", "in_stock": true,
-                "variants": [
-                    {"id": "var_3a", "options": "colour: green, size: 41", "price": "49.90 USD", "stock": 7},
-                    {"id": "var_3b", "options": "colour: green, size: 42", "price": "49.90 USD", "stock": 0}
-                ]
-            }
+            {"id": "prd_1", "title": "Ridgeline Swift Trail Runner 1", "price": "59.90 USD", "stock": 8,
+             "options": "colour: blue, red; size: 42, 43"},
+            {"id": "prd_2", "title": "Peakform Pro Mountain Trail Shoe 2", "price": "from 64.90 USD", "stock": 7,
+             "options": "colour: black, blue; size: 42, 44"},
+            {"id": "prd_3", "title": "Ridgeline Light Rock Grip Trail Shoe 3", "price": "49.90 USD", "stock": 7,
+             "options": "colour: green; size: 41, 42"}
         ],
         "more": false
     })
+}
+
+trait Fetching {
+    /// The conversation once every product page the planner asks for (`get_product` of a trail shoe) has been
+    /// shown, as the agent would run those calls; at most three pages.
+    fn with_pages(&self) -> Convo;
+
+    /// The planner's response after [`Fetching::with_pages`].
+    fn respond_fetching(&self) -> tokshop_chat::model::ModelResponse {
+        self.with_pages().respond()
+    }
+}
+
+impl Fetching for Convo {
+    fn with_pages(&self) -> Convo {
+        let mut convo = self.clone();
+        for _ in 0..3 {
+            let response = convo.respond();
+            let page = match response.tool_calls.as_slice() {
+                [call] if call.name == "get_product" => trail_shoe_pages()
+                    .into_iter()
+                    .find(|p| p["id"] == call.arguments["product_id"]),
+                _ => None,
+            };
+            let Some(page) = page else {
+                break;
+            };
+            convo = convo.tool(
+                "get_product",
+                response.tool_calls[0].arguments.clone(),
+                page,
+            );
+        }
+        convo
+    }
 }
 
 /// A conversation where the shopper searched for trail shoes and saw three results.

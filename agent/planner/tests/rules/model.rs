@@ -71,37 +71,37 @@ fn tools_not_offered_are_not_called() {
 
 #[test]
 fn answers_to_a_variant_question_narrow_or_explain() {
-    let convo = after_search().user("add the first one");
+    let convo = after_search().user("add the first one").with_pages();
     let question = convo.respond().text;
     let asked = convo.assistant(&question);
 
     // Both offered options are size 42: the question comes again instead of reading "42" as item 42.
-    let text = reply(&asked.clone().user("42").respond()).to_owned();
+    let text = reply(&asked.clone().user("42").respond_fetching()).to_owned();
     assert!(text.contains("Which one would you like?"), "{text}");
 
     // Blue 43 exists but is sold out.
-    let text = reply(&asked.clone().user("blue 43").respond()).to_owned();
+    let text = reply(&asked.clone().user("blue 43").respond_fetching()).to_owned();
     assert!(
         text.contains("(colour: blue, size: 43) is out of stock"),
         "{text}"
     );
 
     // Chinese answer.
-    let response = asked.clone().user("红色的").respond();
+    let response = asked.clone().user("红色的").respond_fetching();
     assert_eq!(
         one_call(&response).1,
         &json!({"variant_id": "var_1c", "quantity": 1})
     );
 
     // Something else entirely is a new request.
-    let response = asked.user("find jackets").respond();
+    let response = asked.user("find jackets").respond_fetching();
     assert_eq!(one_call(&response).0, "search_products");
 }
 
 #[test]
 fn an_answer_to_which_product_continues_the_add() {
     let convo = after_search().user("add two of the blue 42");
-    let text = reply(&convo.respond()).to_owned();
+    let text = reply(&convo.respond_fetching()).to_owned();
     assert!(text.contains("Several products match"), "{text}");
     assert!(text.contains("1. Ridgeline Swift Trail Runner 1"), "{text}");
     assert!(
@@ -113,7 +113,10 @@ fn an_answer_to_which_product_continues_the_add() {
         "a product without blue is not offered: {text}"
     );
 
-    let response = convo.assistant(&text).user("the second one").respond();
+    let response = convo
+        .assistant(&text)
+        .user("the second one")
+        .respond_fetching();
     let (name, args) = one_call(&response);
     assert_eq!(name, "add_to_cart");
     assert_eq!(args, &json!({"variant_id": "var_2b", "quantity": 2}));
@@ -121,14 +124,14 @@ fn an_answer_to_which_product_continues_the_add() {
 
 #[test]
 fn option_words_after_a_product_page_add_that_product() {
-    let mut product = trail_shoes()["products"][0].clone();
+    let [mut product, _, _] = trail_shoe_pages();
     product["description"] = json!("A light trail runner for rocky paths.");
     let page = after_search().user("show me the first one").tool(
         "get_product",
         json!({"product_id": "prd_1"}),
         product,
     );
-    let text = reply(&page.respond()).to_owned();
+    let text = reply(&page.respond_fetching()).to_owned();
     assert!(text.contains("Options:"), "{text}");
     assert!(
         text.contains("2. colour: blue, size: 43 — 59.90 USD (out of stock)"),
@@ -137,12 +140,12 @@ fn option_words_after_a_product_page_add_that_product() {
     assert!(text.contains("Say \"add the blue 42\""), "{text}");
 
     let page = page.assistant(&text);
-    let response = page.clone().user("red 42").respond();
+    let response = page.clone().user("red 42").respond_fetching();
     assert_eq!(
         one_call(&response).1,
         &json!({"variant_id": "var_1c", "quantity": 1})
     );
-    let response = page.user("buy it in blue").respond();
+    let response = page.user("buy it in blue").respond_fetching();
     let (name, args) = one_call(&response);
     assert_eq!(name, "checkout");
     assert_eq!(
@@ -231,7 +234,7 @@ fn buy_it_right_after_a_search_buys_what_was_shown_not_the_cart() {
             one,
         )
         .assistant("Here is what I found ...");
-    let response = found.user("I'll buy it").respond();
+    let response = found.user("I'll buy it").respond_fetching();
     let (name, args) = one_call(&response);
     assert_eq!(name, "checkout");
     assert_eq!(
@@ -240,7 +243,7 @@ fn buy_it_right_after_a_search_buys_what_was_shown_not_the_cart() {
     );
 
     // Several found: "buy it" does not fall back to the cart; the planner asks which one.
-    let response = after_search().user("I'll buy it").respond();
+    let response = after_search().user("I'll buy it").respond_fetching();
     assert!(response.tool_calls.is_empty(), "{:?}", response.tool_calls);
 
     // After looking at the cart, "buy it" means the cart.
@@ -248,7 +251,7 @@ fn buy_it_right_after_a_search_buys_what_was_shown_not_the_cart() {
         .user("what's in my cart")
         .tool("view_cart", json!({}), cart_two_lines())
         .assistant("Your cart ...");
-    let response = carted.user("I'll buy it").respond();
+    let response = carted.user("I'll buy it").respond_fetching();
     let (name, args) = one_call(&response);
     assert_eq!(name, "checkout");
     assert_eq!(args, &json!({}));
@@ -286,7 +289,7 @@ fn tell_me_about_a_named_product_opens_it_when_the_search_finds_one() {
 #[test]
 fn adding_a_named_product_found_by_its_own_search_asks_for_the_variant() {
     let asked = Convo::new().user("add the Swift Trail Runner to my cart");
-    let first = asked.clone().respond();
+    let first = asked.clone().respond_fetching();
     let (name, args) = one_call(&first);
     assert_eq!(name, "search_products");
     let mut one = trail_shoes();
@@ -294,16 +297,37 @@ fn adding_a_named_product_found_by_its_own_search_asks_for_the_variant() {
     let response = asked
         .clone()
         .tool("search_products", args.clone(), one)
-        .respond();
+        .respond_fetching();
     assert!(response.tool_calls.is_empty(), "{:?}", response.tool_calls);
     let text = reply(&response);
     assert!(text.contains("red") && text.contains("42"), "{text}");
 
-    // One variant: added at once.
-    let mut single = trail_shoes();
-    single["products"] = json!([trail_shoes()["products"][0].clone()]);
-    single["products"][0]["variants"] =
-        json!([trail_shoes()["products"][0]["variants"][0].clone()]);
+    // Options named in the same message: search, the product's page, then the add, all for one message.
+    let named = Convo::new().user("add the Swift Trail Runner in red 42 to my cart");
+    let searched = {
+        let response = named.respond();
+        let (name, args) = one_call(&response);
+        assert_eq!(name, "search_products");
+        args.clone()
+    };
+    let mut one = trail_shoes();
+    one["products"] = json!([trail_shoes()["products"][0].clone()]);
+    let response = named
+        .tool("search_products", searched, one)
+        .respond_fetching();
+    assert_eq!(
+        one_call(&response),
+        (
+            "add_to_cart",
+            &json!({"variant_id": "var_1c", "quantity": 1})
+        )
+    );
+
+    // One variant: its card carries the variant's id, added at once.
+    let single = json!({"products": [
+        {"id": "prd_1", "title": "Ridgeline Swift Trail Runner 1", "price": "59.90 USD", "stock": 3,
+         "options": "colour: blue; size: 42", "variant_id": "var_1a"}
+    ], "more": false});
     let response = asked
         .tool("search_products", args.clone(), single)
         .respond();

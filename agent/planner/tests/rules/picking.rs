@@ -28,7 +28,7 @@ fn show_the_second_one_and_other_references() {
 fn add_the_second_one_with_named_options() {
     let response = after_search()
         .user("add the blue one in 42 of the second result")
-        .respond();
+        .respond_fetching();
     let (name, args) = one_call(&response);
     assert_eq!(name, "add_to_cart");
     assert_eq!(args, &json!({"variant_id": "var_2b", "quantity": 1}));
@@ -38,7 +38,7 @@ fn add_the_second_one_with_named_options() {
 fn add_the_only_variant_in_stock() {
     let response = after_search()
         .user("add the third one to my cart")
-        .respond();
+        .respond_fetching();
     let (name, args) = one_call(&response);
     assert_eq!(name, "add_to_cart");
     assert_eq!(args, &json!({"variant_id": "var_3a", "quantity": 1}));
@@ -46,7 +46,7 @@ fn add_the_only_variant_in_stock() {
 
 #[test]
 fn several_fitting_variants_get_a_question_then_the_answer_adds() {
-    let convo = after_search().user("add the first one");
+    let convo = after_search().user("add the first one").with_pages();
     let text = reply(&convo.respond()).to_owned();
     assert!(text.contains("Which one would you like?"), "{text}");
     assert!(
@@ -80,7 +80,7 @@ fn several_fitting_variants_get_a_question_then_the_answer_adds() {
 fn chinese_add_with_options_and_quantity() {
     let response = after_search()
         .user("把第二个蓝色42码加两件到购物车")
-        .respond();
+        .respond_fetching();
     let (name, args) = one_call(&response);
     assert_eq!(name, "add_to_cart");
     assert_eq!(args, &json!({"variant_id": "var_2b", "quantity": 2}));
@@ -90,8 +90,8 @@ fn chinese_add_with_options_and_quantity() {
 fn unknown_variants_are_fetched_first_then_added() {
     let list_without_variants = json!({
         "products": [
-            {"id": "prd_1", "title": "Ridgeline Swift Trail Runner 1", "price": "59.90 USD", "in_stock": true},
-            {"id": "prd_2", "title": "Peakform Pro Mountain Trail Shoe 2", "price": "from 64.90 USD", "in_stock": true}
+            {"id": "prd_1", "title": "Ridgeline Swift Trail Runner 1", "price": "59.90 USD", "stock": 8},
+            {"id": "prd_2", "title": "Peakform Pro Mountain Trail Shoe 2", "price": "from 64.90 USD", "stock": 7}
         ],
         "more": false
     });
@@ -109,9 +109,7 @@ fn unknown_variants_are_fetched_first_then_added() {
     assert_eq!(name, "get_product");
     assert_eq!(args, &json!({"product_id": "prd_2"}));
 
-    let mut product = trail_shoes()["products"][1].clone();
-    product["description"] = json!("A grippy trail shoe.");
-    product["seller_id"] = json!("usr_seller");
+    let [_, product, _] = trail_shoe_pages();
     let response = convo
         .tool("get_product", json!({"product_id": "prd_2"}), product)
         .respond();
@@ -122,10 +120,20 @@ fn unknown_variants_are_fetched_first_then_added() {
 
 #[test]
 fn options_that_match_nothing_are_explained() {
-    let text = reply(&after_search().user("add the first one in yellow").respond()).to_owned();
+    let text = reply(
+        &after_search()
+            .user("add the first one in yellow")
+            .respond_fetching(),
+    )
+    .to_owned();
     assert!(text.contains("no option matching \"yellow\""), "{text}");
     assert!(text.contains("colour: red, size: 42"), "{text}");
-    let text = reply(&after_search().user("add the second one, blue 43").respond()).to_owned();
+    let text = reply(
+        &after_search()
+            .user("add the second one, blue 43")
+            .respond_fetching(),
+    )
+    .to_owned();
     assert!(text.contains("no option matching"), "{text}");
     assert!(text.contains("colour: blue, size: 44"), "{text}");
 }
@@ -150,7 +158,7 @@ fn added_reply_names_the_line_and_the_subtotal() {
 
 #[test]
 fn buy_the_third_one_checks_out_that_item() {
-    let response = after_search().user("buy the third one").respond();
+    let response = after_search().user("buy the third one").respond_fetching();
     let (name, args) = one_call(&response);
     assert_eq!(name, "checkout");
     assert_eq!(
