@@ -206,7 +206,7 @@ impl GuardedTool for AddAddress {
     type Output = AddressResult;
     const NAME: &'static str = "add_address";
     const DESCRIPTION: &'static str = "Add a shipping address to the shopper's address book (optionally as the \
-         default). Needs the shopper's confirmation.";
+         default).";
 
     /// The first address in a book becomes the default whatever was asked, and the description says so.
     async fn effect(

@@ -85,9 +85,8 @@ pub struct Card {
     pub price: String,
     /// Units in stock over its variants.
     pub stock: i64,
-    /// Its options and their values, "colour: blue, red; size: 42, 43", as data; absent when it has none.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub options: String,
+    /// How many variants it comes in.
+    pub variants: usize,
     /// Its only variant's id, when it has just one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variant_id: Option<String>,
@@ -96,32 +95,12 @@ pub struct Card {
 impl Card {
     pub fn of(p: &pb::Product) -> Self {
         let listed: Vec<&pb::Variant> = p.variants.iter().filter(|v| v.listed).collect();
-        // Each option name with its values, both in the order the variants first show them.
-        let mut options: Vec<(&str, Vec<&str>)> = Vec::new();
-        for option in listed.iter().flat_map(|v| &v.options) {
-            match options.iter_mut().find(|(name, _)| *name == option.name) {
-                Some((_, values)) if !values.contains(&option.value.as_str()) => {
-                    values.push(&option.value);
-                }
-                Some(_) => {}
-                None => options.push((&option.name, vec![&option.value])),
-            }
-        }
-        let options = options
-            .iter()
-            .map(|(name, values)| format!("{name}: {}", values.join(", ")))
-            .collect::<Vec<_>>()
-            .join("; ");
         Self {
             id: p.id.clone(),
             title: view::seller_text(&p.title, view::TITLE_CHARS),
             price: price_of(p),
             stock: listed.iter().map(|v| v.stock.max(0)).sum(),
-            options: if options.is_empty() {
-                options
-            } else {
-                view::seller_text(&options, OPTIONS_CHARS)
-            },
+            variants: listed.len(),
             variant_id: match listed.as_slice() {
                 [only] => Some(only.id.clone()),
                 _ => None,
@@ -129,9 +108,6 @@ impl Card {
         }
     }
 }
-
-/// Longest option summary a search result shows; a product's own page lists every variant.
-const OPTIONS_CHARS: usize = 160;
 
 /// "59.90 USD", "from 49.90 USD" when its listed variants differ in price, or "not for sale".
 fn price_of(p: &pb::Product) -> String {
@@ -181,15 +157,13 @@ pub enum Sort {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchArgs {
-    /// Words to match in titles and descriptions.
     pub query: Option<String>,
-    /// A category id from list_categories; includes its subcategories.
+    /// From list_categories; subcategories included.
     pub category_id: Option<String>,
-    /// Lowest price, in major units (e.g. 50).
+    /// In major units, e.g. 50.
     pub min_price: Option<view::Amount>,
-    /// Highest price, in major units (e.g. 79.90).
+    /// In major units, e.g. 79.90.
     pub max_price: Option<view::Amount>,
-    /// Only products with a variant in stock.
     pub in_stock_only: Option<bool>,
     pub sort: Option<Sort>,
     /// 1 to 10; default 5.
@@ -203,8 +177,8 @@ impl TypedTool for SearchProducts {
     type Args = SearchArgs;
     type Output = ProductList;
     const NAME: &'static str = "search_products";
-    const DESCRIPTION: &'static str = "Search the catalog. Returns product cards; get_product has a product's variants (a card with one \
-         variant carries its variant_id).";
+    const DESCRIPTION: &'static str = "Search the catalog: product cards. Variants come from get_product (a one-variant card has its \
+         variant_id).";
 
     async fn run(&self, ctx: &ToolContext, args: SearchArgs) -> Result<Self::Output, ToolError> {
         let limit = args.limit.unwrap_or(5);

@@ -20,7 +20,6 @@ pub fn register(registry: &mut Registry) {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListArgs {
-    /// Coupons usable on this product.
     pub product_id: Option<String>,
     /// Or all coupons of this shop.
     pub seller_id: Option<String>,
@@ -162,8 +161,7 @@ impl GuardedTool for ClaimCoupon {
     type Effect = ClaimEffect;
     type Output = ClaimedCoupon;
     const NAME: &'static str = "claim_coupon";
-    const DESCRIPTION: &'static str =
-        "Claim a coupon for later use at checkout. Needs the shopper's confirmation.";
+    const DESCRIPTION: &'static str = "Claim a coupon for later use at checkout.";
 
     async fn effect(&self, ctx: &ToolContext, args: &ClaimArgs) -> Result<ClaimEffect, ToolError> {
         let coupon = ctx

@@ -16,6 +16,8 @@ pub mod untrusted;
 mod view;
 
 #[cfg(test)]
+mod budget_tests;
+#[cfg(test)]
 mod shapes_tests;
 
 use std::{collections::BTreeMap, sync::Arc};
@@ -173,15 +175,18 @@ pub fn schema_of<T: JsonSchema>() -> Value {
     if let Some(object) = value.as_object_mut() {
         object.remove("$schema");
         object.remove("title");
+        // The arguments type's own doc comment: the tool's description and the fields' say it for the model.
+        object.remove("description");
     }
     compact(&mut value);
     value
 }
 
 /// Takes out of a schema what costs the model tokens and tells it nothing: an optional field's `null` (leaving the
-/// field out means the same, and the arguments are parsed by the same types either way), and the storage details
-/// schemars adds for integer types (`format`, and bounds that are only the type's: a `u8`'s 0 to 255). Bounds that
-/// mean something, and every description, stay.
+/// field out means the same, and the arguments are parsed by the same types either way), the storage details
+/// schemars adds for integer types (`format`, and bounds that are only the type's: a `u8`'s 0 to 255), and
+/// `additionalProperties: false` (the argument types refuse unknown fields themselves). A choice of constants
+/// becomes a plain `enum`. Bounds that mean something, and the fields' descriptions, stay.
 fn compact(schema: &mut Value) {
     let Some(object) = schema.as_object_mut() else {
         if let Some(items) = schema.as_array_mut() {
@@ -189,6 +194,20 @@ fn compact(schema: &mut Value) {
         }
         return;
     };
+    if object.get("additionalProperties") == Some(&Value::Bool(false)) {
+        object.remove("additionalProperties");
+    }
+    let constants: Option<Vec<Value>> = object
+        .get("oneOf")
+        .and_then(Value::as_array)
+        .and_then(|choices| choices.iter().map(|c| c.get("const").cloned()).collect());
+    if let Some(constants) = constants
+        && constants.iter().all(Value::is_string)
+    {
+        object.remove("oneOf");
+        object.insert("type".into(), Value::from("string"));
+        object.insert("enum".into(), Value::Array(constants));
+    }
     let required: Vec<String> = object
         .get("required")
         .and_then(Value::as_array)
@@ -437,7 +456,23 @@ mod tests {
                 .is_ok()
         );
         let feed = registry.get("view_feed").unwrap().parameters();
-        assert!(feed["properties"]["which"].get("oneOf").is_some(), "{feed}");
+        assert_eq!(
+            feed["properties"]["which"]["enum"],
+            serde_json::json!(["following", "discover"]),
+            "{feed}"
+        );
+        for tool in registry.iter() {
+            let text = tool.parameters().to_string();
+            assert!(!text.contains("additionalProperties"), "{text}");
+        }
+        // What the model is no longer told is still enforced.
+        assert!(
+            registry
+                .get("view_cart")
+                .unwrap()
+                .check(&serde_json::json!({"extra": 1}))
+                .is_err()
+        );
         let pay = registry.get("pay_order").unwrap().parameters();
         assert_eq!(
             pay["required"],

@@ -162,8 +162,7 @@ impl GuardedTool for PayOrder {
     type Effect = PayEffect;
     type Output = PaymentResult;
     const NAME: &'static str = "pay_order";
-    const DESCRIPTION: &'static str =
-        "Pay an order waiting for payment. Needs the shopper's confirmation.";
+    const DESCRIPTION: &'static str = "Pay an order waiting for payment.";
 
     async fn effect(&self, ctx: &ToolContext, args: &PayArgs) -> Result<PayEffect, ToolError> {
         let request = ctx.request(order::GetOrderRequest {

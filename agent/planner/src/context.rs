@@ -183,12 +183,29 @@ impl<'a> Conversation<'a> {
         Some((obs, &list.products))
     }
 
-    /// The product shown last on its own (`get_product`), with its observation.
+    /// The product shown last on its own (`get_product`), with its observation. Pages read together, to compare
+    /// listed products, put none in focus.
     pub fn focus_product(&self) -> Option<(&Observation, &Product)> {
         let obs = self.latest_ok(&["get_product"])?;
+        let round = self.round_of(obs.index);
+        let together = self
+            .observations
+            .iter()
+            .any(|o| o.tool == obs.tool && o.index != obs.index && self.round_of(o.index) == round);
+        if together {
+            return None;
+        }
         obs.get::<Product>()
             .filter(|p| !p.id.is_empty())
             .map(|p| (obs, p))
+    }
+
+    /// The position of the assistant message whose call the tool message at `index` answers.
+    fn round_of(&self, index: usize) -> usize {
+        self.messages[..index]
+            .iter()
+            .rposition(|m| m.role != Role::Tool)
+            .unwrap_or(0)
     }
 
     /// The freshest page of a product (`get_product`), with its variants.

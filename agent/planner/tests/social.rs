@@ -22,10 +22,10 @@ fn trailco(you_follow: bool) -> Value {
 
 fn runner_search() -> Value {
     json!({"products": [
-        {"id": "prd_runner", "title": "Trail Runner Shoe", "price": "from 59.90 USD", "in_stock": true,
-         "variants": [{"id": "var_r42", "options": "color: blue, size: 42", "price": "59.90 USD", "stock": 5}]},
-        {"id": "prd_boot", "title": "Summit Hiking Boot", "price": "129.00 USD", "in_stock": true,
-         "variants": [{"id": "var_b42", "options": "size: 42", "price": "129.00 USD", "stock": 4}]}
+        {"id": "prd_runner", "title": "Trail Runner Shoe", "price": "from 59.90 USD", "stock": 5, "variants": 1,
+         "variant_id": "var_r42"},
+        {"id": "prd_boot", "title": "Summit Hiking Boot", "price": "129.00 USD", "stock": 4, "variants": 1,
+         "variant_id": "var_b42"}
     ], "more": false})
 }
 

@@ -13,11 +13,11 @@ use crate::{
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutArgs {
-    /// Items to buy directly; leave out (with cart_variant_ids) to check out the whole cart.
+    /// To buy directly; with neither this nor cart_variant_ids, the whole cart.
     pub items: Option<Vec<Item>>,
     /// Only these cart lines.
     pub cart_variant_ids: Option<Vec<String>>,
-    /// From list_addresses; the default address when left out.
+    /// From list_addresses; else the default one.
     pub address_id: Option<String>,
     /// From my_coupons.
     pub claimed_coupon_id: Option<String>,
@@ -129,8 +129,7 @@ impl GuardedTool for Checkout {
     type Effect = CheckoutEffect;
     type Output = OrderResult;
     const NAME: &'static str = "checkout";
-    const DESCRIPTION: &'static str = "Place an order (stock is reserved; it then waits for payment). Needs the \
-         shopper's confirmation.";
+    const DESCRIPTION: &'static str = "Place an order; it then waits for payment.";
 
     /// Priced by the orders service exactly as the checkout would be now, with the address written out.
     async fn effect(

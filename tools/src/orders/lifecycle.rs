@@ -72,8 +72,8 @@ impl GuardedTool for CancelOrder {
     type Effect = CancelEffect;
     type Output = OrderResult;
     const NAME: &'static str = "cancel_order";
-    const DESCRIPTION: &'static str = "Cancel an order that has not shipped; a paid one is refunded in full. Needs \
-         the shopper's confirmation.";
+    const DESCRIPTION: &'static str =
+        "Cancel an order that has not shipped; a paid one is refunded in full.";
 
     async fn effect(&self, ctx: &ToolContext, args: &OrderArgs) -> Result<CancelEffect, ToolError> {
         let order = fetch(ctx, &args.order_id).await?;
@@ -145,8 +145,8 @@ impl GuardedTool for ChangeOrderAddress {
     type Effect = ChangeAddressEffect;
     type Output = OrderResult;
     const NAME: &'static str = "change_order_address";
-    const DESCRIPTION: &'static str = "Ship an order that has not shipped to another of the shopper's addresses. \
-         Needs the shopper's confirmation.";
+    const DESCRIPTION: &'static str =
+        "Ship an order that has not shipped to another of the shopper's addresses.";
 
     async fn effect(
         &self,
@@ -213,8 +213,8 @@ impl GuardedTool for ConfirmReceipt {
     type Effect = ReceiptEffect;
     type Output = OrderResult;
     const NAME: &'static str = "confirm_receipt";
-    const DESCRIPTION: &'static str = "Confirm a shipped or delivered order arrived, completing it. Needs the \
-         shopper's confirmation.";
+    const DESCRIPTION: &'static str =
+        "Confirm a shipped or delivered order arrived, completing it.";
 
     async fn effect(
         &self,

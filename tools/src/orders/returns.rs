@@ -15,7 +15,6 @@ use crate::{
 #[serde(deny_unknown_fields)]
 pub struct ReturnArgs {
     pub order_id: String,
-    /// Lines and how many units of each to return.
     pub lines: Vec<Item>,
     pub reason: String,
 }
@@ -87,8 +86,8 @@ impl GuardedTool for RequestReturn {
     type Effect = ReturnEffect;
     type Output = ReturnResult;
     const NAME: &'static str = "request_return";
-    const DESCRIPTION: &'static str = "Ask to return units of a delivered order; refunded when the shop accepts. \
-         Needs the shopper's confirmation.";
+    const DESCRIPTION: &'static str =
+        "Ask to return units of a delivered order; refunded when the shop accepts.";
 
     async fn effect(
         &self,

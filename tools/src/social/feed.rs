@@ -28,7 +28,6 @@ pub struct FeedArgs {
     pub which: Option<Which>,
     /// 1 to 20; default 10.
     pub limit: Option<u8>,
-    /// next_cursor of the previous page.
     pub cursor: Option<String>,
 }
 

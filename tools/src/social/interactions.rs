@@ -33,18 +33,16 @@ pub struct LikeArgs {
 #[serde(deny_unknown_fields)]
 pub struct FavoriteArgs {
     pub product_id: String,
-    /// false to remove it from the favorites; default true.
     pub favorite: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentsArgs {
-    /// The product whose comments to list.
     pub product_id: Option<String>,
-    /// Or the post whose comments to list.
+    /// Or a post.
     pub post_id: Option<String>,
-    /// Or the comment whose replies to list.
+    /// Or a comment, for its replies.
     pub parent_id: Option<String>,
     /// 1 to 20; default 10.
     pub limit: Option<u8>,
@@ -54,13 +52,12 @@ pub struct CommentsArgs {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentArgs {
-    /// The product to comment on.
     pub product_id: Option<String>,
-    /// Or the post to comment on.
+    /// Or a post.
     pub post_id: Option<String>,
-    /// Or the top-level comment to reply to.
+    /// Or a top-level comment, to reply to it.
     pub parent_id: Option<String>,
-    /// 1 to 500 characters of plain text.
+    /// Up to 500 characters.
     pub text: String,
 }
 
@@ -354,8 +351,8 @@ impl GuardedTool for AddComment {
     type Effect = CommentEffect;
     type Output = CommentResult;
     const NAME: &'static str = "comment";
-    const DESCRIPTION: &'static str = "Comment on a product or a post, or reply to a comment (parent_id). Needs the \
-         shopper's confirmation.";
+    const DESCRIPTION: &'static str =
+        "Comment on a product or a post, or reply to a comment (parent_id).";
 
     async fn effect(
         &self,

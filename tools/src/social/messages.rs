@@ -22,18 +22,16 @@ const MESSAGE_CHARS: usize = 1000;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendArgs {
-    /// The friend's usr_... id.
     pub user_id: Option<String>,
     /// Or their username.
     pub username: Option<String>,
-    /// 1 to 1000 characters of plain text.
+    /// Up to 1000 characters.
     pub text: String,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReadArgs {
-    /// The conversation with this user; leave out (with username) for the list of conversations.
     pub user_id: Option<String>,
     /// Or their username.
     pub username: Option<String>,
@@ -171,8 +169,8 @@ impl GuardedTool for SendMessage {
     type Effect = SendEffect;
     type Output = SentMessage;
     const NAME: &'static str = "send_message";
-    const DESCRIPTION: &'static str = "Send a direct message to a friend (someone who follows the shopper back). \
-         Needs the shopper's confirmation.";
+    const DESCRIPTION: &'static str =
+        "Send a direct message to a friend (someone who follows the shopper back).";
 
     /// Only friends can be messaged: a pending action is never made for someone else.
     async fn effect(&self, ctx: &ToolContext, args: &SendArgs) -> Result<SendEffect, ToolError> {
@@ -230,7 +228,8 @@ impl TypedTool for ReadMessages {
     type Args = ReadArgs;
     type Output = Messages;
     const NAME: &'static str = "read_messages";
-    const DESCRIPTION: &'static str = "The shopper's conversation with one user (newest first), or their conversations when no user is given.";
+    const DESCRIPTION: &'static str =
+        "Messages with one user, newest first; with no user, the shopper's conversations.";
 
     async fn run(&self, ctx: &ToolContext, args: ReadArgs) -> Result<Self::Output, ToolError> {
         let page = PageArgs {

@@ -155,7 +155,6 @@ pub fn handle(card: Option<&pb::UserCard>) -> String {
 pub struct PageArgs {
     /// 1 to 20; default 10.
     pub limit: Option<u8>,
-    /// next_cursor of the previous page.
     pub cursor: Option<String>,
 }
 

@@ -25,9 +25,9 @@ pub fn register(registry: &mut Registry) {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserArgs {
-    /// usr_... from a profile, list, comment or post.
+    /// usr_...
     pub user_id: Option<String>,
-    /// A username ("trailco", "@trailco") or a seller's shop name ("Trail Co"), when the id is unknown.
+    /// Or a username or shop name.
     pub username: Option<String>,
 }
 
@@ -317,7 +317,7 @@ impl GuardedTool for FollowUser {
     type Effect = FollowEffect;
     type Output = RelationResult;
     const NAME: &'static str = "follow_user";
-    const DESCRIPTION: &'static str = "Follow a user or seller, by user_id or username/shop name. Needs the shopper's confirmation.";
+    const DESCRIPTION: &'static str = "Follow a user or seller, by user_id or username/shop name.";
 
     async fn effect(&self, ctx: &ToolContext, args: &UserArgs) -> Result<FollowEffect, ToolError> {
         Ok(FollowEffect {
@@ -420,8 +420,8 @@ impl TypedTool for ViewProfile {
     type Args = UserArgs;
     type Output = PublicProfile;
     const NAME: &'static str = "view_profile";
-    const DESCRIPTION: &'static str = "A public profile with follower, following, friend, post and product counts; \
-         by user_id or username/shop name, the shopper's own when empty.";
+    const DESCRIPTION: &'static str = "A public profile with its counts (followers, following, friends, posts, \
+         products); the shopper's own when no one is named.";
 
     async fn run(&self, ctx: &ToolContext, args: UserArgs) -> Result<Self::Output, ToolError> {
         let profile = profile(ctx, &args).await?;

@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 use tokshop_tools::catalog::{Card, Product, Variant};
 
-use super::pick::{Picked, VariantPick, choose_variant, fits_card, values_of_all};
-use super::{Planner, Step, call, search_args};
+use super::pick::{Picked, VariantPick, choose_variant, values_of_all};
+use super::{Planner, Step, call, pages, search_args};
 use crate::context::Shown;
 use crate::intent::{self, Intent};
 use crate::reply;
@@ -26,6 +26,8 @@ enum ItemPlan<'c> {
     },
     /// Nothing was shown yet but the message names a product: search for it.
     Search(Value),
+    /// The message names options: read these listed products' pages first.
+    Pages(Vec<&'c str>),
     /// Several listed products fit: ask which (1-based list positions kept).
     AskProduct(Vec<(usize, &'c Card)>),
     Reply(String),
@@ -65,6 +67,7 @@ impl<'c, 'a> Planner<'c, 'a> {
         match self.pick_product(request) {
             Picked::One(p) => call("get_product", json!({ "product_id": p.id() })),
             Picked::Many(candidates) => Step::Reply(reply::ask_product(&candidates, self.lang)),
+            Picked::Fetch(ids) => pages(&ids),
             Picked::NoList => {
                 let filters = slots::search_filters(&request.text);
                 if request.reference.is_none() && !filters.query.is_empty() {
@@ -82,6 +85,7 @@ impl<'c, 'a> Planner<'c, 'a> {
         let product = match self.pick_product(request) {
             Picked::One(p) => p,
             Picked::Many(candidates) => return ItemPlan::AskProduct(candidates),
+            Picked::Fetch(ids) => return ItemPlan::Pages(ids),
             Picked::Fail(text) => return ItemPlan::Reply(text),
             Picked::NoList => {
                 let filters = slots::search_filters(&request.text);
@@ -96,10 +100,10 @@ impl<'c, 'a> Planner<'c, 'a> {
             Shown::Page(page) => Some(page),
             Shown::Card(card) => {
                 // A card of a product with one variant names it: no page needed unless it is sold out or the
-                // message asks for options it lacks (the page then says what there is).
+                // message names options (the page then says whether it has them).
                 if let Some(variant_id) = &card.variant_id
                     && card.stock > 0
-                    && fits_card(card, &request.text)
+                    && slots::option_like_words(&request.text).is_empty()
                 {
                     return ItemPlan::Ready {
                         variant_id: variant_id.clone(),
@@ -177,6 +181,7 @@ impl<'c, 'a> Planner<'c, 'a> {
                 candidates,
             } => Step::Reply(reply::ask_variant(product, &candidates, self.lang)),
             ItemPlan::Search(args) => call("search_products", args),
+            ItemPlan::Pages(ids) => pages(&ids),
             ItemPlan::AskProduct(candidates) => {
                 Step::Reply(reply::ask_product(&candidates, self.lang))
             }

@@ -40,6 +40,15 @@ pub(super) fn call(tool: &'static str, args: Value) -> Step {
     Step::Call(vec![(tool, args)])
 }
 
+/// The pages of these products (`get_product`), read together.
+pub(super) fn pages(ids: &[&str]) -> Step {
+    Step::Call(
+        ids.iter()
+            .map(|id| ("get_product", json!({ "product_id": id })))
+            .collect(),
+    )
+}
+
 /// The next step for a conversation, and the language of the latest user message.
 pub fn plan(messages: &[ChatMessage]) -> (Step, Lang) {
     let conv = Conversation::new(messages);

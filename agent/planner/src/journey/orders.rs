@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 use tokshop_tools::coupons::Coupon;
 
 use super::pick::Picked;
-use super::{Planner, Step, call};
+use super::{Planner, Step, call, pages};
 use crate::intent::PayMethod;
 use crate::reply;
 use crate::slots::{self, ItemRequest, Reference};
@@ -165,6 +165,7 @@ impl<'c, 'a> Planner<'c, 'a> {
         match self.pick_product(request) {
             Picked::One(p) => call("list_coupons", json!({ "product_id": p.id() })),
             Picked::Many(candidates) => Step::Reply(reply::ask_product(&candidates, self.lang)),
+            Picked::Fetch(ids) => pages(&ids),
             Picked::NoList => Step::Reply(
                 self.lang
                     .pick(

@@ -19,6 +19,8 @@ pub(super) enum Picked<'c> {
     One(Shown<'c>),
     /// Several listed ones fit: their 1-based list positions and cards.
     Many(Vec<(usize, &'c Card)>),
+    /// The message names options and these listed products' pages (their variants) were not read yet.
+    Fetch(Vec<&'c str>),
     /// No product was shown yet.
     NoList,
     Fail(String),
@@ -45,11 +47,6 @@ pub(super) fn values_of_all(variants: &[&Variant]) -> BTreeSet<String> {
 /// Whether a product coming in `values` fits a message: it names some of them, and no colour or size outside them.
 fn fits_options(values: &BTreeSet<String>, text: &str) -> bool {
     !slots::mentioned_values(text, values).is_empty() && unknown_options(values, text).is_empty()
-}
-
-/// Whether a card's product may be what a message asks for: it names no colour or size the product lacks.
-pub(super) fn fits_card(card: &Card, text: &str) -> bool {
-    unknown_options(&slots::option_values(&card.options), text).is_empty()
 }
 
 /// Option-like words of the message ("yellow", "43") that none of `values` is.
@@ -248,11 +245,34 @@ impl<'c, 'a> Planner<'c, 'a> {
         if let (Some(p), true) = (focus_product, focus_newer) {
             return Picked::One(p);
         }
-        let by_options: Vec<(usize, &'c Card)> = entries
-            .iter()
-            .copied()
-            .filter(|(_, card)| fits_options(&slots::option_values(&card.options), &request.text))
-            .collect();
+        // Options named ("the blue 42") pick among listed products by their variants, on their pages.
+        let by_options: Vec<(usize, &'c Card)> =
+            if entries.len() > 1 && !slots::option_like_words(&request.text).is_empty() {
+                let unread: Vec<&'c str> = entries
+                    .iter()
+                    .filter(|(_, card)| conv.product(&card.id).is_none())
+                    .map(|(_, card)| card.id.as_str())
+                    .collect();
+                if !unread.is_empty() && !conv.turn_called("get_product") {
+                    return Picked::Fetch(unread);
+                }
+                entries
+                    .iter()
+                    .copied()
+                    .filter(|(_, card)| {
+                        conv.product(&card.id).is_some_and(|page| {
+                            let variants: Vec<&Variant> = page.variants.iter().collect();
+                            fits_options(&values_of_all(&variants), &request.text)
+                                && !matches!(
+                                    choose_variant(&variants, &request.text),
+                                    VariantPick::NoMatch(_)
+                                )
+                        })
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
         match (by_options.as_slice(), entries.as_slice()) {
             ([(_, only)], _) => Picked::One(Shown::Card(only)),
             ([_, _, ..], _) => Picked::Many(by_options),

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use tokshop_tools::social::{Feed, Post};
 
 use super::pick::Picked;
-use super::{Planner, Step, call, search_args};
+use super::{Planner, Step, call, pages, search_args};
 use crate::reply::{self as common, social as reply};
 use crate::slots::{self, ItemRequest, Reference};
 use crate::social::{Person, Social};
@@ -84,6 +84,7 @@ impl Planner<'_, '_> {
                     Picked::Many(candidates) => {
                         Step::Reply(common::ask_product(&candidates, self.lang))
                     }
+                    Picked::Fetch(ids) => pages(&ids),
                     Picked::NoList | Picked::Fail(_) => Step::Reply(reply::which_person(self.lang)),
                 }
             }
@@ -113,6 +114,7 @@ impl Planner<'_, '_> {
             Picked::Many(candidates) => {
                 return Step::Reply(common::ask_product(&candidates, self.lang));
             }
+            Picked::Fetch(ids) => return pages(&ids),
             Picked::NoList if let Some(obs) = searched => return self.reply(obs),
             Picked::NoList if item.reference.is_none() && !query.is_empty() => return search(),
             Picked::NoList => return Step::Reply(common::no_list(self.lang)),

@@ -61,12 +61,11 @@ fn trail_shoe_pages() -> [Value; 3] {
 fn trail_shoes() -> Value {
     json!({
         "products": [
-            {"id": "prd_1", "title": "Ridgeline Swift Trail Runner 1", "price": "59.90 USD", "stock": 8,
-             "options": "colour: blue, red; size: 42, 43"},
+            {"id": "prd_1", "title": "Ridgeline Swift Trail Runner 1", "price": "59.90 USD", "stock": 8, "variants": 3},
             {"id": "prd_2", "title": "Peakform Pro Mountain Trail Shoe 2", "price": "from 64.90 USD", "stock": 7,
-             "options": "colour: black, blue; size: 42, 44"},
+             "variants": 3},
             {"id": "prd_3", "title": "Ridgeline Light Rock Grip Trail Shoe 3", "price": "49.90 USD", "stock": 7,
-             "options": "colour: green; size: 41, 42"}
+             "variants": 2}
         ],
         "more": false
     })
@@ -88,20 +87,21 @@ impl Fetching for Convo {
         let mut convo = self.clone();
         for _ in 0..3 {
             let response = convo.respond();
-            let page = match response.tool_calls.as_slice() {
-                [call] if call.name == "get_product" => trail_shoe_pages()
-                    .into_iter()
-                    .find(|p| p["id"] == call.arguments["product_id"]),
-                _ => None,
-            };
-            let Some(page) = page else {
-                break;
-            };
-            convo = convo.tool(
-                "get_product",
-                response.tool_calls[0].arguments.clone(),
-                page,
-            );
+            let pages: Option<Vec<(&str, Value, Value)>> = response
+                .tool_calls
+                .iter()
+                .map(|call| {
+                    let page = trail_shoe_pages()
+                        .into_iter()
+                        .find(|p| p["id"] == call.arguments["product_id"])?;
+                    (call.name == "get_product")
+                        .then(|| ("get_product", call.arguments.clone(), page))
+                })
+                .collect();
+            match pages {
+                Some(pages) if !pages.is_empty() => convo = convo.round(pages),
+                _ => break,
+            }
         }
         convo
     }

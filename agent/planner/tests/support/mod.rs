@@ -48,6 +48,28 @@ impl Convo {
         self.push(id, name, args, result)
     }
 
+    /// One assistant message calling several tools, then their results.
+    pub fn round(mut self, calls: Vec<(&str, Value, Value)>) -> Self {
+        let mut made = Vec::new();
+        for (name, args, result) in calls {
+            self.calls += 1;
+            let call = ToolCall {
+                id: format!("c{}", self.calls),
+                name: name.to_owned(),
+                arguments: args,
+            };
+            made.push((call, result));
+        }
+        self.messages.push(ChatMessage::assistant(
+            "",
+            made.iter().map(|(call, _)| call.clone()).collect(),
+        ));
+        for (call, result) in &made {
+            self.messages.push(ChatMessage::tool(call, result));
+        }
+        self
+    }
+
     /// An action the shopper approved, as the agent records it.
     pub fn approved(self, name: &str, args: Value, result: Value) -> Self {
         self.push("confirm_pa_1".to_owned(), name, args, result)

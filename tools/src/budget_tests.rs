@@ -1,0 +1,92 @@
+//! Token budgets, counted as OpenAI models count them (o200k): the tool catalogue every model call carries, and
+//! what typical results cost. A change that grows one past its budget fails here: shorten it, or raise the budget
+//! with a reason in the commit.
+
+use serde_json::{Value, json};
+use tokshop_proto::catalog;
+
+use crate::{Registry, catalog::Card, shapes_tests::usd};
+
+/// Every tool, as an OpenAI `tools` array.
+const CATALOGUE: usize = 2_500;
+/// Any one tool's entry in that array.
+const ONE_TOOL: usize = 200;
+/// A five-result search.
+const SEARCH_OF_FIVE: usize = 400;
+
+fn tokens(text: &str) -> usize {
+    tiktoken_rs::o200k_base_singleton()
+        .encode_with_special_tokens(text)
+        .len()
+}
+
+/// The catalogue entry of each tool, as sent to the model.
+fn catalogue() -> Vec<(String, Value)> {
+    Registry::shop()
+        .iter()
+        .map(|t| {
+            let entry = json!({"type": "function", "function": {
+                "name": t.name(), "description": t.description(), "parameters": t.parameters()}});
+            (t.name().to_owned(), entry)
+        })
+        .collect()
+}
+
+#[test]
+fn the_tool_catalogue_stays_within_its_budget() {
+    let entries = catalogue();
+    let mut costs: Vec<(usize, &str)> = entries
+        .iter()
+        .map(|(name, entry)| (tokens(&entry.to_string()), name.as_str()))
+        .collect();
+    costs.sort_unstable_by(|a, b| b.cmp(a));
+    let all: Vec<&Value> = entries.iter().map(|(_, entry)| entry).collect();
+    let total = tokens(&serde_json::to_string(&all).unwrap());
+    let report = format!(
+        "{total} tokens for {} tools; by tool: {costs:?}",
+        entries.len()
+    );
+    assert!(total <= CATALOGUE, "the catalogue costs {report}");
+    let (most, name) = costs[0];
+    assert!(most <= ONE_TOOL, "{name} costs {most} tokens: {report}");
+}
+
+/// A product as the demo shop has them: ids as the shop makes them, a seller's title, three colours in two sizes.
+fn typical_product(n: usize) -> catalog::Product {
+    let option = |name: &str, value: &str| catalog::OptionValue {
+        name: name.into(),
+        value: value.into(),
+    };
+    let variants = ["blue", "black", "red"]
+        .iter()
+        .flat_map(|colour| ["42", "43"].map(|size| (*colour, size)))
+        .map(|(colour, size)| catalog::Variant {
+            id: tokshop_platform::ids::new_id("var"),
+            options: vec![option("colour", colour), option("size", size)],
+            price: usd(5990),
+            stock: 4,
+            listed: true,
+            ..Default::default()
+        })
+        .collect();
+    catalog::Product {
+        id: tokshop_platform::ids::new_id("prd"),
+        title: format!("Ridgeline Swift Trail Runner {n}"),
+        min_price: usd(5990),
+        max_price: usd(6490),
+        in_stock: true,
+        variants,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_search_of_five_stays_within_its_budget() {
+    let products: Vec<Card> = (1..=5).map(|n| Card::of(&typical_product(n))).collect();
+    let result = serde_json::to_string(&json!({"products": products, "more": true})).unwrap();
+    let cost = tokens(&result);
+    assert!(
+        cost <= SEARCH_OF_FIVE,
+        "a five-result search costs {cost} tokens: {result}"
+    );
+}
