@@ -13,6 +13,8 @@ const CATALOGUE: usize = 2_500;
 const ONE_TOOL: usize = 200;
 /// A five-result search.
 const SEARCH_OF_FIVE: usize = 400;
+/// Any one result a model reads without asking for the next page.
+const RESULT: usize = 1_500;
 
 fn tokens(text: &str) -> usize {
     tiktoken_rs::o200k_base_singleton()
@@ -88,5 +90,69 @@ fn a_search_of_five_stays_within_its_budget() {
     assert!(
         cost <= SEARCH_OF_FIVE,
         "a five-result search costs {cost} tokens: {result}"
+    );
+}
+
+/// A page as long as a seller can make one: the longest title and description, and the most variants, each with
+/// the longest option text a model is shown.
+fn longest_product() -> catalog::Product {
+    let long = |n: usize| "x".repeat(n);
+    let variants = (0..tokshop_platform::limits::catalog::MAX_VARIANTS)
+        .map(|i| catalog::Variant {
+            id: tokshop_platform::ids::new_id("var"),
+            options: vec![
+                catalog::OptionValue {
+                    name: format!("colour {}", long(40)),
+                    value: format!("shade {i} {}", long(40)),
+                },
+                catalog::OptionValue {
+                    name: "size".into(),
+                    value: format!("{}", 30 + i),
+                },
+            ],
+            price: usd(5990 + i as i64),
+            stock: 1_000,
+            listed: true,
+            ..Default::default()
+        })
+        .collect();
+    catalog::Product {
+        id: tokshop_platform::ids::new_id("prd"),
+        seller_id: tokshop_platform::ids::new_id("usr"),
+        category_name: "Trail running shoes".into(),
+        title: long(200),
+        description: "A long description, word after word. ".repeat(40),
+        min_price: usd(5990),
+        max_price: usd(6990),
+        in_stock: true,
+        variants,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_product_page_stays_within_the_result_budget_and_pages_its_variants() {
+    let longest = longest_product();
+    let page = crate::catalog::Product::of(&longest);
+    let text = serde_json::to_string(&page).unwrap();
+    let cost = tokens(&text);
+    assert!(
+        cost <= RESULT,
+        "the longest product page costs {cost} tokens"
+    );
+    assert_eq!(page.variants.len(), crate::catalog::VARIANTS_SHOWN);
+    assert_eq!(
+        page.more_variants,
+        tokshop_platform::limits::catalog::MAX_VARIANTS - crate::catalog::VARIANTS_SHOWN
+    );
+    // Named options narrow the variants to those that have them all.
+    let narrowed = crate::catalog::Product::matching(&longest, "Size 42");
+    assert_eq!(narrowed.variants.len(), 1);
+    assert_eq!(narrowed.more_variants, 0);
+    assert!(narrowed.variants[0].options.contains("size: 42"));
+    assert!(
+        crate::catalog::Product::matching(&longest, "42 43")
+            .variants
+            .is_empty()
     );
 }

@@ -34,7 +34,11 @@ pub struct Product {
     /// "59.90 USD", "from 49.90 USD" when variants differ, or "not for sale".
     pub price: String,
     pub in_stock: bool,
+    /// At most [`VARIANTS_SHOWN`] of them.
     pub variants: Vec<Variant>,
+    /// Variants that fit but are not shown; naming options (`get_product`'s `options`) narrows them.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub more_variants: usize,
     /// The first 300 characters, as data.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
@@ -47,12 +51,39 @@ pub struct Product {
 /// Longest description a model sees; the rest costs tokens and invites injected instructions.
 const DESCRIPTION_CHARS: usize = 300;
 
+/// Most variants a product's page shows, so that a page stays within the result budget (1,500 tokens) however
+/// long its option text.
+pub const VARIANTS_SHOWN: usize = 15;
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 impl Product {
     pub fn of(p: &pb::Product) -> Self {
-        let variants = p
-            .variants
+        Self::matching(p, "")
+    }
+
+    /// Its page showing only the variants that have every option value named in `options` ("blue 42", or "size
+    /// 42": option names may be said too; case ignored; all of them when empty).
+    pub fn matching(p: &pb::Product, options: &str) -> Self {
+        let wanted: Vec<String> = options
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|w| !w.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        let fits = |v: &pb::Variant| {
+            wanted.iter().all(|w| {
+                v.options
+                    .iter()
+                    .any(|o| o.value.to_lowercase() == *w || o.name.to_lowercase() == *w)
+            })
+        };
+        let matching: Vec<&pb::Variant> =
+            p.variants.iter().filter(|v| v.listed && fits(v)).collect();
+        let variants = matching
             .iter()
-            .filter(|v| v.listed)
+            .take(VARIANTS_SHOWN)
             .map(|v| Variant {
                 id: v.id.clone(),
                 options: view::options(&v.options),
@@ -66,6 +97,7 @@ impl Product {
             price: price_of(p),
             in_stock: p.in_stock,
             variants,
+            more_variants: matching.len().saturating_sub(VARIANTS_SHOWN),
             description: Some(view::seller_text(&p.description, DESCRIPTION_CHARS)),
             seller_id: Some(p.seller_id.clone()),
             category: Some(p.category_name.clone()),
@@ -229,6 +261,8 @@ impl TypedTool for SearchProducts {
 #[serde(deny_unknown_fields)]
 pub struct ProductArgs {
     pub product_id: String,
+    /// Only variants with all these option values, e.g. "blue 42".
+    pub options: Option<String>,
 }
 
 pub struct GetProduct;
@@ -238,7 +272,8 @@ impl TypedTool for GetProduct {
     type Args = ProductArgs;
     type Output = Product;
     const NAME: &'static str = "get_product";
-    const DESCRIPTION: &'static str = "One product with its description and variants.";
+    const DESCRIPTION: &'static str =
+        "One product with its description and variants (at most 15 shown).";
 
     async fn run(&self, ctx: &ToolContext, args: ProductArgs) -> Result<Self::Output, ToolError> {
         let product = ctx
@@ -250,7 +285,12 @@ impl TypedTool for GetProduct {
             }))
             .await?
             .into_inner();
-        Ok(Product::of(&product))
+        let options = args.options.unwrap_or_default();
+        tokshop_platform::check_len("options", &options, 0, 200).map_err(|_| {
+            ToolError::invalid_arguments("options must be at most 200 characters")
+                .with_param("options")
+        })?;
+        Ok(Product::matching(&product, &options))
     }
 }
 

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use tokshop_tools::catalog::{Card, Product, Variant};
 
 use super::pick::{Picked, VariantPick, choose_variant, values_of_all};
-use super::{Planner, Step, call, pages, search_args};
+use super::{Planner, Step, call, page_args, pages, search_args};
 use crate::context::Shown;
 use crate::intent::{self, Intent};
 use crate::reply;
@@ -27,7 +27,7 @@ enum ItemPlan<'c> {
     /// Nothing was shown yet but the message names a product: search for it.
     Search(Value),
     /// The message names options: read these listed products' pages first.
-    Pages(Vec<&'c str>),
+    Pages(Vec<&'c Card>),
     /// Several listed products fit: ask which (1-based list positions kept).
     AskProduct(Vec<(usize, &'c Card)>),
     Reply(String),
@@ -65,9 +65,9 @@ impl<'c, 'a> Planner<'c, 'a> {
             return self.reply(obs);
         }
         match self.pick_product(request) {
-            Picked::One(p) => call("get_product", json!({ "product_id": p.id() })),
+            Picked::One(p) => call("get_product", page_args(p, &request.text)),
             Picked::Many(candidates) => Step::Reply(reply::ask_product(&candidates, self.lang)),
-            Picked::Fetch(ids) => pages(&ids),
+            Picked::Fetch(cards) => pages(&cards, &request.text),
             Picked::NoList => {
                 let filters = slots::search_filters(&request.text);
                 if request.reference.is_none() && !filters.query.is_empty() {
@@ -85,7 +85,7 @@ impl<'c, 'a> Planner<'c, 'a> {
         let product = match self.pick_product(request) {
             Picked::One(p) => p,
             Picked::Many(candidates) => return ItemPlan::AskProduct(candidates),
-            Picked::Fetch(ids) => return ItemPlan::Pages(ids),
+            Picked::Fetch(cards) => return ItemPlan::Pages(cards),
             Picked::Fail(text) => return ItemPlan::Reply(text),
             Picked::NoList => {
                 let filters = slots::search_filters(&request.text);
@@ -175,13 +175,13 @@ impl<'c, 'a> Planner<'c, 'a> {
             ItemPlan::Fetch(product) if self.conv.turn_called("get_product") => {
                 Step::Reply(reply::no_variants(product.title(), self.lang))
             }
-            ItemPlan::Fetch(product) => call("get_product", json!({ "product_id": product.id() })),
+            ItemPlan::Fetch(product) => call("get_product", page_args(product, &request.text)),
             ItemPlan::Ask {
                 product,
                 candidates,
             } => Step::Reply(reply::ask_variant(product, &candidates, self.lang)),
             ItemPlan::Search(args) => call("search_products", args),
-            ItemPlan::Pages(ids) => pages(&ids),
+            ItemPlan::Pages(cards) => pages(&cards, &request.text),
             ItemPlan::AskProduct(candidates) => {
                 Step::Reply(reply::ask_product(&candidates, self.lang))
             }

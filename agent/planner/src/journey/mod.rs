@@ -15,9 +15,9 @@ mod social;
 
 use serde_json::{Map, Value, json};
 use tokshop_chat::model::{ChatMessage, Role};
-use tokshop_tools::catalog::ProductList;
+use tokshop_tools::catalog::{Card, ProductList, VARIANTS_SHOWN};
 
-use super::context::Conversation;
+use super::context::{Conversation, Shown};
 use super::intent::{self, Intent};
 use super::observation::Observation;
 use super::reply;
@@ -40,13 +40,27 @@ pub(super) fn call(tool: &'static str, args: Value) -> Step {
     Step::Call(vec![(tool, args)])
 }
 
-/// The pages of these products (`get_product`), read together.
-pub(super) fn pages(ids: &[&str]) -> Step {
+/// The pages of these listed products (`get_product`), read together, for a message that may name options.
+pub(super) fn pages(cards: &[&Card], text: &str) -> Step {
     Step::Call(
-        ids.iter()
-            .map(|id| ("get_product", json!({ "product_id": id })))
+        cards
+            .iter()
+            .map(|card| ("get_product", page_args(Shown::Card(card), text)))
             .collect(),
     )
+}
+
+/// `get_product`'s arguments for a product the shopper was shown. A listed product with more variants than a page
+/// shows is asked for those with the options the message names.
+pub(super) fn page_args(product: Shown<'_>, text: &str) -> Value {
+    let named = crate::slots::option_like_words(text);
+    match product {
+        Shown::Card(card) if card.variants > VARIANTS_SHOWN && !named.is_empty() => {
+            let options: Vec<String> = named.into_iter().collect();
+            json!({ "product_id": card.id, "options": options.join(" ") })
+        }
+        _ => json!({ "product_id": product.id() }),
+    }
 }
 
 /// The next step for a conversation, and the language of the latest user message.

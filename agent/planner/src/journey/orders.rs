@@ -165,7 +165,7 @@ impl<'c, 'a> Planner<'c, 'a> {
         match self.pick_product(request) {
             Picked::One(p) => call("list_coupons", json!({ "product_id": p.id() })),
             Picked::Many(candidates) => Step::Reply(reply::ask_product(&candidates, self.lang)),
-            Picked::Fetch(ids) => pages(&ids),
+            Picked::Fetch(cards) => pages(&cards, &request.text),
             Picked::NoList => Step::Reply(
                 self.lang
                     .pick(

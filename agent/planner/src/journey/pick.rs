@@ -20,7 +20,7 @@ pub(super) enum Picked<'c> {
     /// Several listed ones fit: their 1-based list positions and cards.
     Many(Vec<(usize, &'c Card)>),
     /// The message names options and these listed products' pages (their variants) were not read yet.
-    Fetch(Vec<&'c str>),
+    Fetch(Vec<&'c Card>),
     /// No product was shown yet.
     NoList,
     Fail(String),
@@ -248,10 +248,10 @@ impl<'c, 'a> Planner<'c, 'a> {
         // Options named ("the blue 42") pick among listed products by their variants, on their pages.
         let by_options: Vec<(usize, &'c Card)> =
             if entries.len() > 1 && !slots::option_like_words(&request.text).is_empty() {
-                let unread: Vec<&'c str> = entries
+                let unread: Vec<&'c Card> = entries
                     .iter()
                     .filter(|(_, card)| conv.product(&card.id).is_none())
-                    .map(|(_, card)| card.id.as_str())
+                    .map(|(_, card)| *card)
                     .collect();
                 if !unread.is_empty() && !conv.turn_called("get_product") {
                     return Picked::Fetch(unread);

@@ -84,7 +84,7 @@ impl Planner<'_, '_> {
                     Picked::Many(candidates) => {
                         Step::Reply(common::ask_product(&candidates, self.lang))
                     }
-                    Picked::Fetch(ids) => pages(&ids),
+                    Picked::Fetch(cards) => pages(&cards, &focus.text),
                     Picked::NoList | Picked::Fail(_) => Step::Reply(reply::which_person(self.lang)),
                 }
             }
@@ -114,7 +114,7 @@ impl Planner<'_, '_> {
             Picked::Many(candidates) => {
                 return Step::Reply(common::ask_product(&candidates, self.lang));
             }
-            Picked::Fetch(ids) => return pages(&ids),
+            Picked::Fetch(cards) => return pages(&cards, &item.text),
             Picked::NoList if let Some(obs) = searched => return self.reply(obs),
             Picked::NoList if item.reference.is_none() && !query.is_empty() => return search(),
             Picked::NoList => return Step::Reply(common::no_list(self.lang)),

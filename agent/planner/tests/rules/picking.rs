@@ -166,3 +166,34 @@ fn buy_the_third_one_checks_out_that_item() {
         &json!({"items": [{"variant_id": "var_3a", "quantity": 1}]})
     );
 }
+
+#[test]
+fn a_product_with_more_variants_than_a_page_is_asked_for_the_named_options() {
+    let mut many = trail_shoes();
+    many["products"][1]["variants"] = json!(40);
+    let convo = Convo::new()
+        .user("find trail shoes under 80")
+        .tool(
+            "search_products",
+            json!({"query": "trail shoes", "max_price": 80}),
+            many,
+        )
+        .assistant("Here is what I found ...");
+    let response = convo
+        .clone()
+        .user("add the second one in blue 42")
+        .respond();
+    assert_eq!(
+        one_call(&response),
+        (
+            "get_product",
+            &json!({"product_id": "prd_2", "options": "42 blue"})
+        )
+    );
+    // Without options named, the page as it comes.
+    let response = convo.user("show me the second one").respond();
+    assert_eq!(
+        one_call(&response),
+        ("get_product", &json!({"product_id": "prd_2"}))
+    );
+}
