@@ -261,7 +261,7 @@ impl TypedTool for SearchProducts {
 #[serde(deny_unknown_fields)]
 pub struct ProductArgs {
     pub product_id: String,
-    /// Only variants with all these option values, e.g. "blue 42".
+    /// Only variants with these values, e.g. "blue 42".
     pub options: Option<String>,
 }
 
@@ -272,8 +272,7 @@ impl TypedTool for GetProduct {
     type Args = ProductArgs;
     type Output = Product;
     const NAME: &'static str = "get_product";
-    const DESCRIPTION: &'static str =
-        "One product with its description and variants (at most 15 shown).";
+    const DESCRIPTION: &'static str = "One product: its description and variants (15 at most).";
 
     async fn run(&self, ctx: &ToolContext, args: ProductArgs) -> Result<Self::Output, ToolError> {
         let product = ctx

@@ -420,8 +420,8 @@ impl TypedTool for ViewProfile {
     type Args = UserArgs;
     type Output = PublicProfile;
     const NAME: &'static str = "view_profile";
-    const DESCRIPTION: &'static str = "A public profile with its counts (followers, following, friends, posts, \
-         products); the shopper's own when no one is named.";
+    const DESCRIPTION: &'static str =
+        "A public profile and its counts; the shopper's own when no one is named.";
 
     async fn run(&self, ctx: &ToolContext, args: UserArgs) -> Result<Self::Output, ToolError> {
         let profile = profile(ctx, &args).await?;
