@@ -166,12 +166,15 @@ async fn run(backend: &str) {
         );
     }
     println!(
-        "\nTokens (o200k): tool catalogue of {} tools = {} ({} bytes of JSON); `search_products` for \"trail shoes\", 5 results = {} ({} bytes).",
+        "\nTokens (o200k): tool catalogue of {} tools = {} ({} bytes of JSON); `search_products` for \"trail shoes\", 5 results = {} ({} bytes); system prompt {} = {} ({} bytes).",
         catalogue.len(),
         tokens(&catalogue_text),
         catalogue_text.len(),
         tokens(&result_text),
-        result_text.len()
+        result_text.len(),
+        tokshop_agent::prompt::VERSION,
+        tokens(tokshop_agent::prompt::SYSTEM),
+        tokshop_agent::prompt::SYSTEM.len()
     );
     bench.stop().await;
 }
