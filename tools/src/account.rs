@@ -205,8 +205,7 @@ impl GuardedTool for AddAddress {
     type Effect = AddAddressEffect;
     type Output = AddressResult;
     const NAME: &'static str = "add_address";
-    const DESCRIPTION: &'static str = "Add a shipping address to the shopper's address book (optionally as the \
-         default).";
+    const DESCRIPTION: &'static str = "Add a shipping address to the shopper's address book.";
 
     /// The first address in a book becomes the default whatever was asked, and the description says so.
     async fn effect(

@@ -156,3 +156,40 @@ fn a_product_page_stays_within_the_result_budget_and_pages_its_variants() {
             .is_empty()
     );
 }
+
+#[test]
+fn a_full_cart_stays_within_the_result_budget_and_pages_its_lines() {
+    use tokshop_proto::cart as pb;
+    let long = |n: usize| "y".repeat(n);
+    let lines: Vec<pb::CartLine> = (0..tokshop_platform::limits::cart::MAX_LINES)
+        .map(|i| pb::CartLine {
+            variant_id: tokshop_platform::ids::new_id("var"),
+            title: format!("{i} {}", long(200)),
+            options: vec![catalog::OptionValue {
+                name: long(40),
+                value: long(100),
+            }],
+            quantity: 99,
+            unit_price: usd(999_999),
+            line_total: usd(98_999_901),
+            unavailable: true,
+            short_of_stock: true,
+            available: 98,
+            ..Default::default()
+        })
+        .collect();
+    let full = pb::Cart {
+        lines,
+        subtotals: vec![usd(1).unwrap(), usd(2).unwrap()],
+        ..Default::default()
+    };
+    let first = crate::cart::Cart::of(&full);
+    let cost = tokens(&serde_json::to_string(&first).unwrap());
+    assert!(cost <= RESULT, "the fullest cart costs {cost} tokens");
+    assert_eq!(first.lines.len(), crate::cart::LINES_SHOWN);
+    assert_eq!(first.more_lines, 100 - crate::cart::LINES_SHOWN);
+    let last = crate::cart::Cart::from_line(&full, 96);
+    assert_eq!((last.lines.len(), last.more_lines), (4, 0));
+    assert!(last.lines[0].title.contains("96 "));
+    assert!(crate::cart::Cart::from_line(&full, 200).lines.is_empty());
+}

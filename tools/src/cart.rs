@@ -24,6 +24,13 @@ pub struct LineArgs {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+pub struct CartPage {
+    /// Lines to skip, e.g. 8.
+    pub from: Option<u8>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VariantArgs {
     pub variant_id: String,
 }
@@ -50,21 +57,40 @@ pub struct CartLine {
     pub available: Option<i64>,
 }
 
-/// The cart, as every cart tool answers.
+/// The cart, as every cart tool answers: at most [`LINES_SHOWN`] lines, the subtotal of all of them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct Cart {
     pub lines: Vec<CartLine>,
+    /// Lines after those shown (`view_cart` with `from` shows them).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub more_lines: usize,
     /// One amount per currency, joined with " + ".
     pub subtotal: String,
     pub ready_for_checkout: bool,
 }
 
+/// Most lines one cart answer shows, so that it stays within the result budget (1,500 tokens) however long the
+/// cart (up to 100 lines) and its titles.
+pub const LINES_SHOWN: usize = 8;
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 impl Cart {
     pub fn of(c: &pb::Cart) -> Self {
+        Self::from_line(c, 0)
+    }
+
+    /// The cart showing its lines from the `from`-th on (0 for the first).
+    pub fn from_line(c: &pb::Cart, from: usize) -> Self {
+        let after = c.lines.len().saturating_sub(from);
         let lines = c
             .lines
             .iter()
+            .skip(from)
+            .take(LINES_SHOWN)
             .map(|l| CartLine {
                 variant_id: l.variant_id.clone(),
                 title: view::seller_text(&l.title, view::TITLE_CHARS),
@@ -80,6 +106,7 @@ impl Cart {
         let subtotal: Vec<String> = c.subtotals.iter().map(|m| view::money(Some(m))).collect();
         Self {
             lines,
+            more_lines: after.saturating_sub(LINES_SHOWN),
             subtotal: subtotal.join(" + "),
             ready_for_checkout: c.ready_for_checkout,
         }
@@ -98,15 +125,21 @@ fn shown(cart: tonic::Response<pb::Cart>) -> Cart {
 
 #[async_trait::async_trait]
 impl TypedTool for ViewCart {
-    type Args = NoArgs;
+    type Args = CartPage;
     type Output = Cart;
     const NAME: &'static str = "view_cart";
-    const DESCRIPTION: &'static str =
-        "The cart with current prices; flags unavailable or short lines.";
+    const DESCRIPTION: &'static str = "The cart at current prices, 8 lines at a time.";
 
-    async fn run(&self, ctx: &ToolContext, _: NoArgs) -> Result<Self::Output, ToolError> {
+    async fn run(&self, ctx: &ToolContext, args: CartPage) -> Result<Self::Output, ToolError> {
         let request = ctx.request(pb::GetCartRequest {});
-        Ok(shown(ctx.clients.cart.clone().get_cart(request).await?))
+        let cart = ctx
+            .clients
+            .cart
+            .clone()
+            .get_cart(request)
+            .await?
+            .into_inner();
+        Ok(Cart::from_line(&cart, usize::from(args.from.unwrap_or(0))))
     }
 }
 

@@ -209,8 +209,8 @@ impl TypedTool for SearchProducts {
     type Args = SearchArgs;
     type Output = ProductList;
     const NAME: &'static str = "search_products";
-    const DESCRIPTION: &'static str = "Search the catalog: product cards. Variants come from get_product (a one-variant card has its \
-         variant_id).";
+    const DESCRIPTION: &'static str =
+        "Search the catalog for product cards; get_product lists a product's variants.";
 
     async fn run(&self, ctx: &ToolContext, args: SearchArgs) -> Result<Self::Output, ToolError> {
         let limit = args.limit.unwrap_or(5);

@@ -5,8 +5,8 @@ use tokshop_platform::{ServiceError, ServiceResult, db::Db, time::now_ms};
 
 pub use tokshop_platform::limits::cart::MAX_QUANTITY;
 
-/// Most lines in a cart.
-pub const MAX_LINES: i64 = 100;
+/// Most lines in a cart, as the count query returns it.
+pub const MAX_LINES: i64 = tokshop_platform::limits::cart::MAX_LINES as i64;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct LineRow {

@@ -75,6 +75,8 @@ pub mod catalog {
 pub mod cart {
     /// Most units of one variant in a cart.
     pub const MAX_QUANTITY: i64 = 99;
+    /// Most lines in one cart.
+    pub const MAX_LINES: usize = 100;
 }
 
 /// Checkout, orders and returns.

@@ -24,7 +24,7 @@ pub enum Which {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FeedArgs {
-    /// following (default) or discover.
+    /// Default: following.
     pub which: Option<Which>,
     /// 1 to 20; default 10.
     pub limit: Option<u8>,

@@ -317,7 +317,7 @@ impl GuardedTool for FollowUser {
     type Effect = FollowEffect;
     type Output = RelationResult;
     const NAME: &'static str = "follow_user";
-    const DESCRIPTION: &'static str = "Follow a user or seller, by user_id or username/shop name.";
+    const DESCRIPTION: &'static str = "Follow a user or seller.";
 
     async fn effect(&self, ctx: &ToolContext, args: &UserArgs) -> Result<FollowEffect, ToolError> {
         Ok(FollowEffect {
@@ -350,8 +350,7 @@ impl TypedTool for UnfollowUser {
     type Args = UserArgs;
     type Output = RelationResult;
     const NAME: &'static str = "unfollow_user";
-    const DESCRIPTION: &'static str =
-        "Stop following a user or seller, by user_id or username/shop name.";
+    const DESCRIPTION: &'static str = "Stop following a user or seller.";
 
     async fn run(&self, ctx: &ToolContext, args: UserArgs) -> Result<Self::Output, ToolError> {
         let user_id = user_id(ctx, &args).await?;
