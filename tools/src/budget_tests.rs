@@ -103,7 +103,7 @@ fn longest_product() -> catalog::Product {
             options: vec![
                 catalog::OptionValue {
                     name: format!("colour {}", long(40)),
-                    value: format!("shade {i} {}", long(40)),
+                    value: format!("shade no{i} {}", long(40)),
                 },
                 catalog::OptionValue {
                     name: "size".into(),
@@ -155,6 +155,9 @@ fn a_product_page_stays_within_the_result_budget_and_pages_its_variants() {
             .variants
             .is_empty()
     );
+    // Words of a value with spaces name it too.
+    let shade = crate::catalog::Product::matching(&longest, "shade no17");
+    assert_eq!(shade.variants.len(), 1);
 }
 
 #[test]

@@ -67,16 +67,21 @@ impl Product {
     /// Its page showing only the variants that have every option value named in `options` ("blue 42", or "size
     /// 42": option names may be said too; case ignored; all of them when empty).
     pub fn matching(p: &pb::Product, options: &str) -> Self {
-        let wanted: Vec<String> = options
-            .split(|c: char| c.is_whitespace() || c == ',')
-            .filter(|w| !w.is_empty())
-            .map(str::to_lowercase)
-            .collect();
+        // A word names an option, a whole value, or a word of a value ("navy" and "blue" both name "Navy Blue").
+        let words_of = |text: &str| -> Vec<String> {
+            text.split(|c: char| c.is_whitespace() || c == ',')
+                .filter(|w| !w.is_empty())
+                .map(str::to_lowercase)
+                .collect()
+        };
+        let wanted = words_of(options);
         let fits = |v: &pb::Variant| {
             wanted.iter().all(|w| {
-                v.options
-                    .iter()
-                    .any(|o| o.value.to_lowercase() == *w || o.name.to_lowercase() == *w)
+                v.options.iter().any(|o| {
+                    o.value.to_lowercase() == *w
+                        || o.name.to_lowercase() == *w
+                        || words_of(&o.value).contains(w)
+                })
             })
         };
         let matching: Vec<&pb::Variant> =

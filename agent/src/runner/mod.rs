@@ -230,12 +230,6 @@ impl Agent {
             .store
             .history(&conversation.id, self.limits.history_messages)
             .await?;
-        // Tokens the shopper used today before this turn; the turn's own are added as it goes.
-        let used_before = if self.limits.tokens_per_day > 0 {
-            self.store.tokens_today(&caller.user_id).await?
-        } else {
-            0
-        };
         let mut steps = 0;
         loop {
             if steps >= self.limits.max_steps {
@@ -258,9 +252,9 @@ impl Agent {
                     .stop(conversation, &mut state, events, StopReason::Cancelled)
                     .await;
             }
+            // Read each round, not once a turn: the shopper's other turns may be spending the same allowance.
             if self.limits.tokens_per_day > 0
-                && used_before + state.usage.input_tokens + state.usage.output_tokens
-                    >= self.limits.tokens_per_day
+                && self.store.tokens_today(&caller.user_id).await? >= self.limits.tokens_per_day
             {
                 return self
                     .finish(conversation, &mut state, events, "I stopped here: you have used today's assistant allowance. It renews at midnight UTC.", Some(StopReason::DailyTokens))

@@ -340,8 +340,9 @@ async fn insert_messages(
     messages: &[ChatMessage],
     in_history: bool,
 ) -> ServiceResult<()> {
-    // Each row takes the next number after those stored; the conversation's turn lease keeps writers one at a
-    // time, so the number is computed in the insert itself instead of read first.
+    // Each row takes the next number after those stored, computed in the insert itself instead of read first.
+    // Writers of one conversation take turns (its claim and turn lease); should two ever race (a lease that ran
+    // out), the primary key refuses the second row rather than misorder them.
     for message in messages {
         let calls = serde_json::to_string(&message.tool_calls).map_err(anyhow::Error::from)?;
         sqlx::query(

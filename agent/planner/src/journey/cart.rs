@@ -33,7 +33,15 @@ impl<'c, 'a> Planner<'c, 'a> {
                 .map(|(_, l)| *l)
                 .ok_or_else(|| Step::Reply(reply::out_of_range(n, lines.len(), self.lang)))
         };
+        // The answer shows the cart's first lines only: a line past them, the last one, or the cheapest of all
+        // cannot be told from here, and a cart edit is never guessed.
+        let partial = cart.more_lines > 0;
+        let beyond = || Step::Reply(reply::beyond_shown_lines(cart, self.lang));
         match request.reference {
+            Some(Reference::Ordinal(n)) if partial && n > lines.len() => return Err(beyond()),
+            Some(Reference::Last | Reference::Cheapest | Reference::Priciest) if partial => {
+                return Err(beyond());
+            }
             Some(Reference::Ordinal(n)) => return nth(n),
             Some(Reference::Last) => return nth(lines.len()),
             Some(Reference::Cheapest | Reference::Priciest) => {
@@ -55,6 +63,7 @@ impl<'c, 'a> Planner<'c, 'a> {
         let described = !mentioned.is_empty() || !title_words(&request.text).is_empty();
         match fits.as_slice() {
             [(_, only)] => Ok(only),
+            [] if partial => Err(beyond()),
             [] => Err(Step::Reply(reply::no_cart_match(self.lang))),
             _ if described && fits.len() < lines.len() => Err(ask()),
             _ => {

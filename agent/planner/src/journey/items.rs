@@ -26,6 +26,8 @@ enum ItemPlan<'c> {
     },
     /// Nothing was shown yet but the message names a product: search for it.
     Search(Value),
+    /// The page shows only some variants: read it again for the options the message names.
+    Narrow(&'c Product),
     /// The message names options: read these listed products' pages first.
     Pages(Vec<&'c Card>),
     /// Several listed products fit: ask which (1-based list positions kept).
@@ -116,6 +118,13 @@ impl<'c, 'a> Planner<'c, 'a> {
         let Some(product) = page.filter(|p| !p.variants.is_empty()) else {
             return ItemPlan::Fetch(product);
         };
+        // A page showing only some variants is asked again for the options named, once per message.
+        if product.more_variants > 0
+            && !slots::option_like_words(&request.text).is_empty()
+            && !self.conv.turn_called("get_product")
+        {
+            return ItemPlan::Narrow(product);
+        }
         let variants: Vec<&'c Variant> = product.variants.iter().collect();
         match choose_variant(&variants, &request.text) {
             VariantPick::One(v) => ItemPlan::Ready {
@@ -182,6 +191,15 @@ impl<'c, 'a> Planner<'c, 'a> {
             } => Step::Reply(reply::ask_variant(product, &candidates, self.lang)),
             ItemPlan::Search(args) => call("search_products", args),
             ItemPlan::Pages(cards) => pages(&cards, &request.text),
+            ItemPlan::Narrow(product) => {
+                let named: Vec<String> = slots::option_like_words(&request.text)
+                    .into_iter()
+                    .collect();
+                call(
+                    "get_product",
+                    json!({ "product_id": product.id, "options": named.join(" ") }),
+                )
+            }
             ItemPlan::AskProduct(candidates) => {
                 Step::Reply(reply::ask_product(&candidates, self.lang))
             }

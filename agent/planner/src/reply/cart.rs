@@ -7,12 +7,16 @@ use crate::context::Conversation;
 use crate::observation::Observation;
 use crate::text::{Lang, clip};
 
-/// Item count and subtotal of a cart: "3 items, subtotal 119.80 USD".
+/// Item count and subtotal of a cart: "3 items, subtotal 119.80 USD". A cart longer than its answer shows says
+/// how many lines it has instead: the items of the lines not shown are not known.
 fn cart_summary(cart: &Cart, lang: Lang) -> String {
     let items: i64 = cart.lines.iter().map(|l| l.quantity).sum();
-    match lang {
-        Lang::En => format!("{}, subtotal {}", self::items(items), cart.subtotal),
-        Lang::Zh => format!("共 {items} 件，小计 {}", cart.subtotal),
+    let lines = cart.lines.len() + cart.more_lines;
+    match (lang, cart.more_lines > 0) {
+        (Lang::En, false) => format!("{}, subtotal {}", self::items(items), cart.subtotal),
+        (Lang::Zh, false) => format!("共 {items} 件，小计 {}", cart.subtotal),
+        (Lang::En, true) => format!("{lines} lines, subtotal {}", cart.subtotal),
+        (Lang::Zh, true) => format!("共 {lines} 行，小计 {}", cart.subtotal),
     }
 }
 
@@ -162,6 +166,21 @@ pub fn no_cart_match(lang: Lang) -> String {
         "你指的是购物车里的哪一件？可以说“第一个”或商品名。",
     )
     .to_owned()
+}
+
+/// A reference to a line the planner cannot see: the cart answers with its first lines only.
+pub fn beyond_shown_lines(cart: &Cart, lang: Lang) -> String {
+    let shown = cart.lines.len();
+    let all = shown + cart.more_lines;
+    match lang {
+        Lang::En => format!(
+            "Your cart has {all} lines and I can act on the first {shown} from here. Which of those do you mean? \
+             Say its number or name it."
+        ),
+        Lang::Zh => format!(
+            "你的购物车有 {all} 行，我这里只能处理前 {shown} 行。你指的是其中哪一件？请说序号或商品名。"
+        ),
+    }
 }
 
 pub fn empty_cart(lang: Lang) -> String {

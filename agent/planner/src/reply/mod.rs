@@ -27,7 +27,8 @@ use orders::{coupon_line, item_count, paid};
 
 pub use account::{addresses, profile};
 pub use cart::{
-    added, ask_cart_line, cart, cleared, empty_cart, no_cart_match, quantity_updated, removed,
+    added, ask_cart_line, beyond_shown_lines, cart, cleared, empty_cart, no_cart_match,
+    quantity_updated, removed,
 };
 pub use catalog::{
     ask_product, ask_variant, categories, no_variant_match, no_variants, product_details,

@@ -89,3 +89,33 @@ fn quantity_change_defaults_to_the_item_just_added() {
     assert_eq!(name, "update_cart_quantity");
     assert_eq!(args, &json!({"variant_id": "var_3a", "quantity": 3}));
 }
+
+#[test]
+fn a_cart_longer_than_its_answer_is_never_edited_by_guess() {
+    // Ten lines, of which the answer shows the first eight.
+    let lines: Vec<Value> = (1..=8)
+        .map(|i| {
+            json!({"variant_id": format!("var_{i}"), "title": format!("Item number {i}"), "options": "",
+                   "quantity": 1, "unit_price": "10.00 USD", "line_total": "10.00 USD"})
+        })
+        .collect();
+    let long = json!({"lines": lines, "more_lines": 2, "subtotal": "100.00 USD", "ready_for_checkout": true});
+    let convo = Convo::new()
+        .user("show my cart")
+        .tool("view_cart", json!({}), long)
+        .assistant("...");
+    for text in [
+        "remove the last one",
+        "remove the cheapest one",
+        "remove the tenth one",
+    ] {
+        let text_reply = reply(&convo.clone().user(text).respond()).to_owned();
+        assert!(text_reply.contains("10 lines"), "{text}: {text_reply}");
+    }
+    // A line it can see is still edited.
+    let response = convo.user("remove the second one").respond();
+    assert_eq!(
+        one_call(&response),
+        ("remove_from_cart", &json!({"variant_id": "var_2"}))
+    );
+}

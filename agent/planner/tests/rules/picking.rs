@@ -197,3 +197,21 @@ fn a_product_with_more_variants_than_a_page_is_asked_for_the_named_options() {
         ("get_product", &json!({"product_id": "prd_2"}))
     );
 }
+
+#[test]
+fn a_page_showing_some_variants_is_read_again_for_the_named_options() {
+    let [_, mut page, _] = trail_shoe_pages();
+    page["more_variants"] = json!(25);
+    let convo = after_search()
+        .user("show me the second one")
+        .tool("get_product", json!({"product_id": "prd_2"}), page)
+        .assistant("...");
+    let response = convo.user("add it in white 45").respond();
+    assert_eq!(
+        one_call(&response),
+        (
+            "get_product",
+            &json!({"product_id": "prd_2", "options": "45 white"})
+        )
+    );
+}
