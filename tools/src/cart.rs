@@ -63,7 +63,7 @@ pub struct CartLine {
 pub struct Cart {
     pub lines: Vec<CartLine>,
     /// Lines after those shown (`view_cart` with `from` shows them).
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "view::is_zero")]
     pub more_lines: usize,
     /// One amount per currency, joined with " + ".
     pub subtotal: String,
@@ -73,10 +73,6 @@ pub struct Cart {
 /// Most lines one cart answer shows, so that it stays within the result budget (1,500 tokens) however long the
 /// cart (up to 100 lines) and its titles.
 pub const LINES_SHOWN: usize = 8;
-
-fn is_zero(n: &usize) -> bool {
-    *n == 0
-}
 
 impl Cart {
     pub fn of(c: &pb::Cart) -> Self {

@@ -37,7 +37,7 @@ pub struct Product {
     /// At most [`VARIANTS_SHOWN`] of them.
     pub variants: Vec<Variant>,
     /// Variants that fit but are not shown; naming options (`get_product`'s `options`) narrows them.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(skip_serializing_if = "view::is_zero")]
     pub more_variants: usize,
     /// The first 300 characters, as data.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -55,10 +55,6 @@ const DESCRIPTION_CHARS: usize = 300;
 /// long its option text.
 pub const VARIANTS_SHOWN: usize = 15;
 
-fn is_zero(n: &usize) -> bool {
-    *n == 0
-}
-
 impl Product {
     pub fn of(p: &pb::Product) -> Self {
         Self::matching(p, "")
@@ -67,7 +63,7 @@ impl Product {
     /// Its page showing only the variants that have every option value named in `options` ("blue 42", or "size
     /// 42": option names may be said too; case ignored; all of them when empty).
     pub fn matching(p: &pb::Product, options: &str) -> Self {
-        // A word names an option, a whole value, or a word of a value ("navy" and "blue" both name "Navy Blue").
+        // A word names an option or a word of a value ("navy" and "blue" both name "Navy Blue").
         let words_of = |text: &str| -> Vec<String> {
             text.split(|c: char| c.is_whitespace() || c == ',')
                 .filter(|w| !w.is_empty())
@@ -77,11 +73,9 @@ impl Product {
         let wanted = words_of(options);
         let fits = |v: &pb::Variant| {
             wanted.iter().all(|w| {
-                v.options.iter().any(|o| {
-                    o.value.to_lowercase() == *w
-                        || o.name.to_lowercase() == *w
-                        || words_of(&o.value).contains(w)
-                })
+                v.options
+                    .iter()
+                    .any(|o| o.name.to_lowercase() == *w || words_of(&o.value).contains(w))
             })
         };
         let matching: Vec<&pb::Variant> =
@@ -280,6 +274,11 @@ impl TypedTool for GetProduct {
     const DESCRIPTION: &'static str = "One product: its description and variants (15 at most).";
 
     async fn run(&self, ctx: &ToolContext, args: ProductArgs) -> Result<Self::Output, ToolError> {
+        let options = args.options.unwrap_or_default();
+        tokshop_platform::check_len("options", &options, 0, 200).map_err(|_| {
+            ToolError::invalid_arguments("options must be at most 200 characters")
+                .with_param("options")
+        })?;
         let product = ctx
             .clients
             .catalog
@@ -289,11 +288,6 @@ impl TypedTool for GetProduct {
             }))
             .await?
             .into_inner();
-        let options = args.options.unwrap_or_default();
-        tokshop_platform::check_len("options", &options, 0, 200).map_err(|_| {
-            ToolError::invalid_arguments("options must be at most 200 characters")
-                .with_param("options")
-        })?;
         Ok(Product::matching(&product, &options))
     }
 }

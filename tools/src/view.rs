@@ -30,6 +30,11 @@ pub fn seller_text(text: &str, max: usize) -> String {
     untrusted::wrap(Source::Seller, text, max)
 }
 
+/// For `skip_serializing_if`: a count of things not shown is left out when there are none.
+pub fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 pub fn money(m: Option<&catalog::Money>) -> String {
     m.map(|m| tokshop_platform::money::format(m.amount_minor, &m.currency))
         .unwrap_or_default()

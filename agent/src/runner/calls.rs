@@ -105,7 +105,7 @@ impl Agent {
                 );
                 if let Err(err) = self
                     .store
-                    .record_model_call(conversation, Usage::default(), &step)
+                    .record_model_reply(conversation, Usage::default(), &step, &[])
                     .await
                 {
                     tracing::warn!(error = %err, "could not record a failed model call");

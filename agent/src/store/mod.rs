@@ -268,18 +268,6 @@ impl Store {
         Ok(turn)
     }
 
-    /// A model call: its trace step, and its tokens counted on the conversation and on its user's day, in one
-    /// transaction.
-    pub async fn record_model_call(
-        &self,
-        conversation: &Conversation,
-        usage: Usage,
-        step: &Step,
-    ) -> ServiceResult<()> {
-        self.record_model_reply(conversation, usage, step, &[])
-            .await
-    }
-
     /// A model call and what it said (its answer, or its tool calls): the trace step, the tokens counted on the
     /// conversation and on its user's day, and the assistant message, in one transaction.
     pub async fn record_model_reply(

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use tokshop_tools::catalog::{Card, Product, Variant};
 
 use super::pick::{Picked, VariantPick, choose_variant, values_of_all};
-use super::{Planner, Step, call, page_args, pages, search_args};
+use super::{Planner, Step, call, named_options, page_args, pages, search_args};
 use crate::context::Shown;
 use crate::intent::{self, Intent};
 use crate::reply;
@@ -27,7 +27,7 @@ enum ItemPlan<'c> {
     /// Nothing was shown yet but the message names a product: search for it.
     Search(Value),
     /// The page shows only some variants: read it again for the options the message names.
-    Narrow(&'c Product),
+    Narrow(&'c Product, String),
     /// The message names options: read these listed products' pages first.
     Pages(Vec<&'c Card>),
     /// Several listed products fit: ask which (1-based list positions kept).
@@ -120,10 +120,10 @@ impl<'c, 'a> Planner<'c, 'a> {
         };
         // A page showing only some variants is asked again for the options named, once per message.
         if product.more_variants > 0
-            && !slots::option_like_words(&request.text).is_empty()
             && !self.conv.turn_called("get_product")
+            && let Some(options) = named_options(&request.text)
         {
-            return ItemPlan::Narrow(product);
+            return ItemPlan::Narrow(product, options);
         }
         let variants: Vec<&'c Variant> = product.variants.iter().collect();
         match choose_variant(&variants, &request.text) {
@@ -191,15 +191,10 @@ impl<'c, 'a> Planner<'c, 'a> {
             } => Step::Reply(reply::ask_variant(product, &candidates, self.lang)),
             ItemPlan::Search(args) => call("search_products", args),
             ItemPlan::Pages(cards) => pages(&cards, &request.text),
-            ItemPlan::Narrow(product) => {
-                let named: Vec<String> = slots::option_like_words(&request.text)
-                    .into_iter()
-                    .collect();
-                call(
-                    "get_product",
-                    json!({ "product_id": product.id, "options": named.join(" ") }),
-                )
-            }
+            ItemPlan::Narrow(product, options) => call(
+                "get_product",
+                json!({ "product_id": product.id, "options": options }),
+            ),
             ItemPlan::AskProduct(candidates) => {
                 Step::Reply(reply::ask_product(&candidates, self.lang))
             }

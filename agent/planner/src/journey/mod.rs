@@ -53,14 +53,18 @@ pub(super) fn pages(cards: &[&Card], text: &str) -> Step {
 /// `get_product`'s arguments for a product the shopper was shown. A listed product with more variants than a page
 /// shows is asked for those with the options the message names.
 pub(super) fn page_args(product: Shown<'_>, text: &str) -> Value {
-    let named = crate::slots::option_like_words(text);
-    match product {
-        Shown::Card(card) if card.variants > VARIANTS_SHOWN && !named.is_empty() => {
-            let options: Vec<String> = named.into_iter().collect();
-            json!({ "product_id": card.id, "options": options.join(" ") })
+    match (product, named_options(text)) {
+        (Shown::Card(card), Some(options)) if card.variants > VARIANTS_SHOWN => {
+            json!({ "product_id": card.id, "options": options })
         }
         _ => json!({ "product_id": product.id() }),
     }
+}
+
+/// The colours and sizes a message names, as `get_product`'s `options` ("42 blue"), if any.
+pub(super) fn named_options(text: &str) -> Option<String> {
+    let named: Vec<String> = crate::slots::option_like_words(text).into_iter().collect();
+    (!named.is_empty()).then(|| named.join(" "))
 }
 
 /// The next step for a conversation, and the language of the latest user message.

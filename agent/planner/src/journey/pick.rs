@@ -44,14 +44,13 @@ pub(super) fn values_of_all(variants: &[&Variant]) -> BTreeSet<String> {
         .collect()
 }
 
-/// Whether a product coming in `values` fits a message: it names some of them, and no colour or size outside them.
-fn fits_options(values: &BTreeSet<String>, text: &str) -> bool {
-    !slots::mentioned_values(text, values).is_empty() && unknown_options(values, text).is_empty()
-}
-
-/// Option-like words of the message ("yellow", "43") that none of `values` is.
-fn unknown_options(all: &BTreeSet<String>, text: &str) -> BTreeSet<String> {
-    slots::option_like_words(text)
+/// Picks one variant: the named options narrow the variants, then those in stock; one left is the pick.
+pub(super) fn choose_variant<'v>(variants: &[&'v Variant], text: &str) -> VariantPick<'v> {
+    let values_of = |v: &Variant| slots::option_values(&v.options);
+    let all = values_of_all(variants);
+    let mentioned = slots::mentioned_values(text, &all);
+    // A colour or size the product does not come in ("yellow", "43") must not be silently dropped.
+    let unknown: BTreeSet<String> = slots::option_like_words(text)
         .into_iter()
         .filter(|w| {
             !all.contains(w)
@@ -59,16 +58,7 @@ fn unknown_options(all: &BTreeSet<String>, text: &str) -> BTreeSet<String> {
                     .iter()
                     .any(|v| slots::numeric_part(v) == Some(w.as_str()))
         })
-        .collect()
-}
-
-/// Picks one variant: the named options narrow the variants, then those in stock; one left is the pick.
-pub(super) fn choose_variant<'v>(variants: &[&'v Variant], text: &str) -> VariantPick<'v> {
-    let values_of = |v: &Variant| slots::option_values(&v.options);
-    let all = values_of_all(variants);
-    let mentioned = slots::mentioned_values(text, &all);
-    // A colour or size the product does not come in ("yellow", "43") must not be silently dropped.
-    let unknown = unknown_options(&all, text);
+        .collect();
     if !unknown.is_empty() {
         return VariantPick::NoMatch(mentioned.into_iter().chain(unknown).collect());
     }
@@ -262,7 +252,9 @@ impl<'c, 'a> Planner<'c, 'a> {
                     .filter(|(_, card)| {
                         conv.product(&card.id).is_some_and(|page| {
                             let variants: Vec<&Variant> = page.variants.iter().collect();
-                            fits_options(&values_of_all(&variants), &request.text)
+                            // It fits when the message names some of its options and none it lacks.
+                            !slots::mentioned_values(&request.text, &values_of_all(&variants))
+                                .is_empty()
                                 && !matches!(
                                     choose_variant(&variants, &request.text),
                                     VariantPick::NoMatch(_)
