@@ -39,6 +39,27 @@ pub async fn redis() -> Option<crate::config::RedisSettings> {
     None
 }
 
+/// Waits until the relays have published every event in `db`'s outbox (and so the in-process handlers have run);
+/// fails after a minute.
+pub async fn outbox_drained(db: &Db) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (pending,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE published_at_ms IS NULL")
+                .fetch_one(db.pool())
+                .await
+                .expect("counting unpublished events");
+        if pending == 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{pending} events still unpublished"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 /// A database made for one test.
 #[derive(Debug)]
 pub struct TestDb {

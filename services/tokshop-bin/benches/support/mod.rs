@@ -144,22 +144,7 @@ pub async fn outbox_drained(database_url: &str) {
     let db = tokshop_platform::db::Db::connect(database_url, 1)
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (pending,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE published_at_ms IS NULL")
-                .fetch_one(db.pool())
-                .await
-                .unwrap();
-        if pending == 0 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{pending} events still unpublished"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    tokshop_platform::testing::outbox_drained(&db).await;
     db.close().await;
 }
 
