@@ -144,7 +144,9 @@ pub async fn outbox_drained(database_url: &str) {
     let db = tokshop_platform::db::Db::connect(database_url, 1)
         .await
         .unwrap();
-    tokshop_platform::testing::outbox_drained(&db).await;
+    tokshop_platform::testing::outbox_drained(&db)
+        .await
+        .unwrap();
     db.close().await;
 }
 

@@ -39,7 +39,9 @@ async fn cached_reads_and_writes_that_show_at_once(app: &TestApp) {
     } = shop(app, "cacheseller", 1000, 5).await;
     let db = behind_the_back(app).await;
     // The listing's own event drops the product from the cache when the relay delivers it: let that happen first.
-    tokshop_platform::testing::outbox_drained(&db).await;
+    tokshop_platform::testing::outbox_drained(&db)
+        .await
+        .unwrap();
     let title = product(app, &id).await["title"].clone();
 
     // Read once (filled), changed behind the catalog's back: still the cached title.
@@ -138,7 +140,9 @@ async fn replicas_share_the_cache_in_redis() {
         ..
     } = shop(&a, "sharedseller", 1000, 5).await;
     let db = behind_the_back(&a).await;
-    tokshop_platform::testing::outbox_drained(&db).await;
+    tokshop_platform::testing::outbox_drained(&db)
+        .await
+        .unwrap();
 
     let title = product(&b, &id).await["title"].clone();
     retitle_in_database(&db, &id, "Behind both").await;
