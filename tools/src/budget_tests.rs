@@ -198,3 +198,251 @@ fn a_full_cart_stays_within_the_result_budget_and_pages_its_lines() {
     assert!(last.lines[0].title.contains("96 "));
     assert!(crate::cart::Cart::from_line(&full, 200).lines.is_empty());
 }
+
+/// Text of each kind a list can carry, as long as a shop user may write it.
+fn hard_texts() -> Vec<(&'static str, String)> {
+    let prose = "Loved these on a wet descent, grippy and light; sizing runs half a size small, so order up. ";
+    vec![
+        ("english", prose.repeat(6)),
+        (
+            "chinese",
+            "这双鞋在湿滑的下坡路上抓地力很好，很轻，尺码偏小半码。".repeat(20),
+        ),
+        ("emoji", "👟🔥👍🏽🇯🇵".repeat(60)),
+        (
+            "ids",
+            (0..20)
+                .map(|_| tokshop_platform::ids::new_id("med"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        (
+            "hex",
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".repeat(8),
+        ),
+        ("letters", "x".repeat(500)),
+        (
+            "mixed",
+            "Größe 42 – très légère, ¿verdad? Ελαφρύ. Лёгкие. ".repeat(8),
+        ),
+    ]
+}
+
+#[test]
+fn the_token_estimate_is_never_below_the_tokenizer() {
+    for (kind, text) in hard_texts() {
+        let (estimate, real) = (crate::view::tokens_at_most(&text), tokens(&text));
+        println!("{kind}: estimated {estimate}, counted {real}");
+        assert!(estimate >= real, "{kind}: estimated {estimate} < {real}");
+    }
+}
+
+/// An order as long as a cart makes one (100 lines), with the longest titles and SKUs.
+fn longest_order() -> tokshop_proto::order::Order {
+    use tokshop_proto::order as pb;
+    pb::Order {
+        id: tokshop_platform::ids::new_id("ord"),
+        status: pb::OrderStatus::Shipped as i32,
+        lines: (0..tokshop_platform::limits::cart::MAX_LINES)
+            .map(|i| pb::OrderLine {
+                variant_id: tokshop_platform::ids::new_id("var"),
+                title: format!("{i} {}", "z".repeat(200)),
+                sku: format!("SKU-{i}-{}", "Q".repeat(30)),
+                quantity: 99,
+                unit_price: usd(999_999),
+                ..Default::default()
+            })
+            .collect(),
+        subtotal: usd(98_999_901),
+        shipping_fee: usd(999),
+        total: usd(99_000_900),
+        discount: usd(1000),
+        refunded: usd(1000),
+        tracking_number: "1Z999AA10123456784".into(),
+        expires_at_ms: 1_800_000_000_000,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn the_longest_order_stays_within_the_result_budget_and_pages_its_lines() {
+    use crate::orders::{ITEMS_SHOWN, Order, OrderResult};
+    let longest = longest_order();
+    let first = OrderResult::of(&longest);
+    let cost = tokens(&serde_json::to_string(&first).unwrap());
+    assert!(cost <= RESULT, "the longest order costs {cost} tokens");
+    assert_eq!(first.order.items.len(), ITEMS_SHOWN);
+    assert_eq!(first.order.more_items, 100 - ITEMS_SHOWN);
+    let last = Order::from_item(&longest, 96);
+    assert_eq!((last.items.len(), last.more_items), (4, 0));
+    assert!(last.items[0].title.contains("96 "));
+    assert!(Order::from_item(&longest, 200).items.is_empty());
+}
+
+#[test]
+fn ten_listed_orders_stay_within_the_result_budget() {
+    use crate::orders::{OrderList, OrderSummary};
+    let list = OrderList {
+        orders: (0..10)
+            .map(|_| OrderSummary::of(&longest_order()))
+            .collect(),
+    };
+    let cost = tokens(&serde_json::to_string(&list).unwrap());
+    assert!(cost <= RESULT, "ten listed orders cost {cost} tokens");
+    assert_eq!(list.orders[0].units, 9_900);
+}
+
+/// The user-written text every entry of a list carries, as long as it may be, in each hard kind.
+fn longest_user_texts() -> Vec<(&'static str, String)> {
+    hard_texts()
+        .into_iter()
+        .map(|(kind, text)| (kind, text.chars().cycle().take(1_000).collect()))
+        .collect()
+}
+
+/// Cuts `entries` as the list tools do and checks the page: within the budget with `around` (the list's own
+/// fields) included, cut where it should be, and the next cursor naming the last entry shown.
+fn check_cut<T: serde::Serialize>(
+    what: &str,
+    entries: Vec<T>,
+    key: impl Fn(&T) -> (i64, String) + Copy,
+    around: impl Fn(&[T], Option<&str>) -> Value,
+) {
+    let all = entries.len();
+    for entry in &entries {
+        let json = serde_json::to_string(entry).unwrap();
+        let (estimate, real) = (crate::view::tokens_at_most(&json), tokens(&json));
+        assert!(
+            estimate >= real,
+            "{what}: an entry estimated at {estimate} costs {real}"
+        );
+    }
+    let keys: Vec<(i64, String)> = entries.iter().map(key).collect();
+    let (page, next) = crate::view::fit_page(entries, "service-cursor", key);
+    let cost = tokens(&around(&page, next.as_deref()).to_string());
+    println!("{what}: {} of {all} shown, {cost} tokens", page.len());
+    assert!(cost <= RESULT, "{what}: a page costs {cost} tokens");
+    assert!(!page.is_empty());
+    if page.len() < all {
+        let cursor = tokshop_platform::page::Cursor::decode(next.as_deref().unwrap()).unwrap();
+        assert_eq!((cursor.at_ms, cursor.id), keys[page.len() - 1].clone());
+    } else {
+        assert_eq!(next.as_deref(), Some("service-cursor"));
+    }
+}
+
+#[test]
+fn twenty_of_the_longest_messages_comments_and_posts_are_cut_to_the_result_budget() {
+    use crate::shapes_tests::{card, comment, post, product_card};
+    use crate::social::{Comment, ConversationSummary, Message, Post, User};
+    for (kind, text) in longest_user_texts() {
+        let conversations: Vec<ConversationSummary> = (0..20)
+            .map(|_| {
+                let mut with = card(true);
+                with.id = tokshop_platform::ids::new_id("usr");
+                with.display_name = "d".repeat(100);
+                with.shop_name = "s".repeat(100);
+                ConversationSummary::of(&tokshop_proto::social::Conversation {
+                    last_message: Some(tokshop_proto::social::Message {
+                        id: tokshop_platform::ids::new_id("msg"),
+                        from_user_id: with.id.clone(),
+                        text: text.clone(),
+                        sent_at_ms: 1_800_000_000_000,
+                        ..Default::default()
+                    }),
+                    with: Some(with),
+                })
+            })
+            .collect();
+        let shown = crate::view::fitting(&conversations);
+        let list = json!({"conversations": &conversations[..shown], "more": shown < 20,
+            "note": crate::social::USER_CONTENT_NOTE});
+        let cost = tokens(&list.to_string());
+        println!("conversations, {kind}: {shown} of 20 shown, {cost} tokens");
+        assert!(cost <= RESULT, "conversations, {kind}: {cost} tokens");
+
+        let messages: Vec<Message> = (0..20)
+            .map(|i| Message {
+                id: tokshop_platform::ids::new_id("msg"),
+                from: "them".into(),
+                text: crate::social::user_text(&text),
+                sent_at_ms: 1_800_000_000_000 - i,
+            })
+            .collect();
+        let key = |m: &Message| (m.sent_at_ms, m.id.clone());
+        check_cut(&format!("messages, {kind}"), messages, key, |page, next| {
+            json!({"with": User::of(&card(true)), "messages": page,
+                "note": crate::social::USER_CONTENT_NOTE, "next_cursor": next})
+        });
+
+        let comments: Vec<Comment> = (0..20)
+            .map(|i| {
+                let mut c = comment(true);
+                c.id = tokshop_platform::ids::new_id("cmt");
+                c.text = text.clone();
+                c.created_at_ms = 1_800_000_000_000 - i;
+                Comment::of(&c)
+            })
+            .collect();
+        check_cut(
+            &format!("comments, {kind}"),
+            comments,
+            |c| (c.at_ms, c.id.clone()),
+            |page, next| json!({"comments": page, "total": 20, "note": crate::social::USER_CONTENT_NOTE, "next_cursor": next}),
+        );
+
+        let posts: Vec<Post> = (0..20)
+            .map(|i| {
+                let mut p = post(true);
+                p.id = tokshop_platform::ids::new_id("pst");
+                p.text = text.clone();
+                p.created_at_ms = 1_800_000_000_000 - i;
+                p.products = (0..tokshop_platform::limits::social::MAX_ATTACHED)
+                    .map(|_| {
+                        let mut c = product_card(true);
+                        c.id = tokshop_platform::ids::new_id("prd");
+                        c.title = "w".repeat(200);
+                        c
+                    })
+                    .collect();
+                p.media = (0..tokshop_platform::limits::social::MAX_ATTACHED)
+                    .map(|_| tokshop_proto::social::Media {
+                        kind: "video".into(),
+                        url: format!("/media/{}", "ab12".repeat(16)),
+                        ..Default::default()
+                    })
+                    .collect();
+                Post::of(&p)
+            })
+            .collect();
+        check_cut(
+            &format!("posts, {kind}"),
+            posts,
+            |p| (p.at_ms, p.id.clone()),
+            |page, next| json!({"which": "discover", "posts": page, "note": crate::social::USER_CONTENT_NOTE, "next_cursor": next}),
+        );
+    }
+}
+
+#[test]
+fn text_is_cut_to_a_token_estimate_on_a_character_boundary() {
+    use crate::view::{tokens_at_most, within_tokens};
+    assert_eq!(within_tokens("short", 500, 600), "short");
+    assert_eq!(within_tokens("abcdef", 3, 600), "abc");
+    let emoji = "👟🔥".repeat(300);
+    let cut = within_tokens(&emoji, 500, 600);
+    assert!(tokens_at_most(cut) <= 600 && cut.chars().count() < 500);
+    let one_more: String = emoji.chars().take(cut.chars().count() + 1).collect();
+    assert!(tokens_at_most(&one_more) > 600);
+    assert_eq!(within_tokens("好", 500, 0), "");
+}
+
+#[test]
+fn a_short_page_is_not_cut() {
+    let entries: Vec<Value> = (0..20)
+        .map(|i| json!({"id": format!("msg_{i}"), "at": i}))
+        .collect();
+    let (page, next) =
+        crate::view::fit_page(entries, "", |e| (e["at"].as_i64().unwrap(), String::new()));
+    assert_eq!((page.len(), next), (20, None));
+}

@@ -10,7 +10,7 @@ use crate::{
     cart::Cart,
     catalog::{Card, Product},
     coupons::{ClaimedCoupon, Coupon},
-    orders::{Order, OrderResult},
+    orders::{Order, OrderResult, OrderSummary},
     payments::{Payment, PaymentMethod, PaymentResult},
     social::{
         Comment, ConversationList, ConversationSummary, LastMessage, Message, MessageThread,
@@ -280,6 +280,10 @@ fn orders() {
         &Order::of(&order(true)),
         r#"{"id":"ord_1","status":"shipped","items":[{"variant_id":"var_a","title":"<untrusted from=\"seller\">Trail Runner</untrusted>","sku":"TR-42","quantity":2,"price":"49.90 USD"}],"subtotal":"99.80 USD","shipping_fee":"5.00 USD","total":"94.80 USD","discount":"10.00 USD","refunded":"2.00 USD","tracking_number":"TRK1","expires_at_ms":77}"#,
     );
+    pinned(
+        &OrderSummary::of(&order(true)),
+        r#"{"id":"ord_1","status":"shipped","first_item":"<untrusted from=\"seller\">Trail Runner</untrusted>","units":2,"total":"94.80 USD","refunded":"2.00 USD","tracking_number":"TRK1"}"#,
+    );
     let wrapped = serde_json::to_string(&OrderResult::of(&order(false))).unwrap();
     assert_eq!(
         wrapped,
@@ -409,18 +413,20 @@ fn social_products_posts_and_comments() {
 fn messages_read_back_as_the_shape_they_were() {
     let list = Messages::Conversations(ConversationList {
         conversations: vec![ConversationSummary {
-            with: None,
+            with: "@trailco".into(),
+            user_id: "usr_t".into(),
             last_message: Some(LastMessage {
                 from: "them".into(),
                 text: "hi".into(),
                 sent_at_ms: 1,
             }),
         }],
+        more: true,
         note: None,
     });
     pinned(
         &list,
-        r#"{"conversations":[{"last_message":{"from":"them","text":"hi","sent_at_ms":1}}]}"#,
+        r#"{"conversations":[{"with":"@trailco","user_id":"usr_t","last_message":{"from":"them","text":"hi","sent_at_ms":1}}],"more":true}"#,
     );
     let thread = Messages::With(MessageThread {
         with: User::of(&card(false)),

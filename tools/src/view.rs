@@ -30,6 +30,113 @@ pub fn seller_text(text: &str, max: usize) -> String {
     untrusted::wrap(Source::Seller, text, max)
 }
 
+/// Most a list's entries may cost a model, in estimated tokens ([`tokens_at_most`]): what is left of the result
+/// budget (1,500 tokens) after the list's own fields and note.
+pub const LIST_TOKENS: usize = 1_250;
+
+/// What text costs a model, in o200k tokens, estimated from above without the tokenizer (whose tables would
+/// cost every process some 50 MB). Text is cut as the tokenizer first cuts it, into runs of letters and digits,
+/// spaces, punctuation and other scripts, and each run is priced at what its kind costs at worst: a lowercase
+/// word a token per four letters, an id or code (digits, capitals, underscores) three tokens per four
+/// characters, a punctuation mark a token, other scripts a token per two bytes. The budget tests hold the
+/// estimate against the tokenizer on prose, ids, hex, other scripts, emoji and every list entry the tools make.
+pub fn tokens_at_most(text: &str) -> usize {
+    let mut tokens = 0;
+    let mut rest = text;
+    while let Some(first) = rest.chars().next() {
+        let (len, cost) = if first.is_ascii_alphanumeric() || first == '_' {
+            let len = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            let run = &rest[..len];
+            let wordlike =
+                run.bytes().skip(1).all(|b| b.is_ascii_lowercase()) && first.is_ascii_alphabetic();
+            let cost = if wordlike {
+                len.div_ceil(4)
+            } else {
+                (len * 3).div_ceil(4)
+            };
+            (len, cost)
+        } else if first.is_ascii_whitespace() {
+            let len = rest
+                .find(|c: char| !c.is_ascii_whitespace())
+                .unwrap_or(rest.len());
+            (len, (len - 1).div_ceil(4))
+        } else if first.is_ascii() {
+            (1, 1)
+        } else {
+            let len = rest.find(|c: char| c.is_ascii()).unwrap_or(rest.len());
+            (len, len.div_ceil(2))
+        };
+        tokens += cost;
+        rest = &rest[len..];
+    }
+    tokens
+}
+
+/// The longest start of `text` of at most `chars` characters that [`tokens_at_most`] prices within `tokens`.
+pub fn within_tokens(text: &str, chars: usize, tokens: usize) -> &str {
+    let prefix = |n: usize| {
+        text.char_indices()
+            .nth(n)
+            .map_or(text, |(at, _)| &text[..at])
+    };
+    let longest = prefix(chars);
+    if tokens_at_most(longest) <= tokens {
+        return longest;
+    }
+    // A longer start never costs less, so the longest one within budget is found by halving.
+    let (mut fits, mut over) = (0, longest.chars().count());
+    while over - fits > 1 {
+        let mid = fits + (over - fits) / 2;
+        if tokens_at_most(prefix(mid)) <= tokens {
+            fits = mid;
+        } else {
+            over = mid;
+        }
+    }
+    prefix(fits)
+}
+
+/// How many of the leading `entries` a model should read at once: those whose JSON fits [`LIST_TOKENS`], and
+/// always the first.
+pub fn fitting<T: serde::Serialize>(entries: &[T]) -> usize {
+    let mut spent = 0;
+    entries
+        .iter()
+        .take_while(|entry| {
+            spent += serde_json::to_string(entry).map_or(0, |json| tokens_at_most(&json));
+            spent <= LIST_TOKENS
+        })
+        .count()
+        .max(1)
+        .min(entries.len())
+}
+
+/// A page of a newest-first list cut to what a model should read at once ([`fitting`]), and the next page's
+/// cursor. Uncut, that is the service's own (`next_cursor`); cut, the cursor names the last entry shown by its
+/// time and id (`key`), as every newest-first list of the shop pages (`tokshop_platform::page`), so the next call
+/// goes on right after it.
+pub fn fit_page<T: serde::Serialize>(
+    mut entries: Vec<T>,
+    next_cursor: &str,
+    key: impl Fn(&T) -> (i64, String),
+) -> (Vec<T>, Option<String>) {
+    let fits = fitting(&entries);
+    if fits >= entries.len() {
+        return (
+            entries,
+            (!next_cursor.is_empty()).then(|| next_cursor.to_owned()),
+        );
+    }
+    entries.truncate(fits);
+    let next = entries.last().map(|last| {
+        let (at_ms, id) = key(last);
+        tokshop_platform::page::Cursor { at_ms, id }.encode()
+    });
+    (entries, next)
+}
+
 /// For `skip_serializing_if`: a count of things not shown is left out when there are none.
 pub fn is_zero(n: &usize) -> bool {
     *n == 0

@@ -11,11 +11,12 @@ use tokshop_tools::{
     cart::{Cart, LineArgs},
     catalog::{Card, Product, ProductList, SearchArgs},
     coupons::{ClaimedCoupon, ClaimedCouponList, Coupon, CouponList},
-    orders::{Order, OrderList, OrderResult},
+    orders::{OrderList, OrderResult},
     payments::{PaymentMethod, PaymentMethodList, PaymentResult},
 };
 
 use super::observation::Observation;
+use super::reply::OrderFacts;
 use super::slots::SearchFilters;
 use super::text::Lang;
 use tokshop_chat::model::{ChatMessage, Role};
@@ -352,9 +353,9 @@ fn order_of(o: &Observation) -> Option<KnownOrder> {
     None
 }
 
-fn known_order(order: &Order) -> Option<KnownOrder> {
-    (!order.id.is_empty()).then(|| KnownOrder {
-        id: order.id.clone(),
-        status: (!order.status.is_empty()).then(|| order.status.clone()),
+fn known_order(order: &impl OrderFacts) -> Option<KnownOrder> {
+    (!order.id().is_empty()).then(|| KnownOrder {
+        id: order.id().to_owned(),
+        status: (!order.status().is_empty()).then(|| order.status().to_owned()),
     })
 }

@@ -108,7 +108,8 @@ by_tool! {
         Line(LineArgs) = "add_to_cart" | "update_cart_quantity";
         Variant(VariantArgs) = "remove_from_cart";
         Orders(orders::ListArgs) = "list_orders";
-        Order(OrderArgs) = "get_order" | "cancel_order" | "confirm_receipt";
+        GetOrder(orders::GetOrderArgs) = "get_order";
+        Order(OrderArgs) = "cancel_order" | "confirm_receipt";
         OrderAddress(AddressArgs) = "change_order_address";
         Pay(PayArgs) = "pay_order";
         User(UserArgs) = "follow_user" | "unfollow_user" | "view_profile";
@@ -124,6 +125,7 @@ impl Arguments {
     fn order_id(&self) -> Option<&str> {
         match self {
             Arguments::Order(args) => Some(&args.order_id),
+            Arguments::GetOrder(args) => Some(&args.order_id),
             Arguments::OrderAddress(args) => Some(&args.order_id),
             Arguments::Pay(args) => Some(&args.order_id),
             _ => None,

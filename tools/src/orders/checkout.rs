@@ -13,7 +13,7 @@ use crate::{
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutArgs {
-    /// To buy directly; with neither this nor cart_variant_ids, the whole cart.
+    /// To buy directly; without it or cart_variant_ids, the whole cart.
     pub items: Option<Vec<Item>>,
     /// Only these cart lines.
     pub cart_variant_ids: Option<Vec<String>>,

@@ -17,7 +17,7 @@ pub use lifecycle::{
     ConfirmReceipt, ReceiptEffect,
 };
 pub use returns::{RequestReturn, Return, ReturnArgs, ReturnEffect, ReturnLine, ReturnResult};
-pub use view::{Order, OrderItem, OrderList, OrderResult};
+pub use view::{ITEMS_SHOWN, Order, OrderItem, OrderList, OrderResult, OrderSummary};
 
 pub fn register(registry: &mut Registry) {
     registry.add_guarded(Checkout);
@@ -41,6 +41,14 @@ pub struct Item {
 #[serde(deny_unknown_fields)]
 pub struct OrderArgs {
     pub order_id: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GetOrderArgs {
+    pub order_id: String,
+    /// Lines to skip, e.g. 8.
+    pub from: Option<u8>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
@@ -128,21 +136,23 @@ impl TypedTool for ListOrders {
             .await?
             .into_inner();
         Ok(OrderList {
-            orders: page.orders.iter().map(Order::of).collect(),
+            orders: page.orders.iter().map(OrderSummary::of).collect(),
         })
     }
 }
 
 #[async_trait::async_trait]
 impl TypedTool for GetOrder {
-    type Args = OrderArgs;
+    type Args = GetOrderArgs;
     type Output = OrderResult;
     const NAME: &'static str = "get_order";
-    const DESCRIPTION: &'static str =
-        "One of the shopper's orders: status, items, totals, tracking.";
+    const DESCRIPTION: &'static str = "One order: status, lines (8 at a time), totals, tracking.";
 
-    async fn run(&self, ctx: &ToolContext, args: OrderArgs) -> Result<Self::Output, ToolError> {
-        Ok(OrderResult::of(&fetch(ctx, &args.order_id).await?))
+    async fn run(&self, ctx: &ToolContext, args: GetOrderArgs) -> Result<Self::Output, ToolError> {
+        let order = fetch(ctx, &args.order_id).await?;
+        Ok(OrderResult {
+            order: Order::from_item(&order, usize::from(args.from.unwrap_or(0))),
+        })
     }
 }
 

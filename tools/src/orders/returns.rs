@@ -87,7 +87,7 @@ impl GuardedTool for RequestReturn {
     type Output = ReturnResult;
     const NAME: &'static str = "request_return";
     const DESCRIPTION: &'static str =
-        "Ask to return units of a delivered order; refunded when the shop accepts.";
+        "Return units of a delivered order; refunded once the shop accepts.";
 
     async fn effect(
         &self,

@@ -4,8 +4,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use tokshop_proto::social as pb;
 
-use super::{PageArgs, ProductCard, User, next, note_if, user_text};
-use crate::{Registry, ToolContext, ToolError, TypedTool};
+use super::{PageArgs, ProductCard, User, note_if, user_text};
+use crate::{Registry, ToolContext, ToolError, TypedTool, view};
 
 pub fn register(registry: &mut Registry) {
     registry.add(ViewFeed);
@@ -55,12 +55,21 @@ pub struct Post {
     pub at_ms: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub author: Option<User>,
-    /// Products the post shows.
+    /// Products the post shows, at most [`ATTACHED_SHOWN`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub products: Vec<ProductCard>,
+    #[serde(skip_serializing_if = "view::is_zero")]
+    pub more_products: usize,
+    /// At most [`ATTACHED_SHOWN`].
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub media: Vec<Media>,
+    #[serde(skip_serializing_if = "view::is_zero")]
+    pub more_media: usize,
 }
+
+/// Most products and most media a post shows in a feed, so that a post with all it may carry (nine of each)
+/// stays a fraction of the result budget; the rest are counted.
+pub const ATTACHED_SHOWN: usize = 3;
 
 impl Post {
     pub fn of(p: &pb::Post) -> Self {
@@ -72,15 +81,23 @@ impl Post {
             liked: p.viewer_liked,
             at_ms: p.created_at_ms,
             author: p.author.as_ref().map(User::of),
-            products: p.products.iter().map(ProductCard::of).collect(),
+            products: p
+                .products
+                .iter()
+                .take(ATTACHED_SHOWN)
+                .map(ProductCard::of)
+                .collect(),
+            more_products: p.products.len().saturating_sub(ATTACHED_SHOWN),
             media: p
                 .media
                 .iter()
+                .take(ATTACHED_SHOWN)
                 .map(|m| Media {
                     kind: m.kind.clone(),
                     url: m.url.clone(),
                 })
                 .collect(),
+            more_media: p.media.len().saturating_sub(ATTACHED_SHOWN),
         }
     }
 }
@@ -126,11 +143,14 @@ impl TypedTool for ViewFeed {
             Which::Following => "following",
             Which::Discover => "discover",
         };
+        let posts = feed.posts.iter().map(Post::of).collect();
+        let (posts, next_cursor) =
+            view::fit_page(posts, &feed.next_cursor, |p| (p.at_ms, p.id.clone()));
         Ok(Feed {
             which: which.to_owned(),
-            posts: feed.posts.iter().map(Post::of).collect(),
-            note: note_if(!feed.posts.is_empty()),
-            next_cursor: next(&feed.next_cursor),
+            note: note_if(!posts.is_empty()),
+            posts,
+            next_cursor,
         })
     }
 }

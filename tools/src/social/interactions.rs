@@ -8,6 +8,7 @@ use super::{PageArgs, ProductCard, USER_CONTENT_NOTE, handle, next, note_if, use
 use crate::{
     Registry, ToolContext, ToolError, TypedTool,
     guard::{Effect, GuardedTool, Lang, block, quote},
+    view,
 };
 
 pub fn register(registry: &mut Registry) {
@@ -55,7 +56,7 @@ pub struct CommentArgs {
     pub product_id: Option<String>,
     /// Or a post.
     pub post_id: Option<String>,
-    /// Or a top-level comment, to reply to it.
+    /// Or a comment, to reply to it.
     pub parent_id: Option<String>,
     /// Up to 500 characters.
     pub text: String,
@@ -246,7 +247,7 @@ impl TypedTool for ListComments {
     type Output = CommentList;
     const NAME: &'static str = "list_comments";
     const DESCRIPTION: &'static str =
-        "Comments on a product or a post (or the replies to a comment), newest first.";
+        "Comments on a product or post, or replies to a comment; newest first.";
 
     async fn run(&self, ctx: &ToolContext, args: CommentsArgs) -> Result<Self::Output, ToolError> {
         let (product_id, post_id, parent_id) =
@@ -268,11 +269,14 @@ impl TypedTool for ListComments {
             }))
             .await?
             .into_inner();
+        let comments = list.comments.iter().map(Comment::of).collect();
+        let (comments, next_cursor) =
+            view::fit_page(comments, &list.next_cursor, |c| (c.at_ms, c.id.clone()));
         Ok(CommentList {
-            comments: list.comments.iter().map(Comment::of).collect(),
+            note: note_if(!comments.is_empty()),
+            comments,
             total: list.total,
-            note: note_if(!list.comments.is_empty()),
-            next_cursor: next(&list.next_cursor),
+            next_cursor,
         })
     }
 }
@@ -351,8 +355,7 @@ impl GuardedTool for AddComment {
     type Effect = CommentEffect;
     type Output = CommentResult;
     const NAME: &'static str = "comment";
-    const DESCRIPTION: &'static str =
-        "Comment on a product or a post, or reply to a comment (parent_id).";
+    const DESCRIPTION: &'static str = "Comment on a product or post, or reply to a comment.";
 
     async fn effect(
         &self,

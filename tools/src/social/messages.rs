@@ -5,10 +5,12 @@ use serde::{Deserialize, Serialize};
 use tokshop_proto::social as pb;
 
 use super::relations::{UserArgs, profile};
-use super::{PageArgs, Person, USER_CONTENT_NOTE, User, next, note_if, user_text, written};
+use super::{PageArgs, Person, USER_CONTENT_NOTE, User, handle, note_if, user_text, written};
 use crate::{
     Registry, ToolContext, ToolError, TypedTool,
     guard::{Effect, GuardedTool, Lang, block},
+    untrusted::{self, Source},
+    view,
 };
 
 pub fn register(registry: &mut Registry) {
@@ -18,6 +20,10 @@ pub fn register(registry: &mut Registry) {
 
 /// Longest message, in characters.
 const MESSAGE_CHARS: usize = 1000;
+
+/// How much of a conversation's latest message its listing shows: a preview, so that twenty conversations stay
+/// within the result budget; the conversation itself shows the message.
+const PREVIEW_CHARS: usize = 60;
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -100,20 +106,38 @@ pub struct LastMessage {
     pub sent_at_ms: i64,
 }
 
-/// One of the shopper's conversations.
+/// One of the shopper's conversations: with whom ("@bruno", and their id) and a preview of its latest message.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct ConversationSummary {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub with: Option<User>,
+    pub with: String,
+    pub user_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_message: Option<LastMessage>,
 }
 
-/// The shopper's conversations.
+impl ConversationSummary {
+    pub fn of(c: &pb::Conversation) -> Self {
+        let with = c.with.as_ref();
+        Self {
+            with: handle(with),
+            user_id: with.map(|w| w.id.clone()).unwrap_or_default(),
+            last_message: c.last_message.as_ref().map(|last| LastMessage {
+                from: from(with.is_some_and(|w| last.from_user_id != w.id)),
+                text: untrusted::wrap(Source::User, &last.text, PREVIEW_CHARS),
+                sent_at_ms: last.sent_at_ms,
+            }),
+        }
+    }
+}
+
+/// The shopper's conversations, latest first.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ConversationList {
     pub conversations: Vec<ConversationSummary>,
+    /// There are older conversations than fit in one answer: name the user to read theirs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub more: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
@@ -248,24 +272,18 @@ impl TypedTool for ReadMessages {
                 }))
                 .await?
                 .into_inner();
-            let conversations: Vec<ConversationSummary> = list
+            let mut conversations: Vec<ConversationSummary> = list
                 .conversations
                 .iter()
-                .map(|c| {
-                    let with = c.with.as_ref();
-                    ConversationSummary {
-                        with: with.map(User::of),
-                        last_message: c.last_message.as_ref().map(|last| LastMessage {
-                            from: from(with.is_some_and(|w| last.from_user_id != w.id)),
-                            text: user_text(&last.text),
-                            sent_at_ms: last.sent_at_ms,
-                        }),
-                    }
-                })
+                .map(ConversationSummary::of)
                 .collect();
+            let shown = view::fitting(&conversations);
+            let more = shown < conversations.len();
+            conversations.truncate(shown);
             let note = note_if(!conversations.is_empty());
             return Ok(Messages::Conversations(ConversationList {
                 conversations,
+                more,
                 note,
             }));
         }
@@ -285,11 +303,14 @@ impl TypedTool for ReadMessages {
             .iter()
             .map(|m| Message::of(m, m.from_user_id != with.id))
             .collect();
+        let (messages, next_cursor) = view::fit_page(messages, &list.next_cursor, |m| {
+            (m.sent_at_ms, m.id.clone())
+        });
         Ok(Messages::With(MessageThread {
             with: User::of(&with),
             note: note_if(!messages.is_empty()),
             messages,
-            next_cursor: next(&list.next_cursor),
+            next_cursor,
         }))
     }
 }

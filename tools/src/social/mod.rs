@@ -44,11 +44,14 @@ pub fn register(registry: &mut Registry) {
 /// Put on every result that carries text written by shop users.
 pub const USER_CONTENT_NOTE: &str = untrusted::NOTE;
 
-/// Longest piece of user-written text a model sees.
+/// Longest piece of user-written text a model sees: 500 characters, and no more than 600 estimated tokens
+/// ([`view::tokens_at_most`]), which only text of emoji or rare scripts reaches first.
 const USER_TEXT_CHARS: usize = 500;
+const USER_TEXT_TOKENS: usize = 600;
 
 /// Text written by a shop user, as data (see [`untrusted`]).
 pub fn user_text(text: &str) -> String {
+    let text = view::within_tokens(text, USER_TEXT_CHARS, USER_TEXT_TOKENS);
     untrusted::wrap(Source::User, text, USER_TEXT_CHARS)
 }
 

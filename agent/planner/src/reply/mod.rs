@@ -36,8 +36,8 @@ pub use catalog::{
 };
 pub use errors::error;
 pub use orders::{
-    coupons, my_coupons, no_card, no_coupon_list, no_orders, no_unpaid_order, order_status, orders,
-    payment_methods, status_words, wallet,
+    OrderFacts, coupons, my_coupons, no_card, no_coupon_list, no_orders, no_unpaid_order,
+    order_status, orders, payment_methods, status_words, wallet,
 };
 
 /// "1 item", "3 items".
@@ -245,13 +245,13 @@ pub fn approved(obs: &Observation, conv: &Conversation<'_>, lang: Lang) -> Strin
             Lang::En => format!(
                 "Order {} placed: {}, total {}. It waits for payment; say \"pay with my wallet\" to pay.",
                 order.id,
-                items(item_count(order)),
+                item_count(order, lang),
                 order.total
             ),
             Lang::Zh => format!(
-                "订单 {} 已创建：共 {} 件，合计 {}。订单等待付款，说“用钱包付款”即可支付。",
+                "订单 {} 已创建：共 {}，合计 {}。订单等待付款，说“用钱包付款”即可支付。",
                 order.id,
-                item_count(order),
+                item_count(order, lang),
                 order.total
             ),
         },

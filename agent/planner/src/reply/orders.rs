@@ -2,7 +2,7 @@
 
 use tokshop_tools::{
     coupons::{ClaimedCouponList, Coupon, CouponList},
-    orders::{ListArgs, Order, OrderList, Status},
+    orders::{ListArgs, Order, OrderList, OrderSummary, Status},
     payments::{PayArgs, PaymentMethodList, PaymentResult, Wallet},
 };
 
@@ -11,15 +11,77 @@ use crate::context::Conversation;
 use crate::observation::Observation;
 use crate::text::{Lang, clip};
 
-pub(super) fn item_count(order: &Order) -> i64 {
-    order.items.iter().map(|i| i.quantity).sum()
+/// What replies say of an order, read whole (`Order`) or listed (`OrderSummary`).
+pub trait OrderFacts {
+    fn id(&self) -> &str;
+    fn status(&self) -> &str;
+    fn total(&self) -> &str;
+    fn tracking(&self) -> Option<&str>;
+    fn refunded(&self) -> Option<&str>;
+    /// Its units, and whether lines went unshown (then it has more than that).
+    fn units(&self) -> (i64, bool);
+}
+
+impl OrderFacts for Order {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn status(&self) -> &str {
+        &self.status
+    }
+    fn total(&self) -> &str {
+        &self.total
+    }
+    fn tracking(&self) -> Option<&str> {
+        self.tracking_number.as_deref()
+    }
+    fn refunded(&self) -> Option<&str> {
+        self.refunded.as_deref()
+    }
+    fn units(&self) -> (i64, bool) {
+        (
+            self.items.iter().map(|i| i.quantity).sum(),
+            self.more_items > 0,
+        )
+    }
+}
+
+impl OrderFacts for OrderSummary {
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn status(&self) -> &str {
+        &self.status
+    }
+    fn total(&self) -> &str {
+        &self.total
+    }
+    fn tracking(&self) -> Option<&str> {
+        self.tracking_number.as_deref()
+    }
+    fn refunded(&self) -> Option<&str> {
+        self.refunded.as_deref()
+    }
+    fn units(&self) -> (i64, bool) {
+        (self.units, false)
+    }
+}
+
+/// "3 items" / "3 件"; "more than 8 items" when lines went unshown.
+pub(super) fn item_count(order: &impl OrderFacts, lang: Lang) -> String {
+    match (order.units(), lang) {
+        ((n, false), Lang::En) => items(n),
+        ((n, true), Lang::En) => format!("more than {}", items(n)),
+        ((n, false), Lang::Zh) => format!("{n} 件"),
+        ((n, true), Lang::Zh) => format!("{n} 件以上"),
+    }
 }
 
 /// An order's status in words.
-pub fn status_words(order: &Order, lang: Lang) -> String {
-    let tracking = order.tracking_number.as_deref().unwrap_or("");
-    let refunded = order.refunded.as_deref().unwrap_or("");
-    match (order.status.as_str(), lang) {
+pub fn status_words(order: &impl OrderFacts, lang: Lang) -> String {
+    let tracking = order.tracking().unwrap_or("");
+    let refunded = order.refunded().unwrap_or("");
+    match (order.status(), lang) {
         ("pending_payment", Lang::En) => {
             "waiting for payment (say \"pay with my wallet\" to pay it)".to_owned()
         }
@@ -49,20 +111,20 @@ pub fn status_words(order: &Order, lang: Lang) -> String {
 }
 
 /// One order's status.
-pub fn order_status(order: &Order, lang: Lang) -> String {
+pub fn order_status(order: &impl OrderFacts, lang: Lang) -> String {
     match lang {
         Lang::En => format!(
             "Order {} ({}, total {}) is {}.",
-            order.id,
-            items(item_count(order)),
-            order.total,
+            order.id(),
+            item_count(order, lang),
+            order.total(),
             status_words(order, lang)
         ),
         Lang::Zh => format!(
-            "订单 {}（共 {} 件，合计 {}）：{}。",
-            order.id,
-            item_count(order),
-            order.total,
+            "订单 {}（共 {}，合计 {}）：{}。",
+            order.id(),
+            item_count(order, lang),
+            order.total(),
             status_words(order, lang)
         ),
     }

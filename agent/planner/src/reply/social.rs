@@ -482,7 +482,6 @@ fn conversations(conversations: &[ConversationSummary], lang: Lang) -> String {
     }
     let mut out = lang.pick("Your conversations:", "你的对话：").to_owned();
     for (i, c) in conversations.iter().enumerate() {
-        let with = c.with.clone().unwrap_or_default();
         let last = c.last_message.clone().unwrap_or_default();
         let from = match (lang, last.from.as_str()) {
             (Lang::En, "me") => "you",
@@ -493,7 +492,7 @@ fn conversations(conversations: &[ConversationSummary], lang: Lang) -> String {
         out.push_str(&format!(
             "\n{}. {} — {from}: {}",
             i + 1,
-            who(&with),
+            c.with,
             quote(&last.text)
         ));
     }
