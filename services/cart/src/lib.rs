@@ -8,7 +8,7 @@ mod store;
 use tokshop_platform::grpc::GrpcChannel;
 use tokshop_platform::{ServiceContext, db::Migrations, migrations};
 use tokshop_proto::cart::cart_service_server::CartServiceServer;
-use tonic::transport::server::Router;
+use tonic::service::Routes;
 
 pub use grpc::CartApi;
 
@@ -28,7 +28,7 @@ pub async fn build(
 
 /// The ready gRPC router: this service plus grpc.health.v1 (and reflection when enabled). Serve it with
 /// [`tokshop_platform::grpc::serve`].
-pub async fn router(ctx: &ServiceContext, catalog: GrpcChannel) -> anyhow::Result<Router> {
+pub async fn router(ctx: &ServiceContext, catalog: GrpcChannel) -> anyhow::Result<Routes> {
     let service = build(ctx, catalog).await?;
     Ok(
         tokshop_platform::grpc::router_with_health(&ctx.settings.grpc, &[SERVICE_NAME])

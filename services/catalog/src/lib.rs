@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use tokshop_platform::{ServiceContext, db::Migrations, migrations};
 use tokshop_proto::catalog::catalog_service_server::CatalogServiceServer;
-use tonic::transport::server::Router;
+use tonic::service::Routes;
 
 pub use grpc::CatalogApi;
 
@@ -43,7 +43,7 @@ pub async fn build(ctx: &ServiceContext) -> anyhow::Result<CatalogServiceServer<
 
 /// The ready gRPC router: this service plus grpc.health.v1 (and reflection when enabled). Serve it with
 /// [`tokshop_platform::grpc::serve`].
-pub async fn router(ctx: &ServiceContext) -> anyhow::Result<Router> {
+pub async fn router(ctx: &ServiceContext) -> anyhow::Result<Routes> {
     let service = build(ctx).await?;
     Ok(
         tokshop_platform::grpc::router_with_health(&ctx.settings.grpc, &[SERVICE_NAME])

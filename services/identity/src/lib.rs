@@ -9,7 +9,7 @@ mod validate;
 use anyhow::Context;
 use tokshop_platform::{ServiceContext, db::Migrations, migrations};
 use tokshop_proto::identity::identity_service_server::IdentityServiceServer;
-use tonic::transport::server::Router;
+use tonic::service::Routes;
 
 pub use grpc::IdentityApi;
 
@@ -30,7 +30,7 @@ pub async fn build(ctx: &ServiceContext) -> anyhow::Result<IdentityServiceServer
 
 /// The ready gRPC router: this service plus grpc.health.v1 (and reflection when enabled). Serve it with
 /// [`tokshop_platform::grpc::serve`].
-pub async fn router(ctx: &ServiceContext) -> anyhow::Result<Router> {
+pub async fn router(ctx: &ServiceContext) -> anyhow::Result<Routes> {
     let service = build(ctx).await?;
     Ok(
         tokshop_platform::grpc::router_with_health(&ctx.settings.grpc, &[SERVICE_NAME])

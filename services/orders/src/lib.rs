@@ -31,7 +31,7 @@ use tokshop_proto::{
     order::{coupon_service_server::CouponServiceServer, order_service_server::OrderServiceServer},
     payment::payment_service_server::PaymentServiceServer,
 };
-use tonic::transport::server::Router;
+use tonic::service::Routes;
 
 pub use order::Swept;
 
@@ -67,7 +67,7 @@ pub struct Upstreams {
 
 /// Migrates the schema, subscribes the stock and sales consumers to the context's bus, and returns the ready
 /// router: the order, coupon and payment services plus health (and reflection when enabled).
-pub async fn router(ctx: &ServiceContext, upstreams: Upstreams) -> anyhow::Result<Router> {
+pub async fn router(ctx: &ServiceContext, upstreams: Upstreams) -> anyhow::Result<Routes> {
     ctx.db.migrate("orders", &MIGRATIONS).await?;
     let clients = clients::Clients::new(
         ctx.keys.clone(),

@@ -32,7 +32,7 @@ use tokshop_proto::social::{
     interaction_service_server::InteractionServiceServer,
     relation_service_server::RelationServiceServer,
 };
-use tonic::transport::server::Router;
+use tonic::service::Routes;
 
 pub use directory::Directory;
 pub use policy::ContentPolicy;
@@ -136,7 +136,7 @@ pub(crate) fn user_or_self(id: &str, viewer: Option<&Principal>) -> ServiceResul
 
 /// The ready gRPC router: the four social services plus grpc.health.v1 (and reflection when enabled). Serve it with
 /// [`tokshop_platform::grpc::serve`].
-pub async fn router(ctx: &ServiceContext, upstreams: Upstreams) -> anyhow::Result<Router> {
+pub async fn router(ctx: &ServiceContext, upstreams: Upstreams) -> anyhow::Result<Routes> {
     ctx.db.migrate("social", &MIGRATIONS).await?;
     let social = Social {
         db: ctx.db.clone(),

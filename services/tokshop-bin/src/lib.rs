@@ -21,7 +21,7 @@ use tokshop_platform::{
     db::Db,
     events, grpc,
 };
-use tonic::transport::server::Router;
+use tonic::service::Routes;
 
 /// One part of tokshop that `serve --only` can run alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -90,7 +90,7 @@ impl Running {
 
 /// How a gRPC part's router is built: from the shared service context and the channels to the parts it calls.
 type BuildRouter =
-    for<'a> fn(&'a ServiceContext, &'a Peers<'a>) -> BoxFuture<'a, anyhow::Result<Router>>;
+    for<'a> fn(&'a ServiceContext, &'a Peers<'a>) -> BoxFuture<'a, anyhow::Result<Routes>>;
 
 /// Work a gRPC part runs beside its server until shutdown, such as a sweep of expired rows.
 type Background = fn(ServiceContext, CancellationToken) -> BoxFuture<'static, anyhow::Result<()>>;
@@ -173,17 +173,17 @@ static GRPC_PARTS: [GrpcPart; 5] = [
     },
 ];
 
-/// Channels to the gRPC parts: to this process's own server for a part started here, otherwise to the URL in
-/// `services.<name>.url`.
+/// Channels to the gRPC parts: straight to the services of a part started in this process (no network between
+/// parts that share it), otherwise to the URL in `services.<name>.url`.
 struct Peers<'a> {
     services: &'a ServicesSettings,
-    started: Vec<(Part, SocketAddr)>,
+    started: Vec<(Part, Routes)>,
 }
 
 impl Peers<'_> {
     fn channel(&self, part: Part) -> anyhow::Result<GrpcChannel> {
-        if let Some((_, addr)) = self.started.iter().find(|(p, _)| *p == part) {
-            return grpc::channel(&format!("http://{addr}"));
+        if let Some((_, routes)) = self.started.iter().find(|(p, _)| *p == part) {
+            return Ok(grpc::in_process(routes.clone()));
         }
         let grpc = GRPC_PARTS
             .iter()
@@ -261,13 +261,13 @@ pub async fn start(
             let what = format!("{} service", grpc.name);
             let listener = bind((grpc.endpoint)(&settings.services).listen, &what).await?;
             let addr = listener.local_addr()?;
-            let router = (grpc.router)(ctx, &peers).await?;
+            let routes = (grpc.router)(ctx, &peers).await?;
             tracing::info!(service = grpc.name, %addr, "gRPC service listening");
-            peers.started.push((grpc.part, addr));
+            peers.started.push((grpc.part, routes.clone()));
             *running.addr_mut(grpc.part) = Some(addr);
             running
                 .tasks
-                .spawn(grpc::serve(router, listener, shutdown.clone()));
+                .spawn(grpc::serve(routes, listener, shutdown.clone()));
         }
         // Background work and relays start once every router here is built, so every consumer of this process's
         // bus has subscribed and no pending event is published past one.

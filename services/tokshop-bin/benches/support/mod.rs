@@ -40,8 +40,41 @@ pub struct Bench {
     pub running: Running,
     pub settings: Arc<Settings>,
     pub base: String,
-    postgres: Option<(String, String)>,
+    /// The URL of its PostgreSQL database, dropped by [`Bench::stop`].
+    postgres: Option<String>,
     _dir: tempfile::TempDir,
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("TOKSHOP_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// A new, empty PostgreSQL database on the test server (`TOKSHOP_TEST_POSTGRES_URL`); returns its URL.
+pub async fn fresh_database() -> String {
+    let admin = postgres_admin_url();
+    let name = format!("tokshop_bench_{}", uuid::Uuid::now_v7().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("PostgreSQL reachable");
+    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .unwrap();
+    let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
+    format!("{base}/{name}")
+}
+
+/// Drops a database [`fresh_database`] made.
+pub async fn drop_database(url: &str) {
+    let name = url.rsplit_once('/').unwrap().1;
+    let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
+        .await
+        .unwrap();
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .await
+    .unwrap();
 }
 
 /// Starts the embedded tokshop (rate limiting off) on `backend` after `adjust` changed its settings.
@@ -56,18 +89,9 @@ pub async fn start(backend: &str, adjust: impl FnOnce(&mut Settings)) -> Bench {
     settings.log.level = "warn".into();
     let mut postgres = None;
     if backend == "postgres" {
-        let admin = std::env::var("TOKSHOP_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        let name = format!("tokshop_bench_{}", uuid::Uuid::now_v7().simple());
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .expect("PostgreSQL reachable");
-        conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .await
-            .unwrap();
-        let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
-        settings.database.url = Some(Secret::new(format!("{base}/{name}")));
-        postgres = Some((name, admin));
+        let url = fresh_database().await;
+        settings.database.url = Some(Secret::new(url.clone()));
+        postgres = Some(url);
     }
     adjust(&mut settings);
     let settings = Arc::new(settings);
@@ -110,13 +134,8 @@ impl Bench {
     /// Stops tokshop and drops a PostgreSQL bench database.
     pub async fn stop(self) {
         self.running.stop().await.unwrap();
-        if let Some((name, admin)) = self.postgres {
-            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-            conn.execute(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .await
-            .unwrap();
+        if let Some(url) = self.postgres {
+            drop_database(&url).await;
         }
     }
 }

@@ -1,0 +1,311 @@
+//! Flame graphs of the hot paths: the release binary as a user starts it (every part in one process; SQLite, or
+//! PostgreSQL with `TOKSHOP_BENCH_DATABASE=postgres`), driven from this process while `perf record` samples the
+//! shop's process alone, one load at a time:
+//! - `product`: 32 clients reading one product page (cached);
+//! - `search`: 8 clients running a text search with a price filter over the demo shop;
+//! - `checkout`: 16 shoppers checking out one unit and paying it from their wallets.
+//!
+//! Each load writes `docs/perf/<load>-<database>.svg` (folded with inferno) and prints the functions where the most
+//! samples were taken (self time) and the frames most often on the stack (total time), the tables docs/perf/README.md
+//! reads. Needs `perf` (Debian's linux-perf) and `inferno-collapse-perf` / `inferno-flamegraph` (`cargo install
+//! inferno`). `cargo bench -p tokshop --bench profile` (`-- product` for one load; `TOKSHOP_BENCH_SECONDS`, default
+//! 8).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+const READERS: usize = 32;
+const SEARCHERS: usize = 8;
+const SHOPPERS: usize = 16;
+/// Samples per second and core; stacks are unwound from DWARF (release builds keep no frame pointers).
+const FREQUENCY: &str = "299";
+
+struct Shop(Child);
+
+impl Drop for Shop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn installed(program: &str) -> bool {
+    Command::new(program)
+        .arg("--help")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// The embedded default on a fresh data folder (and database, when `database_url` is given), with the bench admin
+/// and without the caps that would stop the load itself.
+async fn start(data: &Path, port: u16, database_url: Option<&str>) -> Shop {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tokshop"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TOKSHOP_DATA_DIR", data)
+        .env("TOKSHOP_MODE", "demo")
+        .env("TOKSHOP_GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
+        .env("TOKSHOP_GATEWAY_RATE_LIMIT_PER_SECOND", "0")
+        .env("TOKSHOP_ADMIN_USERNAME", "bench_admin")
+        .env("TOKSHOP_ADMIN_EMAIL", "bench@example.com")
+        .env("TOKSHOP_ADMIN_PASSWORD", "bench-admin-pass")
+        .env(
+            "TOKSHOP_ORDERS_TOP_UP_DAILY_LIMIT_MINOR",
+            (i64::MAX / 4).to_string(),
+        )
+        .env(
+            "TOKSHOP_ORDERS_MAX_UNPAID_UNITS_PER_VARIANT",
+            (i64::MAX / 4).to_string(),
+        )
+        .env("TOKSHOP_LOG_LEVEL", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    if let Some(url) = database_url {
+        command.env("TOKSHOP_DATABASE_URL", url);
+    }
+    let shop = Shop(command.spawn().expect("spawn tokshop"));
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !client
+        .get(format!("http://127.0.0.1:{port}/readyz"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(Instant::now() < deadline, "tokshop did not become ready");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    shop
+}
+
+/// Samples `pid` while `load` runs; returns the perf data file.
+async fn record<F: Future<Output = String>>(pid: u32, name: &str, out: &Path, load: F) -> PathBuf {
+    let data = out.join(format!("{name}.perf.data"));
+    let mut perf = Command::new("perf")
+        .args([
+            "record",
+            "-F",
+            FREQUENCY,
+            "--call-graph",
+            "dwarf,32768",
+            "-p",
+        ])
+        .arg(pid.to_string())
+        .arg("-o")
+        .arg(&data)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("perf record");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let summary = load.await;
+    // perf writes its file on SIGINT.
+    Command::new("kill")
+        .args(["-INT", &perf.id().to_string()])
+        .status()
+        .unwrap();
+    perf.wait().unwrap();
+    println!("\n## {name}\n\n{summary}");
+    data
+}
+
+/// Folds `data` into `<svg>` and prints the top frames.
+fn fold(data: &Path, svg: &Path, title: &str) {
+    let script = Command::new("perf")
+        .args(["script", "-i"])
+        .arg(data)
+        .stderr(Stdio::null())
+        .output()
+        .expect("perf script");
+    let mut collapse = Command::new("inferno-collapse-perf")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("inferno-collapse-perf");
+    {
+        use std::io::Write;
+        let mut stdin = collapse.stdin.take().unwrap();
+        stdin.write_all(&script.stdout).unwrap();
+    }
+    let folded = collapse.wait_with_output().unwrap().stdout;
+    let mut graph = Command::new("inferno-flamegraph")
+        .args(["--title", title, "--width", "1400"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("inferno-flamegraph");
+    {
+        use std::io::Write;
+        graph.stdin.take().unwrap().write_all(&folded).unwrap();
+    }
+    std::fs::write(svg, graph.wait_with_output().unwrap().stdout).unwrap();
+    print_top(&String::from_utf8_lossy(&folded));
+}
+
+/// A frame's name without its generic arguments and hash, shortened for a table.
+fn short(frame: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0;
+    for c in frame.chars() {
+        match c {
+            '<' => depth += 1,
+            '>' => depth -= 1,
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    let out = out.trim_end_matches(|c: char| c == ']' || c.is_ascii_hexdigit() || c == '[');
+    out.trim_end_matches("::h").chars().take(110).collect()
+}
+
+fn print_top(folded: &str) {
+    let mut total = 0u64;
+    let mut own: HashMap<String, u64> = HashMap::new();
+    let mut on_stack: HashMap<String, u64> = HashMap::new();
+    for line in folded.lines() {
+        let Some((stack, count)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let count: u64 = count.parse().unwrap_or(0);
+        total += count;
+        let frames: Vec<String> = stack.split(';').map(short).collect();
+        if let Some(leaf) = frames.last() {
+            *own.entry(leaf.clone()).or_default() += count;
+        }
+        let mut seen = std::collections::HashSet::new();
+        for frame in frames {
+            if seen.insert(frame.clone()) {
+                *on_stack.entry(frame).or_default() += count;
+            }
+        }
+    }
+    let table = |title: &str, counts: HashMap<String, u64>, n: usize| {
+        let mut rows: Vec<(u64, String)> = counts.into_iter().map(|(f, c)| (c, f)).collect();
+        rows.sort_unstable_by(|a, b| b.cmp(a));
+        println!("\n{title} ({total} samples):\n\n| % | function |\n| ---: | --- |");
+        for (count, frame) in rows.into_iter().take(n) {
+            println!(
+                "| {:.1} | `{frame}` |",
+                100.0 * count as f64 / total.max(1) as f64
+            );
+        }
+    };
+    table("Self time, top 15", own, 15);
+    table("On the stack, top 40", on_stack, 40);
+}
+
+#[tokio::main]
+async fn main() {
+    if !installed("perf") || !installed("inferno-collapse-perf") {
+        eprintln!(
+            "skipped: needs perf (linux-perf) and inferno (cargo install inferno) on the PATH"
+        );
+        return;
+    }
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
+    let seconds: u64 = std::env::var("TOKSHOP_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(8);
+    let postgres = std::env::var("TOKSHOP_BENCH_DATABASE").is_ok_and(|d| d == "postgres");
+    let database = if postgres { "postgres" } else { "sqlite" };
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/perf");
+    std::fs::create_dir_all(&out).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+
+    let database_url = if postgres {
+        Some(support::fresh_database().await)
+    } else {
+        None
+    };
+    let port = free_port();
+    let shop = start(scratch.path(), port, database_url.as_deref()).await;
+    let pid = shop.0.id();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let bench_shop = support::shop(&client, &base, 100_000_000).await;
+    let mut buyers = Vec::new();
+    for i in 0..SHOPPERS {
+        buyers.push(support::shopper(&client, &base, i).await);
+    }
+    println!(
+        "# tokshop hot-path profiles, embedded default on {database}, {seconds} s per load, perf at {FREQUENCY} Hz"
+    );
+
+    let mut loads: Vec<(&str, String)> = Vec::new();
+    if wanted("product") {
+        let page = format!("{base}/api/v1/products/{}", bench_shop.product_id);
+        support::get_anonymous(&client, &page).await;
+        let data = record(pid, "product", scratch.path(), async {
+            let read = support::hammer(&client, vec![page], READERS, seconds).await;
+            format!("GET product, {READERS} clients: {read}")
+        })
+        .await;
+        loads.push(("product", data.display().to_string()));
+    }
+    if wanted("search") {
+        let search = format!("{base}/api/v1/products?q=trail%20shoes&price_max=20000&limit=20");
+        support::get_anonymous(&client, &search).await;
+        let data = record(pid, "search", scratch.path(), async {
+            let read = support::hammer(&client, vec![search], SEARCHERS, seconds).await;
+            format!("search, {SEARCHERS} clients: {read}")
+        })
+        .await;
+        loads.push(("search", data.display().to_string()));
+    }
+    if wanted("checkout") {
+        let data = record(pid, "checkout", scratch.path(), async {
+            let bought = support::purchases(
+                &client,
+                std::slice::from_ref(&base),
+                &buyers,
+                &bench_shop.variant,
+                SHOPPERS,
+                seconds,
+            )
+            .await;
+            format!(
+                "checkout + pay, {SHOPPERS} shoppers: {:.0} purchases/s",
+                bought.purchases as f64 / bought.seconds
+            )
+        })
+        .await;
+        loads.push(("checkout", data.display().to_string()));
+    }
+    drop(shop);
+    for (name, data) in loads {
+        let svg = out.join(format!("{name}-{database}.svg"));
+        println!("\n### {name}: {}", svg.display());
+        fold(
+            Path::new(&data),
+            &svg,
+            &format!("tokshop {name} ({database}, embedded)"),
+        );
+    }
+    if let Some(url) = database_url {
+        support::drop_database(&url).await;
+    }
+}
