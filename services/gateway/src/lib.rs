@@ -125,7 +125,7 @@ pub async fn router(deps: GatewayDeps) -> anyhow::Result<(Router, Arc<metrics::M
         .fallback(middleware::not_found)
         .with_state(state.clone())
         .layer(middleware);
-    Ok((router, state.metrics))
+    Ok((router, state.metrics.clone()))
 }
 
 /// Only `GET /metrics`, for a listener of its own (`gateway.metrics_listen`) that need not face the internet.

@@ -78,7 +78,60 @@ fn row(label: &str, r: &support::Purchases) {
     );
 }
 
+/// The anchor checkout on PostgreSQL is a ratio to: pgbench's built-in TPC-B-like script on the same server, with
+/// as many clients as the most shoppers, on a fresh database of that scale (one branch row per client, so the anchor
+/// is not held back by contention of its own), for the same time as a level. `None` without pgbench.
+async fn pgbench_tps(clients: usize) -> Option<f64> {
+    let run = |args: &[&str], url: &str| {
+        std::process::Command::new("pgbench")
+            .args(args)
+            .arg(url)
+            .output()
+    };
+    let url = support::fresh_database().await;
+    let clients_arg = clients.to_string();
+    let seconds = SECONDS_PER_LEVEL.to_string();
+    let tps = match run(&["-i", "-q", "-s", &clients_arg], &url) {
+        Ok(init) => {
+            assert!(init.status.success(), "pgbench -i: {init:?}");
+            let out = run(
+                &[
+                    "-b",
+                    "tpcb-like",
+                    "-c",
+                    &clients_arg,
+                    "-j",
+                    "2",
+                    "-T",
+                    &seconds,
+                ],
+                &url,
+            )
+            .unwrap();
+            assert!(out.status.success(), "pgbench: {out:?}");
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .find_map(|line| line.strip_prefix("tps = "))
+                .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        }
+        Err(_) => None,
+    };
+    support::drop_database(&url).await;
+    tps
+}
+
 async fn run(backend: &str, replicas: bool) {
+    let most = *if replicas {
+        REPLICA_LEVELS.iter().max()
+    } else {
+        LEVELS.iter().max()
+    }
+    .unwrap();
+    let anchor = if backend == "postgres" && !replicas {
+        pgbench_tps(most).await
+    } else {
+        None
+    };
     let bench = support::start(backend, |s| {
         support::bench_shop_settings(s);
         // A gateway started alone verifies the first one's tokens with the shared secret.
@@ -95,17 +148,17 @@ async fn run(backend: &str, replicas: bool) {
         product_id,
         variant,
     } = support::shop(&client, &base, STOCK).await;
-    let most = if replicas {
-        REPLICA_LEVELS.iter().max()
-    } else {
-        LEVELS.iter().max()
-    };
     let mut buyers = Vec::new();
-    for i in 0..*most.unwrap() {
+    for i in 0..most {
         buyers.push(shopper(&client, &base, i).await);
     }
 
     println!("\n## {backend}\n");
+    if let Some(tps) = anchor {
+        println!(
+            "pgbench tpcb-like (the anchor): {tps:.0} transactions/s with {most} clients at scale {most}, {SECONDS_PER_LEVEL} s\n"
+        );
+    }
     let first = if replicas {
         "gateways, shoppers"
     } else {
@@ -120,6 +173,7 @@ async fn run(backend: &str, replicas: bool) {
         .unwrap();
     let before = Footprint::read(&db).await;
     let mut purchases = 0;
+    let mut ratio = None;
     let mut second = None;
     if replicas {
         let (running, other) = support::second_gateway(&bench).await;
@@ -153,6 +207,9 @@ async fn run(backend: &str, replicas: bool) {
             .await;
             purchases += r.purchases;
             row(&n.to_string(), &r);
+            if let (Some(tps), true) = (anchor, n == most) {
+                ratio = Some((r.purchases as f64 / r.seconds) / tps);
+            }
         }
     }
     let product = get(
@@ -179,6 +236,9 @@ async fn run(backend: &str, replicas: bool) {
         report["transactions"], report["orders_checked"]
     );
     Footprint::read(&db).await.since(&before, purchases);
+    if let Some(ratio) = ratio {
+        println!("Checkout + pay at {most} shoppers: {ratio:.2} x pgbench tpcb-like.");
+    }
     db.close().await;
     if let Some(second) = second {
         second.stop().await.unwrap();

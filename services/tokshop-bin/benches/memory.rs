@@ -13,10 +13,7 @@
 
 mod support;
 
-use std::{
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 
@@ -25,16 +22,6 @@ const STREAMS_PER_USER: usize = 10;
 const SHOPPERS: usize = 4;
 const READERS: usize = 4;
 const SAMPLE_EVERY: Duration = Duration::from_secs(10);
-
-/// The release binary, killed when dropped.
-struct Shop(Child);
-
-impl Drop for Shop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A field of /proc/<pid>/status in KiB (`VmRSS`, `VmHWM`).
 fn kib(pid: u32, field: &str) -> u64 {
@@ -48,56 +35,6 @@ fn kib(pid: u32, field: &str) -> u64 {
 
 fn mib(kib: u64) -> String {
     format!("{:.1}", kib as f64 / 1024.0)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Starts the embedded default on a fresh data folder, with the bench admin and without the caps that would stop
-/// the load itself; waits until it answers.
-async fn start(data: &std::path::Path, port: u16) -> Shop {
-    let child = Command::new(env!("CARGO_BIN_EXE_tokshop"))
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("TOKSHOP_DATA_DIR", data)
-        .env("TOKSHOP_GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
-        .env("TOKSHOP_GATEWAY_RATE_LIMIT_PER_SECOND", "0")
-        .env("TOKSHOP_ADMIN_USERNAME", "bench_admin")
-        .env("TOKSHOP_ADMIN_EMAIL", "bench@example.com")
-        .env("TOKSHOP_ADMIN_PASSWORD", "bench-admin-pass")
-        .env(
-            "TOKSHOP_ORDERS_TOP_UP_DAILY_LIMIT_MINOR",
-            (i64::MAX / 4).to_string(),
-        )
-        .env(
-            "TOKSHOP_ORDERS_MAX_UNPAID_UNITS_PER_VARIANT",
-            (i64::MAX / 4).to_string(),
-        )
-        .env("TOKSHOP_LOG_LEVEL", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn tokshop");
-    let shop = Shop(child);
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let ready = client
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success());
-        if ready {
-            return shop;
-        }
-        assert!(Instant::now() < deadline, "tokshop did not become ready");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// A user who can be messaged: registered, with their id and token.
@@ -155,10 +92,9 @@ async fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let data = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let shop = start(data.path(), port).await;
-    let pid = shop.0.id();
-    let base = format!("http://127.0.0.1:{port}");
+    let shop = support::spawn_embedded(data.path(), None).await;
+    let pid = shop.child.id();
+    let base = shop.base.clone();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(2_000)
         .build()
@@ -223,7 +159,7 @@ async fn main() {
     );
 
     // The soak.
-    let bench_shop = support::shop(&client, &base, 100_000_000).await;
+    let bench_shop = support::shop(&client, &base, 10_000_000).await;
     let mut buyers = Vec::new();
     for i in 0..SHOPPERS {
         buyers.push(support::shopper(&client, &base, i).await);

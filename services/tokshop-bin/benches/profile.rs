@@ -18,8 +18,8 @@ mod support;
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
-    time::{Duration, Instant},
+    process::{Command, Stdio},
+    time::Duration,
 };
 
 const READERS: usize = 32;
@@ -28,23 +28,6 @@ const SHOPPERS: usize = 16;
 /// Samples per second and core; stacks are unwound from DWARF (release builds keep no frame pointers).
 const FREQUENCY: &str = "299";
 
-struct Shop(Child);
-
-impl Drop for Shop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn installed(program: &str) -> bool {
     Command::new(program)
         .arg("--help")
@@ -52,49 +35,6 @@ fn installed(program: &str) -> bool {
         .stderr(Stdio::null())
         .status()
         .is_ok()
-}
-
-/// The embedded default on a fresh data folder (and database, when `database_url` is given), with the bench admin
-/// and without the caps that would stop the load itself.
-async fn start(data: &Path, port: u16, database_url: Option<&str>) -> Shop {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tokshop"));
-    command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("TOKSHOP_DATA_DIR", data)
-        .env("TOKSHOP_MODE", "demo")
-        .env("TOKSHOP_GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
-        .env("TOKSHOP_GATEWAY_RATE_LIMIT_PER_SECOND", "0")
-        .env("TOKSHOP_ADMIN_USERNAME", "bench_admin")
-        .env("TOKSHOP_ADMIN_EMAIL", "bench@example.com")
-        .env("TOKSHOP_ADMIN_PASSWORD", "bench-admin-pass")
-        .env(
-            "TOKSHOP_ORDERS_TOP_UP_DAILY_LIMIT_MINOR",
-            (i64::MAX / 4).to_string(),
-        )
-        .env(
-            "TOKSHOP_ORDERS_MAX_UNPAID_UNITS_PER_VARIANT",
-            (i64::MAX / 4).to_string(),
-        )
-        .env("TOKSHOP_LOG_LEVEL", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    if let Some(url) = database_url {
-        command.env("TOKSHOP_DATABASE_URL", url);
-    }
-    let shop = Shop(command.spawn().expect("spawn tokshop"));
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !client
-        .get(format!("http://127.0.0.1:{port}/readyz"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
-    {
-        assert!(Instant::now() < deadline, "tokshop did not become ready");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    shop
 }
 
 /// Samples `pid` while `load` runs; returns the perf data file.
@@ -147,8 +87,12 @@ fn fold(data: &Path, svg: &Path, title: &str) {
         stdin.write_all(&script.stdout).unwrap();
     }
     let folded = collapse.wait_with_output().unwrap().stdout;
+    let keep = svg.with_extension("folded");
+    let keep = std::env::temp_dir().join(keep.file_name().unwrap());
+    std::fs::write(&keep, &folded).unwrap();
+    println!("folded stacks: {}", keep.display());
     let mut graph = Command::new("inferno-flamegraph")
-        .args(["--title", title, "--width", "1400"])
+        .args(["--title", title, "--width", "1400", "--minwidth", "2"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -161,7 +105,7 @@ fn fold(data: &Path, svg: &Path, title: &str) {
     print_top(&String::from_utf8_lossy(&folded));
 }
 
-/// A frame's name without its generic arguments and hash, shortened for a table.
+/// A frame's name without its generic arguments, hash and closure markers, shortened for a table.
 fn short(frame: &str) -> String {
     let mut out = String::new();
     let mut depth = 0;
@@ -173,8 +117,38 @@ fn short(frame: &str) -> String {
             _ => {}
         }
     }
-    let out = out.trim_end_matches(|c: char| c == ']' || c.is_ascii_hexdigit() || c == '[');
-    out.trim_end_matches("::h").chars().take(110).collect()
+    let out = match out.rsplit_once("::h") {
+        Some((name, hash)) if hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            name.to_owned()
+        }
+        _ => out,
+    };
+    out.chars().take(110).collect()
+}
+
+/// Frames of tokshop's code and of the libraries a request passes through, not the runtime's.
+fn ours(frame: &str) -> bool {
+    [
+        "tokshop",
+        "tonic",
+        "prost",
+        "serde_json",
+        "sqlx",
+        "sqlite3",
+        "hyper::proto",
+        "axum::",
+        "tower_http",
+        "prometheus",
+        "tracing",
+        "opentelemetry",
+        "libsqlite",
+        "argon2",
+        "jsonwebtoken",
+        "ring::",
+        "aws_lc",
+    ]
+    .iter()
+    .any(|crate_name| frame.contains(crate_name))
 }
 
 fn print_top(folded: &str) {
@@ -192,7 +166,7 @@ fn print_top(folded: &str) {
             *own.entry(leaf.clone()).or_default() += count;
         }
         let mut seen = std::collections::HashSet::new();
-        for frame in frames {
+        for frame in frames.into_iter().filter(|f| ours(f)) {
             if seen.insert(frame.clone()) {
                 *on_stack.entry(frame).or_default() += count;
             }
@@ -210,7 +184,11 @@ fn print_top(folded: &str) {
         }
     };
     table("Self time, top 15", own, 15);
-    table("On the stack, top 40", on_stack, 40);
+    table(
+        "On the stack (tokshop and the libraries it calls), top 30",
+        on_stack,
+        30,
+    );
 }
 
 #[tokio::main]
@@ -241,12 +219,11 @@ async fn main() {
     } else {
         None
     };
-    let port = free_port();
-    let shop = start(scratch.path(), port, database_url.as_deref()).await;
-    let pid = shop.0.id();
-    let base = format!("http://127.0.0.1:{port}");
+    let shop = support::spawn_embedded(scratch.path(), database_url.as_deref()).await;
+    let pid = shop.child.id();
+    let base = shop.base.clone();
     let client = reqwest::Client::new();
-    let bench_shop = support::shop(&client, &base, 100_000_000).await;
+    let bench_shop = support::shop(&client, &base, 10_000_000).await;
     let mut buyers = Vec::new();
     for i in 0..SHOPPERS {
         buyers.push(support::shopper(&client, &base, i).await);

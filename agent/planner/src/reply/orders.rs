@@ -22,50 +22,38 @@ pub trait OrderFacts {
     fn units(&self) -> (i64, bool);
 }
 
-impl OrderFacts for Order {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn status(&self) -> &str {
-        &self.status
-    }
-    fn total(&self) -> &str {
-        &self.total
-    }
-    fn tracking(&self) -> Option<&str> {
-        self.tracking_number.as_deref()
-    }
-    fn refunded(&self) -> Option<&str> {
-        self.refunded.as_deref()
-    }
-    fn units(&self) -> (i64, bool) {
-        (
-            self.items.iter().map(|i| i.quantity).sum(),
-            self.more_items > 0,
-        )
-    }
+/// The accessors both views answer alike; `units` is each one's own.
+macro_rules! order_facts {
+    ($view:ty, |$order:ident| $units:expr) => {
+        impl OrderFacts for $view {
+            fn id(&self) -> &str {
+                &self.id
+            }
+            fn status(&self) -> &str {
+                &self.status
+            }
+            fn total(&self) -> &str {
+                &self.total
+            }
+            fn tracking(&self) -> Option<&str> {
+                self.tracking_number.as_deref()
+            }
+            fn refunded(&self) -> Option<&str> {
+                self.refunded.as_deref()
+            }
+            fn units(&self) -> (i64, bool) {
+                let $order = self;
+                $units
+            }
+        }
+    };
 }
 
-impl OrderFacts for OrderSummary {
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn status(&self) -> &str {
-        &self.status
-    }
-    fn total(&self) -> &str {
-        &self.total
-    }
-    fn tracking(&self) -> Option<&str> {
-        self.tracking_number.as_deref()
-    }
-    fn refunded(&self) -> Option<&str> {
-        self.refunded.as_deref()
-    }
-    fn units(&self) -> (i64, bool) {
-        (self.units, false)
-    }
-}
+order_facts!(Order, |order| (
+    order.items.iter().map(|i| i.quantity).sum(),
+    order.more_items > 0
+));
+order_facts!(OrderSummary, |order| (order.units, false));
 
 /// "3 items" / "3 件"; "more than 8 items" when lines went unshown.
 pub(super) fn item_count(order: &impl OrderFacts, lang: Lang) -> String {

@@ -546,3 +546,69 @@ pub async fn purchases(
     result.both.sort();
     result
 }
+
+/// The release binary as a user starts it, killed when dropped.
+pub struct Spawned {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:<port>` of its REST gateway.
+    pub base: String,
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the embedded default (every part in one process, the demo shop seeded) on the data folder `data`, and on
+/// `database_url` when given, with the bench admin and without the caps that would stop the load itself; returns
+/// once it answers.
+pub async fn spawn_embedded(data: &std::path::Path, database_url: Option<&str>) -> Spawned {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tokshop"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TOKSHOP_DATA_DIR", data)
+        .env("TOKSHOP_MODE", "demo")
+        .env("TOKSHOP_GATEWAY_LISTEN", format!("127.0.0.1:{port}"))
+        .env("TOKSHOP_GATEWAY_RATE_LIMIT_PER_SECOND", "0")
+        .env("TOKSHOP_ADMIN_USERNAME", "bench_admin")
+        .env("TOKSHOP_ADMIN_EMAIL", "bench@example.com")
+        .env("TOKSHOP_ADMIN_PASSWORD", "bench-admin-pass")
+        .env(
+            "TOKSHOP_ORDERS_TOP_UP_DAILY_LIMIT_MINOR",
+            (i64::MAX / 4).to_string(),
+        )
+        .env(
+            "TOKSHOP_ORDERS_MAX_UNPAID_UNITS_PER_VARIANT",
+            (i64::MAX / 4).to_string(),
+        )
+        .env("TOKSHOP_LOG_LEVEL", "error")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit());
+    if let Some(url) = database_url {
+        command.env("TOKSHOP_DATABASE_URL", url);
+    }
+    let spawned = Spawned {
+        child: command.spawn().expect("spawn tokshop"),
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !client
+        .get(format!("{}/readyz", spawned.base))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(Instant::now() < deadline, "tokshop did not become ready");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    spawned
+}
