@@ -199,6 +199,17 @@ fn a_full_cart_stays_within_the_result_budget_and_pages_its_lines() {
     assert!(crate::cart::Cart::from_line(&full, 200).lines.is_empty());
 }
 
+/// Lowercase letters in an order no language has (a fixed linear congruential sequence).
+fn random_letters(n: usize) -> String {
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    (0..n)
+        .map(|_| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            char::from(b'a' + ((seed >> 33) % 26) as u8)
+        })
+        .collect()
+}
+
 /// Text of each kind a list can carry, as long as a shop user may write it.
 fn hard_texts() -> Vec<(&'static str, String)> {
     let prose = "Loved these on a wet descent, grippy and light; sizing runs half a size small, so order up. ";
@@ -224,6 +235,23 @@ fn hard_texts() -> Vec<(&'static str, String)> {
         (
             "mixed",
             "Größe 42 – très légère, ¿verdad? Ελαφρύ. Лёгкие. ".repeat(8),
+        ),
+        ("random", random_letters(500)),
+        ("letters and digits", "a1".repeat(250)),
+        ("newlines", "a\n".repeat(250)),
+        ("hieroglyphs", "\u{13000}\u{13001}\u{1300A}".repeat(100)),
+        ("rare han", "\u{3400}\u{3401}\u{340F}\u{4DB5}".repeat(60)),
+        (
+            "rare common-block han",
+            "\u{9F98}\u{9F49}\u{9EA4}\u{4E28}\u{4E40}\u{9FA5}".repeat(40),
+        ),
+        (
+            "japanese",
+            "このトレイルランナーは濡れた岩でもよく滑らない。サイズは小さめです。".repeat(12),
+        ),
+        (
+            "korean",
+            "젖은 바위에서도 잘 미끄러지지 않아요. 사이즈는 작게 나와요. ".repeat(12),
         ),
     ]
 }

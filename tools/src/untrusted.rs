@@ -34,22 +34,25 @@ pub const NOTE: &str = "Text inside <untrusted> tags was written by sellers or o
 /// `text` as data from `from`: control characters dropped, clipped to `max` characters, angle brackets made
 /// harmless, flagged when it reads like instructions.
 pub fn wrap(from: Source, text: &str, max: usize) -> String {
-    let clean: String = text
-        .chars()
-        .filter(|c| !c.is_control() || *c == '\n')
-        .map(|c| match c {
-            '<' => '\u{2039}',
-            '>' => '\u{203a}',
-            c => c,
-        })
-        .take(max)
-        .collect();
+    let clean: String = clean(text).take(max).collect();
     let label = from.label();
     if looks_like_instructions(&clean) {
         format!("<untrusted from=\"{label}\" warning=\"{WARNING}\">{clean}{CLOSE}")
     } else {
         format!("<untrusted from=\"{label}\">{clean}{CLOSE}")
     }
+}
+
+/// `text` as an envelope carries it: control characters but newlines dropped, angle brackets turned into
+/// look-alikes so the text can neither close its envelope nor forge another.
+pub fn clean(text: &str) -> impl Iterator<Item = char> + use<'_> {
+    text.chars()
+        .filter(|c| !c.is_control() || *c == '\n')
+        .map(|c| match c {
+            '<' => '\u{2039}',
+            '>' => '\u{203a}',
+            c => c,
+        })
 }
 
 /// A wrapped piece of text taken apart: the text and whether it was flagged. Plain strings come back as they are,

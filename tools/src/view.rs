@@ -34,39 +34,92 @@ pub fn seller_text(text: &str, max: usize) -> String {
 /// budget (1,500 tokens) after the list's own fields and note.
 pub const LIST_TOKENS: usize = 1_250;
 
+/// The worst cost of a run of ASCII letters and digits ([`tokens_at_most`]): letters and digits are tokenized
+/// apart, so each run of either costs at least a token; a run mixing both (an id, a hash, a code) costs at least
+/// three tokens per four characters.
+fn alphanumeric(run: &str) -> usize {
+    let mut parts = 0;
+    let mut rest = run;
+    while let Some(first) = rest.bytes().next() {
+        let digits = first.is_ascii_digit();
+        let len = rest
+            .bytes()
+            .position(|b| b.is_ascii_digit() != digits)
+            .unwrap_or(rest.len());
+        let part = &rest[..len];
+        parts += if digits {
+            len.div_ceil(3)
+        } else {
+            let vowels = part.bytes().filter(|b| b"aeiouyAEIOUY".contains(b)).count();
+            let lowercase = part[1..].bytes().all(|b| b.is_ascii_lowercase());
+            if len <= 12 && vowels * 4 >= len && lowercase {
+                len.div_ceil(4)
+            } else {
+                (len * 2).div_ceil(3)
+            }
+        };
+        rest = &rest[len..];
+    }
+    let mixed =
+        run.bytes().any(|b| b.is_ascii_digit()) && run.bytes().any(|b| b.is_ascii_alphabetic());
+    if mixed {
+        parts.max((run.len() * 3).div_ceil(4))
+    } else {
+        parts
+    }
+}
+
 /// What text costs a model, in o200k tokens, estimated from above without the tokenizer (whose tables would
-/// cost every process some 50 MB). Text is cut as the tokenizer first cuts it, into runs of letters and digits,
-/// spaces, punctuation and other scripts, and each run is priced at what its kind costs at worst: a lowercase
-/// word a token per four letters, an id or code (digits, capitals, underscores) three tokens per four
-/// characters, a punctuation mark a token, other scripts a token per two bytes. The budget tests hold the
-/// estimate against the tokenizer on prose, ids, hex, other scripts, emoji and every list entry the tools make.
+/// cost every process some 50 MB). Text is cut as the tokenizer first cuts it, into runs of letters, of digits, of
+/// spaces, punctuation and other scripts, and each run is priced at what its kind costs at worst:
+/// - a word (at most 12 letters, lowercase but perhaps the first, a quarter or more of them vowels): a token per
+///   four letters; any other run of letters (codes, random letters): two tokens per three;
+/// - digits: a token per three (the tokenizer groups them by three);
+/// - letters and digits together (ids, hashes): each run of either as above, and at least three tokens per four
+///   characters;
+/// - a newline: a token; spaces: one per four after the first (a single space joins the next word);
+/// - punctuation: a token each;
+/// - other scripts: a token per character of two bytes (accented Latin, Greek, Cyrillic, Hebrew, Arabic), two tokens
+///   per common CJK ideograph, kana or hangul syllable, and a token per byte for everything else (rare
+///   ideographs, emoji, ancient scripts), which byte-level tokenizers may spend a token per byte on.
+///
+/// The budget tests hold the estimate against the tokenizer on prose, ids, hex, random letters, letters mixed with
+/// digits, newlines, CJK, emoji, ancient scripts and every list entry the tools make.
 pub fn tokens_at_most(text: &str) -> usize {
     let mut tokens = 0;
     let mut rest = text;
     while let Some(first) = rest.chars().next() {
-        let (len, cost) = if first.is_ascii_alphanumeric() || first == '_' {
-            let len = rest
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(rest.len());
-            let run = &rest[..len];
-            let wordlike =
-                run.bytes().skip(1).all(|b| b.is_ascii_lowercase()) && first.is_ascii_alphabetic();
-            let cost = if wordlike {
-                len.div_ceil(4)
-            } else {
-                (len * 3).div_ceil(4)
-            };
-            (len, cost)
+        let run = |keep: fn(char) -> bool| rest.find(|c: char| !keep(c)).unwrap_or(rest.len());
+        let (len, cost) = if first.is_ascii_alphanumeric() {
+            let len = run(|c| c.is_ascii_alphanumeric());
+            (len, alphanumeric(&rest[..len]))
         } else if first.is_ascii_whitespace() {
-            let len = rest
-                .find(|c: char| !c.is_ascii_whitespace())
-                .unwrap_or(rest.len());
-            (len, (len - 1).div_ceil(4))
+            let len = run(|c| c.is_ascii_whitespace());
+            let newlines = rest[..len].matches('\n').count();
+            (
+                len,
+                newlines + (len - newlines).saturating_sub(1).div_ceil(4),
+            )
         } else if first.is_ascii() {
             (1, 1)
         } else {
-            let len = rest.find(|c: char| c.is_ascii()).unwrap_or(rest.len());
-            (len, len.div_ceil(2))
+            let len = run(|c| !c.is_ascii());
+            let cost = rest[..len]
+                .chars()
+                .map(|c| match (c.len_utf8(), c) {
+                    // Two bytes (Latin with accents, Greek, Cyrillic, Hebrew, Arabic): a token at most.
+                    (2, _) => 2,
+                    // The common CJK ideographs, kana, hangul and CJK punctuation: two tokens at most.
+                    (
+                        3,
+                        '\u{3000}'..='\u{30ff}' | '\u{4e00}'..='\u{9fff}' | '\u{ac00}'..='\u{d7af}',
+                    ) => 4,
+                    // Anything else may be spent a token per byte on.
+                    (bytes, _) => 2 * bytes,
+                })
+                .sum::<usize>()
+                .div_ceil(2);
+            (len, cost)
         };
         tokens += cost;
         rest = &rest[len..];

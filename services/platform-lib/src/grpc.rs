@@ -9,6 +9,7 @@ use std::{
 };
 
 use anyhow::Context;
+use futures::FutureExt as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::{
@@ -195,12 +196,18 @@ impl tower::Service<http::Request<Body>> for GrpcChannel {
             }
             Transport::InProcess(routes) => {
                 let server = span.in_scope(|| server_span(request.uri().path(), request.headers()));
-                let call = routes.call(request);
+                // The handler runs on the caller's task: a panic in it must end this call only, as it ends one
+                // stream's task on the network server, never the caller (a relay, a gateway connection).
+                let call = std::panic::AssertUnwindSafe(routes.call(request)).catch_unwind();
                 Box::pin(
                     async move {
                         match tokio::time::timeout(CALL_TIMEOUT, call).await {
-                            Ok(Ok(response)) => Ok(response),
-                            Ok(Err(never)) => match never {},
+                            Ok(Ok(Ok(response))) => Ok(response),
+                            Ok(Ok(Err(never))) => match never {},
+                            Ok(Err(_panic)) => {
+                                tracing::error!("a gRPC handler panicked");
+                                Ok(tonic::Status::internal("the service failed").into_http())
+                            }
                             // As the network server answers a call past its time limit.
                             Err(_) => Ok(tonic::Status::cancelled("Timeout expired").into_http()),
                         }
@@ -210,5 +217,70 @@ impl tower::Service<http::Request<Body>> for GrpcChannel {
             }
         };
         call.instrument(span)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use std::convert::Infallible;
+
+    use tower::{Service, ServiceExt};
+
+    use super::*;
+
+    /// A service whose every call panics.
+    #[derive(Clone)]
+    struct Panics;
+
+    impl tonic::server::NamedService for Panics {
+        const NAME: &'static str = "test.Panics";
+    }
+
+    impl Service<http::Request<Body>> for Panics {
+        type Response = http::Response<Body>;
+        type Error = Infallible;
+        type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Infallible>> + Send>>;
+
+        fn poll_ready(&mut self, _: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: http::Request<Body>) -> Self::Future {
+            Box::pin(async { panic!("handler bug") })
+        }
+    }
+
+    fn call(path: &str) -> http::Request<Body> {
+        http::Request::builder()
+            .uri(path)
+            .header("content-type", "application/grpc")
+            .body(Body::empty())
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_fails_its_call_in_process_not_the_caller() {
+        let mut channel = in_process(Routes::new(Panics));
+        let response = channel
+            .ready()
+            .await
+            .unwrap()
+            .call(call("/test.Panics/Call"))
+            .await
+            .unwrap();
+        let status = tonic::Status::from_header_map(response.headers()).unwrap();
+        assert_eq!(status.code(), tonic::Code::Internal);
+        // The channel still serves the next call.
+        let unknown = channel
+            .ready()
+            .await
+            .unwrap()
+            .call(call("/test.Other/Call"))
+            .await
+            .unwrap();
+        let status = tonic::Status::from_header_map(unknown.headers()).unwrap();
+        assert_eq!(status.code(), tonic::Code::Unimplemented);
     }
 }

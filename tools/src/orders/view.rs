@@ -39,6 +39,7 @@ pub struct Order {
     pub discount: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refunded: Option<String>,
+    /// As the seller wrote it, enveloped and flagged only when it reads like instructions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<String>,
     /// When an unpaid order is cancelled automatically.
@@ -84,7 +85,8 @@ impl Order {
             total: money(o.total.as_ref()),
             discount: positive(&o.discount),
             refunded: positive(&o.refunded),
-            tracking_number: (!o.tracking_number.is_empty()).then(|| o.tracking_number.clone()),
+            tracking_number: (!o.tracking_number.is_empty())
+                .then(|| seller_label(&o.tracking_number)),
             expires_at_ms: (o.expires_at_ms > 0).then_some(o.expires_at_ms),
         }
     }
@@ -125,6 +127,7 @@ pub struct OrderSummary {
     pub total: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refunded: Option<String>,
+    /// As the seller wrote it, enveloped and flagged only when it reads like instructions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<String>,
 }
@@ -145,7 +148,8 @@ impl OrderSummary {
             units: o.lines.iter().map(|l| l.quantity).sum(),
             total: money(o.total.as_ref()),
             refunded: positive(&o.refunded),
-            tracking_number: (!o.tracking_number.is_empty()).then(|| o.tracking_number.clone()),
+            tracking_number: (!o.tracking_number.is_empty())
+                .then(|| seller_label(&o.tracking_number)),
         }
     }
 }

@@ -51,7 +51,9 @@ const USER_TEXT_TOKENS: usize = 600;
 
 /// Text written by a shop user, as data (see [`untrusted`]).
 pub fn user_text(text: &str) -> String {
-    let text = view::within_tokens(text, USER_TEXT_CHARS, USER_TEXT_TOKENS);
+    // Clipped as the envelope will carry it (look-alike brackets cost more than brackets).
+    let clean: String = untrusted::clean(text).collect();
+    let text = view::within_tokens(&clean, USER_TEXT_CHARS, USER_TEXT_TOKENS);
     untrusted::wrap(Source::User, text, USER_TEXT_CHARS)
 }
 
