@@ -15,6 +15,32 @@ pub fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// A new, empty database on the test PostgreSQL server, named by a UUID; returns its URL.
+pub async fn create_postgres_database() -> anyhow::Result<String> {
+    let admin = postgres_admin_url();
+    let name = format!("tokshop_test_{}", uuid::Uuid::now_v7().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin).await.with_context(|| {
+        format!("PostgreSQL must be reachable at {admin} (set TOKSHOP_TEST_POSTGRES_URL)")
+    })?;
+    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .context("creating the test database")?;
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+    Ok(format!("{base}/{name}"))
+}
+
+/// Drops a database [`create_postgres_database`] made, whatever still holds it open.
+pub async fn drop_postgres_database(url: &str) -> anyhow::Result<()> {
+    let name = url.rsplit_once('/').map_or(url, |(_, name)| name);
+    let mut conn = sqlx::PgConnection::connect(&postgres_admin_url()).await?;
+    conn.execute(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+    )))
+    .await
+    .context("dropping the test database")?;
+    Ok(())
+}
+
 /// Settings for the test Redis server (`TOKSHOP_TEST_REDIS_URL`, default `redis://127.0.0.1:6379`) under a key
 /// prefix of the caller's own, or `None` after saying the test skipped because no server answers. Under CI (`CI`
 /// set) a missing server fails the test instead.
@@ -96,19 +122,11 @@ impl TestDb {
 
     /// A new, empty PostgreSQL database.
     pub async fn postgres() -> anyhow::Result<Self> {
-        let admin = postgres_admin_url();
-        let name = format!("tokshop_test_{}", uuid::Uuid::now_v7().simple());
-        let mut conn = sqlx::PgConnection::connect(&admin).await.with_context(|| {
-            format!("PostgreSQL must be reachable at {admin} (set TOKSHOP_TEST_POSTGRES_URL)")
-        })?;
-        conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .await
-            .context("creating the test database")?;
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        let db = Db::connect(&format!("{base}/{name}"), 8).await?;
+        let url = create_postgres_database().await?;
+        let db = Db::connect(&url, 8).await?;
         Ok(Self {
             db,
-            place: Place::Postgres(name),
+            place: Place::Postgres(url),
         })
     }
 
@@ -149,15 +167,7 @@ impl TestDb {
             Place::SqliteDir(dir) => {
                 std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))
             }
-            Place::Postgres(name) => {
-                let mut conn = sqlx::PgConnection::connect(&postgres_admin_url()).await?;
-                conn.execute(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .await
-                .context("dropping the test database")?;
-                Ok(())
-            }
+            Place::Postgres(url) => drop_postgres_database(&url).await,
         }
     }
 }

@@ -9,7 +9,6 @@ use std::{
 };
 
 use serde_json::{Value, json};
-use sqlx::{Connection, Executor};
 use tokio_util::sync::CancellationToken;
 use tokshop::Running;
 use tokshop_platform::config::{Secret, Settings};
@@ -45,36 +44,18 @@ pub struct Bench {
     _dir: tempfile::TempDir,
 }
 
-fn postgres_admin_url() -> String {
-    std::env::var("TOKSHOP_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
 /// A new, empty PostgreSQL database on the test server (`TOKSHOP_TEST_POSTGRES_URL`); returns its URL.
 pub async fn fresh_database() -> String {
-    let admin = postgres_admin_url();
-    let name = format!("tokshop_bench_{}", uuid::Uuid::now_v7().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin)
+    tokshop_platform::testing::create_postgres_database()
         .await
-        .expect("PostgreSQL reachable");
-    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .await
-        .unwrap();
-    let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap();
-    format!("{base}/{name}")
+        .unwrap()
 }
 
 /// Drops a database [`fresh_database`] made.
 pub async fn drop_database(url: &str) {
-    let name = url.rsplit_once('/').unwrap().1;
-    let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
+    tokshop_platform::testing::drop_postgres_database(url)
         .await
         .unwrap();
-    conn.execute(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .await
-    .unwrap();
 }
 
 /// Starts the embedded tokshop (rate limiting off) on `backend` after `adjust` changed its settings.
