@@ -13,7 +13,7 @@ pub mod orders;
 pub mod payments;
 pub mod social;
 pub mod untrusted;
-mod view;
+pub mod view;
 
 #[cfg(test)]
 mod budget_tests;

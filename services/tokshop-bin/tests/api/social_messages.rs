@@ -23,6 +23,7 @@ crate::on_both_databases!(
     stream_delivers_live_and_resumes_from_last_event_id,
     concurrent_senders_get_consecutive_seqs,
     request_id_makes_retries_return_the_first_message,
+    the_read_messages_tool_pages_long_messages_without_gaps,
 );
 
 /// A signed-up user: (id, access token).
@@ -744,4 +745,70 @@ async fn with_redis_stopped_messages_still_arrive_and_reads_are_served() {
     drop(inbox);
     b.stop().await;
     a.stop().await;
+}
+
+/// The agent's `read_messages` cuts a page of long messages to its token budget and hands out a cursor after the
+/// last one shown: following the cursors from the first page to the last reads every message once, newest first,
+/// through the real social service's paging.
+async fn the_read_messages_tool_pages_long_messages_without_gaps(app: &TestApp) {
+    let ann = person(app, "ann_pager").await;
+    let bob = person(app, "bob_pager").await;
+    befriend(app, &ann, &bob).await;
+    let filler =
+        "the trail runners held on wet granite and the laces stayed tied all day long ".repeat(6);
+    let mut sent = Vec::new();
+    for i in 0..12 {
+        let text = format!("message {i}: {}", filler.trim_end());
+        send(app, &ann, &bob, &text).await;
+        sent.push(text);
+    }
+    sent.reverse();
+
+    let running = app.running();
+    let channel = |addr: Option<std::net::SocketAddr>| {
+        grpc::channel(&format!("http://{}", addr.unwrap())).unwrap()
+    };
+    let clients = tokshop_tools::Clients::new(
+        channel(running.identity_addr),
+        channel(running.catalog_addr),
+        channel(running.cart_addr),
+        channel(running.orders_addr),
+        channel(running.social_addr),
+    );
+    let ctx = tokshop_tools::ToolContext::new(clients, bob.1.clone(), "USD".into(), "pager".into());
+    let tool = tokshop_tools::Registry::shop()
+        .get("read_messages")
+        .unwrap()
+        .clone();
+    let mut read = Vec::new();
+    let mut pages = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut args = json!({"user_id": ann.0, "limit": 20});
+        if let Some(cursor) = &cursor {
+            args["cursor"] = json!(cursor);
+        }
+        let page = tool.call(&ctx, &args).await.unwrap();
+        pages += 1;
+        let messages = page["messages"].as_array().unwrap();
+        assert!(!messages.is_empty());
+        let json = serde_json::to_string(messages).unwrap();
+        assert!(
+            tokshop_tools::view::tokens_at_most(&json) <= tokshop_tools::view::LIST_TOKENS
+                || messages.len() == 1,
+            "a page over the budget: {} messages",
+            messages.len()
+        );
+        for m in messages {
+            let text = m["text"].as_str().unwrap();
+            read.push(tokshop_tools::untrusted::unwrap(text).0.to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+        assert!(pages < 20, "the cursors never ended");
+    }
+    assert!(pages > 1, "twelve long messages fit one page");
+    assert_eq!(read, sent, "every message once, newest first");
 }
