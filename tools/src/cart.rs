@@ -81,12 +81,9 @@ impl Cart {
 
     /// The cart showing its lines from the `from`-th on (0 for the first).
     pub fn from_line(c: &pb::Cart, from: usize) -> Self {
-        let after = c.lines.len().saturating_sub(from);
-        let lines = c
-            .lines
+        let (shown, more_lines) = view::window(&c.lines, from, LINES_SHOWN);
+        let lines = shown
             .iter()
-            .skip(from)
-            .take(LINES_SHOWN)
             .map(|l| CartLine {
                 variant_id: l.variant_id.clone(),
                 title: view::seller_text(&l.title, view::TITLE_CHARS),
@@ -102,7 +99,7 @@ impl Cart {
         let subtotal: Vec<String> = c.subtotals.iter().map(|m| view::money(Some(m))).collect();
         Self {
             lines,
-            more_lines: after.saturating_sub(LINES_SHOWN),
+            more_lines,
             subtotal: subtotal.join(" + "),
             ready_for_checkout: c.ready_for_checkout,
         }

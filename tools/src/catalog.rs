@@ -80,9 +80,9 @@ impl Product {
         };
         let matching: Vec<&pb::Variant> =
             p.variants.iter().filter(|v| v.listed && fits(v)).collect();
-        let variants = matching
+        let (shown, more_variants) = view::window(&matching, 0, VARIANTS_SHOWN);
+        let variants = shown
             .iter()
-            .take(VARIANTS_SHOWN)
             .map(|v| Variant {
                 id: v.id.clone(),
                 options: view::options(&v.options),
@@ -96,7 +96,7 @@ impl Product {
             price: price_of(p),
             in_stock: p.in_stock,
             variants,
-            more_variants: matching.len().saturating_sub(VARIANTS_SHOWN),
+            more_variants,
             description: Some(view::seller_text(&p.description, DESCRIPTION_CHARS)),
             seller_id: Some(p.seller_id.clone()),
             category: Some(p.category_name.clone()),

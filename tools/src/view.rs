@@ -177,10 +177,7 @@ pub fn fit_page<T: serde::Serialize>(
 ) -> (Vec<T>, Option<String>) {
     let fits = fitting(&entries);
     if fits >= entries.len() {
-        return (
-            entries,
-            (!next_cursor.is_empty()).then(|| next_cursor.to_owned()),
-        );
+        return (entries, next(next_cursor));
     }
     entries.truncate(fits);
     let next = entries.last().map(|last| {
@@ -188,6 +185,19 @@ pub fn fit_page<T: serde::Serialize>(
         tokshop_platform::page::Cursor { at_ms, id }.encode()
     });
     (entries, next)
+}
+
+/// A list's `next_cursor`, when there is a next page.
+pub fn next(next_cursor: &str) -> Option<String> {
+    (!next_cursor.is_empty()).then(|| next_cursor.to_owned())
+}
+
+/// The part of `items` one answer shows: at most `shown` of them from the `from`-th on, and how many come after
+/// (for the `more_...` count beside them).
+pub fn window<T>(items: &[T], from: usize, shown: usize) -> (&[T], usize) {
+    let rest = items.get(from..).unwrap_or_default();
+    let (shown, after) = rest.split_at(rest.len().min(shown));
+    (shown, after.len())
 }
 
 /// For `skip_serializing_if`: a count of things not shown is left out when there are none.
@@ -291,6 +301,15 @@ pub fn status_name_zh(label: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_window_shows_some_and_counts_the_rest() {
+        let items = [1, 2, 3, 4, 5];
+        assert_eq!(window(&items, 0, 3), (&items[..3], 2));
+        assert_eq!(window(&items, 3, 3), (&items[3..], 0));
+        assert_eq!(window(&items, 9, 3), (&items[..0], 0));
+        assert_eq!(window(&items, 0, 9), (&items[..], 0));
+    }
 
     #[test]
     fn prices_convert_exactly() {

@@ -58,11 +58,9 @@ impl Order {
 
     /// The order showing its lines from the `from`-th on (0 for the first).
     pub fn from_item(o: &pb::Order, from: usize) -> Self {
-        let items = o
-            .lines
+        let (shown, more_items) = view::window(&o.lines, from, ITEMS_SHOWN);
+        let items = shown
             .iter()
-            .skip(from)
-            .take(ITEMS_SHOWN)
             .map(|l| OrderItem {
                 variant_id: l.variant_id.clone(),
                 title: seller_text(&l.title, TITLE_CHARS),
@@ -75,11 +73,7 @@ impl Order {
             id: o.id.clone(),
             status: status_name(o.status()),
             items,
-            more_items: o
-                .lines
-                .len()
-                .saturating_sub(from)
-                .saturating_sub(ITEMS_SHOWN),
+            more_items,
             subtotal: money(o.subtotal.as_ref()),
             shipping_fee: money(o.shipping_fee.as_ref()),
             total: money(o.total.as_ref()),

@@ -73,6 +73,8 @@ pub const ATTACHED_SHOWN: usize = 3;
 
 impl Post {
     pub fn of(p: &pb::Post) -> Self {
+        let (products, more_products) = view::window(&p.products, 0, ATTACHED_SHOWN);
+        let (media, more_media) = view::window(&p.media, 0, ATTACHED_SHOWN);
         Self {
             id: p.id.clone(),
             text: user_text(&p.text),
@@ -81,23 +83,16 @@ impl Post {
             liked: p.viewer_liked,
             at_ms: p.created_at_ms,
             author: p.author.as_ref().map(User::of),
-            products: p
-                .products
+            products: products.iter().map(ProductCard::of).collect(),
+            more_products,
+            media: media
                 .iter()
-                .take(ATTACHED_SHOWN)
-                .map(ProductCard::of)
-                .collect(),
-            more_products: p.products.len().saturating_sub(ATTACHED_SHOWN),
-            media: p
-                .media
-                .iter()
-                .take(ATTACHED_SHOWN)
                 .map(|m| Media {
                     kind: m.kind.clone(),
                     url: m.url.clone(),
                 })
                 .collect(),
-            more_media: p.media.len().saturating_sub(ATTACHED_SHOWN),
+            more_media,
         }
     }
 }

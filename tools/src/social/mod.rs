@@ -177,10 +177,7 @@ impl PageArgs {
     }
 }
 
-/// A list's `next_cursor`, when there is a next page.
-pub fn next(next_cursor: &str) -> Option<String> {
-    (!next_cursor.is_empty()).then(|| next_cursor.to_owned())
-}
+pub use crate::view::next;
 
 /// The note put on a result that carries text shop users wrote, when it carries some.
 pub fn note_if(carries_user_text: bool) -> Option<String> {
