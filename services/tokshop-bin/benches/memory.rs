@@ -37,21 +37,6 @@ fn mib(kib: u64) -> String {
     format!("{:.1}", kib as f64 / 1024.0)
 }
 
-/// A user who can be messaged: registered, with their id and token.
-async fn user(client: &reqwest::Client, base: &str, name: &str) -> (String, String) {
-    let session = support::send(
-        client,
-        format!("{base}/api/v1/auth/register"),
-        "",
-        json!({"username": name, "email": format!("{name}@example.com"), "password": "s3cret-pass"}),
-    )
-    .await;
-    (
-        session["user"]["id"].as_str().unwrap().to_owned(),
-        session["access_token"].as_str().unwrap().to_owned(),
-    )
-}
-
 /// Opens `token`'s inbox stream and forwards each `message` event's arrival.
 fn stream(
     client: &reqwest::Client,
@@ -110,7 +95,7 @@ async fn main() {
     // 1,000 inbox streams; user 0 befriends user 1 so that messages reach user 1's ten streams.
     let mut users = Vec::new();
     for i in 0..STREAM_USERS {
-        users.push(user(&client, &base, &format!("streamer{i}")).await);
+        users.push(support::register(&client, &base, &format!("streamer{i}")).await);
     }
     let before_streams = kib(pid, "VmRSS");
     for (a, b) in [(0, 1), (1, 0)] {
@@ -205,7 +190,7 @@ async fn main() {
     }
     assert!(streams.iter().all(|s| !s.is_finished()), "a stream ended");
 
-    let warm = samples[(samples.len() / 5).max(1) - 1].1;
+    let (warm_at, warm) = samples[(samples.len() / 5).max(1) - 1];
     let end = samples.last().unwrap().1;
     let most = samples.iter().map(|s| s.1).max().unwrap();
     println!(
@@ -220,7 +205,7 @@ async fn main() {
     println!(
         "RSS MiB: at {:.0} s (warm) {}, at the end {}, highest {}; growth from warm to end {:+.1} MiB; peak \
          (VmHWM) {}",
-        samples[(samples.len() / 5).max(1) - 1].0.as_secs_f64(),
+        warm_at.as_secs_f64(),
         mib(warm),
         mib(end),
         mib(most),

@@ -68,6 +68,23 @@ async fn record<F: Future<Output = String>>(pid: u32, name: &str, out: &Path, lo
     data
 }
 
+/// Runs `program` with `args` on `input` and returns what it printed; the input is written from a thread of its
+/// own, so a program that prints before it has read everything cannot stall on a full pipe.
+fn pipe(program: &str, args: &[&str], input: Vec<u8>) -> Vec<u8> {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|err| panic!("{program}: {err}"));
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &input));
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(output.status.success(), "{program} failed");
+    output.stdout
+}
+
 /// Folds `data` into `<svg>` and prints the top frames.
 fn fold(data: &Path, svg: &Path, title: &str) {
     let script = Command::new("perf")
@@ -76,32 +93,16 @@ fn fold(data: &Path, svg: &Path, title: &str) {
         .stderr(Stdio::null())
         .output()
         .expect("perf script");
-    let mut collapse = Command::new("inferno-collapse-perf")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("inferno-collapse-perf");
-    {
-        use std::io::Write;
-        let mut stdin = collapse.stdin.take().unwrap();
-        stdin.write_all(&script.stdout).unwrap();
-    }
-    let folded = collapse.wait_with_output().unwrap().stdout;
-    let keep = svg.with_extension("folded");
-    let keep = std::env::temp_dir().join(keep.file_name().unwrap());
+    let folded = pipe("inferno-collapse-perf", &[], script.stdout);
+    let keep = std::env::temp_dir().join(svg.with_extension("folded").file_name().unwrap());
     std::fs::write(&keep, &folded).unwrap();
     println!("folded stacks: {}", keep.display());
-    let mut graph = Command::new("inferno-flamegraph")
-        .args(["--title", title, "--width", "1400", "--minwidth", "2"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("inferno-flamegraph");
-    {
-        use std::io::Write;
-        graph.stdin.take().unwrap().write_all(&folded).unwrap();
-    }
-    std::fs::write(svg, graph.wait_with_output().unwrap().stdout).unwrap();
+    let graph = pipe(
+        "inferno-flamegraph",
+        &["--title", title, "--width", "1400", "--minwidth", "2"],
+        folded.clone(),
+    );
+    std::fs::write(svg, graph).unwrap();
     print_top(&String::from_utf8_lossy(&folded));
 }
 
@@ -232,26 +233,27 @@ async fn main() {
         "# tokshop hot-path profiles, embedded default on {database}, {seconds} s per load, perf at {FREQUENCY} Hz"
     );
 
-    let mut loads: Vec<(&str, String)> = Vec::new();
-    if wanted("product") {
-        let page = format!("{base}/api/v1/products/{}", bench_shop.product_id);
-        support::get_anonymous(&client, &page).await;
-        let data = record(pid, "product", scratch.path(), async {
-            let read = support::hammer(&client, vec![page], READERS, seconds).await;
-            format!("GET product, {READERS} clients: {read}")
+    let mut loads: Vec<(&str, PathBuf)> = Vec::new();
+    let reads = [
+        (
+            "product",
+            format!("{base}/api/v1/products/{}", bench_shop.product_id),
+            READERS,
+        ),
+        (
+            "search",
+            format!("{base}/api/v1/products?q=trail%20shoes&price_max=20000&limit=20"),
+            SEARCHERS,
+        ),
+    ];
+    for (name, url, clients) in reads.into_iter().filter(|(name, ..)| wanted(name)) {
+        support::get_anonymous(&client, &url).await;
+        let data = record(pid, name, scratch.path(), async {
+            let read = support::hammer(&client, vec![url], clients, seconds).await;
+            format!("GET {name}, {clients} clients: {read}")
         })
         .await;
-        loads.push(("product", data.display().to_string()));
-    }
-    if wanted("search") {
-        let search = format!("{base}/api/v1/products?q=trail%20shoes&price_max=20000&limit=20");
-        support::get_anonymous(&client, &search).await;
-        let data = record(pid, "search", scratch.path(), async {
-            let read = support::hammer(&client, vec![search], SEARCHERS, seconds).await;
-            format!("search, {SEARCHERS} clients: {read}")
-        })
-        .await;
-        loads.push(("search", data.display().to_string()));
+        loads.push((name, data));
     }
     if wanted("checkout") {
         let data = record(pid, "checkout", scratch.path(), async {
@@ -270,14 +272,14 @@ async fn main() {
             )
         })
         .await;
-        loads.push(("checkout", data.display().to_string()));
+        loads.push(("checkout", data));
     }
     drop(shop);
     for (name, data) in loads {
         let svg = out.join(format!("{name}-{database}.svg"));
         println!("\n### {name}: {}", svg.display());
         fold(
-            Path::new(&data),
+            &data,
             &svg,
             &format!("tokshop {name} ({database}, embedded)"),
         );

@@ -184,16 +184,24 @@ async fn json_of(request: reqwest::RequestBuilder) -> Value {
     request.send().await.unwrap().json().await.unwrap()
 }
 
-/// A registered shopper with an address, a card and a full wallet; returns the access token.
-pub async fn shopper(client: &reqwest::Client, base: &str, i: usize) -> String {
+/// A new user `username` (email `<username>@example.com`): their id and access token.
+pub async fn register(client: &reqwest::Client, base: &str, username: &str) -> (String, String) {
     let session = send(
         client,
         format!("{base}/api/v1/auth/register"),
         "",
-        json!({"username": format!("benchbuyer{i}"), "email": format!("b{i}@example.com"), "password": "s3cret-pass"}),
+        json!({"username": username, "email": format!("{username}@example.com"), "password": "s3cret-pass"}),
     )
     .await;
-    let token = session["access_token"].as_str().unwrap().to_owned();
+    (
+        session["user"]["id"].as_str().unwrap().to_owned(),
+        session["access_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A registered shopper with an address, a card and a full wallet; returns the access token.
+pub async fn shopper(client: &reqwest::Client, base: &str, i: usize) -> String {
+    let (_, token) = register(client, base, &format!("benchbuyer{i}")).await;
     send(
         client,
         format!("{base}/api/v1/me/addresses"),
