@@ -7,9 +7,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use tokshop_platform::{ServiceError, ServiceResult, time::now_ms};
+use tokshop_platform::{ServiceError, ServiceResult, redis::Unavailable, time::now_ms};
 
-use super::{Agent, Caller};
+use super::{
+    Agent, Caller,
+    shared_turns::{Refusal, SharedSlot, SharedTurns},
+};
 use crate::store::Conversation;
 
 /// Bounds on one turn (reaching one ends the turn with an explanation instead of an error) and on each user (a
@@ -127,15 +130,38 @@ impl Users {
 }
 
 /// A running turn counted against its user; dropping it (however the turn ends) gives the slot back.
-pub(super) struct Slot {
-    users: Arc<std::sync::Mutex<Users>>,
-    user_id: String,
+pub(super) enum Slot {
+    /// Counted in this process.
+    Local {
+        users: Arc<std::sync::Mutex<Users>>,
+        user_id: String,
+    },
+    /// Counted in Redis for every replica; released in the background (should that fail, its hold runs out).
+    Shared(Arc<SharedTurns>, Option<SharedSlot>),
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
-        users.finished(&self.user_id);
+        match self {
+            Self::Local { users, user_id } => {
+                let mut users = users.lock().unwrap_or_else(|e| e.into_inner());
+                users.finished(user_id);
+            }
+            Self::Shared(turns, slot) => {
+                if let (Some(slot), Ok(runtime)) =
+                    (slot.take(), tokio::runtime::Handle::try_current())
+                {
+                    let turns = turns.clone();
+                    runtime.spawn(async move {
+                        if turns.release(&slot).await.is_err() {
+                            tracing::warn!(
+                                "releasing a shared turn slot failed; its hold will run out"
+                            );
+                        }
+                    });
+                }
+            }
+        }
     }
 }
 
@@ -179,6 +205,24 @@ impl Drop for Claim {
 
 /// How long a turn lease outlives the turn's own deadline, should its process die without releasing it.
 const LEASE_MARGIN_SECS: u64 = 30;
+
+fn too_many_at_once(running: u32) -> ServiceError {
+    ServiceError::limited(
+        "agent_concurrent_turns",
+        format!(
+            "the assistant is already answering {running} of your messages; wait for one to finish"
+        ),
+        1,
+    )
+}
+
+fn too_many_a_minute(retry_after_secs: u64) -> ServiceError {
+    ServiceError::limited(
+        "agent_turns_per_minute",
+        "too many messages to the assistant in a minute; wait a moment",
+        retry_after_secs.max(1),
+    )
+}
 
 fn turn_in_progress() -> ServiceError {
     ServiceError::conflict_on(
@@ -235,27 +279,41 @@ impl Agent {
                 ));
             }
         }
+        if limits.concurrent_turns == 0 && limits.turns_per_minute == 0 {
+            return Ok(self.local_slot(user_id));
+        }
+        if let Some(shared) = &self.shared {
+            let hold_ms = (limits.max_seconds + LEASE_MARGIN_SECS) * 1000;
+            match shared
+                .admit(
+                    user_id,
+                    limits.concurrent_turns,
+                    limits.turns_per_minute,
+                    hold_ms,
+                )
+                .await
+            {
+                Ok(Ok(slot)) => return Ok(Slot::Shared(shared.clone(), Some(slot))),
+                Ok(Err(Refusal::Concurrent(running))) => return Err(too_many_at_once(running)),
+                Ok(Err(Refusal::PerMinute(ms))) => {
+                    return Err(too_many_a_minute(ms.div_ceil(1000)));
+                }
+                // Redis is away: this process counts on its own, as the gateway's request limits do.
+                Err(Unavailable) => {}
+            }
+        }
         let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         let activity = users.at(user_id, now);
         if limits.concurrent_turns > 0 && activity.running >= limits.concurrent_turns {
-            return Err(ServiceError::limited(
-                "agent_concurrent_turns",
-                format!(
-                    "the assistant is already answering {} of your messages; wait for one to finish",
-                    activity.running
-                ),
-                1,
-            ));
+            return Err(too_many_at_once(activity.running));
         }
         if limits.turns_per_minute > 0
             && activity.started.len() >= limits.turns_per_minute as usize
             && let Some(oldest) = activity.started.front()
         {
             let wait = MINUTE.saturating_sub(now.duration_since(*oldest));
-            return Err(ServiceError::limited(
-                "agent_turns_per_minute",
-                "too many messages to the assistant in a minute; wait a moment",
+            return Err(too_many_a_minute(
                 wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
             ));
         }
@@ -263,10 +321,15 @@ impl Agent {
         if limits.turns_per_minute > 0 {
             activity.started.push_back(now);
         }
-        Ok(Slot {
+        drop(users);
+        Ok(self.local_slot(user_id))
+    }
+
+    fn local_slot(&self, user_id: &str) -> Slot {
+        Slot::Local {
             users: self.users.clone(),
             user_id: user_id.to_owned(),
-        })
+        }
     }
 
     /// Everything that may refuse a turn before it starts: the text, the conversation (the caller's own), one turn

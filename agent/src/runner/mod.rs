@@ -15,6 +15,7 @@ mod admission;
 mod calls;
 mod decisions;
 mod events;
+mod shared_turns;
 
 use std::{
     sync::Arc,
@@ -56,8 +57,11 @@ pub struct Agent {
     busy: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
     /// This agent's name on the turn leases it takes (other gateway replicas have their own).
     instance: String,
-    /// Per-user turn counts for the per-user limits.
+    /// Per-user turn counts for the per-user limits, in this process.
     users: Arc<std::sync::Mutex<Users>>,
+    /// The same counts shared with every replica, when Redis is configured (and this process's own while it is
+    /// unreachable).
+    shared: Option<Arc<shared_turns::SharedTurns>>,
     model: Arc<dyn ChatModel>,
     tools: Registry,
     /// The tools as offered to the model, built once: their schemas do not change while the process runs.
@@ -107,6 +111,7 @@ impl Agent {
             busy: Arc::default(),
             instance: tokshop_platform::ids::new_id("agent"),
             users: Arc::default(),
+            shared: None,
             model,
             tools,
             specs,
@@ -114,6 +119,13 @@ impl Agent {
             currency,
             limits,
         }
+    }
+
+    /// Counts the per-user turn limits in `redis`, shared with every replica that uses it.
+    #[must_use]
+    pub fn with_shared_limits(mut self, redis: tokshop_platform::redis::Redis) -> Self {
+        self.shared = Some(Arc::new(shared_turns::SharedTurns::new(redis)));
+        self
     }
 
     pub fn store(&self) -> &Store {

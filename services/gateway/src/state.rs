@@ -75,7 +75,7 @@ impl AppState {
         let limiter =
             RateLimits::new(&deps.settings, deps.keys.clone(), redis.clone()).map(Arc::new);
         let login_throttle =
-            LoginThrottle::from_settings(&deps.settings.gateway, redis).map(Arc::new);
+            LoginThrottle::from_settings(&deps.settings.gateway, redis.clone()).map(Arc::new);
         let clients = Clients::new(
             deps.identity.clone(),
             deps.catalog.clone(),
@@ -93,6 +93,10 @@ impl AppState {
             deps.settings.shop.currency.clone(),
             agent_limits(&deps.settings.agent),
         );
+        let agent = match redis {
+            Some(redis) => agent.with_shared_limits(redis),
+            None => agent,
+        };
         Ok(Self(Arc::new(Shared {
             agent: Arc::new(agent),
             clients,

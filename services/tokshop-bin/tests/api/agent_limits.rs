@@ -279,3 +279,93 @@ crate::on_both_databases!(
     a_timed_out_turn_is_not_replayed,
     a_turn_whose_client_left_stops_calling_the_model,
 );
+
+/// Two gateway replicas (two agents on one database and one Redis) count one user's turns together, at once and
+/// per minute; with Redis unreachable each replica counts its own. Needs the test Redis (skips outside CI).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_user_turn_limits_hold_across_replicas() {
+    let Some(settings) = tokshop_platform::testing::redis().await else {
+        return;
+    };
+    let app = crate::common::spawn_app(crate::common::Backend::Sqlite).await;
+    let (ann, _) = shopper(&app, "ann").await;
+    let ann = caller(&app, &ann);
+    let limits = Limits {
+        concurrent_turns: 1,
+        turns_per_minute: 3,
+        ..Limits::default()
+    };
+    let replica = |model: Arc<dyn ChatModel>, redis: tokshop_platform::config::RedisSettings| {
+        let app = &app;
+        async move {
+            let redis = tokshop_platform::redis::Redis::connect(&redis)
+                .await
+                .unwrap()
+                .unwrap();
+            agent(app, model, limits).await.with_shared_limits(redis)
+        }
+    };
+    let a = replica(Stalling::new(Duration::from_millis(600)), settings.clone()).await;
+    let b = replica(Arc::new(ScriptedModel::new(Vec::new())), settings.clone()).await;
+    let one = a.start(&ann, "").await.unwrap().id;
+    let two = b.start(&ann, "").await.unwrap().id;
+
+    // A turn running on A holds ann's one slot on B too.
+    let (first, second) = tokio::join!(try_say(&a, &ann, &one, "hello"), async {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        try_say(&b, &ann, &two, "hello too").await
+    });
+    first.unwrap();
+    assert_eq!(second.unwrap_err(), "agent_concurrent_turns");
+    // A gives the slot back as the turn ends (in the background): B admits her within a moment.
+    let mut answered = Err(String::new());
+    for _ in 0..40 {
+        answered = try_say(&b, &ann, &two, "hello again").await;
+        if answered.is_ok() {
+            break;
+        }
+        assert_eq!(answered.as_ref().unwrap_err(), "agent_concurrent_turns");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    answered.unwrap();
+    // Two turns this minute (refusals charge nothing); the third on A, then a fourth is refused on either.
+    try_say(&a, &ann, &one, "and more").await.unwrap();
+    for replica in [&a, &b] {
+        assert_eq!(
+            try_say(replica, &ann, &two, "too much").await.unwrap_err(),
+            "agent_turns_per_minute"
+        );
+    }
+
+    // Redis unreachable (nothing listens on its port): each replica counts on its own.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut away = settings.clone();
+    away.url = Some(tokshop_platform::config::Secret::new(format!(
+        "redis://{}",
+        closed.local_addr().unwrap()
+    )));
+    away.timeout_ms = 200;
+    drop(closed);
+    let limits = Limits {
+        turns_per_minute: 1,
+        ..Limits::default()
+    };
+    let (bob, _) = shopper(&app, "bob").await;
+    let bob = caller(&app, &bob);
+    for _ in 0..2 {
+        let model: Arc<dyn ChatModel> = Arc::new(ScriptedModel::new(Vec::new()));
+        let redis = tokshop_platform::redis::Redis::connect(&away)
+            .await
+            .unwrap()
+            .unwrap();
+        let alone = agent(&app, model, limits).await.with_shared_limits(redis);
+        let conversation = alone.start(&bob, "").await.unwrap().id;
+        try_say(&alone, &bob, &conversation, "hi").await.unwrap();
+        assert_eq!(
+            try_say(&alone, &bob, &conversation, "hi")
+                .await
+                .unwrap_err(),
+            "agent_turns_per_minute"
+        );
+    }
+}
