@@ -65,6 +65,33 @@ pub async fn redis() -> Option<crate::config::RedisSettings> {
     None
 }
 
+/// The test Kafka brokers (`TOKSHOP_TEST_KAFKA_BROKERS`, default `127.0.0.1:9092`), whether or not one listens.
+pub fn kafka_brokers_setting() -> String {
+    std::env::var("TOKSHOP_TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".to_owned())
+}
+
+/// The test Kafka brokers, or `None` after saying the test skipped because the first one does not accept a
+/// connection within 2 s. Under CI (`CI` set) a missing broker fails the test instead.
+pub async fn kafka_brokers() -> Option<String> {
+    let brokers = kafka_brokers_setting();
+    let first = brokers.split(',').next().unwrap_or_default().to_owned();
+    let connect = tokio::net::TcpStream::connect(first);
+    if matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(2), connect).await,
+        Ok(Ok(_))
+    ) {
+        return Some(brokers);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "no Kafka broker at {brokers}: CI must start one (see .ci/run)"
+    );
+    eprintln!(
+        "skipped: no Kafka broker at {brokers} (set TOKSHOP_TEST_KAFKA_BROKERS, or start one)"
+    );
+    None
+}
+
 /// Waits until the relays have published every event in `db`'s outbox (and so the in-process handlers have run);
 /// an error after a minute.
 pub async fn outbox_drained(db: &Db) -> anyhow::Result<()> {

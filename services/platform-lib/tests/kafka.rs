@@ -26,33 +26,6 @@ use tokshop_platform::{
     testing::TestDb,
 };
 
-fn brokers() -> String {
-    std::env::var("TOKSHOP_TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".to_owned())
-}
-
-/// The broker's address, or `None` (after saying why) when there is none and this is not CI.
-async fn broker() -> Option<String> {
-    let brokers = brokers();
-    let first = brokers.split(',').next().unwrap_or_default().to_owned();
-    match tokio::time::timeout(
-        Duration::from_secs(2),
-        tokio::net::TcpStream::connect(&first),
-    )
-    .await
-    {
-        Ok(Ok(_)) => Some(brokers),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("no Kafka broker at {brokers}: CI must start one (see .ci/run)")
-        }
-        _ => {
-            eprintln!(
-                "skipped: no Kafka broker at {brokers} (set TOKSHOP_TEST_KAFKA_BROKERS, or start one)"
-            );
-            None
-        }
-    }
-}
-
 fn settings() -> KafkaSettings {
     KafkaSettings {
         topic_prefix: format!("test{}", uuid::Uuid::now_v7().simple()),
@@ -158,7 +131,7 @@ async fn wait_for(what: &str, secs: u64, mut done: impl AsyncFnMut() -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn each_event_is_applied_once_in_order_per_aggregate_even_across_a_consumer_crash() {
-    let Some(brokers) = broker().await else {
+    let Some(brokers) = tokshop_platform::testing::kafka_brokers().await else {
         return;
     };
     let test = TestDb::sqlite().await.unwrap();
@@ -216,7 +189,7 @@ async fn each_event_is_applied_once_in_order_per_aggregate_even_across_a_consume
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_event_a_handler_keeps_failing_on_is_parked_then_replayed() {
-    let Some(brokers) = broker().await else {
+    let Some(brokers) = tokshop_platform::testing::kafka_brokers().await else {
         return;
     };
     let test = TestDb::sqlite().await.unwrap();

@@ -34,9 +34,7 @@ fn on_bus(settings: &mut Settings, bus: &str, prefix: &str) {
     // sale only once its entry expired: this bench measures the event's trip, not the cache's TTL.
     settings.cache.enabled = false;
     if bus == "kafka" {
-        settings.kafka.brokers = Some(
-            std::env::var("TOKSHOP_TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".into()),
-        );
+        settings.kafka.brokers = Some(tokshop_platform::testing::kafka_brokers_setting());
         settings.kafka.topic_prefix = prefix.to_owned();
     }
 }

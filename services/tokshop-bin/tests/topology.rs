@@ -20,28 +20,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use processes::{ADMIN, Topology, kill, listening};
+use processes::{ADMIN, Topology, kill};
 use serde_json::{Value, json};
-
-fn brokers() -> String {
-    std::env::var("TOKSHOP_TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".to_owned())
-}
-
-/// The broker's address, or `None` (after saying the test skipped) when none listens and this is not CI.
-fn broker() -> Option<String> {
-    let brokers = brokers();
-    if listening(brokers.split(',').next().unwrap_or_default()) {
-        return Some(brokers);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "no Kafka broker at {brokers}: CI must start one (see .ci/run)"
-    );
-    eprintln!(
-        "skipped: no Kafka broker at {brokers} (set TOKSHOP_TEST_KAFKA_BROKERS, or start one)"
-    );
-    None
-}
 
 struct Api {
     client: reqwest::Client,
@@ -135,7 +115,9 @@ async fn buy(api: &Api, buyer: &str, variant: &str, n: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sales_cross_processes_on_kafka_exactly_once_and_a_dead_catalog_is_a_fast_503() {
-    let Some(brokers) = broker() else { return };
+    let Some(brokers) = tokshop_platform::testing::kafka_brokers().await else {
+        return;
+    };
     let prefix = format!("topology{}", uuid::Uuid::now_v7().simple());
     let Some(topology) = Topology::new(
         &["gateway_a", "gateway_b", "orders_metrics"],
@@ -373,7 +355,9 @@ fn dlq(env: &[(&str, &str)], command: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dlq_command_lists_and_replays_dead_letters() {
-    let Some(brokers) = broker() else { return };
+    let Some(brokers) = tokshop_platform::testing::kafka_brokers().await else {
+        return;
+    };
     use std::sync::Arc;
     use tokshop_platform::events::{Event, EventBus, kafka::Kafka};
 

@@ -8,7 +8,6 @@ use std::{path::PathBuf, sync::Arc};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use sqlx::{Connection, Executor};
 use tokio_util::sync::CancellationToken;
 use tokshop::Running;
 use tokshop_platform::{
@@ -32,6 +31,7 @@ pub struct TestApp {
     pub settings: Arc<Settings>,
     pub backend: Backend,
     running: Option<Running>,
+    /// The PostgreSQL test database's URL, dropped by `stop`.
     postgres_db: Option<String>,
     _dir: tempfile::TempDir,
 }
@@ -75,40 +75,6 @@ impl Reply {
     }
 }
 
-fn postgres_admin_url() -> String {
-    std::env::var("TOKSHOP_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// Creates a fresh PostgreSQL database and returns (its URL, its name).
-async fn fresh_postgres() -> (String, String) {
-    let admin = postgres_admin_url();
-    let name = format!("tokshop_test_{}", uuid::Uuid::now_v7().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| {
-            panic!("PostgreSQL must be reachable at {admin} (set TOKSHOP_TEST_POSTGRES_URL): {e}")
-        });
-    conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .await
-        .expect("create test database");
-    let base = admin
-        .rsplit_once('/')
-        .map(|(b, _)| b.to_owned())
-        .unwrap_or(admin);
-    (format!("{base}/{name}"), name)
-}
-
-async fn drop_postgres(name: &str) {
-    if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
-        let _ = conn
-            .execute(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .await;
-    }
-}
-
 /// Settings for a test server: loopback port 0, a temporary data dir, a known JWT secret, no demo seed.
 pub fn test_settings(dir: &std::path::Path) -> Settings {
     let mut settings = Settings {
@@ -145,10 +111,12 @@ pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) ->
             )));
         }
         Backend::Postgres => {
-            let (url, name) = fresh_postgres().await;
-            settings.database.url = Some(Secret::new(url));
+            let url = tokshop_platform::testing::create_postgres_database()
+                .await
+                .expect("a fresh PostgreSQL test database");
+            settings.database.url = Some(Secret::new(&url));
             settings.database.max_connections = 5;
-            postgres_db = Some(name);
+            postgres_db = Some(url);
         }
     }
     adjust(&mut settings);
@@ -175,8 +143,10 @@ impl TestApp {
         if let Some(running) = self.running.take() {
             running.stop().await.expect("clean shutdown");
         }
-        if let Some(name) = self.postgres_db.take() {
-            drop_postgres(&name).await;
+        if let Some(url) = self.postgres_db.take()
+            && let Err(err) = tokshop_platform::testing::drop_postgres_database(&url).await
+        {
+            eprintln!("the test database stays: {err:#}");
         }
     }
 

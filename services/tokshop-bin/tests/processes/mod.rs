@@ -12,8 +12,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use sqlx::{Connection, Executor};
-
 pub const SECRET: &str = "topology-test-secret-of-at-least-32-bytes";
 /// The gRPC services, each its own process.
 pub const SERVICES: [&str; 5] = ["identity", "catalog", "cart", "orders", "social"];
@@ -27,13 +25,8 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-pub fn admin_url() -> String {
-    std::env::var("TOKSHOP_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
 /// Whether `addr` accepts connections within two seconds.
-pub fn listening(addr: &str) -> bool {
+fn listening(addr: &str) -> bool {
     addr.parse()
         .ok()
         .and_then(|a| std::net::TcpStream::connect_timeout(&a, Duration::from_secs(2)).ok())
@@ -108,7 +101,7 @@ impl Part {
 pub struct Topology {
     pub ports: HashMap<&'static str, u16>,
     pub env: HashMap<String, String>,
-    admin: String,
+    /// The fresh database's URL.
     database: String,
     _data: tempfile::TempDir,
 }
@@ -116,17 +109,14 @@ pub struct Topology {
 impl Topology {
     /// `None` (after saying the test skipped) when no PostgreSQL answers and this is not CI.
     pub async fn new(extra_ports: &[&'static str], extra_env: &[(&str, String)]) -> Option<Self> {
-        let admin = admin_url();
-        let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await else {
-            assert!(std::env::var_os("CI").is_none(), "no PostgreSQL at {admin}");
-            eprintln!("skipped: no PostgreSQL at {admin}");
-            return None;
+        let database = match tokshop_platform::testing::create_postgres_database().await {
+            Ok(url) => url,
+            Err(err) => {
+                assert!(std::env::var_os("CI").is_none(), "{err:#}");
+                eprintln!("skipped: {err:#}");
+                return None;
+            }
         };
-        let database = format!("tokshop_topology_{}", uuid::Uuid::now_v7().simple());
-        conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
-            .await
-            .unwrap();
-        let base = admin.rsplit_once('/').unwrap().0;
         let data = tempfile::tempdir().unwrap();
         let ports: HashMap<&'static str, u16> = SERVICES
             .iter()
@@ -134,7 +124,7 @@ impl Topology {
             .map(|p| (*p, free_port()))
             .collect();
         let mut env: HashMap<String, String> = [
-            ("TOKSHOP_DATABASE_URL", format!("{base}/{database}")),
+            ("TOKSHOP_DATABASE_URL", database.clone()),
             ("TOKSHOP_DATA_DIR", data.path().display().to_string()),
             ("TOKSHOP_MODE", "demo".to_owned()),
             ("TOKSHOP_AUTH_JWT_SECRET", SECRET.to_owned()),
@@ -166,7 +156,6 @@ impl Topology {
         Some(Self {
             ports,
             env,
-            admin,
             database,
             _data: data,
         })
@@ -201,12 +190,8 @@ impl Topology {
 
     /// Drops the database (its processes must have stopped).
     pub async fn finish(self) {
-        let mut conn = sqlx::PgConnection::connect(&self.admin).await.unwrap();
-        conn.execute(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.database
-        )))
-        .await
-        .unwrap();
+        tokshop_platform::testing::drop_postgres_database(&self.database)
+            .await
+            .unwrap();
     }
 }
