@@ -119,6 +119,23 @@ impl Args {
         self.0.push(arg);
         format!("${}", self.0.len())
     }
+
+    /// `sql` (assembled by [`build`] from fixed fragments and numbered placeholders) with these values bound:
+    /// user input is only ever bound.
+    pub fn bind(
+        self,
+        sql: String,
+    ) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+        let mut statement = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for arg in self.0 {
+            statement = match arg {
+                Arg::Text(value) => statement.bind(value),
+                Arg::Int(value) => statement.bind(value),
+                Arg::Float(value) => statement.bind(value),
+            };
+        }
+        statement
+    }
 }
 
 /// The SQL for `query` in `backend`'s dialect and its parameters. The result has the product columns of
@@ -182,6 +199,9 @@ pub fn build(query: &SearchQuery, backend: Backend, columns: &str) -> (String, A
         );
     }
 
+    if relevance.is_none() && !query.include_delisted {
+        return plain(query, backend, columns, &from, filters, args);
+    }
     let sort_expr = match (query.sort, relevance) {
         (Sort::Relevance, Some(rank)) => rank,
         (Sort::PriceAsc, _) => "COALESCE(p.min_price, 0)".into(),
@@ -212,6 +232,52 @@ pub fn build(query: &SearchQuery, backend: Backend, columns: &str) -> (String, A
     let limit = args.push(Arg::Int(query.limit + 1));
     outer.push_str(&format!(" ORDER BY t.sort_key, t.id LIMIT {limit}"));
     (outer, args)
+}
+
+/// A listed-products search without text, in one of the plain orders: ordered on the column itself, so an index
+/// on `(listed, column, id)` walks straight to the page (the cursor's key is the same float as the general form's,
+/// so a page cursor means the same thing whichever form made it). Filters that need no text (category, price,
+/// seller, stock) check each product as the index walk reaches it.
+fn plain(
+    query: &SearchQuery,
+    backend: Backend,
+    columns: &str,
+    from: &str,
+    mut filters: Vec<String>,
+    mut args: Args,
+) -> (String, Args) {
+    // (column, descending): the sort key is the column, negated when descending.
+    let (column, descending) = match query.sort {
+        Sort::PriceAsc => ("p.min_price", false),
+        Sort::PriceDesc => ("p.min_price", true),
+        Sort::Newest | Sort::Relevance => ("p.created_at_ms", true),
+    };
+    if let Some(after) = &query.after {
+        // The column's value at the cursor: an integer (a tampered key lands on the nearest one).
+        let at = if descending { -after.key } else { after.key };
+        let at = args.push(Arg::Int(at.round() as i64));
+        let id = args.push(Arg::Text(after.id.clone()));
+        let (or_equal, beyond) = if descending { ("<=", "<") } else { (">=", ">") };
+        filters.push(format!(
+            "{column} {or_equal} {at} AND ({column} {beyond} {at} OR p.id > {id})"
+        ));
+    }
+    let float = match backend {
+        Backend::Sqlite => "REAL",
+        Backend::Postgres => "DOUBLE PRECISION",
+    };
+    let (sort_key, direction) = if descending {
+        (format!("(0 - {column})"), " DESC")
+    } else {
+        (column.to_owned(), "")
+    };
+    let limit = args.push(Arg::Int(query.limit + 1));
+    let sql = format!(
+        "SELECT {columns}, c.name AS category_name, CAST({sort_key} AS {float}) AS sort_key FROM {from} \
+         WHERE {} ORDER BY {column}{direction}, p.id LIMIT {limit}",
+        filters.join(" AND ")
+    );
+    (sql, args)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use tokshop_platform::{ServiceResult, page::placeholders};
 use super::{
     PRODUCT_COLUMNS, PriceChangeRow, ProductRecord, ProductRow, Store, VARIANT_COLUMNS, VariantRow,
 };
-use crate::search::{self, Arg, SearchQuery};
+use crate::search::{self, SearchQuery};
 
 impl Store {
     /// The product with all its variants, or `None`.
@@ -110,16 +110,7 @@ impl Store {
         query: &SearchQuery,
     ) -> ServiceResult<(Vec<ProductRecord>, Option<search::Cursor>)> {
         let (sql, args) = search::build(query, self.db.backend(), PRODUCT_COLUMNS);
-        // The SQL is assembled from fixed fragments and numbered placeholders; user input is only bound.
-        let mut statement = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for arg in args.0 {
-            statement = match arg {
-                Arg::Text(value) => statement.bind(value),
-                Arg::Int(value) => statement.bind(value),
-                Arg::Float(value) => statement.bind(value),
-            };
-        }
-        let rows = statement.fetch_all(self.db.pool()).await?;
+        let rows = args.bind(sql).fetch_all(self.db.pool()).await?;
         let limit = usize::try_from(query.limit).unwrap_or(0);
         let has_more = rows.len() > limit;
         let mut products = Vec::with_capacity(limit.min(rows.len()));

@@ -372,8 +372,72 @@ async fn edits_record_an_event_and_drop_the_cached_product(db: Db) {
     assert_eq!(store.categories().await.unwrap().len(), 2);
 }
 
+/// Searches without text in the plain orders walk their index in order: no sort step over the matching products,
+/// whatever filters ride along (PostgreSQL told to avoid sorts and full scans if it can, since an almost empty
+/// table would otherwise make either the cheaper plan).
+async fn plain_sorts_walk_an_index_in_their_order(db: Db) {
+    use sqlx::Row;
+
+    let cases = [
+        (Sort::Newest, "products_listed_newest"),
+        (Sort::PriceAsc, "products_listed_price_up"),
+        (Sort::PriceDesc, "products_listed_price_down"),
+    ];
+    for (sort, index) in cases {
+        for in_stock_only in [false, true] {
+            let search = SearchQuery {
+                sort,
+                in_stock_only,
+                price_max: Some(9000),
+                after: Some(crate::search::Cursor {
+                    sort,
+                    key: 4200.0,
+                    id: "prd_x".into(),
+                }),
+                ..query(&[])
+            };
+            let (sql, args) = crate::search::build(&search, db.backend(), super::PRODUCT_COLUMNS);
+            let mut conn = db.pool().acquire().await.unwrap();
+            let plan: Vec<String> = match db.backend() {
+                tokshop_platform::db::Backend::Sqlite => args
+                    .bind(format!("EXPLAIN QUERY PLAN {sql}"))
+                    .fetch_all(&mut *conn)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|row| row.get::<String, _>("detail"))
+                    .collect(),
+                tokshop_platform::db::Backend::Postgres => {
+                    sqlx::raw_sql("SET enable_seqscan = off; SET enable_sort = off")
+                        .execute(&mut *conn)
+                        .await
+                        .unwrap();
+                    let plan = args
+                        .bind(format!("EXPLAIN {sql}"))
+                        .fetch_all(&mut *conn)
+                        .await
+                        .unwrap()
+                        .iter()
+                        .map(|row| row.get::<String, _>(0))
+                        .collect();
+                    sqlx::raw_sql("RESET enable_seqscan; RESET enable_sort")
+                        .execute(&mut *conn)
+                        .await
+                        .unwrap();
+                    plan
+                }
+            };
+            let text = plan.join("\n");
+            assert!(text.contains(index), "{sort:?}: {text}");
+            assert!(!text.contains("TEMP B-TREE"), "{sort:?} sorts: {text}");
+            assert!(!text.contains("Sort"), "{sort:?} sorts: {text}");
+        }
+    }
+}
+
 tokshop_platform::storage_tests!(
     "catalog", crate::MIGRATIONS;
+    plain_sorts_walk_an_index_in_their_order,
     edits_record_an_event_and_drop_the_cached_product,
     a_new_product_has_its_variants_price_range_and_index_entry,
     delisting_hides_a_product_from_search_and_counts_until_listed_again,
