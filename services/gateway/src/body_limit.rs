@@ -4,9 +4,8 @@
 
 use axum::{
     body::Body,
-    extract::{Request, State},
+    extract::Request,
     http::{Method, StatusCode, header},
-    middleware::Next,
     response::{IntoResponse, Response},
 };
 use futures::StreamExt as _;
@@ -51,11 +50,11 @@ impl BodyLimits {
 
 /// Holds each request body to its limit: a declared length over it is refused at once, and a body that grows past
 /// it fails as it is read.
-pub async fn limit_body(
-    State(limits): State<BodyLimits>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn limit_body<F, Fut>(limits: BodyLimits, request: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let upload = BodyLimits::is_upload(&request);
     let limit = if upload {
         limits.upload
@@ -88,8 +87,7 @@ pub async fn limit_body(
         }
         return error.into_response();
     }
-    next.run(request.map(|body| Body::new(Limited::new(body, limit))))
-        .await
+    next(request.map(|body| Body::new(Limited::new(body, limit)))).await
 }
 
 /// Most of a refused request's remaining body read (and dropped) before the refusal is sent.

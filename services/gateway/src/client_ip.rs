@@ -9,9 +9,8 @@ use std::{
 
 use anyhow::Context as _;
 use axum::{
-    extract::{ConnectInfo, Request, State},
+    extract::{ConnectInfo, Request},
     http::HeaderMap,
-    middleware::Next,
     response::Response,
 };
 
@@ -124,18 +123,18 @@ impl TrustedProxies {
 
 /// Resolves the request's [`ClientIp`] once, for every layer and handler after this one. A router driven without
 /// a socket (in-process tests) has no peer; its callers share the unspecified address.
-pub async fn resolve(
-    State(proxies): State<TrustedProxies>,
-    mut request: Request,
-    next: Next,
-) -> Response {
+pub async fn resolve<F, Fut>(proxies: &TrustedProxies, mut request: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
     let client = proxies.client(peer, request.headers());
     request.extensions_mut().insert(ClientIp(client));
-    next.run(request).await
+    next(request).await
 }
 
 #[cfg(test)]

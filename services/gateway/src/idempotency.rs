@@ -9,9 +9,8 @@
 
 use axum::{
     body::{Body, to_bytes},
-    extract::{FromRequestParts, Request, State},
+    extract::{FromRequestParts, Request},
     http::{HeaderValue, Method, StatusCode, header, request::Parts},
-    middleware::Next,
     response::{IntoResponse, Response},
 };
 use sqlx::FromRow;
@@ -81,18 +80,22 @@ fn scope(state: &AppState, parts: &Parts) -> Option<String> {
     ))
 }
 
-pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn layer<F, Fut>(state: &AppState, request: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut + Send + 'static,
+    Fut: Future<Output = Response> + Send + 'static,
+{
     let mutating = matches!(
         *request.method(),
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     );
     let Some(key) = request.headers().get(HEADER).cloned() else {
-        return next.run(request).await;
+        return next(request).await;
     };
     // An upload is streamed, not buffered here, and needs no key: its id is its content hash, so sending the
     // same file again stores nothing new and answers with the same media.
     if !mutating || crate::body_limit::BodyLimits::is_upload(&request) {
-        return next.run(request).await;
+        return next(request).await;
     }
     let key = match key.to_str() {
         Ok(k) if !k.trim().is_empty() && k.len() <= 255 => k.trim().to_owned(),
@@ -106,8 +109,8 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         }
     };
     let (parts, body) = request.into_parts();
-    let Some(scope) = scope(&state, &parts) else {
-        return next.run(Request::from_parts(parts, body)).await;
+    let Some(scope) = scope(state, &parts) else {
+        return next(Request::from_parts(parts, body)).await;
     };
     let Ok(bytes) = to_bytes(body, state.settings.gateway.body_limit_bytes).await else {
         return ApiError::new(
@@ -130,6 +133,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     // From the claim on, the work runs detached from the connection: a client that gives up mid-request leaves no
     // key stuck in flight and no work half done; its retry replays the stored outcome.
     let request = Request::from_parts(parts, Body::from(bytes));
+    let state = state.clone();
     let task = tokio::spawn(async move {
         let db = state.db();
         match claim(db, &scope, &key, &fingerprint).await {
@@ -161,15 +165,19 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
 }
 
 /// Runs a request that holds its key, then stores its response for replay (or releases the key).
-async fn run_and_store(
+async fn run_and_store<F, Fut>(
     state: AppState,
-    next: Next,
+    next: F,
     request: Request,
     scope: String,
     key: String,
-) -> Response {
+) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let db = state.db();
-    let response = next.run(request).await;
+    let response = next(request).await;
     let status = response.status();
     // Failures that say nothing happened (or that the caller should retry) release the key for a retry.
     if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {

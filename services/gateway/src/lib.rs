@@ -26,7 +26,7 @@ use axum::{
     Router,
     extract::{DefaultBodyLimit, Request},
     http::{HeaderName, HeaderValue, Method, header},
-    middleware::{from_fn, from_fn_with_state},
+    middleware::from_fn_with_state,
     response::Html,
     routing::get,
     serve::ListenerExt,
@@ -96,16 +96,17 @@ pub async fn router(deps: GatewayDeps) -> anyhow::Result<(Router, Arc<metrics::M
             CompressionLayer::new()
                 .compress_when(DefaultPredicate::new().and(NotForContentType::const_new("video/"))),
         )
-        .layer(from_fn(middleware::json_errors))
-        .layer(from_fn_with_state(state.metrics.clone(), metrics::track))
-        .layer(from_fn_with_state(proxies, client_ip::resolve))
-        .layer(from_fn_with_state(state.limiter.clone(), ratelimit::limit))
         .layer(from_fn_with_state(
-            middleware::Deadlines::new(&deps_settings),
-            middleware::deadline,
+            Arc::new(middleware::Pipeline {
+                metrics: state.metrics.clone(),
+                proxies,
+                limiter: state.limiter.clone(),
+                deadlines: middleware::Deadlines::new(&deps_settings),
+                state: state.clone(),
+                body_limits,
+            }),
+            middleware::pipeline,
         ))
-        .layer(from_fn_with_state(state.clone(), idempotency::layer))
-        .layer(from_fn_with_state(body_limits, body_limit::limit_body))
         .layer(DefaultBodyLimit::max(gateway.body_limit_bytes));
 
     let router = api

@@ -3,16 +3,11 @@
 //! (known methods, route templates, the shop's tool names, a capped set of outcome codes); anything else is
 //! counted as "other", so no client or model can grow the series without bound.
 
-use std::{
-    collections::HashSet,
-    sync::{Arc, Mutex},
-    time::Instant,
-};
+use std::{collections::HashSet, sync::Mutex, time::Instant};
 
 use anyhow::Context;
 use axum::{
-    extract::{MatchedPath, Request, State},
-    middleware::Next,
+    extract::{MatchedPath, Request},
     response::Response,
 };
 use prometheus::{
@@ -291,14 +286,18 @@ impl Metrics {
 }
 
 /// Records every request under its route template (`/api/v1/products/{id}`), or "unmatched".
-pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
+pub async fn track<F, Fut>(metrics: &Metrics, request: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let started = Instant::now();
     let method = request.method().as_str().to_owned();
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
-    let response = next.run(request).await;
+    let response = next(request).await;
     metrics.observe(
         &method,
         &route,

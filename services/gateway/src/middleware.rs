@@ -1,7 +1,12 @@
-//! Small middleware of our own: the request deadline, and turning any non-JSON error response (from axum or a
-//! tower layer: 405, 413, ...) into our JSON error so clients only ever parse one shape.
+//! The gateway's own middleware, run as one layer ([`pipeline`]): JSON errors, metrics, the client's address, rate
+//! limits, the request deadline, Idempotency-Key replays and body limits, each step handing the request to the
+//! next. One layer instead of seven: axum's `from_fn` clones the whole stack below it and boxes a future for every
+//! request at each layer, a quarter of a cached read's CPU when they were separate.
+//!
+//! Also here: the deadline, and turning any non-JSON error response (from axum or a tower layer: 405, 413, ...)
+//! into our JSON error so clients only ever parse one shape.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     body::to_bytes,
@@ -11,7 +16,46 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::error::ApiError;
+use crate::{
+    body_limit::BodyLimits, client_ip::TrustedProxies, error::ApiError, metrics::Metrics,
+    ratelimit::RateLimits, state::AppState,
+};
+
+/// What the steps of [`pipeline`] read.
+pub struct Pipeline {
+    pub metrics: Arc<Metrics>,
+    pub proxies: TrustedProxies,
+    pub limiter: Option<Arc<RateLimits>>,
+    pub deadlines: Deadlines,
+    pub state: AppState,
+    pub body_limits: BodyLimits,
+}
+
+/// Every request, outermost step first: JSON errors, metrics, client address, rate limit, deadline,
+/// Idempotency-Key, body limit, then the route.
+pub async fn pipeline(
+    State(steps): State<Arc<Pipeline>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let body_limits = steps.body_limits;
+    // The route's part runs detached when an Idempotency-Key claims it, so it owns what it needs.
+    let route =
+        move |request| crate::body_limit::limit_body(body_limits, request, move |r| next.run(r));
+    let steps = &*steps;
+    json_errors(request, |r| {
+        crate::metrics::track(&steps.metrics, r, |r| {
+            crate::client_ip::resolve(&steps.proxies, r, |r| {
+                crate::ratelimit::limit(steps.limiter.as_deref(), r, |r| {
+                    deadline(&steps.deadlines, r, |r| {
+                        crate::idempotency::layer(&steps.state, r, route)
+                    })
+                })
+            })
+        })
+    })
+    .await
+}
 
 /// Time a chat turn's response may take beyond the agent's own turn deadline (which ends the turn with a clean
 /// reply): enough for tool calls already running to finish and the reply to be stored.
@@ -49,11 +93,11 @@ fn is_chat_turn(request: &Request) -> bool {
 }
 
 /// Fails a request that takes longer than its deadline with a 504 JSON error.
-pub async fn deadline(
-    State(deadlines): State<Deadlines>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn deadline<F, Fut>(deadlines: &Deadlines, request: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     let limit = if crate::body_limit::BodyLimits::is_upload(&request) {
         deadlines.upload
     } else if is_chat_turn(&request) {
@@ -62,9 +106,9 @@ pub async fn deadline(
         deadlines.default
     };
     let Some(limit) = limit else {
-        return next.run(request).await;
+        return next(request).await;
     };
-    match tokio::time::timeout(limit, next.run(request)).await {
+    match tokio::time::timeout(limit, next(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::new(
             StatusCode::GATEWAY_TIMEOUT,
@@ -76,8 +120,12 @@ pub async fn deadline(
 }
 
 /// Error responses that are not JSON yet become `{type, code, message, param}`.
-pub async fn json_errors(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
+pub async fn json_errors<F, Fut>(request: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
+    let response = next(request).await;
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) || is_json(&response) {
         return response;

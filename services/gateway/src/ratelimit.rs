@@ -9,12 +9,10 @@
 use std::{
     hash::Hash,
     net::{IpAddr, Ipv4Addr},
-    sync::Arc,
 };
 
 use axum::{
-    extract::{Request, State},
-    middleware::Next,
+    extract::Request,
     response::{IntoResponse, Response},
 };
 use governor::{DefaultKeyedRateLimiter, Quota, clock::Clock};
@@ -106,11 +104,11 @@ impl RateLimits {
     }
 }
 
-pub async fn limit(
-    State(limits): State<Option<Arc<RateLimits>>>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn limit<F, Fut>(limits: Option<&RateLimits>, request: Request, next: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     if let Some(limits) = limits
         && !EXEMPT.contains(&request.uri().path())
     {
@@ -128,7 +126,7 @@ pub async fn limit(
             return ApiError::rate_limited(retry_after).into_response();
         }
     }
-    next.run(request).await
+    next(request).await
 }
 
 #[cfg(test)]
