@@ -43,6 +43,47 @@ pub struct SearchQuery {
     pub after: Option<Cursor>,
 }
 
+impl SearchQuery {
+    /// The key its page is cached under: a hash of every field, so no client text goes into a key.
+    pub fn cache_key(&self) -> String {
+        let sort = self.sort.tag();
+        let after = self.after.as_ref().map(Cursor::encode).unwrap_or_default();
+        let number = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
+        let (min, max) = (number(self.price_min), number(self.price_max));
+        let terms = self.terms.join(" ");
+        let fields: [&[u8]; 10] = [
+            terms.as_bytes(),
+            self.category_id.as_deref().unwrap_or_default().as_bytes(),
+            min.as_bytes(),
+            max.as_bytes(),
+            self.seller_id.as_deref().unwrap_or_default().as_bytes(),
+            if self.in_stock_only { b"1" } else { b"0" },
+            if self.include_delisted { b"1" } else { b"0" },
+            sort.as_bytes(),
+            &self.limit.to_le_bytes(),
+            after.as_bytes(),
+        ];
+        let mut parts: Vec<&[u8]> = Vec::with_capacity(fields.len() * 2);
+        for field in fields {
+            parts.push(field);
+            parts.push(b"\x1f");
+        }
+        tokshop_platform::sha256_hex(&parts)
+    }
+
+    /// Whether `record`, found by this search a moment ago, still passes the filters that can be checked on the
+    /// product alone: listed with a price, within the price range, in stock when asked.
+    pub fn still_matches(&self, record: &crate::store::ProductRecord) -> bool {
+        let product = &record.product;
+        let listed = self.include_delisted || (product.listed == 1 && product.min_price.is_some());
+        let price = product.min_price.unwrap_or(0);
+        listed
+            && self.price_min.is_none_or(|min| price >= min)
+            && self.price_max.is_none_or(|max| price <= max)
+            && (!self.in_stock_only || record.variants.iter().any(|v| v.listed == 1 && v.stock > 0))
+    }
+}
+
 /// Where the previous page ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cursor {

@@ -503,6 +503,7 @@ mod tests {
             enabled: true,
             ttl_seconds,
             local_capacity: capacity,
+            ..CacheSettings::default()
         };
         Cache::new("test", &settings, None)
     }

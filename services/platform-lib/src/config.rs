@@ -377,6 +377,9 @@ pub struct CacheSettings {
     /// Off: every read goes to the database.
     pub enabled: bool,
     pub ttl_seconds: u64,
+    /// How long which products match a search is kept (the products themselves are read through the product
+    /// cache, so what a result shows is current); 0 runs every search on the database.
+    pub search_ttl_seconds: u64,
     /// Most entries the in-process cache holds per kind of value (not used with Redis).
     pub local_capacity: usize,
 }
@@ -386,6 +389,7 @@ impl Default for CacheSettings {
         Self {
             enabled: true,
             ttl_seconds: 60,
+            search_ttl_seconds: 5,
             local_capacity: 10_000,
         }
     }

@@ -189,13 +189,13 @@ impl CatalogApi {
             limit: page::limit(req.limit)?,
             after,
         };
-        let (records, next) = self.store.search(&query).await?;
+        let (records, next) = self.store.search_page(&query).await?;
         Ok(pb::SearchProductsResponse {
             products: records
                 .into_iter()
                 .map(|r| product_message(r, false))
                 .collect(),
-            next_cursor: next.map(|c| c.encode()).unwrap_or_default(),
+            next_cursor: next.unwrap_or_default(),
         })
     }
 }

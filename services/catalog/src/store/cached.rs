@@ -11,6 +11,12 @@
 //!   reservation takes it, and reads the price it charges, inside its own transaction.
 //! - a variant's product never changes, so that mapping is never invalidated.
 //!
+//! - which products match a search (a page's ids and its next cursor) is kept for `cache.search_ttl_seconds`
+//!   and never invalidated: the products themselves come through the product cache, and a page drops any that
+//!   no longer pass the filters it can check exactly (listed, price range, in stock). So a search may miss a
+//!   product that began to match (a new listing, a new title) or keep an order that changed, for at most that
+//!   long; what it shows of each product is current. A search that found nothing is not kept.
+//!
 //! Replicas of the catalog share the cache through Redis; without Redis each keeps its own, and an edit made
 //! through one is seen by the others within `cache.ttl_seconds`.
 
@@ -26,6 +32,7 @@ use tokshop_platform::{
 };
 
 use super::{CategoryRow, ProductCardRow, ProductRecord, Store, VariantDetailRow};
+use crate::search::{Cursor, SearchQuery};
 
 /// Recorded with every committed edit of a product or its variants; the aggregate is the product id.
 pub const PRODUCT_CHANGED: &str = "catalog.product_changed";
@@ -40,6 +47,14 @@ pub struct Caches {
     products: Cache<ProductRecord>,
     variant_products: Cache<String>,
     categories: Cache<Vec<CategoryRow>>,
+    searches: Cache<SearchPage>,
+}
+
+/// Which products a search page holds, in order, and where the next page starts.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct SearchPage {
+    ids: Vec<String>,
+    next: Option<String>,
 }
 
 impl Caches {
@@ -49,6 +64,15 @@ impl Caches {
             products: Cache::new("catalog.product", settings, redis.cloned()),
             variant_products: Cache::new("catalog.variant_product", settings, redis.cloned()),
             categories: Cache::new("catalog.categories", settings, redis.cloned()),
+            searches: Cache::new(
+                "catalog.search",
+                &CacheSettings {
+                    enabled: settings.enabled && settings.search_ttl_seconds > 0,
+                    ttl_seconds: settings.search_ttl_seconds,
+                    ..settings.clone()
+                },
+                redis.cloned(),
+            ),
         }
     }
 
@@ -114,6 +138,44 @@ impl Store {
                 Some(variant_detail(record, variant.clone()))
             })
             .collect())
+    }
+
+    /// One page of products matching `query` and the next page's cursor. Which products match is cached (see
+    /// the module's notes); the products are read through the product cache, so each shows as it is now, and
+    /// one that no longer passes the listing, price or stock filters is left out.
+    pub async fn search_page(
+        &self,
+        query: &SearchQuery,
+    ) -> ServiceResult<(Vec<ProductRecord>, Option<String>)> {
+        let mut loaded = None;
+        let page = self
+            .caches
+            .searches
+            .get_or_load(&query.cache_key(), || async {
+                let (records, next) = self.search(query).await?;
+                let page = SearchPage {
+                    ids: records.iter().map(|r| r.product.id.clone()).collect(),
+                    next: next.as_ref().map(Cursor::encode),
+                };
+                loaded = Some(records);
+                // "Nothing found" is not kept: a product listed a moment later shows at once.
+                Ok((!page.ids.is_empty()).then_some(page))
+            })
+            .await?;
+        if let Some(records) = loaded {
+            return Ok((records, page.and_then(|p| p.next)));
+        }
+        let Some(page) = page else {
+            return Ok((Vec::new(), None));
+        };
+        let mut products = self.products(&page.ids).await?;
+        let shown = page
+            .ids
+            .iter()
+            .filter_map(|id| products.remove(id))
+            .filter(|record| query.still_matches(record))
+            .collect();
+        Ok((shown, page.next))
     }
 
     /// The category tree: cached.

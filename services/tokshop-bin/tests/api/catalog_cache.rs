@@ -104,7 +104,104 @@ async fn cached_reads_and_writes_that_show_at_once(app: &TestApp) {
     db.close().await;
 }
 
-crate::on_both_databases!(cached_reads_and_writes_that_show_at_once);
+async fn search(app: &TestApp, query: &str) -> Vec<Value> {
+    app.get(&format!("/api/v1/products?{query}"), None)
+        .await
+        .expect(200)
+        .body["products"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn ids(products: &[Value]) -> Vec<&str> {
+    products.iter().map(|p| p["id"].as_str().unwrap()).collect()
+}
+
+/// Which products match a search is kept for `cache.search_ttl_seconds` (1 s here); what each shows is current,
+/// and one that stops passing the listing, price or stock filters leaves the page at once.
+async fn searches_keep_which_products_match_but_show_them_as_they_are(app: &TestApp) {
+    let Shop {
+        seller,
+        product_id: id,
+        variant,
+    } = shop(app, "searchcache", 1000, 5).await;
+    let cheap = "q=searchcache&price_max=1100";
+    assert_eq!(ids(&search(app, "q=searchcache").await), [id.as_str()]);
+    assert_eq!(ids(&search(app, cheap).await), [id.as_str()]);
+    assert_eq!(
+        ids(&search(app, "q=searchcache&in_stock=true").await),
+        [id.as_str()]
+    );
+
+    // A new price shows at once, and takes the product out of the range it left.
+    app.patch(
+        &format!("/api/v1/seller/products/{id}/variants/{variant}"),
+        Some(&seller),
+        json!({"price_minor": 1300, "stock": 0}),
+    )
+    .await
+    .expect(200);
+    let found = search(app, "q=searchcache").await;
+    assert_eq!(ids(&found), [id.as_str()]);
+    assert_eq!(found[0]["min_price"]["amount_minor"], 1300);
+    assert!(search(app, cheap).await.is_empty());
+    assert!(search(app, "q=searchcache&in_stock=true").await.is_empty());
+
+    // A product that begins to match is found once the kept page expires.
+    let category = app.category("searchcache-more").await;
+    let newer = app
+        .post(
+            "/api/v1/seller/products",
+            Some(&seller),
+            crate::common::product_body(&category, "searchcache sandals", 900, 3),
+        )
+        .await
+        .expect(201)
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut found = Vec::new();
+    for _ in 0..40 {
+        found = search(app, "q=searchcache").await;
+        if found.len() == 2 {
+            break;
+        }
+        assert_eq!(
+            ids(&found),
+            [id.as_str()],
+            "only the kept page until it expires"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        ids(&found).contains(&newer.as_str()),
+        "found within 4 s: {found:?}"
+    );
+
+    // Delisted: gone from the page at once.
+    app.patch(
+        &format!("/api/v1/seller/products/{id}"),
+        Some(&seller),
+        json!({"listed": false}),
+    )
+    .await
+    .expect(200);
+    assert_eq!(ids(&search(app, "q=searchcache").await), [newer.as_str()]);
+
+    let metrics = app.get("/metrics", None).await.expect(200).text;
+    assert!(
+        metrics.contains("tokshop_cache_requests_total{cache=\"catalog.search\",result=\"hit\"}"),
+        "{metrics}"
+    );
+}
+
+crate::on_both_databases!(
+    with |s: &mut tokshop_platform::config::Settings| s.cache.search_ttl_seconds = 1;
+    cached_reads_and_writes_that_show_at_once,
+    searches_keep_which_products_match_but_show_them_as_they_are,
+);
 
 /// With the cache off every read goes to the database.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
