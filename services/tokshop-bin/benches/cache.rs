@@ -1,7 +1,7 @@
 //! Hot reads with the catalog cache off, in memory and in Redis: 32 clients for 10 seconds doing
 //! `GET /api/v1/products/{id}` over 500 products through the REST gateway and real gRPC, beside the anchor the
 //! speed targets are ratios to (an axum hello-world on loopback in this process, measured the same way in the
-//! same run).
+//! same run), and the same load on the first pages of eight common searches.
 //!
 //! `cargo bench -p tokshop --bench cache` (both databases), or `-- sqlite` / `-- postgres` for one. PostgreSQL
 //! comes from `TOKSHOP_TEST_POSTGRES_URL`, Redis from `TOKSHOP_TEST_REDIS_URL` (the Redis row is left out, with a
@@ -67,12 +67,27 @@ async fn bytes_per_product(redis: &RedisSettings, urls: &[String]) -> u64 {
     total / urls.len() as u64
 }
 
+/// First pages of common searches (the demo catalogue's words), twenty products each.
+const SEARCHES: &[&str] = &[
+    "q=shoes",
+    "q=trail%20shoes",
+    "q=jacket",
+    "q=jacket&sort=price_asc",
+    "q=coffee",
+    "q=headphones&in_stock=true",
+    "sort=newest",
+    "sort=price_asc",
+];
+
+/// What one setting measured: product reads, first pages of searches, and in Redis the bytes per product.
+struct Measured {
+    products: Throughput,
+    searches: Throughput,
+    bytes: Option<u64>,
+}
+
 /// The load's figures, and in Redis the bytes held per cached product.
-async fn measure(
-    backend: &str,
-    mode: Mode,
-    redis: Option<&RedisSettings>,
-) -> (Throughput, Option<u64>) {
+async fn measure(backend: &str, mode: Mode, redis: Option<&RedisSettings>) -> Measured {
     let bench = support::start(backend, |s| mode.apply(s, redis)).await;
     // Seeding recorded an edit event per product, and each drops its product from the cache when delivered:
     // let them all pass first.
@@ -87,9 +102,29 @@ async fn measure(
         (Mode::Redis, Some(redis)) => Some(bytes_per_product(redis, &urls).await),
         _ => None,
     };
-    let measured = support::hammer(&client, urls, CONCURRENCY, SECONDS).await;
+    let products = support::hammer(&client, urls, CONCURRENCY, SECONDS).await;
+    let searches = SEARCHES
+        .iter()
+        .map(|query| format!("{}/api/v1/products?limit=20&{query}", bench.base))
+        .collect();
+    let searches = support::hammer(&client, searches, CONCURRENCY, SECONDS).await;
     bench.stop().await;
-    (measured, bytes)
+    Measured {
+        products,
+        searches,
+        bytes,
+    }
+}
+
+/// The anchor: an axum hello-world under the same load.
+async fn anchor(client: &reqwest::Client) -> Throughput {
+    support::hammer(
+        client,
+        vec![support::hello_world().await],
+        CONCURRENCY,
+        SECONDS,
+    )
+    .await
 }
 
 #[tokio::main]
@@ -100,39 +135,51 @@ async fn main() {
     );
     let redis = tokshop_platform::testing::redis().await;
     let client = reqwest::Client::new();
-    let anchor = support::hammer(
-        &client,
-        vec![support::hello_world().await],
-        CONCURRENCY,
-        SECONDS,
-    )
-    .await;
-    println!("\naxum hello-world (the anchor): {anchor}");
+    let before = anchor(&client).await;
+    println!("\naxum hello-world (the anchor), before: {before}");
+    let mut results = Vec::new();
     for backend in support::backends() {
-        println!("\n## {backend}\n");
-        println!(
-            "| cache | requests/s | p50 ms | p99 ms | x hello-world | CPU ms per read: tokshop + client / PostgreSQL / Redis |"
-        );
-        println!("| --- | ---: | ---: | ---: | ---: | ---: |");
-        let mut held = None;
+        let mut rows = Vec::new();
         for mode in [Mode::Off, Mode::Memory, Mode::Redis] {
             if matches!(mode, Mode::Redis) && redis.is_none() {
-                println!("| {} | no Redis answered | | | | |", mode.label());
                 continue;
             }
-            let (m, bytes) = measure(backend, mode, redis.as_ref()).await;
-            held = held.or(bytes);
-            println!(
-                "| {} | {:.0} | {} | {} | {:.2} | {} |",
-                mode.label(),
-                m.per_second,
-                support::ms(m.p50),
-                support::ms(m.p99),
-                m.per_second / anchor.per_second,
-                m.cpu.per(m.requests)
-            );
+            rows.push((mode, measure(backend, mode, redis.as_ref()).await));
         }
-        if let Some(bytes) = held {
+        results.push((backend, rows));
+    }
+    // The anchor again at the end: ratios are to the mean of both, so a drift of the machine over the run
+    // counts against neither end.
+    let after = anchor(&client).await;
+    println!("axum hello-world (the anchor), after: {after}");
+    let anchor = (before.per_second + after.per_second) / 2.0;
+    println!("ratios are to their mean, {anchor:.0} requests/s");
+    for (backend, rows) in results {
+        println!("\n## {backend}\n");
+        println!(
+            "| cache | read | requests/s | p50 ms | p99 ms | x hello-world | CPU ms per request: tokshop + client / PostgreSQL / Redis |"
+        );
+        println!("| --- | --- | ---: | ---: | ---: | ---: | ---: |");
+        for (mode, measured) in &rows {
+            for (read, m) in [
+                ("GET product", &measured.products),
+                ("first page of a search", &measured.searches),
+            ] {
+                println!(
+                    "| {} | {read} | {:.0} | {} | {} | {:.2} | {} |",
+                    mode.label(),
+                    m.per_second,
+                    support::ms(m.p50),
+                    support::ms(m.p99),
+                    m.per_second / anchor,
+                    m.cpu.per(m.requests)
+                );
+            }
+        }
+        if redis.is_none() {
+            println!("| in Redis | no Redis answered | | | | | |");
+        }
+        if let Some(bytes) = rows.iter().find_map(|(_, m)| m.bytes) {
             println!(
                 "\nRedis holds {bytes} bytes per cached product (MEMORY USAGE, mean over {PRODUCTS})."
             );

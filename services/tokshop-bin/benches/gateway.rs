@@ -43,6 +43,8 @@ async fn run(backend: &str, products: usize) {
         // Sandbox cards are the test provider: a demo shop, whatever its database.
         settings.mode = Some(tokshop_platform::config::Mode::Demo);
         settings.seed.products = products;
+        // Each search runs on the database: this measures search itself, not the page cache (see the cache bench).
+        settings.cache.search_ttl_seconds = 0;
     })
     .await;
     let settings = bench.settings.clone();
