@@ -27,6 +27,9 @@ pub struct SeedReport {
 /// The subject of the short-lived admin token the seeder uses to create categories.
 const SEEDER_SUBJECT: &str = "usr_seeder";
 
+/// How long the tokens the seeder signs for itself live.
+const SEEDER_TOKEN_SECS: i64 = 300;
+
 /// Seeds categories, sellers, `products` demo products and the demo shopper.
 pub async fn seed_demo(
     identity: GrpcChannel,
@@ -41,6 +44,7 @@ pub async fn seed_demo(
     let categories = seed_categories(&mut catalog, keys, &mut report).await?;
 
     let mut seller_tokens = Vec::with_capacity(data::SELLERS.len());
+    let mut seller_ids = Vec::with_capacity(data::SELLERS.len());
     for (username, shop_name, _) in data::SELLERS {
         let session = register_or_login(
             &mut identity,
@@ -49,10 +53,12 @@ pub async fn seed_demo(
             data::SELLER_PASSWORD,
         )
         .await?;
-        let is_seller = session
+        let user = session
             .user
             .as_ref()
-            .is_some_and(|u| u.roles.iter().any(|r| r == "seller"));
+            .context("a session without its user")?;
+        seller_ids.push(user.id.clone());
+        let is_seller = user.roles.iter().any(|r| r == "seller");
         let token = if is_seller {
             session.access_token
         } else {
@@ -84,9 +90,16 @@ pub async fn seed_demo(
     stream::iter(missing)
         .map(|product| {
             let mut catalog = catalog.clone();
-            let token = seller_tokens[product.seller].clone();
+            // A token of its own for each product: a large catalogue takes longer to seed than a sign-in's
+            // token lives.
+            let token = keys.issue_with_ttl(
+                &seller_ids[product.seller],
+                &[Role::Buyer, Role::Seller],
+                SEEDER_TOKEN_SECS,
+            );
             let category_id = categories.get(product.category_slug).cloned();
             async move {
+                let token = token?.token;
                 let category_id = category_id.context("demo category missing")?;
                 catalog
                     .create_product(authorized(
@@ -172,7 +185,11 @@ async fn seed_categories(
     keys: &TokenKeys,
     report: &mut SeedReport,
 ) -> anyhow::Result<HashMap<String, String>> {
-    let admin = keys.issue_with_ttl(SEEDER_SUBJECT, &[Role::Buyer, Role::Admin], 300)?;
+    let admin = keys.issue_with_ttl(
+        SEEDER_SUBJECT,
+        &[Role::Buyer, Role::Admin],
+        SEEDER_TOKEN_SECS,
+    )?;
     let mut by_slug: HashMap<String, String> = catalog
         .list_categories(cpb::ListCategoriesRequest {})
         .await
