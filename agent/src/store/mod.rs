@@ -184,7 +184,7 @@ impl Store {
     }
 
     /// A model round's tool calls, done: their trace steps and the results the model reads next, in one
-    /// transaction (one commit for the round's tools, however many), committed as a step of the turn.
+    /// transaction (one commit for the round's tools, however many).
     pub async fn record_tool_results(
         &self,
         conversation_id: &str,
@@ -192,7 +192,7 @@ impl Store {
         steps: &[Step],
         messages: &[ChatMessage],
     ) -> ServiceResult<()> {
-        let mut tx = self.turn_step().await?;
+        let mut tx = self.db.begin_write().await?;
         for step in steps {
             actions::insert_step(&mut tx, conversation_id, step).await?;
         }
@@ -242,14 +242,13 @@ impl Store {
         Ok(())
     }
 
-    /// Starts a turn with the shopper's message, in one transaction: returns the turn's number. Committed without
-    /// waiting for the disk, as every write of a turn until its answer is (see [`Store::turn_step`]).
+    /// Starts a turn with the shopper's message, in one transaction: returns the turn's number.
     pub async fn begin_turn(
         &self,
         conversation_id: &str,
         opening: &ChatMessage,
     ) -> ServiceResult<i64> {
-        let mut tx = self.turn_step().await?;
+        let mut tx = self.db.begin_write().await?;
         let (turn,): (i64,) = sqlx::query_as(
             "UPDATE agent_conversations SET turns = turns + 1, updated_at_ms = $2 WHERE id = $1 RETURNING turns",
         )
@@ -270,8 +269,7 @@ impl Store {
     }
 
     /// A model call and what it said (its answer, or its tool calls): the trace step, the tokens counted on the
-    /// conversation and on its user's day, and the assistant message, in one transaction. Tool calls are a step of
-    /// the turn; an answer is committed as any write is, which makes the turn's earlier steps durable with it.
+    /// conversation and on its user's day, and the assistant message, in one transaction.
     pub async fn record_model_reply(
         &self,
         conversation: &Conversation,
@@ -279,11 +277,7 @@ impl Store {
         step: &Step,
         reply: &[ChatMessage],
     ) -> ServiceResult<()> {
-        let mut tx = if reply.iter().any(|m| !m.tool_calls.is_empty()) {
-            self.turn_step().await?
-        } else {
-            self.db.begin_write().await?
-        };
+        let mut tx = self.db.begin_write().await?;
         if usage.input_tokens + usage.output_tokens > 0 {
             count_usage(&mut tx, conversation, usage).await?;
         }
@@ -291,15 +285,6 @@ impl Store {
         insert_messages(&mut tx, &conversation.id, step.turn, reply, true).await?;
         tx.commit().await?;
         Ok(())
-    }
-
-    /// A write of a turn still under way: on PostgreSQL its commit does not wait for the disk. Whatever ends the
-    /// turn (its answer, a stop note, a proposal the shopper is shown) commits as usual and so makes these
-    /// durable before the shopper reads the answer; a PostgreSQL crash before that may lose the steps of that
-    /// unanswered turn (the tools' own effects are their services' commits), and the history the model reads next
-    /// drops any half-recorded round (`consistent`).
-    async fn turn_step(&self) -> ServiceResult<Tx> {
-        Ok(self.db.begin_write_async_commit().await?)
     }
 
     /// Model tokens (input and output) the user's turns have used this UTC day.

@@ -84,22 +84,6 @@ impl Db {
         }
     }
 
-    /// A write transaction whose commit on PostgreSQL does not wait for the write-ahead log to reach the disk
-    /// (`synchronous_commit = off` for it alone): for steps of a piece of work that a later ordinary commit
-    /// finishes, since flushing the log up to that commit makes every earlier one durable too. Until then a crash
-    /// of PostgreSQL (not of tokshop: the server has the commit) may lose it, at most `wal_writer_delay` (200 ms)
-    /// of them. On SQLite (WAL, synchronous = NORMAL) this is [`Db::begin_write`].
-    pub async fn begin_write_async_commit(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.begin_write().await,
-            Backend::Postgres => {
-                self.pool
-                    .begin_with("BEGIN; SET LOCAL synchronous_commit = off")
-                    .await
-            }
-        }
-    }
-
     /// Applies `migrations` for `service` that have not run yet, each in its own transaction, in order.
     /// A migration whose text changed after it was applied is an error: migrations are append-only.
     pub async fn migrate(&self, service: &str, migrations: &Migrations) -> anyhow::Result<()> {

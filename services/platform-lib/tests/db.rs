@@ -224,35 +224,3 @@ fn unknown_schemes_are_refused() {
     let err = runtime.block_on(Db::connect("mysql://x", 1)).unwrap_err();
     assert!(err.to_string().contains("unsupported"));
 }
-
-/// A write transaction with an asynchronous commit: only that transaction skips waiting for the disk (the next
-/// one on the same connection commits as usual), and what it wrote is committed.
-#[tokio::test]
-async fn an_async_commit_is_that_transactions_alone() {
-    let (pool, name) = postgres().await;
-    pool.close().await;
-    // One connection, so the second transaction runs where the first did.
-    let admin = admin_url();
-    let base = admin.rsplit_once('/').unwrap().0;
-    let db = Db::connect(&format!("{base}/{name}"), 1).await.unwrap();
-    db.migrate("test", &both(V1)).await.unwrap();
-    let setting = "SELECT current_setting('synchronous_commit')";
-    let mut tx = db.begin_write_async_commit().await.unwrap();
-    let (inside,): (String,) = sqlx::query_as(setting).fetch_one(&mut *tx).await.unwrap();
-    sqlx::query("INSERT INTO things (id, n) VALUES ('a', 1)")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    assert_eq!(inside, "off");
-    let mut tx = db.begin_write().await.unwrap();
-    let (after,): (String,) = sqlx::query_as(setting).fetch_one(&mut *tx).await.unwrap();
-    tx.rollback().await.unwrap();
-    assert_eq!(after, "on");
-    let (n,): (i64,) = sqlx::query_as("SELECT n FROM things WHERE id = 'a'")
-        .fetch_one(db.pool())
-        .await
-        .unwrap();
-    assert_eq!(n, 1);
-    drop_postgres(db, &name).await;
-}
