@@ -153,7 +153,7 @@ impl Drop for Slot {
                 {
                     let turns = turns.clone();
                     runtime.spawn(async move {
-                        if turns.release(&slot).await.is_err() {
+                        if !turns.release_with_retries(&slot).await {
                             tracing::warn!(
                                 "releasing a shared turn slot failed; its hold will run out"
                             );

@@ -84,10 +84,7 @@ impl SharedTurns {
         per_minute: u32,
         hold_ms: u64,
     ) -> Result<Result<SharedSlot, Refusal>, Unavailable> {
-        let slot = SharedSlot {
-            running_key: self.redis.key(&["agent", "running", user_id]),
-            id: tokshop_platform::ids::new_id("slot"),
-        };
+        let slot = self.unanswered_slot(user_id, tokshop_platform::ids::new_id("slot"));
         let started_key = self.redis.key(&["agent", "started", user_id]);
         let mut invocation = self.admit.prepare_invoke();
         invocation
@@ -97,7 +94,15 @@ impl SharedTurns {
             .arg(concurrent)
             .arg(per_minute)
             .arg(hold_ms.max(1));
-        let (verdict, value): (i64, i64) = self.redis.invoke(&invocation).await?;
+        let (verdict, value): (i64, i64) = match self.redis.invoke(&invocation).await {
+            Ok(answer) => answer,
+            Err(Unavailable) => {
+                // The script may have run and charged the slot: give it back once Redis answers.
+                let turns = self.clone();
+                tokio::spawn(async move { turns.release_with_retries(&slot).await });
+                return Err(Unavailable);
+            }
+        };
         let value = u64::try_from(value).unwrap_or(0);
         Ok(match verdict {
             0 => Ok(slot),
@@ -115,6 +120,30 @@ impl SharedTurns {
             .query::<i64>(cmd("ZREM").arg(&slot.running_key).arg(&slot.id))
             .await
             .map(drop)
+    }
+
+    /// [`SharedTurns::release`], tried again after growing pauses (1, 2, 4, 8 s: past the link's rest after a
+    /// failure) while Redis does not answer, so a blip does not keep the user's slot taken until its hold runs
+    /// out. True once released.
+    pub async fn release_with_retries(&self, slot: &SharedSlot) -> bool {
+        for pause in [0, 1, 2, 4, 8] {
+            if pause > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(pause * 1100)).await;
+            }
+            if self.release(slot).await.is_ok() {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The slot an admission that did not answer may have charged all the same (the script can run and its
+    /// reply be lost); released in the background like any other.
+    pub fn unanswered_slot(&self, user_id: &str, id: String) -> SharedSlot {
+        SharedSlot {
+            running_key: self.redis.key(&["agent", "running", user_id]),
+            id,
+        }
     }
 }
 

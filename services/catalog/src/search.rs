@@ -63,10 +63,15 @@ impl SearchQuery {
             &self.limit.to_le_bytes(),
             after.as_bytes(),
         ];
+        // Each field after its length, so no two different queries hash the same bytes.
+        let lengths: Vec<[u8; 8]> = fields
+            .iter()
+            .map(|f| (f.len() as u64).to_le_bytes())
+            .collect();
         let mut parts: Vec<&[u8]> = Vec::with_capacity(fields.len() * 2);
-        for field in fields {
+        for (field, length) in fields.iter().zip(&lengths) {
+            parts.push(length);
             parts.push(field);
-            parts.push(b"\x1f");
         }
         tokshop_platform::sha256_hex(&parts)
     }
@@ -346,6 +351,49 @@ mod tests {
         assert_eq!(Cursor::decode(&text, Sort::Relevance).unwrap(), cursor);
         assert!(Cursor::decode(&text, Sort::PriceAsc).is_err());
         assert!(Cursor::decode("garbage!", Sort::Relevance).is_err());
+    }
+
+    /// Fields that run into each other (an id holding the old separator, a limit whose bytes look like one)
+    /// make different keys; the same query makes the same key.
+    #[test]
+    fn cache_keys_tell_every_query_apart() {
+        let base = SearchQuery {
+            terms: vec![],
+            category_id: Some("c\u{1f}5".into()),
+            price_min: None,
+            price_max: None,
+            seller_id: Some("s".into()),
+            in_stock_only: false,
+            include_delisted: false,
+            sort: Sort::Newest,
+            limit: 20,
+            after: None,
+        };
+        let shifted = SearchQuery {
+            category_id: Some("c".into()),
+            price_min: Some(5),
+            seller_id: Some("\u{1f}s".into()),
+            ..base.clone()
+        };
+        let moved = SearchQuery {
+            category_id: None,
+            seller_id: Some("c\u{1f}5".into()),
+            ..base.clone()
+        };
+        let keys = [
+            &base,
+            &shifted,
+            &moved,
+            &SearchQuery {
+                limit: 31,
+                ..base.clone()
+            },
+        ]
+        .map(SearchQuery::cache_key);
+        let distinct: std::collections::HashSet<_> = keys.iter().collect();
+        assert_eq!(distinct.len(), keys.len(), "{keys:?}");
+        assert_eq!(base.cache_key(), base.clone().cache_key());
+        assert_eq!(base.cache_key().len(), 64);
     }
 
     #[test]
