@@ -43,7 +43,6 @@ pub async fn seed_demo(
 
     let categories = seed_categories(&mut catalog, keys, &mut report).await?;
 
-    let mut seller_tokens = Vec::with_capacity(data::SELLERS.len());
     let mut seller_ids = Vec::with_capacity(data::SELLERS.len());
     for (username, shop_name, _) in data::SELLERS {
         let session = register_or_login(
@@ -59,9 +58,7 @@ pub async fn seed_demo(
             .context("a session without its user")?;
         seller_ids.push(user.id.clone());
         let is_seller = user.roles.iter().any(|r| r == "seller");
-        let token = if is_seller {
-            session.access_token
-        } else {
+        if !is_seller {
             identity
                 .become_seller(authorized(
                     ipb::BecomeSellerRequest {
@@ -70,16 +67,22 @@ pub async fn seed_demo(
                     Some(&session.access_token),
                 ))
                 .await
-                .with_context(|| format!("making {username} a seller"))?
-                .into_inner()
-                .access_token
-        };
-        seller_tokens.push(token);
+                .with_context(|| format!("making {username} a seller"))?;
+        }
     }
 
-    let mut existing: Vec<HashSet<String>> = Vec::with_capacity(seller_tokens.len());
-    for token in &seller_tokens {
-        existing.push(titles_of(&mut catalog, token).await?);
+    // Every catalog call signs a short-lived token of its own: a large catalogue takes longer to seed than a
+    // sign-in's token lives.
+    let seller_token = |seller: usize| {
+        keys.issue_with_ttl(
+            &seller_ids[seller],
+            &[Role::Buyer, Role::Seller],
+            SEEDER_TOKEN_SECS,
+        )
+    };
+    let mut existing: Vec<HashSet<String>> = Vec::with_capacity(seller_ids.len());
+    for seller in 0..seller_ids.len() {
+        existing.push(titles_of(&mut catalog, &seller_token(seller)?.token).await?);
     }
     let missing: Vec<data::DemoProduct> = (0..products)
         .map(data::product)
@@ -90,13 +93,7 @@ pub async fn seed_demo(
     stream::iter(missing)
         .map(|product| {
             let mut catalog = catalog.clone();
-            // A token of its own for each product: a large catalogue takes longer to seed than a sign-in's
-            // token lives.
-            let token = keys.issue_with_ttl(
-                &seller_ids[product.seller],
-                &[Role::Buyer, Role::Seller],
-                SEEDER_TOKEN_SECS,
-            );
+            let token = seller_token(product.seller);
             let category_id = categories.get(product.category_slug).cloned();
             async move {
                 let token = token?.token;

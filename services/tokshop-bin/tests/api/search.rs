@@ -229,27 +229,27 @@ async fn text_search_ranks_and_matches(app: &TestApp) {
     );
 }
 
-/// A catalogue that takes longer to seed than a sign-in's token lives (one second here) is seeded whole: the
-/// seeder signs its own short-lived tokens for each product instead of reusing the sellers' sign-in.
+/// A catalogue that takes longer to seed than a sign-in's token lives (two seconds here) is seeded whole: the
+/// seeder signs its own short-lived tokens for its catalog calls instead of reusing the sellers' sign-in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seeding_outlasts_the_access_token() {
     let app = crate::common::spawn_with(crate::common::Backend::Sqlite, |s| {
-        s.auth.access_ttl_secs = 1;
+        s.auth.access_ttl_secs = 2;
     })
     .await;
     let running = app.running();
     let identity = grpc::channel(&format!("http://{}", running.identity_addr.unwrap())).unwrap();
     let catalog = grpc::channel(&format!("http://{}", running.catalog_addr.unwrap())).unwrap();
     let started = std::time::Instant::now();
-    let report = seed::seed_demo(identity, catalog, &app.keys, 1500)
+    let report = seed::seed_demo(identity, catalog, &app.keys, 2500)
         .await
         .unwrap();
     assert!(
-        started.elapsed() > std::time::Duration::from_secs(2),
+        started.elapsed() > std::time::Duration::from_secs(3),
         "the seeding must outlast the sign-in's token to test anything: {:?}",
         started.elapsed()
     );
-    assert_eq!(report.products_created, 1500);
+    assert_eq!(report.products_created, 2500);
     app.stop().await;
 }
 
