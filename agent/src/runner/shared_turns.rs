@@ -84,7 +84,7 @@ impl SharedTurns {
         per_minute: u32,
         hold_ms: u64,
     ) -> Result<Result<SharedSlot, Refusal>, Unavailable> {
-        let slot = self.unanswered_slot(user_id, tokshop_platform::ids::new_id("slot"));
+        let slot = self.new_slot(user_id);
         let started_key = self.redis.key(&["agent", "started", user_id]);
         let mut invocation = self.admit.prepare_invoke();
         invocation
@@ -137,12 +137,11 @@ impl SharedTurns {
         false
     }
 
-    /// The slot an admission that did not answer may have charged all the same (the script can run and its
-    /// reply be lost); released in the background like any other.
-    pub fn unanswered_slot(&self, user_id: &str, id: String) -> SharedSlot {
+    /// A new slot in `user_id`'s set of running turns.
+    fn new_slot(&self, user_id: &str) -> SharedSlot {
         SharedSlot {
             running_key: self.redis.key(&["agent", "running", user_id]),
-            id,
+            id: tokshop_platform::ids::new_id("slot"),
         }
     }
 }

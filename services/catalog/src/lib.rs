@@ -21,7 +21,12 @@ pub use grpc::CatalogApi;
 /// The fully qualified gRPC service name, as health checks report it.
 pub const SERVICE_NAME: &str = "tokshop.catalog.v1.CatalogService";
 
-const MIGRATIONS: Migrations = migrations!(1 => "0001_init", 2 => "0002_reservations", 3 => "0003_sales", 4 => "0004_plain_sort_indexes");
+const MIGRATIONS: Migrations = migrations!(
+    1 => "0001_init",
+    2 => "0002_reservations",
+    3 => "0003_sales",
+    4 => "0004_plain_sort_indexes",
+);
 
 /// The topics this service records (edits, for the cache's durable invalidation); the process running it relays
 /// them (see `events::Relay::only`).

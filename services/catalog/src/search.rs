@@ -64,16 +64,12 @@ impl SearchQuery {
             after.as_bytes(),
         ];
         // Each field after its length, so no two different queries hash the same bytes.
-        let lengths: Vec<[u8; 8]> = fields
-            .iter()
-            .map(|f| (f.len() as u64).to_le_bytes())
-            .collect();
-        let mut parts: Vec<&[u8]> = Vec::with_capacity(fields.len() * 2);
-        for (field, length) in fields.iter().zip(&lengths) {
-            parts.push(length);
-            parts.push(field);
+        let mut encoded = Vec::new();
+        for field in fields {
+            encoded.extend_from_slice(&(field.len() as u64).to_le_bytes());
+            encoded.extend_from_slice(field);
         }
-        tokshop_platform::sha256_hex(&parts)
+        tokshop_platform::sha256_hex(&[&encoded])
     }
 
     /// Whether `record`, found by this search a moment ago, still passes the filters that can be checked on the
@@ -254,10 +250,7 @@ pub fn build(query: &SearchQuery, backend: Backend, columns: &str) -> (String, A
         (Sort::PriceDesc, _) => "(0 - COALESCE(p.min_price, 0))".into(),
         (Sort::Newest | Sort::Relevance, _) => "(0 - p.created_at_ms)".into(),
     };
-    let float = match backend {
-        Backend::Sqlite => "REAL",
-        Backend::Postgres => "DOUBLE PRECISION",
-    };
+    let float = float_type(backend);
     let where_clause = if filters.is_empty() {
         String::new()
     } else {
@@ -278,6 +271,14 @@ pub fn build(query: &SearchQuery, backend: Backend, columns: &str) -> (String, A
     let limit = args.push(Arg::Int(query.limit + 1));
     outer.push_str(&format!(" ORDER BY t.sort_key, t.id LIMIT {limit}"));
     (outer, args)
+}
+
+/// The SQL type the sort key is cast to.
+fn float_type(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "REAL",
+        Backend::Postgres => "DOUBLE PRECISION",
+    }
 }
 
 /// A listed-products search without text, in one of the plain orders: ordered on the column itself, so an index
@@ -308,10 +309,7 @@ fn plain(
             "{column} {or_equal} {at} AND ({column} {beyond} {at} OR p.id > {id})"
         ));
     }
-    let float = match backend {
-        Backend::Sqlite => "REAL",
-        Backend::Postgres => "DOUBLE PRECISION",
-    };
+    let float = float_type(backend);
     let (sort_key, direction) = if descending {
         (format!("(0 - {column})"), " DESC")
     } else {

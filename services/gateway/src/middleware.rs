@@ -1,10 +1,10 @@
 //! The gateway's own middleware, run as one layer ([`pipeline`]): JSON errors, metrics, the client's address, rate
 //! limits, the request deadline, Idempotency-Key replays and body limits, each step handing the request to the
 //! next. One layer instead of seven: axum's `from_fn` clones the whole stack below it and boxes a future for every
-//! request at each layer, a quarter of a cached read's CPU when they were separate.
+//! request at each layer; folding them cut a cached product read's CPU by about a tenth (docs/BENCHMARKS.md).
 //!
-//! Also here: the deadline, and turning any non-JSON error response (from axum or a tower layer: 405, 413, ...)
-//! into our JSON error so clients only ever parse one shape.
+//! The deadline and the JSON errors (any non-JSON error response, from axum or a tower layer: 405, 413, ..., made
+//! our JSON error so clients only ever parse one shape) are steps defined here.
 
 use std::{sync::Arc, time::Duration};
 

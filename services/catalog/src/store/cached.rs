@@ -10,7 +10,6 @@
 //!   stock may lag by at most `cache.ttl_seconds` if that drop fails. Stock is only displayed from here: a
 //!   reservation takes it, and reads the price it charges, inside its own transaction.
 //! - a variant's product never changes, so that mapping is never invalidated.
-//!
 //! - which products match a search (a page's ids and its next cursor) is kept for `cache.search_ttl_seconds`
 //!   and never invalidated: the products themselves come through the product cache, and a page drops any that
 //!   no longer pass the filters it can check exactly (listed, price range, in stock). So a search may miss a
