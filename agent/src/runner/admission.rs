@@ -170,6 +170,8 @@ pub struct Admitted {
     pub(super) caller: Caller,
     pub(super) conversation: Conversation,
     pub(super) text: String,
+    /// The user's tokens of the day when the turn was admitted.
+    pub(super) tokens_today: u64,
     _claim: Claim,
     _slot: Slot,
 }
@@ -235,40 +237,48 @@ fn turn_in_progress() -> ServiceError {
 impl Agent {
     /// Claims the conversation for one turn or decision; a second one at the same time is refused (409), so
     /// messages keep their order and a yes can never race the turn whose proposal it would approve.
-    pub(super) async fn claim(&self, conversation_id: &str) -> ServiceResult<Claim> {
-        let mut claim = {
-            let mut busy = self
-                .busy
-                .lock()
-                .map_err(|_| ServiceError::Internal(anyhow::anyhow!("turn registry poisoned")))?;
-            if !busy.insert(conversation_id.to_owned()) {
-                return Err(turn_in_progress());
-            }
-            Claim {
-                busy: self.busy.clone(),
-                conversation_id: conversation_id.to_owned(),
-                lease: None,
-            }
+    /// Claims `user_id`'s conversation for one turn or decision, and returns it as it stands. Another user's
+    /// conversation is not found, whether or not it is busy.
+    pub(super) async fn claim(
+        &self,
+        user_id: &str,
+        conversation_id: &str,
+    ) -> ServiceResult<(Conversation, Claim)> {
+        let free = self
+            .busy
+            .lock()
+            .map_err(|_| ServiceError::Internal(anyhow::anyhow!("turn registry poisoned")))?
+            .insert(conversation_id.to_owned());
+        if !free {
+            self.store.get(user_id, conversation_id).await?;
+            return Err(turn_in_progress());
+        }
+        let mut claim = Claim {
+            busy: self.busy.clone(),
+            conversation_id: conversation_id.to_owned(),
+            lease: None,
         };
         let token = tokshop_platform::ids::new_id("turn");
         let lease_ms = (self.limits.max_seconds + LEASE_MARGIN_SECS) * 1000;
         let until = now_ms() + i64::try_from(lease_ms).unwrap_or(i64::MAX / 2);
-        if !self
+        let Some(conversation) = self
             .store
-            .take_turn_lease(conversation_id, &self.instance, &token, until)
+            .take_turn_lease(user_id, conversation_id, &self.instance, &token, until)
             .await?
-        {
+        else {
+            self.store.get(user_id, conversation_id).await?;
             return Err(turn_in_progress());
-        }
+        };
         claim.lease = Some((self.store.clone(), token));
-        Ok(claim)
+        Ok((conversation, claim))
     }
 
-    /// Counts a new turn against its user, or refuses it (429 with when to retry) if it would pass a limit.
-    async fn admit(&self, user_id: &str) -> ServiceResult<Slot> {
+    /// The user's slot for one more turn, and the tokens their turns have used today (0 when not limited).
+    async fn admit(&self, user_id: &str) -> ServiceResult<(Slot, u64)> {
         let limits = &self.limits;
+        let mut used = 0;
         if limits.tokens_per_day > 0 {
-            let used = self.store.tokens_today(user_id).await?;
+            used = self.store.tokens_today(user_id).await?;
             if used >= limits.tokens_per_day {
                 let now = now_ms();
                 let midnight = (crate::store::utc_day(now) + 1) * crate::store::DAY_MS;
@@ -280,7 +290,7 @@ impl Agent {
             }
         }
         if limits.concurrent_turns == 0 && limits.turns_per_minute == 0 {
-            return Ok(self.local_slot(user_id));
+            return Ok((self.local_slot(user_id), used));
         }
         if let Some(shared) = &self.shared {
             let hold_ms = (limits.max_seconds + LEASE_MARGIN_SECS) * 1000;
@@ -293,7 +303,7 @@ impl Agent {
                 )
                 .await
             {
-                Ok(Ok(slot)) => return Ok(Slot::Shared(shared.clone(), Some(slot))),
+                Ok(Ok(slot)) => return Ok((Slot::Shared(shared.clone(), Some(slot)), used)),
                 Ok(Err(Refusal::Concurrent(running))) => return Err(too_many_at_once(running)),
                 Ok(Err(Refusal::PerMinute(ms))) => {
                     return Err(too_many_a_minute(ms.div_ceil(1000)));
@@ -322,7 +332,7 @@ impl Agent {
             activity.started.push_back(now);
         }
         drop(users);
-        Ok(self.local_slot(user_id))
+        Ok((self.local_slot(user_id), used))
     }
 
     fn local_slot(&self, user_id: &str) -> Slot {
@@ -342,13 +352,13 @@ impl Agent {
     ) -> ServiceResult<Admitted> {
         let text = text.trim();
         tokshop_platform::check_len("text", text, 1, 4000)?;
-        let conversation = self.store.get(&caller.user_id, conversation_id).await?;
-        let claim = self.claim(&conversation.id).await?;
-        let slot = self.admit(&caller.user_id).await?;
+        let (conversation, claim) = self.claim(&caller.user_id, conversation_id).await?;
+        let (slot, tokens_today) = self.admit(&caller.user_id).await?;
         Ok(Admitted {
             caller: caller.clone(),
             conversation,
             text: text.to_owned(),
+            tokens_today,
             _claim: claim,
             _slot: slot,
         })

@@ -300,8 +300,7 @@ impl Agent {
         digest: Option<&str>,
         events: &UnboundedSender<AgentEvent>,
     ) -> ServiceResult<Decision> {
-        let conversation = self.store.get(&caller.user_id, conversation_id).await?;
-        let _claim = self.claim(&conversation.id).await?;
+        let (conversation, _claim) = self.claim(&caller.user_id, conversation_id).await?;
         let action = self
             .store
             .pending(&caller.user_id, &conversation.id, pending_id)

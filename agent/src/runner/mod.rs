@@ -87,6 +87,8 @@ struct TurnState {
     lang: Lang,
     /// Pending actions proposed this turn: the shopper must read their summaries before a yes can approve them.
     proposed: Vec<String>,
+    /// The user's model tokens of the day (all their turns), as of admission or this turn's latest model call.
+    tokens_today: u64,
 }
 
 impl Agent {
@@ -191,38 +193,40 @@ impl Agent {
         events: &UnboundedSender<AgentEvent>,
         cancel: CancellationToken,
     ) -> ServiceResult<String> {
-        let Admitted {
-            caller,
-            conversation,
-            text,
-            ..
-        } = &admitted;
         let turn = self
             .store
-            .begin_turn(&conversation.id, &ChatMessage::user(text.as_str()))
+            .begin_turn(
+                &admitted.conversation.id,
+                &ChatMessage::user(admitted.text.as_str()),
+            )
             .await?;
         let span = tracing::info_span!(
             "invoke_agent tokshop",
             gen_ai.operation.name = "invoke_agent",
             gen_ai.agent.name = "tokshop",
-            gen_ai.conversation.id = %conversation.id,
+            gen_ai.conversation.id = %admitted.conversation.id,
             gen_ai.provider.name = %self.model.provider(),
             gen_ai.request.model = %self.model.model(),
         );
-        self.run_turn(caller, conversation, turn, text, events, &cancel)
+        self.run_turn(&admitted, turn, events, &cancel)
             .instrument(span)
             .await
     }
 
     async fn run_turn(
         &self,
-        caller: &Caller,
-        conversation: &Conversation,
+        admitted: &Admitted,
         turn: i64,
-        text: &str,
         events: &UnboundedSender<AgentEvent>,
         cancel: &CancellationToken,
     ) -> ServiceResult<String> {
+        let Admitted {
+            caller,
+            conversation,
+            text,
+            tokens_today,
+            ..
+        } = admitted;
         let started = Instant::now();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(self.limits.max_seconds);
         let mut state = TurnState {
@@ -233,6 +237,7 @@ impl Agent {
             model_ms: 0,
             lang: Lang::of(text),
             proposed: Vec::new(),
+            tokens_today: *tokens_today,
         };
         self.answer_in_words(caller, conversation, text, &mut state, events)
             .await?;
@@ -264,10 +269,9 @@ impl Agent {
                     .stop(conversation, &mut state, events, StopReason::Cancelled)
                     .await;
             }
-            // Read each round, not once a turn: the shopper's other turns may be spending the same allowance.
-            if self.limits.tokens_per_day > 0
-                && self.store.tokens_today(&caller.user_id).await? >= self.limits.tokens_per_day
-            {
+            // Updated each round, not once a turn: the shopper's other turns may be spending the same allowance,
+            // and each model call's count returns the day's total, theirs included.
+            if self.limits.tokens_per_day > 0 && state.tokens_today >= self.limits.tokens_per_day {
                 return self
                     .finish(conversation, &mut state, events, "I stopped here: you have used today's assistant allowance. It renews at midnight UTC.", Some(StopReason::DailyTokens))
                     .await;
@@ -318,14 +322,18 @@ impl Agent {
                 return Ok(done(&state, events, reply, None));
             }
             let asked = ChatMessage::assistant(&response.text, response.tool_calls.clone());
-            self.store
+            if let Some(today) = self
+                .store
                 .record_model_reply(
                     conversation,
                     response.usage,
                     &model_step,
                     std::slice::from_ref(&asked),
                 )
-                .await?;
+                .await?
+            {
+                state.tokens_today = today;
+            }
             history.push(asked);
             let results = futures::future::join_all(
                 response
@@ -365,7 +373,7 @@ impl Agent {
             }
             // The round's tool steps and results in one transaction.
             self.store
-                .record_tool_results(&conversation.id, turn, &steps, &messages)
+                .record_tool_results(conversation, turn, &steps, &messages)
                 .await?;
             history.extend(messages);
             trim_history(&mut history, self.limits.history_messages);

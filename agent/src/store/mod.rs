@@ -8,7 +8,13 @@ mod records;
 #[cfg(test)]
 mod tests;
 
-use tokshop_platform::{ServiceError, ServiceResult, db::Db, ids::new_id, time::now_ms};
+use serde::Serialize;
+use tokshop_platform::{
+    ServiceError, ServiceResult,
+    db::{Backend, Db},
+    ids::new_id,
+    time::now_ms,
+};
 
 use crate::model::{ChatMessage, Role, Usage};
 use records::{CONVERSATION_COLUMNS, MessageRow, role_name};
@@ -187,43 +193,90 @@ impl Store {
     /// transaction (one commit for the round's tools, however many).
     pub async fn record_tool_results(
         &self,
-        conversation_id: &str,
+        conversation: &Conversation,
         turn: i64,
         steps: &[Step],
         messages: &[ChatMessage],
     ) -> ServiceResult<()> {
-        let mut tx = self.db.begin_write().await?;
-        for step in steps {
-            actions::insert_step(&mut tx, conversation_id, step).await?;
-        }
-        insert_messages(&mut tx, conversation_id, turn, messages, true).await?;
-        tx.commit().await?;
+        self.record(conversation, Usage::default(), steps, turn, messages)
+            .await?;
         Ok(())
     }
 
-    /// Takes the conversation's turn lease for `token` of process `instance` until `until_ms`: when nobody holds
-    /// it, the holder's lease ran out (its process died mid-turn), or `instance` itself holds it (a turn of this
-    /// process that ended but whose release has not landed yet; the process keeps its own turns one at a time).
-    /// False: another process has a turn under way.
+    /// Trace steps, the tokens of a model call (counted on the conversation and on its user's day) and messages,
+    /// written together: one statement on PostgreSQL (each data-modifying part of one `WITH`, the rows passed as
+    /// JSON), one transaction on SQLite (whose statements do not cross a network). Returns the user's tokens of the
+    /// day after counting, when there were tokens to count.
+    async fn record(
+        &self,
+        conversation: &Conversation,
+        usage: Usage,
+        steps: &[Step],
+        turn: i64,
+        messages: &[ChatMessage],
+    ) -> ServiceResult<Option<u64>> {
+        let (input, output) = (usage.input_tokens as i64, usage.output_tokens as i64);
+        let today = match self.db.backend() {
+            Backend::Postgres => {
+                let (today,): (Option<i64>,) = sqlx::query_as(RECORD_POSTGRES)
+                    .bind(&conversation.id)
+                    .bind(input)
+                    .bind(output)
+                    .bind(&conversation.user_id)
+                    .bind(utc_day(now_ms()))
+                    .bind(step_rows(steps)?)
+                    .bind(turn)
+                    .bind(now_ms())
+                    .bind(message_rows(messages, true)?)
+                    .fetch_one(self.db.pool())
+                    .await?;
+                today
+            }
+            Backend::Sqlite => {
+                let mut tx = self.db.begin_write().await?;
+                let today = if input + output > 0 {
+                    Some(count_usage(&mut tx, conversation, usage).await?)
+                } else {
+                    None
+                };
+                for step in steps {
+                    actions::insert_step(&mut tx, &conversation.id, step).await?;
+                }
+                insert_messages(&mut tx, &conversation.id, turn, messages, true).await?;
+                tx.commit().await?;
+                today
+            }
+        };
+        Ok(today.map(|n| u64::try_from(n).unwrap_or(0)))
+    }
+
+    /// Takes the turn lease of `user_id`'s conversation for `token` of process `instance` until `until_ms`, and
+    /// returns the conversation: when nobody holds the lease, the holder's lease ran out (its process died
+    /// mid-turn), or `instance` itself holds it (a turn of this process that ended but whose release has not landed
+    /// yet; the process keeps its own turns one at a time). None: the conversation is not theirs, or another
+    /// process has a turn under way.
     pub async fn take_turn_lease(
         &self,
+        user_id: &str,
         conversation_id: &str,
         instance: &str,
         token: &str,
         until_ms: i64,
-    ) -> ServiceResult<bool> {
-        let taken = sqlx::query(
-            "UPDATE agent_conversations SET turn_instance = $2, turn_token = $3, turn_until_ms = $4 \
-             WHERE id = $1 AND (turn_until_ms < $5 OR turn_instance = $2)",
-        )
-        .bind(conversation_id)
-        .bind(instance)
-        .bind(token)
-        .bind(until_ms)
-        .bind(now_ms())
-        .execute(self.db.pool())
-        .await?;
-        Ok(taken.rows_affected() == 1)
+    ) -> ServiceResult<Option<Conversation>> {
+        let sql = const_format::concatcp!(
+            "UPDATE agent_conversations SET turn_instance = $3, turn_token = $4, turn_until_ms = $5 \
+             WHERE id = $1 AND user_id = $2 AND (turn_until_ms < $6 OR turn_instance = $3) RETURNING ",
+            CONVERSATION_COLUMNS
+        );
+        Ok(sqlx::query_as::<_, Conversation>(sql)
+            .bind(conversation_id)
+            .bind(user_id)
+            .bind(instance)
+            .bind(token)
+            .bind(until_ms)
+            .bind(now_ms())
+            .fetch_optional(self.db.pool())
+            .await?)
     }
 
     /// Gives the turn lease back if `token` still holds it.
@@ -242,12 +295,31 @@ impl Store {
         Ok(())
     }
 
-    /// Starts a turn with the shopper's message, in one transaction: returns the turn's number.
+    /// Starts a turn with the shopper's message, in one transaction (one statement on PostgreSQL): returns the
+    /// turn's number.
     pub async fn begin_turn(
         &self,
         conversation_id: &str,
         opening: &ChatMessage,
     ) -> ServiceResult<i64> {
+        if self.db.backend() == Backend::Postgres {
+            let (turn,): (i64,) = sqlx::query_as(
+                "WITH t AS (UPDATE agent_conversations SET turns = turns + 1, updated_at_ms = $2 WHERE id = $1 \
+                 RETURNING turns) \
+                 INSERT INTO agent_messages (conversation_id, seq, turn, role, content, tool_calls, tool_call_id, \
+                 tool_name, created_at_ms, in_history) \
+                 SELECT $1, (SELECT COALESCE(MAX(seq), 0) FROM agent_messages WHERE conversation_id = $1) + m.ord, \
+                 t.turns, m.role, m.content, m.tool_calls, m.tool_call_id, m.tool_name, $2, m.in_history \
+                 FROM t, jsonb_to_recordset($3::jsonb) AS m(ord BIGINT, role TEXT, content TEXT, tool_calls TEXT, \
+                 tool_call_id TEXT, tool_name TEXT, in_history BIGINT) RETURNING turn",
+            )
+            .bind(conversation_id)
+            .bind(now_ms())
+            .bind(message_rows(std::slice::from_ref(opening), true)?)
+            .fetch_one(self.db.pool())
+            .await?;
+            return Ok(turn);
+        }
         let mut tx = self.db.begin_write().await?;
         let (turn,): (i64,) = sqlx::query_as(
             "UPDATE agent_conversations SET turns = turns + 1, updated_at_ms = $2 WHERE id = $1 RETURNING turns",
@@ -269,22 +341,24 @@ impl Store {
     }
 
     /// A model call and what it said (its answer, or its tool calls): the trace step, the tokens counted on the
-    /// conversation and on its user's day, and the assistant message, in one transaction.
+    /// conversation and on its user's day, and the assistant message, written together (see [`Store::record`]).
+    /// Returns the user's tokens of the day after counting (None when the call used none): what the next round's
+    /// allowance check reads, as fresh as a read would be, other turns of the user included.
     pub async fn record_model_reply(
         &self,
         conversation: &Conversation,
         usage: Usage,
         step: &Step,
         reply: &[ChatMessage],
-    ) -> ServiceResult<()> {
-        let mut tx = self.db.begin_write().await?;
-        if usage.input_tokens + usage.output_tokens > 0 {
-            count_usage(&mut tx, conversation, usage).await?;
-        }
-        actions::insert_step(&mut tx, &conversation.id, step).await?;
-        insert_messages(&mut tx, &conversation.id, step.turn, reply, true).await?;
-        tx.commit().await?;
-        Ok(())
+    ) -> ServiceResult<Option<u64>> {
+        self.record(
+            conversation,
+            usage,
+            std::slice::from_ref(step),
+            step.turn,
+            reply,
+        )
+        .await
     }
 
     /// Model tokens (input and output) the user's turns have used this UTC day.
@@ -354,8 +428,8 @@ async fn insert_messages(
     Ok(())
 }
 
-/// Counts a model call's tokens on the conversation and on its user's day, inside `tx`.
-async fn count_usage(tx: &mut Tx, conversation: &Conversation, usage: Usage) -> ServiceResult<()> {
+/// Counts a model call's tokens on the conversation and on its user's day, inside `tx`; returns the day's total.
+async fn count_usage(tx: &mut Tx, conversation: &Conversation, usage: Usage) -> ServiceResult<i64> {
     let (input, output) = (usage.input_tokens as i64, usage.output_tokens as i64);
     sqlx::query(
         "UPDATE agent_conversations SET input_tokens = input_tokens + $2, output_tokens = output_tokens + $3 \
@@ -366,16 +440,109 @@ async fn count_usage(tx: &mut Tx, conversation: &Conversation, usage: Usage) -> 
     .bind(output)
     .execute(&mut **tx)
     .await?;
-    sqlx::query(
+    let (today,): (i64,) = sqlx::query_as(
         "INSERT INTO agent_usage (user_id, day, input_tokens, output_tokens) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (user_id, day) DO UPDATE SET input_tokens = agent_usage.input_tokens + $3, \
-         output_tokens = agent_usage.output_tokens + $4",
+         output_tokens = agent_usage.output_tokens + $4 \
+         RETURNING CAST(input_tokens + output_tokens AS BIGINT)",
     )
     .bind(&conversation.user_id)
     .bind(utc_day(now_ms()))
     .bind(input)
     .bind(output)
-    .execute(&mut **tx)
+    .fetch_one(&mut **tx)
     .await?;
-    Ok(())
+    Ok(today)
+}
+
+/// [`Store::record`] on PostgreSQL, one statement. $1 conversation, $2/$3 input/output tokens (counted when their
+/// sum is positive), $4 user, $5 UTC day, $6 the steps as JSON, $7 the messages' turn, $8 now, $9 the messages as
+/// JSON (numbered after those stored, in order). Every part sees the rows as they were before the statement, so
+/// the messages' numbers come from one read of the highest stored.
+const RECORD_POSTGRES: &str = "WITH \
+     c AS (UPDATE agent_conversations SET input_tokens = input_tokens + $2, output_tokens = output_tokens + $3 \
+           WHERE id = $1 AND $2::BIGINT + $3::BIGINT > 0), \
+     u AS (INSERT INTO agent_usage (user_id, day, input_tokens, output_tokens) \
+           SELECT $4, $5, $2, $3 WHERE $2::BIGINT + $3::BIGINT > 0 \
+           ON CONFLICT (user_id, day) DO UPDATE SET input_tokens = agent_usage.input_tokens + EXCLUDED.input_tokens, \
+           output_tokens = agent_usage.output_tokens + EXCLUDED.output_tokens \
+           RETURNING input_tokens + output_tokens AS today), \
+     s AS (INSERT INTO agent_steps (conversation_id, turn, step, kind, name, call_id, started_at_ms, duration_ms, \
+           input_tokens, output_tokens, detail, outcome) \
+           SELECT $1, s.turn, s.step, s.kind, s.name, s.call_id, s.started_at_ms, s.duration_ms, s.input_tokens, \
+           s.output_tokens, s.detail, s.outcome \
+           FROM jsonb_to_recordset($6::jsonb) AS s(turn BIGINT, step BIGINT, kind TEXT, name TEXT, call_id TEXT, \
+           started_at_ms BIGINT, duration_ms BIGINT, input_tokens BIGINT, output_tokens BIGINT, detail TEXT, \
+           outcome TEXT)), \
+     m AS (INSERT INTO agent_messages (conversation_id, seq, turn, role, content, tool_calls, tool_call_id, \
+           tool_name, created_at_ms, in_history) \
+           SELECT $1, (SELECT COALESCE(MAX(seq), 0) FROM agent_messages WHERE conversation_id = $1) + m.ord, $7, \
+           m.role, m.content, m.tool_calls, m.tool_call_id, m.tool_name, $8, m.in_history \
+           FROM jsonb_to_recordset($9::jsonb) AS m(ord BIGINT, role TEXT, content TEXT, tool_calls TEXT, \
+           tool_call_id TEXT, tool_name TEXT, in_history BIGINT)) \
+     SELECT CAST((SELECT today FROM u) AS BIGINT)";
+
+/// A message as one row of the JSON a PostgreSQL statement expands (`jsonb_to_recordset`): `ord` numbers it
+/// within the batch.
+#[derive(Serialize)]
+struct MessageIn<'a> {
+    ord: i64,
+    role: &'static str,
+    content: &'a str,
+    tool_calls: String,
+    tool_call_id: &'a str,
+    tool_name: &'a str,
+    in_history: i64,
+}
+
+fn message_rows(messages: &[ChatMessage], in_history: bool) -> ServiceResult<String> {
+    let mut rows = Vec::with_capacity(messages.len());
+    for (ord, message) in (1..).zip(messages) {
+        rows.push(MessageIn {
+            ord,
+            role: role_name(message.role),
+            content: &message.content,
+            tool_calls: serde_json::to_string(&message.tool_calls).map_err(anyhow::Error::from)?,
+            tool_call_id: message.tool_call_id.as_deref().unwrap_or_default(),
+            tool_name: message.tool_name.as_deref().unwrap_or_default(),
+            in_history: i64::from(in_history),
+        });
+    }
+    Ok(serde_json::to_string(&rows).map_err(anyhow::Error::from)?)
+}
+
+/// A trace step as one row of the JSON a PostgreSQL statement expands; its detail stays the text it is stored as.
+#[derive(Serialize)]
+struct StepIn<'a> {
+    turn: i64,
+    step: i64,
+    kind: &'a str,
+    name: &'a str,
+    call_id: &'a str,
+    started_at_ms: i64,
+    duration_ms: i64,
+    input_tokens: i64,
+    output_tokens: i64,
+    detail: &'a str,
+    outcome: &'a str,
+}
+
+fn step_rows(steps: &[Step]) -> ServiceResult<String> {
+    let rows: Vec<StepIn> = steps
+        .iter()
+        .map(|s| StepIn {
+            turn: s.turn,
+            step: s.step,
+            kind: &s.kind,
+            name: &s.name,
+            call_id: &s.call_id,
+            started_at_ms: s.started_at_ms,
+            duration_ms: s.duration_ms,
+            input_tokens: s.input_tokens,
+            output_tokens: s.output_tokens,
+            detail: &s.detail,
+            outcome: &s.outcome,
+        })
+        .collect();
+    Ok(serde_json::to_string(&rows).map_err(anyhow::Error::from)?)
 }

@@ -77,7 +77,12 @@ async fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let data = tempfile::tempdir().unwrap();
-    let shop = support::spawn_embedded(data.path(), None).await;
+    // The bench signs in once: its tokens (a real client would refresh them) outlive the soak.
+    let token_life = (
+        "TOKSHOP_AUTH_ACCESS_TTL_SECS",
+        (soak.as_secs() + 600).to_string(),
+    );
+    let shop = support::spawn_embedded(data.path(), None, &[token_life]).await;
     let pid = shop.child.id();
     let base = shop.base.clone();
     let client = reqwest::Client::builder()
@@ -147,7 +152,9 @@ async fn main() {
     let bench_shop = support::shop(&client, &base, 10_000_000).await;
     let mut buyers = Vec::new();
     for i in 0..SHOPPERS {
-        buyers.push(support::shopper(&client, &base, i).await);
+        // One top-up pays for about 16,000 purchases, some 13 minutes of one shopper here: enough for the soak.
+        let top_ups = 1 + soak.as_secs() as usize / 600;
+        buyers.push(support::shopper_with(&client, &base, i, top_ups).await);
     }
     let page = format!("{base}/api/v1/products/{}", bench_shop.product_id);
     let search = format!("{base}/api/v1/products?q=trail&limit=20");

@@ -220,7 +220,7 @@ async fn main() {
     } else {
         None
     };
-    let shop = support::spawn_embedded(scratch.path(), database_url.as_deref()).await;
+    let shop = support::spawn_embedded(scratch.path(), database_url.as_deref(), &[]).await;
     let pid = shop.child.id();
     let base = shop.base.clone();
     let client = reqwest::Client::new();

@@ -201,6 +201,17 @@ pub async fn register(client: &reqwest::Client, base: &str, username: &str) -> (
 
 /// A registered shopper with an address, a card and a full wallet; returns the access token.
 pub async fn shopper(client: &reqwest::Client, base: &str, i: usize) -> String {
+    shopper_with(client, base, i, 1).await
+}
+
+/// A registered shopper whose wallet was topped up to the limit of one top-up `top_ups` times (each pays for
+/// about 16,000 bench purchases).
+pub async fn shopper_with(
+    client: &reqwest::Client,
+    base: &str,
+    i: usize,
+    top_ups: usize,
+) -> String {
     let (_, token) = register(client, base, &format!("benchbuyer{i}")).await;
     send(
         client,
@@ -216,13 +227,15 @@ pub async fn shopper(client: &reqwest::Client, base: &str, i: usize) -> String {
         json!({"number": "4242424242424242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}),
     )
     .await;
-    send(
-        client,
-        format!("{base}/api/v1/wallet/top-up"),
-        &token,
-        json!({"payment_method_id": card["id"], "amount_minor": 100_000_000}),
-    )
-    .await;
+    for _ in 0..top_ups {
+        send(
+            client,
+            format!("{base}/api/v1/wallet/top-up"),
+            &token,
+            json!({"payment_method_id": card["id"], "amount_minor": 100_000_000}),
+        )
+        .await;
+    }
     token
 }
 
@@ -553,7 +566,11 @@ impl Drop for Spawned {
 /// Starts the embedded default (every part in one process, the demo shop seeded) on the data folder `data`, and on
 /// `database_url` when given, with the bench admin and without the caps that would stop the load itself; returns
 /// once it answers.
-pub async fn spawn_embedded(data: &std::path::Path, database_url: Option<&str>) -> Spawned {
+pub async fn spawn_embedded(
+    data: &std::path::Path,
+    database_url: Option<&str>,
+    extra_env: &[(&str, String)],
+) -> Spawned {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -584,6 +601,7 @@ pub async fn spawn_embedded(data: &std::path::Path, database_url: Option<&str>) 
     if let Some(url) = database_url {
         command.env("TOKSHOP_DATABASE_URL", url);
     }
+    command.envs(extra_env.iter().map(|(k, v)| (k, v)));
     let spawned = Spawned {
         child: command.spawn().expect("spawn tokshop"),
         base: format!("http://127.0.0.1:{port}"),
