@@ -26,6 +26,7 @@ const MIGRATIONS: Migrations = migrations!(
     2 => "0002_reservations",
     3 => "0003_sales",
     4 => "0004_plain_sort_indexes",
+    5 => "0005_search_index_without_pending_list",
 );
 
 /// The topics this service records (edits, for the cache's durable invalidation); the process running it relays

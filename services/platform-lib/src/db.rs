@@ -26,6 +26,11 @@ pub enum Backend {
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: AnyPool,
+    /// SQLite only: the one connection write transactions take turns on, in the order they asked. SQLite lets one
+    /// writer in at a time anyway; waiting here rather than in its busy handler (which sleeps in growing steps,
+    /// leaves the lock idle meanwhile and lets a later writer in first, so an unlucky one can wait out the whole
+    /// busy timeout) keeps writers in order and the lock busy.
+    writer: Option<AnyPool>,
     backend: Backend,
 }
 
@@ -45,26 +50,27 @@ impl Db {
             Backend::Postgres => url.to_owned(),
         };
         let options = AnyConnectOptions::from_str(&url).context("parsing database URL")?;
-        let pool = AnyPoolOptions::new()
+        let pool = pool_options(backend)
             .max_connections(max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL lets readers run beside the writer; a busy timeout queues writers instead of failing.
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                        )
-                        .await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .with_context(|| format!("connecting to the {backend:?} database"))?;
-        Ok(Self { pool, backend })
+        let writer = match backend {
+            // Waiting writers queue for this connection; the time limit is the busy timeout's, as before.
+            Backend::Sqlite => Some(
+                pool_options(backend)
+                    .max_connections(1)
+                    .connect_with(options)
+                    .await
+                    .context("opening the SQLite writer connection")?,
+            ),
+            Backend::Postgres => None,
+        };
+        Ok(Self {
+            pool,
+            writer,
+            backend,
+        })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -76,11 +82,12 @@ impl Db {
     }
 
     /// A transaction that may write. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`), so a
-    /// read-then-write transaction queues behind other writers instead of failing with a stale snapshot.
+    /// read-then-write transaction queues behind other writers instead of failing with a stale snapshot, and it
+    /// runs on the writer connection, which writers wait for in turn.
     pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+        match &self.writer {
+            Some(writer) => writer.begin_with("BEGIN IMMEDIATE").await,
+            None => self.pool.begin().await,
         }
     }
 
@@ -121,7 +128,47 @@ impl Db {
     /// Waits for in-flight queries and closes every connection.
     pub async fn close(&self) {
         self.pool.close().await;
+        if let Some(writer) = &self.writer {
+            writer.close().await;
+        }
     }
+}
+
+/// A pooled connection idle for longer than this is checked (a ping) before it is handed out.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(5);
+
+/// Pool settings shared by the readers' pool and SQLite's writer: the acquire time limit, the liveness check, and
+/// SQLite's per-connection settings.
+///
+/// The pool's own check pings every connection it hands out: a round trip before every statement that takes a
+/// connection from the pool, as many as the statements themselves. Only a connection that sat idle for a while can
+/// have been dropped meanwhile (a server restart, an idle timeout, a network device forgetting the flow), so only
+/// those are checked; one that fails its ping is closed and another is taken.
+fn pool_options(backend: Backend) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= CHECK_AFTER_IDLE {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    // WAL lets readers run beside the writer; a busy timeout queues writers instead of failing.
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                    )
+                    .await?;
+                }
+                Ok(())
+            })
+        })
 }
 
 async fn apply_all(

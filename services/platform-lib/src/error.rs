@@ -151,8 +151,25 @@ impl ServiceError {
 }
 
 impl From<sqlx::Error> for ServiceError {
+    /// A database too busy to serve in time (no connection free within the pool's limit, or SQLite's write lock
+    /// still taken after its busy timeout) is a retryable 503; anything else is ours.
     fn from(err: sqlx::Error) -> Self {
-        Self::Internal(anyhow::Error::new(err))
+        let busy = match &err {
+            sqlx::Error::PoolTimedOut => true,
+            // SQLITE_BUSY (5) and its extended codes (5 + 256 * n).
+            sqlx::Error::Database(db) => {
+                db.code()
+                    .and_then(|code| code.parse::<i64>().ok())
+                    .is_some_and(|code| code & 0xff == 5)
+                    && db.message().contains("locked")
+            }
+            _ => false,
+        };
+        if busy {
+            Self::unavailable("database", err)
+        } else {
+            Self::Internal(anyhow::Error::new(err))
+        }
     }
 }
 

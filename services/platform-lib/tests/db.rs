@@ -224,3 +224,113 @@ fn unknown_schemes_are_refused() {
     let err = runtime.block_on(Db::connect("mysql://x", 1)).unwrap_err();
     assert!(err.to_string().contains("unsupported"));
 }
+
+/// SQLite write transactions wait for the writer connection in the order they asked for it (its busy handler
+/// would let them in by luck, sleeping meanwhile), and what they write is read back through the readers' pool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_writers_take_turns_in_order() {
+    let (db, _dir) = sqlite().await;
+    db.migrate("writers", &both(V1)).await.unwrap();
+    let first = db.begin_write().await.unwrap();
+    let mut waiting = Vec::new();
+    for i in 1..=5i64 {
+        let db = db.clone();
+        waiting.push(tokio::spawn(async move {
+            let mut tx = db.begin_write().await.unwrap();
+            sqlx::query("INSERT INTO things (id, n) VALUES ($1, $2)")
+                .bind(format!("t{i}"))
+                .bind(i)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }));
+        // Each asks after the one before it.
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(
+        waiting.iter().all(|w| !w.is_finished()),
+        "nobody writes while a write transaction is open"
+    );
+    first.commit().await.unwrap();
+    for w in waiting {
+        w.await.unwrap();
+    }
+    let order: Vec<(i64,)> = sqlx::query_as("SELECT n FROM things ORDER BY rowid")
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(order, [(1,), (2,), (3,), (4,), (5,)]);
+    db.close().await;
+}
+
+/// A database too busy to answer in time is a retryable 503 (`Unavailable`), not an internal error: SQLite's write
+/// lock still taken when its busy timeout ends, and a pool with no connection free in time.
+#[tokio::test]
+async fn a_busy_database_is_unavailable_not_internal() {
+    use tokshop_platform::ServiceError;
+
+    let (db, dir) = sqlite().await;
+    db.migrate("busy", &both(V1)).await.unwrap();
+    let holding = db.begin_write().await.unwrap();
+    let path = dir.path().join("nested/dir/test.db");
+    let mut other = sqlx::AnyConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    other.execute("PRAGMA busy_timeout = 0").await.unwrap();
+    let err = other
+        .execute("INSERT INTO things (id, n) VALUES ('x', 1)")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            ServiceError::from(err),
+            ServiceError::Unavailable("database")
+        ),
+        "SQLite's write lock held past the busy timeout"
+    );
+    holding.rollback().await.unwrap();
+    assert!(matches!(
+        ServiceError::from(sqlx::Error::PoolTimedOut),
+        ServiceError::Unavailable("database")
+    ));
+    assert!(matches!(
+        ServiceError::from(sqlx::Error::RowNotFound),
+        ServiceError::Internal(_)
+    ));
+    db.close().await;
+}
+
+/// Pooled PostgreSQL connections the server dropped while they sat idle are checked before they are handed out
+/// (only idle ones are: a busy pool sends no pings) and replaced: every statement after that succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_dropped_while_idle_are_replaced() {
+    let (db, name) = postgres().await;
+    // Open the pool's four connections.
+    let held: Vec<_> = futures::future::join_all((0..4).map(|_| db.pool().acquire()))
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    drop(held);
+    let mut admin = sqlx::PgConnection::connect(&admin_url()).await.unwrap();
+    let (killed,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1) t",
+    )
+    .bind(&name)
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(killed, 4);
+    tokio::time::sleep(std::time::Duration::from_millis(5_500)).await;
+    for _ in 0..8 {
+        let (one,): (i32,) = sqlx::query_as("SELECT 1")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        assert_eq!(one, 1);
+    }
+    admin.close().await.unwrap();
+    drop_postgres(db, &name).await;
+}
