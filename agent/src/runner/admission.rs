@@ -179,7 +179,9 @@ pub struct Admitted {
 /// A conversation claimed for one turn or decision, in this process and (through the lease on its row) across
 /// every process sharing the database; dropping it frees the conversation.
 pub(super) struct Claim {
-    busy: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    busy: Arc<std::sync::Mutex<std::collections::HashSet<(String, String)>>>,
+    /// Who claimed it: another user naming the same id never holds (or waits on) the owner's claim.
+    user_id: String,
     conversation_id: String,
     /// The lease token, once the lease is taken.
     lease: Option<(crate::store::Store, String)>,
@@ -188,7 +190,10 @@ pub(super) struct Claim {
 impl Drop for Claim {
     fn drop(&mut self) {
         if let Ok(mut busy) = self.busy.lock() {
-            busy.remove(&self.conversation_id);
+            busy.remove(&(
+                std::mem::take(&mut self.user_id),
+                self.conversation_id.clone(),
+            ));
         }
         // Released in the background; until it lands, only this process may take the lease again (and it keeps
         // its own turns apart), and should the process die first, the lease runs out on its own.
@@ -235,10 +240,9 @@ fn turn_in_progress() -> ServiceError {
 }
 
 impl Agent {
-    /// Claims the conversation for one turn or decision; a second one at the same time is refused (409), so
-    /// messages keep their order and a yes can never race the turn whose proposal it would approve.
-    /// Claims `user_id`'s conversation for one turn or decision, and returns it as it stands. Another user's
-    /// conversation is not found, whether or not it is busy.
+    /// Claims `user_id`'s conversation for one turn or decision, and returns it as it stands; a second one at the
+    /// same time is refused (409), so messages keep their order and a yes can never race the turn whose proposal it
+    /// would approve. Another user's conversation is not found, whether or not it is busy.
     pub(super) async fn claim(
         &self,
         user_id: &str,
@@ -248,13 +252,14 @@ impl Agent {
             .busy
             .lock()
             .map_err(|_| ServiceError::Internal(anyhow::anyhow!("turn registry poisoned")))?
-            .insert(conversation_id.to_owned());
+            .insert((user_id.to_owned(), conversation_id.to_owned()));
         if !free {
             self.store.get(user_id, conversation_id).await?;
             return Err(turn_in_progress());
         }
         let mut claim = Claim {
             busy: self.busy.clone(),
+            user_id: user_id.to_owned(),
             conversation_id: conversation_id.to_owned(),
             lease: None,
         };

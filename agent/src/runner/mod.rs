@@ -53,8 +53,9 @@ pub struct Caller {
 
 pub struct Agent {
     store: Store,
-    /// Conversations with a turn or a decision under way in this process: one at a time each.
-    busy: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+    /// Conversations (with the user who claimed each) that have a turn or a decision under way in this process: one
+    /// at a time each.
+    busy: Arc<std::sync::Mutex<std::collections::HashSet<(String, String)>>>,
     /// This agent's name on the turn leases it takes (other gateway replicas have their own).
     instance: String,
     /// Per-user turn counts for the per-user limits, in this process.

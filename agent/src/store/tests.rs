@@ -68,7 +68,7 @@ async fn a_turn_is_recorded_whole_and_in_order(db: Db) {
             &a,
             usage(10, 5),
             &step(1, 1, "model", (10, 5)),
-            &[asked.clone()],
+            std::slice::from_ref(&asked),
         )
         .await
         .unwrap();
@@ -113,7 +113,7 @@ async fn a_turn_is_recorded_whole_and_in_order(db: Db) {
             &a,
             Usage::default(),
             &step(1, 4, "model", (0, 0)),
-            &[answer.clone()],
+            std::slice::from_ref(&answer),
         )
         .await
         .unwrap();
@@ -210,11 +210,11 @@ async fn one_replica_holds_a_turn_lease_at_a_time(db: Db) {
             .is_some()
     );
     assert!(
-        !store
+        store
             .take_turn_lease("usr_1", id, "replica_b", "tok_2", later)
             .await
             .unwrap()
-            .is_some(),
+            .is_none(),
         "another replica waits while a turn is under way"
     );
     // The holder's own next turn may start before the last one's release lands; the stale release then changes
@@ -228,11 +228,11 @@ async fn one_replica_holds_a_turn_lease_at_a_time(db: Db) {
     );
     store.release_turn_lease(id, "tok_1").await.unwrap();
     assert!(
-        !store
+        store
             .take_turn_lease("usr_1", id, "replica_b", "tok_2", later)
             .await
             .unwrap()
-            .is_some()
+            .is_none()
     );
     store.release_turn_lease(id, "tok_3").await.unwrap();
     assert!(

@@ -26,11 +26,6 @@ pub enum Backend {
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: AnyPool,
-    /// SQLite only: the one connection write transactions take turns on, in the order they asked. SQLite lets one
-    /// writer in at a time anyway; waiting here rather than in its busy handler (which sleeps in growing steps,
-    /// leaves the lock idle meanwhile and lets a later writer in first, so an unlucky one can wait out the whole
-    /// busy timeout) keeps writers in order and the lock busy.
-    writer: Option<AnyPool>,
     backend: Backend,
 }
 
@@ -52,25 +47,10 @@ impl Db {
         let options = AnyConnectOptions::from_str(&url).context("parsing database URL")?;
         let pool = pool_options(backend)
             .max_connections(max_connections.max(1))
-            .connect_with(options.clone())
+            .connect_with(options)
             .await
             .with_context(|| format!("connecting to the {backend:?} database"))?;
-        let writer = match backend {
-            // Waiting writers queue for this connection; the time limit is the busy timeout's, as before.
-            Backend::Sqlite => Some(
-                pool_options(backend)
-                    .max_connections(1)
-                    .connect_with(options)
-                    .await
-                    .context("opening the SQLite writer connection")?,
-            ),
-            Backend::Postgres => None,
-        };
-        Ok(Self {
-            pool,
-            writer,
-            backend,
-        })
+        Ok(Self { pool, backend })
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -82,12 +62,11 @@ impl Db {
     }
 
     /// A transaction that may write. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`), so a
-    /// read-then-write transaction queues behind other writers instead of failing with a stale snapshot, and it
-    /// runs on the writer connection, which writers wait for in turn.
+    /// read-then-write transaction queues behind other writers instead of failing with a stale snapshot.
     pub async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
-        match &self.writer {
-            Some(writer) => writer.begin_with("BEGIN IMMEDIATE").await,
-            None => self.pool.begin().await,
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
         }
     }
 
@@ -128,20 +107,17 @@ impl Db {
     /// Waits for in-flight queries and closes every connection.
     pub async fn close(&self) {
         self.pool.close().await;
-        if let Some(writer) = &self.writer {
-            writer.close().await;
-        }
     }
 }
 
 /// A pooled connection idle for longer than this is checked (a ping) before it is handed out.
 const CHECK_AFTER_IDLE: Duration = Duration::from_secs(5);
 
-/// Pool settings shared by the readers' pool and SQLite's writer: the acquire time limit, the liveness check, and
-/// SQLite's per-connection settings.
+/// Pool settings: the acquire time limit, the liveness check, and SQLite's per-connection settings.
 ///
 /// The pool's own check pings every connection it hands out: a round trip before every statement that takes a
-/// connection from the pool, as many as the statements themselves. Only a connection that sat idle for a while can
+/// connection from the pool, on the statement's path (sqlx also pings a connection as it goes back to the pool, off
+/// that path). Only a connection that sat idle for a while can
 /// have been dropped meanwhile (a server restart, an idle timeout, a network device forgetting the flow), so only
 /// those are checked; one that fails its ping is closed and another is taken.
 fn pool_options(backend: Backend) -> AnyPoolOptions {

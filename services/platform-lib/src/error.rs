@@ -151,21 +151,23 @@ impl ServiceError {
 }
 
 impl From<sqlx::Error> for ServiceError {
-    /// A database too busy to serve in time (no connection free within the pool's limit, or SQLite's write lock
-    /// still taken after its busy timeout) is a retryable 503; anything else is ours.
+    /// A database too busy or unreachable to serve in time (no connection free within the pool's limit, a
+    /// connection the server dropped, SQLite's write lock still taken after its busy timeout) is a retryable 503;
+    /// anything else is ours.
     fn from(err: sqlx::Error) -> Self {
-        let busy = match &err {
-            sqlx::Error::PoolTimedOut => true,
-            // SQLITE_BUSY (5) and its extended codes (5 + 256 * n).
-            sqlx::Error::Database(db) => {
-                db.code()
-                    .and_then(|code| code.parse::<i64>().ok())
-                    .is_some_and(|code| code & 0xff == 5)
-                    && db.message().contains("locked")
-            }
+        let unavailable = match &err {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => true,
+            // SQLITE_BUSY (5) and its extended codes (5 + 256 * n). SQLite's codes are numbers of at most three
+            // digits; PostgreSQL's are five-character SQLSTATEs, never taken for these.
+            // PostgreSQL: a connection exception (class 08) or the server shutting down or starting (57P0x).
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                (code.len() <= 3 && code.parse::<u32>().is_ok_and(|n| n & 0xff == 5))
+                    || code.starts_with("08")
+                    || code.starts_with("57P0")
+            }),
             _ => false,
         };
-        if busy {
+        if unavailable {
             Self::unavailable("database", err)
         } else {
             Self::Internal(anyhow::Error::new(err))

@@ -225,48 +225,9 @@ fn unknown_schemes_are_refused() {
     assert!(err.to_string().contains("unsupported"));
 }
 
-/// SQLite write transactions wait for the writer connection in the order they asked for it (its busy handler
-/// would let them in by luck, sleeping meanwhile), and what they write is read back through the readers' pool.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_writers_take_turns_in_order() {
-    let (db, _dir) = sqlite().await;
-    db.migrate("writers", &both(V1)).await.unwrap();
-    let first = db.begin_write().await.unwrap();
-    let mut waiting = Vec::new();
-    for i in 1..=5i64 {
-        let db = db.clone();
-        waiting.push(tokio::spawn(async move {
-            let mut tx = db.begin_write().await.unwrap();
-            sqlx::query("INSERT INTO things (id, n) VALUES ($1, $2)")
-                .bind(format!("t{i}"))
-                .bind(i)
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-            tx.commit().await.unwrap();
-        }));
-        // Each asks after the one before it.
-        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
-    }
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    assert!(
-        waiting.iter().all(|w| !w.is_finished()),
-        "nobody writes while a write transaction is open"
-    );
-    first.commit().await.unwrap();
-    for w in waiting {
-        w.await.unwrap();
-    }
-    let order: Vec<(i64,)> = sqlx::query_as("SELECT n FROM things ORDER BY rowid")
-        .fetch_all(db.pool())
-        .await
-        .unwrap();
-    assert_eq!(order, [(1,), (2,), (3,), (4,), (5,)]);
-    db.close().await;
-}
-
-/// A database too busy to answer in time is a retryable 503 (`Unavailable`), not an internal error: SQLite's write
-/// lock still taken when its busy timeout ends, and a pool with no connection free in time.
+/// A database too busy or unreachable to answer in time is a retryable 503 (`Unavailable`), not an internal error:
+/// SQLite's write lock still taken when its busy timeout ends, a pool with no connection free in time, a connection
+/// the server dropped.
 #[tokio::test]
 async fn a_busy_database_is_unavailable_not_internal() {
     use tokshop_platform::ServiceError;
@@ -296,14 +257,21 @@ async fn a_busy_database_is_unavailable_not_internal() {
         ServiceError::Unavailable("database")
     ));
     assert!(matches!(
+        ServiceError::from(sqlx::Error::Io(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset
+        ))),
+        ServiceError::Unavailable("database")
+    ));
+    assert!(matches!(
         ServiceError::from(sqlx::Error::RowNotFound),
         ServiceError::Internal(_)
     ));
     db.close().await;
 }
 
-/// Pooled PostgreSQL connections the server dropped while they sat idle are checked before they are handed out
-/// (only idle ones are: a busy pool sends no pings) and replaced: every statement after that succeeds.
+/// Pooled PostgreSQL connections the server dropped while they sat idle: one used again at once fails its statement
+/// as a retryable 503; once they have been idle for the check's 5 s they are checked before they are handed out (a
+/// busy pool sends no pings) and replaced, and every statement succeeds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_dropped_while_idle_are_replaced() {
     let (db, name) = postgres().await;
@@ -323,6 +291,18 @@ async fn connections_dropped_while_idle_are_replaced() {
     .await
     .unwrap();
     assert_eq!(killed, 4);
+    // Used again at once, a dead connection fails its statement: a retryable 503, not an internal error.
+    let err = sqlx::query("SELECT 1")
+        .execute(db.pool())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            tokshop_platform::ServiceError::from(err),
+            tokshop_platform::ServiceError::Unavailable("database")
+        ),
+        "a dropped connection is unavailable"
+    );
     tokio::time::sleep(std::time::Duration::from_millis(5_500)).await;
     for _ in 0..8 {
         let (one,): (i32,) = sqlx::query_as("SELECT 1")
@@ -332,5 +312,27 @@ async fn connections_dropped_while_idle_are_replaced() {
         assert_eq!(one, 1);
     }
     admin.close().await.unwrap();
+    drop_postgres(db, &name).await;
+}
+
+/// PostgreSQL's own errors stay internal errors, the one whose code ends in SQLite's busy byte included
+/// (`42501`, insufficient privilege: 42501 & 0xff == 5).
+#[tokio::test]
+async fn postgres_errors_stay_internal() {
+    use tokshop_platform::ServiceError;
+
+    let (db, name) = postgres().await;
+    let mut conn = db.pool().acquire().await.unwrap();
+    conn.execute("SET ROLE pg_monitor").await.unwrap();
+    let err = conn
+        .execute("CREATE TABLE public.denied (id BIGINT)")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_database_error().and_then(|e| e.code()).as_deref(),
+        Some("42501")
+    );
+    assert!(matches!(ServiceError::from(err), ServiceError::Internal(_)));
+    conn.close().await.unwrap();
     drop_postgres(db, &name).await;
 }
