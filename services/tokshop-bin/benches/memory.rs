@@ -33,6 +33,20 @@ fn kib(pid: u32, field: &str) -> u64 {
         .unwrap()
 }
 
+/// The resident set split by kind (anonymous: the heap and stacks; file: mapped files; shared: shared memory such
+/// as SQLite's write-ahead-log index), and the sizes of the database's write-ahead log and its index on disk.
+fn split(pid: u32, data: &std::path::Path) -> String {
+    let size = |name: &str| std::fs::metadata(data.join(name)).map_or(0, |m| m.len() / 1024);
+    format!(
+        "anonymous {} MiB, file {} MiB, shared {} MiB; tokshop.db-wal {} MiB, tokshop.db-shm {} MiB",
+        mib(kib(pid, "RssAnon")),
+        mib(kib(pid, "RssFile")),
+        mib(kib(pid, "RssShmem")),
+        mib(size("tokshop.db-wal")),
+        mib(size("tokshop.db-shm"))
+    )
+}
+
 fn mib(kib: u64) -> String {
     format!("{:.1}", kib as f64 / 1024.0)
 }
@@ -176,6 +190,7 @@ async fn main() {
             async move { support::hammer(&client, vec![page, search], READERS, seconds).await },
         )
     };
+    println!("\nat the soak's start: {}", split(pid, data.path()));
     let started = Instant::now();
     let mut samples = Vec::new();
     let mut sent = 1;
@@ -219,6 +234,7 @@ async fn main() {
         (end as f64 - warm as f64) / 1024.0,
         mib(kib(pid, "VmHWM"))
     );
+    println!("at the soak's end: {}", split(pid, data.path()));
     println!("\n| s | RSS MiB |\n| ---: | ---: |");
     for (at, rss) in &samples {
         println!("| {:.0} | {} |", at.as_secs_f64(), mib(*rss));
