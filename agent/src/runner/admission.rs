@@ -254,8 +254,7 @@ impl Agent {
             .map_err(|_| ServiceError::Internal(anyhow::anyhow!("turn registry poisoned")))?
             .insert((user_id.to_owned(), conversation_id.to_owned()));
         if !free {
-            self.store.get(user_id, conversation_id).await?;
-            return Err(turn_in_progress());
+            return Err(self.already_claimed(user_id, conversation_id).await);
         }
         let mut claim = Claim {
             busy: self.busy.clone(),
@@ -271,11 +270,18 @@ impl Agent {
             .take_turn_lease(user_id, conversation_id, &self.instance, &token, until)
             .await?
         else {
-            self.store.get(user_id, conversation_id).await?;
-            return Err(turn_in_progress());
+            return Err(self.already_claimed(user_id, conversation_id).await);
         };
         claim.lease = Some((self.store.clone(), token));
         Ok((conversation, claim))
+    }
+
+    /// Why a claim was refused: the turn under way (409) for the conversation's owner, not found for anyone else.
+    async fn already_claimed(&self, user_id: &str, conversation_id: &str) -> ServiceError {
+        match self.store.get(user_id, conversation_id).await {
+            Ok(_) => turn_in_progress(),
+            Err(err) => err,
+        }
     }
 
     /// The user's slot for one more turn, and the tokens their turns have used today (0 when not limited).

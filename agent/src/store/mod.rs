@@ -218,16 +218,17 @@ impl Store {
         let (input, output) = (usage.input_tokens as i64, usage.output_tokens as i64);
         let today = match self.db.backend() {
             Backend::Postgres => {
+                let now = now_ms();
                 let (today,): (Option<i64>,) = sqlx::query_as(RECORD_POSTGRES)
                     .bind(&conversation.id)
                     .bind(input)
                     .bind(output)
                     .bind(&conversation.user_id)
-                    .bind(utc_day(now_ms()))
+                    .bind(utc_day(now))
                     .bind(step_rows(steps)?)
                     .bind(turn)
-                    .bind(now_ms())
-                    .bind(message_rows(messages, true)?)
+                    .bind(now)
+                    .bind(message_rows(messages)?)
                     .fetch_one(self.db.pool())
                     .await?;
                 today
@@ -303,21 +304,23 @@ impl Store {
         opening: &ChatMessage,
     ) -> ServiceResult<i64> {
         if self.db.backend() == Backend::Postgres {
-            let (turn,): (i64,) = sqlx::query_as(
+            let sql = const_format::concatcp!(
                 "WITH t AS (UPDATE agent_conversations SET turns = turns + 1, updated_at_ms = $2 WHERE id = $1 \
-                 RETURNING turns) \
-                 INSERT INTO agent_messages (conversation_id, seq, turn, role, content, tool_calls, tool_call_id, \
-                 tool_name, created_at_ms, in_history) \
-                 SELECT $1, (SELECT COALESCE(MAX(seq), 0) FROM agent_messages WHERE conversation_id = $1) + m.ord, \
-                 t.turns, m.role, m.content, m.tool_calls, m.tool_call_id, m.tool_name, $2, m.in_history \
-                 FROM t, jsonb_to_recordset($3::jsonb) AS m(ord BIGINT, role TEXT, content TEXT, tool_calls TEXT, \
-                 tool_call_id TEXT, tool_name TEXT, in_history BIGINT) RETURNING turn",
-            )
-            .bind(conversation_id)
-            .bind(now_ms())
-            .bind(message_rows(std::slice::from_ref(opening), true)?)
-            .fetch_one(self.db.pool())
-            .await?;
+                 RETURNING turns) ",
+                INSERT_MESSAGES,
+                " SELECT $1, ",
+                NEXT_SEQ,
+                ", t.turns, m.role, m.content, m.tool_calls, m.tool_call_id, m.tool_name, $2, 1 \
+                 FROM t, jsonb_to_recordset($3::jsonb) AS ",
+                MESSAGE_RECORD,
+                " RETURNING turn"
+            );
+            let (turn,): (i64,) = sqlx::query_as(sql)
+                .bind(conversation_id)
+                .bind(now_ms())
+                .bind(message_rows(std::slice::from_ref(opening))?)
+                .fetch_one(self.db.pool())
+                .await?;
             return Ok(turn);
         }
         let mut tx = self.db.begin_write().await?;
@@ -407,12 +410,11 @@ async fn insert_messages(
     // out), the primary key refuses the second row rather than misorder them.
     for message in messages {
         let calls = serde_json::to_string(&message.tool_calls).map_err(anyhow::Error::from)?;
-        sqlx::query(
-            "INSERT INTO agent_messages (conversation_id, seq, turn, role, content, tool_calls, tool_call_id, \
-             tool_name, created_at_ms, in_history) \
-             SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9 \
-             FROM agent_messages WHERE conversation_id = $1",
-        )
+        sqlx::query(const_format::concatcp!(
+            INSERT_MESSAGES,
+            " SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9 \
+             FROM agent_messages WHERE conversation_id = $1"
+        ))
         .bind(conversation_id)
         .bind(turn)
         .bind(role_name(message.role))
@@ -459,7 +461,8 @@ async fn count_usage(tx: &mut Tx, conversation: &Conversation, usage: Usage) -> 
 /// sum is positive), $4 user, $5 UTC day, $6 the steps as JSON, $7 the messages' turn, $8 now, $9 the messages as
 /// JSON (numbered after those stored, in order). Every part sees the rows as they were before the statement, so
 /// the messages' numbers come from one read of the highest stored.
-const RECORD_POSTGRES: &str = "WITH \
+const RECORD_POSTGRES: &str = const_format::concatcp!(
+    "WITH \
      c AS (UPDATE agent_conversations SET input_tokens = input_tokens + $2, output_tokens = output_tokens + $3 \
            WHERE id = $1 AND $2::BIGINT + $3::BIGINT > 0), \
      u AS (INSERT INTO agent_usage (user_id, day, input_tokens, output_tokens) \
@@ -474,16 +477,30 @@ const RECORD_POSTGRES: &str = "WITH \
            FROM jsonb_to_recordset($6::jsonb) AS s(turn BIGINT, step BIGINT, kind TEXT, name TEXT, call_id TEXT, \
            started_at_ms BIGINT, duration_ms BIGINT, input_tokens BIGINT, output_tokens BIGINT, detail TEXT, \
            outcome TEXT)), \
-     m AS (INSERT INTO agent_messages (conversation_id, seq, turn, role, content, tool_calls, tool_call_id, \
-           tool_name, created_at_ms, in_history) \
-           SELECT $1, (SELECT COALESCE(MAX(seq), 0) FROM agent_messages WHERE conversation_id = $1) + m.ord, $7, \
-           m.role, m.content, m.tool_calls, m.tool_call_id, m.tool_name, $8, m.in_history \
-           FROM jsonb_to_recordset($9::jsonb) AS m(ord BIGINT, role TEXT, content TEXT, tool_calls TEXT, \
-           tool_call_id TEXT, tool_name TEXT, in_history BIGINT)) \
-     SELECT CAST((SELECT today FROM u) AS BIGINT)";
+     m AS (",
+    INSERT_MESSAGES,
+    " SELECT $1, ",
+    NEXT_SEQ,
+    ", $7, m.role, m.content, m.tool_calls, m.tool_call_id, m.tool_name, $8, 1 \
+           FROM jsonb_to_recordset($9::jsonb) AS ",
+    MESSAGE_RECORD,
+    ") SELECT CAST((SELECT today FROM u) AS BIGINT)"
+);
 
-/// A message as one row of the JSON a PostgreSQL statement expands (`jsonb_to_recordset`): `ord` numbers it
-/// within the batch.
+/// The message rows' insert, shared by every statement that adds messages.
+const INSERT_MESSAGES: &str = "INSERT INTO agent_messages (conversation_id, seq, turn, role, content, tool_calls, \
+     tool_call_id, tool_name, created_at_ms, in_history)";
+
+/// A message's number: after the highest stored (read once, before the statement's own rows), in batch order.
+const NEXT_SEQ: &str =
+    "(SELECT COALESCE(MAX(seq), 0) FROM agent_messages WHERE conversation_id = $1) + m.ord";
+
+/// How PostgreSQL reads one [`MessageIn`] from the JSON.
+const MESSAGE_RECORD: &str = "m(ord BIGINT, role TEXT, content TEXT, tool_calls TEXT, tool_call_id TEXT, \
+     tool_name TEXT)";
+
+/// A message in the model's history as one row of the JSON a PostgreSQL statement expands (`jsonb_to_recordset`
+/// as [`MESSAGE_RECORD`]): `ord` numbers it within the batch.
 #[derive(Serialize)]
 struct MessageIn<'a> {
     ord: i64,
@@ -492,10 +509,9 @@ struct MessageIn<'a> {
     tool_calls: String,
     tool_call_id: &'a str,
     tool_name: &'a str,
-    in_history: i64,
 }
 
-fn message_rows(messages: &[ChatMessage], in_history: bool) -> ServiceResult<String> {
+fn message_rows(messages: &[ChatMessage]) -> ServiceResult<String> {
     let mut rows = Vec::with_capacity(messages.len());
     for (ord, message) in (1..).zip(messages) {
         rows.push(MessageIn {
@@ -505,7 +521,6 @@ fn message_rows(messages: &[ChatMessage], in_history: bool) -> ServiceResult<Str
             tool_calls: serde_json::to_string(&message.tool_calls).map_err(anyhow::Error::from)?,
             tool_call_id: message.tool_call_id.as_deref().unwrap_or_default(),
             tool_name: message.tool_name.as_deref().unwrap_or_default(),
-            in_history: i64::from(in_history),
         });
     }
     Ok(serde_json::to_string(&rows).map_err(anyhow::Error::from)?)

@@ -117,9 +117,9 @@ const CHECK_AFTER_IDLE: Duration = Duration::from_secs(5);
 ///
 /// The pool's own check pings every connection it hands out: a round trip before every statement that takes a
 /// connection from the pool, on the statement's path (sqlx also pings a connection as it goes back to the pool, off
-/// that path). Only a connection that sat idle for a while can
-/// have been dropped meanwhile (a server restart, an idle timeout, a network device forgetting the flow), so only
-/// those are checked; one that fails its ping is closed and another is taken.
+/// that path). Only a connection that sat idle for a while can have been dropped meanwhile (a server restart, an
+/// idle timeout, a network device forgetting the flow), so only those are checked; one that fails its ping is
+/// closed and another is taken.
 fn pool_options(backend: Backend) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .acquire_timeout(Duration::from_secs(10))

@@ -164,10 +164,10 @@ async fn main() {
 
     // The soak.
     let bench_shop = support::shop(&client, &base, 10_000_000).await;
+    // One top-up pays for about 16,000 purchases, some 13 minutes of one shopper here: enough for the soak.
+    let top_ups = 1 + soak.as_secs() as usize / 600;
     let mut buyers = Vec::new();
     for i in 0..SHOPPERS {
-        // One top-up pays for about 16,000 purchases, some 13 minutes of one shopper here: enough for the soak.
-        let top_ups = 1 + soak.as_secs() as usize / 600;
         buyers.push(support::shopper_with(&client, &base, i, top_ups).await);
     }
     let page = format!("{base}/api/v1/products/{}", bench_shop.product_id);
