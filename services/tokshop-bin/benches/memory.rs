@@ -97,7 +97,7 @@ async fn main() {
         (soak.as_secs() + 600).to_string(),
     );
     let shop = support::spawn_embedded(data.path(), None, &[token_life]).await;
-    let pid = shop.child.id();
+    let pid = shop.shop_pid();
     let base = shop.base.clone();
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(2_000)

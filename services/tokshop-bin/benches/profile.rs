@@ -221,7 +221,7 @@ async fn main() {
         None
     };
     let shop = support::spawn_embedded(scratch.path(), database_url.as_deref(), &[]).await;
-    let pid = shop.child.id();
+    let pid = shop.shop_pid();
     let base = shop.base.clone();
     let client = reqwest::Client::new();
     let bench_shop = support::shop(&client, &base, 10_000_000).await;

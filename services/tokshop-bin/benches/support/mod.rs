@@ -556,9 +556,49 @@ pub struct Spawned {
     pub base: String,
 }
 
+impl Spawned {
+    /// The shop's own process: the child, or under a wrapper the `tokshop` process in the child's group.
+    pub fn shop_pid(&self) -> u32 {
+        let group = self.child.id();
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return group;
+        };
+        entries
+            .flatten()
+            .filter_map(|entry| {
+                let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+                let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+                let close = stat.rfind(')')?;
+                let name = &stat[stat.find('(')? + 1..close];
+                // The process group is the third field after the name.
+                let pgrp: u32 = stat[close + 2..].split(' ').nth(2)?.parse().ok()?;
+                (name == "tokshop" && pgrp == group).then_some(pid)
+            })
+            .next()
+            .unwrap_or(group)
+    }
+}
+
 impl Drop for Spawned {
+    /// Asks the whole process group to stop (a profiler under `TOKSHOP_BENCH_WRAPPER` writes its output then), and
+    /// kills it after 10 s.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        let group = format!("-{}", self.child.id());
+        let signal = |name: &str| {
+            let _ = std::process::Command::new("kill")
+                .args([name, "--", &group])
+                .stderr(std::process::Stdio::null())
+                .status();
+        };
+        signal("-TERM");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        signal("-KILL");
         let _ = self.child.wait();
     }
 }
@@ -576,9 +616,24 @@ pub async fn spawn_embedded(
         .local_addr()
         .unwrap()
         .port();
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tokshop"));
+    // A profiler to run the shop under (`TOKSHOP_BENCH_WRAPPER="heaptrack -o /tmp/shop"`), and the C allocator's
+    // tuning variables (`MALLOC_ARENA_MAX` and the like), so a bench can be profiled or an allocator setting tried
+    // without editing it.
+    let wrapper = std::env::var("TOKSHOP_BENCH_WRAPPER").unwrap_or_default();
+    let mut words = wrapper.split_whitespace();
+    let mut command = match words.next() {
+        Some(program) => {
+            let mut command = std::process::Command::new(program);
+            command.args(words).arg(env!("CARGO_BIN_EXE_tokshop"));
+            command
+        }
+        None => std::process::Command::new(env!("CARGO_BIN_EXE_tokshop")),
+    };
+    // Its own process group, so that stopping it stops a wrapper's child too.
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     command
         .env_clear()
+        .envs(std::env::vars().filter(|(name, _)| name.starts_with("MALLOC_")))
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("TOKSHOP_DATA_DIR", data)
         .env("TOKSHOP_MODE", "demo")
