@@ -13,6 +13,11 @@ use tokio_util::sync::CancellationToken;
 use tokshop::Running;
 use tokshop_platform::config::{Secret, Settings};
 
+/// The binary's allocator, so parts run inside a bench allocate as they do in the shop.
+#[cfg(all(target_os = "linux", not(target_env = "musl")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[rank.min(sorted.len() - 1)]
