@@ -3,7 +3,9 @@
 //! shop's process alone, one load at a time:
 //! - `product`: 32 clients reading one product page (cached);
 //! - `search`: 8 clients running a text search with a price filter over the demo shop;
-//! - `checkout`: 16 shoppers checking out one unit and paying it from their wallets.
+//! - `checkout`: 16 shoppers checking out one unit and paying it from their wallets;
+//! - `agent`: 16 shoppers chatting "what is in my cart" with the agent (the rule planner, so a turn is the loop, one
+//!   `view_cart` call and their storage).
 //!
 //! Each load writes `docs/perf/<load>-<database>.svg` (folded with inferno) and prints the functions where the most
 //! samples were taken (self time) and the frames most often on the stack (total time), the tables docs/perf/README.md
@@ -15,6 +17,7 @@
 
 mod support;
 
+use serde_json::json;
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
@@ -220,7 +223,10 @@ async fn main() {
     } else {
         None
     };
-    let shop = support::spawn_embedded(scratch.path(), database_url.as_deref(), &[]).await;
+    // No per-user turn limit, so the agent's load is the loop's own cost.
+    let turn_limit = ("TOKSHOP_AGENT_TURNS_PER_MINUTE", "0".to_owned());
+    let shop =
+        support::spawn_embedded(scratch.path(), database_url.as_deref(), &[turn_limit]).await;
     let pid = shop.shop_pid();
     let base = shop.base.clone();
     let client = reqwest::Client::new();
@@ -273,6 +279,51 @@ async fn main() {
         })
         .await;
         loads.push(("checkout", data));
+    }
+    if wanted("agent") {
+        // One conversation per shopper, turns one after another in each: the rule planner (the offline default)
+        // answers "what is in my cart" with the view_cart tool, so a turn is the whole loop with its storage.
+        let mut conversations = Vec::new();
+        for token in &buyers {
+            let started = support::send(
+                &client,
+                format!("{base}/api/v1/chat/conversations"),
+                token,
+                json!({"title": "profile"}),
+            )
+            .await;
+            conversations.push((token.clone(), started["id"].as_str().unwrap().to_owned()));
+        }
+        let data = record(pid, "agent", scratch.path(), async {
+            let until = std::time::Instant::now() + Duration::from_secs(seconds);
+            let turns = futures::future::join_all(conversations.iter().map(|(token, id)| {
+                let (client, base) = (&client, &base);
+                async move {
+                    let mut turns = 0_usize;
+                    while std::time::Instant::now() < until {
+                        let reply = support::send(
+                            client,
+                            format!("{base}/api/v1/chat/conversations/{id}/messages"),
+                            token,
+                            json!({"text": "what is in my cart"}),
+                        )
+                        .await;
+                        assert!(reply.to_string().contains("view_cart"), "{reply}");
+                        turns += 1;
+                    }
+                    turns
+                }
+            }))
+            .await
+            .into_iter()
+            .sum::<usize>();
+            format!(
+                "chat turns (view_cart), {SHOPPERS} shoppers: {:.0} turns/s",
+                turns as f64 / seconds as f64
+            )
+        })
+        .await;
+        loads.push(("agent", data));
     }
     drop(shop);
     for (name, data) in loads {
