@@ -172,7 +172,7 @@ impl Store {
 }
 
 /// Records one trace step on `conn` (a pooled connection, or a transaction).
-pub(super) async fn insert_step(
+async fn insert_step(
     conn: &mut sqlx::AnyConnection,
     conversation_id: &str,
     step: &Step,

@@ -234,18 +234,24 @@ impl Store {
                 today
             }
             Backend::Sqlite => {
+                // The statements go to the connection's worker thread together, inside the write transaction:
+                // three trips to that thread (begin, the batch, commit) instead of one per statement.
+                let now = now_ms();
                 let mut tx = self.db.begin_write().await?;
-                let today = if input + output > 0 {
-                    Some(count_usage(&mut tx, conversation, usage).await?)
-                } else {
-                    None
-                };
-                for step in steps {
-                    actions::insert_step(&mut tx, &conversation.id, step).await?;
-                }
-                insert_messages(&mut tx, &conversation.id, turn, messages, true).await?;
+                let rows: Vec<(i64,)> = sqlx::query_as(RECORD_SQLITE)
+                    .bind(&conversation.id)
+                    .bind(input)
+                    .bind(output)
+                    .bind(&conversation.user_id)
+                    .bind(utc_day(now))
+                    .bind(step_rows(steps)?)
+                    .bind(turn)
+                    .bind(now)
+                    .bind(message_rows(messages)?)
+                    .fetch_all(&mut *tx)
+                    .await?;
                 tx.commit().await?;
-                today
+                rows.first().map(|(today,)| *today)
             }
         };
         Ok(today.map(|n| u64::try_from(n).unwrap_or(0)))
@@ -430,33 +436,6 @@ async fn insert_messages(
     Ok(())
 }
 
-/// Counts a model call's tokens on the conversation and on its user's day, inside `tx`; returns the day's total.
-async fn count_usage(tx: &mut Tx, conversation: &Conversation, usage: Usage) -> ServiceResult<i64> {
-    let (input, output) = (usage.input_tokens as i64, usage.output_tokens as i64);
-    sqlx::query(
-        "UPDATE agent_conversations SET input_tokens = input_tokens + $2, output_tokens = output_tokens + $3 \
-         WHERE id = $1",
-    )
-    .bind(&conversation.id)
-    .bind(input)
-    .bind(output)
-    .execute(&mut **tx)
-    .await?;
-    let (today,): (i64,) = sqlx::query_as(
-        "INSERT INTO agent_usage (user_id, day, input_tokens, output_tokens) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (user_id, day) DO UPDATE SET input_tokens = agent_usage.input_tokens + $3, \
-         output_tokens = agent_usage.output_tokens + $4 \
-         RETURNING CAST(input_tokens + output_tokens AS BIGINT)",
-    )
-    .bind(&conversation.user_id)
-    .bind(utc_day(now_ms()))
-    .bind(input)
-    .bind(output)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(today)
-}
-
 /// [`Store::record`] on PostgreSQL, one statement. $1 conversation, $2/$3 input/output tokens (counted when their
 /// sum is positive), $4 user, $5 UTC day, $6 the steps as JSON, $7 the messages' turn, $8 now, $9 the messages as
 /// JSON (numbered after those stored, in order). Every part sees the rows as they were before the statement, so
@@ -485,6 +464,29 @@ const RECORD_POSTGRES: &str = const_format::concatcp!(
            FROM jsonb_to_recordset($9::jsonb) AS ",
     MESSAGE_RECORD,
     ") SELECT CAST((SELECT today FROM u) AS BIGINT)"
+);
+
+/// [`Store::record`] on SQLite: the same parameters as [`RECORD_POSTGRES`], as a batch of statements run inside a
+/// write transaction (SQLite has no data-modifying `WITH`). The rows come from the same JSON, read with `json_each`;
+/// the messages' numbers from one read of the highest stored, taken before the insert writes (SQLite evaluates an
+/// insert's `SELECT` from its own table whole first). The last statement returns the day's total when tokens were
+/// counted, and no row otherwise.
+const RECORD_SQLITE: &str = const_format::concatcp!(
+    "UPDATE agent_conversations SET input_tokens = input_tokens + $2, output_tokens = output_tokens + $3 \
+     WHERE id = $1 AND $2 + $3 > 0; \
+     INSERT INTO agent_steps (conversation_id, turn, step, kind, name, call_id, started_at_ms, duration_ms, \
+     input_tokens, output_tokens, detail, outcome) \
+     SELECT $1, s.value ->> 'turn', s.value ->> 'step', s.value ->> 'kind', s.value ->> 'name', \
+     s.value ->> 'call_id', s.value ->> 'started_at_ms', s.value ->> 'duration_ms', s.value ->> 'input_tokens', \
+     s.value ->> 'output_tokens', s.value ->> 'detail', s.value ->> 'outcome' FROM json_each($6) AS s; ",
+    INSERT_MESSAGES,
+    " SELECT $1, (SELECT COALESCE(MAX(seq), 0) FROM agent_messages WHERE conversation_id = $1) + (m.value ->> 'ord'), \
+     $7, m.value ->> 'role', m.value ->> 'content', m.value ->> 'tool_calls', m.value ->> 'tool_call_id', \
+     m.value ->> 'tool_name', $8, 1 FROM json_each($9) AS m; \
+     INSERT INTO agent_usage (user_id, day, input_tokens, output_tokens) SELECT $4, $5, $2, $3 WHERE $2 + $3 > 0 \
+     ON CONFLICT (user_id, day) DO UPDATE SET input_tokens = agent_usage.input_tokens + excluded.input_tokens, \
+     output_tokens = agent_usage.output_tokens + excluded.output_tokens \
+     RETURNING CAST(input_tokens + output_tokens AS BIGINT)"
 );
 
 /// The message rows' insert, shared by every statement that adds messages.
