@@ -16,6 +16,9 @@ use tokshop_proto::{
 };
 use tonic::Code;
 
+/// How many times the seeding creates a demo product whose database answered "unavailable".
+const CREATE_ATTEMPTS: u64 = 5;
+
 /// What a seeding run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SeedReport {
@@ -98,14 +101,31 @@ pub async fn seed_demo(
             async move {
                 let token = token?.token;
                 let category_id = category_id.context("demo category missing")?;
-                catalog
-                    .create_product(authorized(
-                        create_request(&product, category_id),
-                        Some(&token),
-                    ))
-                    .await
-                    .with_context(|| format!("creating demo product {:?}", product.title))?;
-                anyhow::Ok(())
+                // A busy database (SQLite's writers queue behind one another, and a large catalogue's search index
+                // merges in the writer's time) answers "unavailable" and keeps nothing; the seeding tries again
+                // rather than stopping the shop's start.
+                let mut attempt = 1;
+                loop {
+                    let created = catalog
+                        .create_product(authorized(
+                            create_request(&product, category_id.clone()),
+                            Some(&token),
+                        ))
+                        .await;
+                    match created {
+                        Err(status) if status.code() == Code::Unavailable && attempt < CREATE_ATTEMPTS => {
+                            tracing::warn!(product = %product.title, attempt, "database busy; creating the demo product again");
+                            tokio::time::sleep(std::time::Duration::from_millis(250 * attempt)).await;
+                            attempt += 1;
+                        }
+                        created => {
+                            created.with_context(|| {
+                                format!("creating demo product {:?}", product.title)
+                            })?;
+                            return anyhow::Ok(());
+                        }
+                    }
+                }
             }
         })
         .buffer_unordered(4)

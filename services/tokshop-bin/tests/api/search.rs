@@ -253,6 +253,52 @@ async fn seeding_outlasts_the_access_token() {
     app.stop().await;
 }
 
+/// A database busy past SQLite's wait (another writer takes it once the first products are in, and holds it for
+/// 11.5 s) answers the seeder's product creations "unavailable"; the seeder tries them again and the catalogue is
+/// seeded whole once the writer lets go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeding_waits_out_a_busy_database() {
+    use sqlx::Connection;
+
+    const PRODUCTS: usize = 300;
+    let app = crate::common::spawn_app(crate::common::Backend::Sqlite).await;
+    let running = app.running();
+    let identity = grpc::channel(&format!("http://{}", running.identity_addr.unwrap())).unwrap();
+    let catalog = grpc::channel(&format!("http://{}", running.catalog_addr.unwrap())).unwrap();
+    let mut writer = sqlx::SqliteConnection::connect(&app.settings.database_url())
+        .await
+        .unwrap();
+    let keys = app.keys.clone();
+    let seeding =
+        tokio::spawn(async move { seed::seed_demo(identity, catalog, &keys, PRODUCTS).await });
+    // The sellers are signed in before the first product is created: from then on only creations meet the lock.
+    loop {
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM products")
+            .fetch_one(&mut writer)
+            .await
+            .unwrap();
+        if count > 0 {
+            break;
+        }
+        assert!(
+            !seeding.is_finished(),
+            "the seeding ended before any product"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut writer)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(11_500)).await;
+    assert!(!seeding.is_finished(), "the seeding must have met the lock");
+    sqlx::query("ROLLBACK").execute(&mut writer).await.unwrap();
+    let report = seeding.await.unwrap().unwrap();
+    assert_eq!(report.products_created, PRODUCTS);
+    assert_eq!(all_pages(&app, "").await.len(), PRODUCTS);
+    app.stop().await;
+}
+
 async fn seeding_is_idempotent(app: &TestApp) {
     let running = app.running();
     let identity = grpc::channel(&format!("http://{}", running.identity_addr.unwrap())).unwrap();
