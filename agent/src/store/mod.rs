@@ -204,9 +204,9 @@ impl Store {
     }
 
     /// Trace steps, the tokens of a model call (counted on the conversation and on its user's day) and messages,
-    /// written together: one statement on PostgreSQL (each data-modifying part of one `WITH`, the rows passed as
-    /// JSON), one transaction on SQLite (whose statements do not cross a network). Returns the user's tokens of the
-    /// day after counting, when there were tokens to count.
+    /// written together: one statement on PostgreSQL (each data-modifying part of one `WITH`), one batch of
+    /// statements in a write transaction on SQLite; the rows are passed as JSON either way. Returns the user's
+    /// tokens of the day after counting, when there were tokens to count.
     async fn record(
         &self,
         conversation: &Conversation,
@@ -216,42 +216,30 @@ impl Store {
         messages: &[ChatMessage],
     ) -> ServiceResult<Option<u64>> {
         let (input, output) = (usage.input_tokens as i64, usage.output_tokens as i64);
+        let now = now_ms();
+        let sql = match self.db.backend() {
+            Backend::Postgres => RECORD_POSTGRES,
+            Backend::Sqlite => RECORD_SQLITE,
+        };
+        let query = sqlx::query_as::<_, (Option<i64>,)>(sql)
+            .bind(&conversation.id)
+            .bind(input)
+            .bind(output)
+            .bind(&conversation.user_id)
+            .bind(utc_day(now))
+            .bind(step_rows(steps)?)
+            .bind(turn)
+            .bind(now)
+            .bind(message_rows(messages)?);
         let today = match self.db.backend() {
-            Backend::Postgres => {
-                let now = now_ms();
-                let (today,): (Option<i64>,) = sqlx::query_as(RECORD_POSTGRES)
-                    .bind(&conversation.id)
-                    .bind(input)
-                    .bind(output)
-                    .bind(&conversation.user_id)
-                    .bind(utc_day(now))
-                    .bind(step_rows(steps)?)
-                    .bind(turn)
-                    .bind(now)
-                    .bind(message_rows(messages)?)
-                    .fetch_one(self.db.pool())
-                    .await?;
-                today
-            }
+            Backend::Postgres => query.fetch_one(self.db.pool()).await?.0,
             Backend::Sqlite => {
                 // The statements go to the connection's worker thread together, inside the write transaction:
                 // three trips to that thread (begin, the batch, commit) instead of one per statement.
-                let now = now_ms();
                 let mut tx = self.db.begin_write().await?;
-                let rows: Vec<(i64,)> = sqlx::query_as(RECORD_SQLITE)
-                    .bind(&conversation.id)
-                    .bind(input)
-                    .bind(output)
-                    .bind(&conversation.user_id)
-                    .bind(utc_day(now))
-                    .bind(step_rows(steps)?)
-                    .bind(turn)
-                    .bind(now)
-                    .bind(message_rows(messages)?)
-                    .fetch_all(&mut *tx)
-                    .await?;
+                let rows = query.fetch_all(&mut *tx).await?;
                 tx.commit().await?;
-                rows.first().map(|(today,)| *today)
+                rows.first().and_then(|(today,)| *today)
             }
         };
         Ok(today.map(|n| u64::try_from(n).unwrap_or(0)))
