@@ -154,11 +154,13 @@ pub fn within_tokens(text: &str, chars: usize, tokens: usize) -> &str {
 /// How many of the leading `entries` a model should read at once: those whose JSON fits [`LIST_TOKENS`], and
 /// always the first.
 pub fn fitting<T: serde::Serialize>(entries: &[T]) -> usize {
-    let mut spent = 0;
+    // The list's brackets and the comma after each entry count too: a page is read as one JSON array.
+    let mut spent = tokens_at_most("[]");
+    let comma = tokens_at_most(",");
     entries
         .iter()
         .take_while(|entry| {
-            spent += serde_json::to_string(entry).map_or(0, |json| tokens_at_most(&json));
+            spent += serde_json::to_string(entry).map_or(0, |json| tokens_at_most(&json)) + comma;
             spent <= LIST_TOKENS
         })
         .count()
@@ -309,6 +311,27 @@ mod tests {
         assert_eq!(window(&items, 3, 3), (&items[3..], 0));
         assert_eq!(window(&items, 9, 3), (&items[..0], 0));
         assert_eq!(window(&items, 0, 9), (&items[..], 0));
+    }
+
+    /// Whatever the entries' sizes, the page kept is within the budget as the one JSON array the model reads
+    /// (brackets and commas included), or is a single entry.
+    #[test]
+    fn a_fitted_page_is_within_the_budget_as_one_array() {
+        for words in 1..120 {
+            let entry = serde_json::json!({
+                "id": format!("msg_{words:04}"),
+                "text": "the laces stayed tied all day long ".repeat(words),
+            });
+            let entries = vec![entry; 40];
+            let kept = &entries[..fitting(&entries)];
+            let json = serde_json::to_string(kept).unwrap();
+            assert!(
+                kept.len() == 1 || tokens_at_most(&json) <= LIST_TOKENS,
+                "{words} words: {} entries, {} tokens",
+                kept.len(),
+                tokens_at_most(&json)
+            );
+        }
     }
 
     #[test]
