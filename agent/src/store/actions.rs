@@ -177,10 +177,10 @@ async fn insert_step(
     conversation_id: &str,
     step: &Step,
 ) -> ServiceResult<()> {
-    sqlx::query(
-        "INSERT INTO agent_steps (conversation_id, turn, step, kind, name, call_id, started_at_ms, duration_ms, \
-         input_tokens, output_tokens, detail, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
+    sqlx::query(const_format::concatcp!(
+        super::INSERT_STEPS,
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    ))
     .bind(conversation_id)
     .bind(step.turn)
     .bind(step.step)

@@ -437,9 +437,9 @@ const RECORD_POSTGRES: &str = const_format::concatcp!(
            ON CONFLICT (user_id, day) DO UPDATE SET input_tokens = agent_usage.input_tokens + EXCLUDED.input_tokens, \
            output_tokens = agent_usage.output_tokens + EXCLUDED.output_tokens \
            RETURNING input_tokens + output_tokens AS today), \
-     s AS (INSERT INTO agent_steps (conversation_id, turn, step, kind, name, call_id, started_at_ms, duration_ms, \
-           input_tokens, output_tokens, detail, outcome) \
-           SELECT $1, s.turn, s.step, s.kind, s.name, s.call_id, s.started_at_ms, s.duration_ms, s.input_tokens, \
+     s AS (",
+    INSERT_STEPS,
+    " SELECT $1, s.turn, s.step, s.kind, s.name, s.call_id, s.started_at_ms, s.duration_ms, s.input_tokens, \
            s.output_tokens, s.detail, s.outcome \
            FROM jsonb_to_recordset($6::jsonb) AS s(turn BIGINT, step BIGINT, kind TEXT, name TEXT, call_id TEXT, \
            started_at_ms BIGINT, duration_ms BIGINT, input_tokens BIGINT, output_tokens BIGINT, detail TEXT, \
@@ -461,16 +461,16 @@ const RECORD_POSTGRES: &str = const_format::concatcp!(
 /// counted, and no row otherwise.
 const RECORD_SQLITE: &str = const_format::concatcp!(
     "UPDATE agent_conversations SET input_tokens = input_tokens + $2, output_tokens = output_tokens + $3 \
-     WHERE id = $1 AND $2 + $3 > 0; \
-     INSERT INTO agent_steps (conversation_id, turn, step, kind, name, call_id, started_at_ms, duration_ms, \
-     input_tokens, output_tokens, detail, outcome) \
-     SELECT $1, s.value ->> 'turn', s.value ->> 'step', s.value ->> 'kind', s.value ->> 'name', \
+     WHERE id = $1 AND $2 + $3 > 0; ",
+    INSERT_STEPS,
+    " SELECT $1, s.value ->> 'turn', s.value ->> 'step', s.value ->> 'kind', s.value ->> 'name', \
      s.value ->> 'call_id', s.value ->> 'started_at_ms', s.value ->> 'duration_ms', s.value ->> 'input_tokens', \
      s.value ->> 'output_tokens', s.value ->> 'detail', s.value ->> 'outcome' FROM json_each($6) AS s; ",
     INSERT_MESSAGES,
-    " SELECT $1, (SELECT COALESCE(MAX(seq), 0) FROM agent_messages WHERE conversation_id = $1) + (m.value ->> 'ord'), \
-     $7, m.value ->> 'role', m.value ->> 'content', m.value ->> 'tool_calls', m.value ->> 'tool_call_id', \
-     m.value ->> 'tool_name', $8, 1 FROM json_each($9) AS m; \
+    " SELECT $1, ",
+    HIGHEST_SEQ,
+    " + (m.value ->> 'ord'), $7, m.value ->> 'role', m.value ->> 'content', m.value ->> 'tool_calls', \
+     m.value ->> 'tool_call_id', m.value ->> 'tool_name', $8, 1 FROM json_each($9) AS m; \
      INSERT INTO agent_usage (user_id, day, input_tokens, output_tokens) SELECT $4, $5, $2, $3 WHERE $2 + $3 > 0 \
      ON CONFLICT (user_id, day) DO UPDATE SET input_tokens = agent_usage.input_tokens + excluded.input_tokens, \
      output_tokens = agent_usage.output_tokens + excluded.output_tokens \
@@ -481,16 +481,23 @@ const RECORD_SQLITE: &str = const_format::concatcp!(
 const INSERT_MESSAGES: &str = "INSERT INTO agent_messages (conversation_id, seq, turn, role, content, tool_calls, \
      tool_call_id, tool_name, created_at_ms, in_history)";
 
-/// A message's number: after the highest stored (read once, before the statement's own rows), in batch order.
-const NEXT_SEQ: &str =
-    "(SELECT COALESCE(MAX(seq), 0) FROM agent_messages WHERE conversation_id = $1) + m.ord";
+/// The trace steps' insert, shared by every statement that adds steps.
+pub(super) const INSERT_STEPS: &str = "INSERT INTO agent_steps (conversation_id, turn, step, kind, name, call_id, \
+     started_at_ms, duration_ms, input_tokens, output_tokens, detail, outcome)";
+
+/// The highest message number stored in conversation `$1` (read once, before the statement's own rows).
+const HIGHEST_SEQ: &str =
+    "(SELECT COALESCE(MAX(seq), 0) FROM agent_messages WHERE conversation_id = $1)";
+
+/// A message's number on PostgreSQL: after the highest stored, in batch order.
+const NEXT_SEQ: &str = const_format::concatcp!(HIGHEST_SEQ, " + m.ord");
 
 /// How PostgreSQL reads one [`MessageIn`] from the JSON.
 const MESSAGE_RECORD: &str = "m(ord BIGINT, role TEXT, content TEXT, tool_calls TEXT, tool_call_id TEXT, \
      tool_name TEXT)";
 
-/// A message in the model's history as one row of the JSON a PostgreSQL statement expands (`jsonb_to_recordset`
-/// as [`MESSAGE_RECORD`]): `ord` numbers it within the batch.
+/// A message in the model's history as one row of the JSON the recording statements expand (PostgreSQL's
+/// `jsonb_to_recordset` as [`MESSAGE_RECORD`], SQLite's `json_each`): `ord` numbers it within the batch.
 #[derive(Serialize)]
 struct MessageIn<'a> {
     ord: i64,
@@ -516,7 +523,7 @@ fn message_rows(messages: &[ChatMessage]) -> ServiceResult<String> {
     Ok(serde_json::to_string(&rows).map_err(anyhow::Error::from)?)
 }
 
-/// A trace step as one row of the JSON a PostgreSQL statement expands; its detail stays the text it is stored as.
+/// A trace step as one row of the JSON the recording statements expand; its detail stays the text it is stored as.
 #[derive(Serialize)]
 struct StepIn<'a> {
     turn: i64,
