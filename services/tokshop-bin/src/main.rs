@@ -2,12 +2,6 @@
 
 use std::{path::PathBuf, sync::Arc};
 
-/// jemalloc returns freed memory to the system over time (its decay), where glibc's per-thread arenas held on to
-/// it: under a 10-minute soak the resident set stayed near 120 MiB instead of climbing past 300 MiB.
-#[cfg(all(target_os = "linux", not(target_env = "musl")))]
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
 use clap::{Parser, Subcommand};
 use tokshop::{Part, seed::data};
 use tokshop_platform::{

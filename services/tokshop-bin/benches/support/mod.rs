@@ -13,11 +13,6 @@ use tokio_util::sync::CancellationToken;
 use tokshop::Running;
 use tokshop_platform::config::{Secret, Settings};
 
-/// The binary's allocator, so parts run inside a bench allocate as they do in the shop.
-#[cfg(all(target_os = "linux", not(target_env = "musl")))]
-#[global_allocator]
-static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-
 pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[rank.min(sorted.len() - 1)]
@@ -433,15 +428,19 @@ impl Cpu {
     }
 }
 
+/// A /proc/<pid>/stat line's process name and the fields after it (the name may hold spaces and parentheses).
+fn stat_fields(stat: &str) -> Option<(&str, Vec<&str>)> {
+    let close = stat.rfind(')')?;
+    let name = &stat[stat.find('(')? + 1..close];
+    Some((name, stat.get(close + 2..)?.split(' ').collect()))
+}
+
 /// A process's name and CPU seconds so far, from a /proc/<pid>/stat line.
 fn of(stat: &str) -> Option<(String, f64)> {
-    let open = stat.find('(')?;
-    let close = stat.rfind(')')?;
-    let name = stat[open + 1..close].to_owned();
-    let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+    let (name, fields) = stat_fields(stat)?;
     // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name; in ticks of 1/100 s.
     let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
-    Some((name, ticks / 100.0))
+    Some((name.to_owned(), ticks / 100.0))
 }
 
 /// CPU seconds process `pid` has used so far (0 when unreadable).
@@ -573,10 +572,9 @@ impl Spawned {
             .filter_map(|entry| {
                 let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
                 let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
-                let close = stat.rfind(')')?;
-                let name = &stat[stat.find('(')? + 1..close];
+                let (name, fields) = stat_fields(&stat)?;
                 // The process group is the third field after the name.
-                let pgrp: u32 = stat[close + 2..].split(' ').nth(2)?.parse().ok()?;
+                let pgrp: u32 = fields.get(2)?.parse().ok()?;
                 (name == "tokshop" && pgrp == group).then_some(pid)
             })
             .next()
@@ -585,17 +583,16 @@ impl Spawned {
 }
 
 impl Drop for Spawned {
-    /// Asks the whole process group to stop (a profiler under `TOKSHOP_BENCH_WRAPPER` writes its output then), and
-    /// kills it after 10 s.
+    /// Asks the shop to stop (SIGTERM, so under `TOKSHOP_BENCH_WRAPPER` the profiler sees it end and writes its
+    /// output), waits up to 10 s for the child, then kills whatever is left of its process group.
     fn drop(&mut self) {
-        let group = format!("-{}", self.child.id());
-        let signal = |name: &str| {
+        let signal = |name: &str, target: String| {
             let _ = std::process::Command::new("kill")
-                .args([name, "--", &group])
+                .args([name, "--", &target])
                 .stderr(std::process::Stdio::null())
                 .status();
         };
-        signal("-TERM");
+        signal("-TERM", self.shop_pid().to_string());
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -603,7 +600,7 @@ impl Drop for Spawned {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        signal("-KILL");
+        signal("-KILL", format!("-{}", self.child.id()));
         let _ = self.child.wait();
     }
 }
@@ -621,9 +618,9 @@ pub async fn spawn_embedded(
         .local_addr()
         .unwrap()
         .port();
-    // A profiler to run the shop under (`TOKSHOP_BENCH_WRAPPER="heaptrack -o /tmp/shop"`), and the C allocator's
-    // tuning variables (`MALLOC_ARENA_MAX` and the like), so a bench can be profiled or an allocator setting tried
-    // without editing it.
+    // A profiler to run the shop under (`TOKSHOP_BENCH_WRAPPER="perf stat -o shop.txt --"`), and the allocator's
+    // settings (`MALLOC_CONF` for jemalloc), so a bench can be profiled or an allocator setting tried without
+    // editing it. Heap profilers that replace `malloc` (heaptrack, massif) see nothing: jemalloc is linked in.
     let wrapper = std::env::var("TOKSHOP_BENCH_WRAPPER").unwrap_or_default();
     let mut words = wrapper.split_whitespace();
     let mut command = match words.next() {
